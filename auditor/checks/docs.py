@@ -1,0 +1,45 @@
+"""`mesh-audit checks`: the registry as a table, JSON or Markdown (the README's check list)."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.checks.registry import all_checks
+
+
+def render_checks(output: str) -> str:
+    checks = all_checks()
+    if output == "json":
+        return json.dumps(
+            [
+                {
+                    "id": c.meta.id,
+                    "title": c.meta.title,
+                    "category": str(c.meta.category),
+                    "severity": c.meta.severity.label,
+                    "looks_at": list(c.meta.looks_at),
+                    "rationale": c.meta.rationale,
+                    "remediation": c.meta.remediation,
+                    "references": list(c.meta.references),
+                    "ist_codes": list(c.meta.ist_codes),
+                }
+                for c in checks
+            ],
+            indent=2,
+        )
+    if output == "markdown":
+        rows = ["| ID | Category | Severity | Title | istioctl |", "|---|---|---|---|---|"]
+        for c in checks:
+            codes = ", ".join(c.meta.ist_codes) or "-"
+            rows.append(
+                f"| {c.meta.id} | {c.meta.category} | {c.meta.severity.label} | "
+                f"{c.meta.title} | {codes} |"
+            )
+        return "\n".join(rows)
+    width = max((len(c.meta.title) for c in checks), default=10)
+    lines = [f"{'ID':8} {'CATEGORY':20} {'SEVERITY':9} {'TITLE':{width}}"]
+    for c in checks:
+        lines.append(
+            f"{c.meta.id:8} {c.meta.category!s:20} {c.meta.severity.label:9} {c.meta.title}"
+        )
+    return "\n".join(lines)

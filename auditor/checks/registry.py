@@ -1,0 +1,91 @@
+"""The check registry: each check declares its metadata once with @check.
+
+A check is a pure function of a CheckContext (the snapshot, its index, the mesh config) that
+yields Results. The runner adds the metadata, fingerprints each finding and catches failures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from auditor.index import MeshIndex
+from auditor.istio.meshconfig import MeshConfig
+from auditor.model import Category, CheckMeta, Result, Severity
+from auditor.snapshot import Snapshot
+
+ID_PATTERN = re.compile(r"^[A-Z]{2,5}\d{3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    snapshot: Snapshot
+    index: MeshIndex
+
+    @property
+    def mesh(self) -> MeshConfig:
+        return self.index.mesh
+
+
+CheckFn = Callable[[CheckContext], Iterable[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    meta: CheckMeta
+    needs: tuple[str, ...]
+    fn: CheckFn
+    doc: str
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(
+    *,
+    id: str,
+    title: str,
+    category: Category,
+    severity: Severity,
+    needs: Iterable[str],
+    remediation: str,
+    references: Iterable[str] = (),
+    ist_codes: Iterable[str] = (),
+) -> Callable[[CheckFn], CheckFn]:
+    """Register a check. `needs` lists the kind keys it reads (see auditor.kinds).
+
+    The function's docstring is the check's documentation: why it matters and when it fires.
+    """
+
+    def register(fn: CheckFn) -> CheckFn:
+        if not ID_PATTERN.match(id):
+            raise ValueError(f"check id {id!r} must be AREA + 3 digits, e.g. TLS003")
+        if id in REGISTRY:
+            raise ValueError(f"check id {id} registered twice")
+        doc = (fn.__doc__ or "").strip()
+        if not doc:
+            raise ValueError(f"check {id} has no docstring")
+        needs_t = tuple(needs)
+        meta = CheckMeta(
+            id=id,
+            title=title,
+            category=category,
+            severity=severity,
+            looks_at=needs_t,
+            rationale=" ".join(doc.split("\n\n", 1)[0].split()),
+            remediation=remediation,
+            references=tuple(references),
+            ist_codes=tuple(ist_codes),
+        )
+        REGISTRY[id] = Check(meta=meta, needs=needs_t, fn=fn, doc=doc)
+        return fn
+
+    return register
+
+
+def all_checks() -> list[Check]:
+    """Every registered check, sorted by ID. Importing auditor.checks registers them."""
+    import auditor.checks  # noqa: F401  (the import registers the check modules)
+
+    return [REGISTRY[k] for k in sorted(REGISTRY)]

@@ -1,0 +1,103 @@
+"""Run every check over a snapshot; a failing check is reported, never fatal."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+from auditor.checks.registry import Check, CheckContext, all_checks
+from auditor.model import Finding, Result, finding_id
+from auditor.snapshot import Snapshot
+
+RAN = "ran"
+SKIPPED = "skipped"
+ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckRun:
+    """What happened to one check in this scan."""
+
+    check: str
+    status: str  # ran, skipped (its kinds could not be read), error (it raised)
+    message: str = ""
+    missing_kinds: tuple[str, ...] = ()
+    findings: int = 0
+    traceback: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "message": self.message,
+            "missing_kinds": list(self.missing_kinds),
+            "findings": self.findings,
+        }
+
+
+def to_finding(chk: Check, result: Result) -> Finding:
+    meta = chk.meta
+    references = list(meta.references)
+    codes = [result.ist_code] if result.ist_code else list(meta.ist_codes)
+    references.extend(c for c in codes if c not in references)
+    return Finding(
+        id=finding_id(meta.id, result.resource, result.detail or result.path),
+        check=meta.id,
+        category=meta.category,
+        severity=result.severity if result.severity is not None else meta.severity,
+        title=meta.title,
+        message=result.message,
+        resource=result.resource,
+        path=result.path,
+        evidence=dict(result.evidence),
+        remediation=result.remediation or meta.remediation,
+        references=tuple(references),
+    )
+
+
+def run_checks(
+    ctx: CheckContext, checks: list[Check] | None = None
+) -> tuple[list[Finding], list[CheckRun]]:
+    """Findings sorted by severity then check and resource; one CheckRun per check."""
+    unavailable = ctx.snapshot.unavailable_kinds()
+    findings: dict[str, Finding] = {}
+    runs: list[CheckRun] = []
+    for chk in checks if checks is not None else all_checks():
+        missing = tuple(k for k in chk.needs if k in unavailable)
+        if missing:
+            runs.append(
+                CheckRun(
+                    check=chk.meta.id,
+                    status=SKIPPED,
+                    message="not audited: could not read " + ", ".join(missing),
+                    missing_kinds=missing,
+                )
+            )
+            continue
+        try:
+            produced = [to_finding(chk, r) for r in chk.fn(ctx)]
+        except Exception as exc:  # a check's bug must not cost the user the whole audit
+            runs.append(
+                CheckRun(
+                    check=chk.meta.id,
+                    status=ERROR,
+                    message=f"check failed: {type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+            )
+            continue
+        count = 0
+        for finding in produced:
+            if finding.id not in findings:
+                findings[finding.id] = finding
+                count += 1
+        runs.append(CheckRun(check=chk.meta.id, status=RAN, findings=count))
+    return sorted(findings.values(), key=Finding.sort_key), runs
+
+
+def audit(snapshot: Snapshot) -> tuple[list[Finding], list[CheckRun]]:
+    """Convenience for library users: index the snapshot and run every check."""
+    from auditor.index import MeshIndex
+
+    ctx = CheckContext(snapshot=snapshot, index=MeshIndex(snapshot))
+    return run_checks(ctx)

@@ -1,0 +1,169 @@
+"""Command line: parse, call the library, print, exit. No logic worth testing lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, InputError
+from auditor.model import Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def handle_errors(fn: F) -> F:
+    """One line and the documented exit code for errors a user can cause; --debug adds a trace."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(kwargs.get("debug"))
+        try:
+            return fn(*args, **kwargs)
+        except AuditError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"mesh-audit: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class DefaultScanGroup(click.Group):
+    """`mesh-audit --context prod` means `mesh-audit scan --context prod`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
+            args = ["scan", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultScanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mesh-audit")
+def main() -> None:
+    """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
+
+    Exit codes: 0 scan ran; 1 findings at or above --fail-on; 2 usage or input error;
+    3 cluster or collection error.
+    """
+
+
+def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.option(
+    "--from",
+    "from_paths",
+    multiple=True,
+    metavar="PATH",
+    help="File or directory of manifests, or a snapshot file (repeatable).",
+)
+@click.option(
+    "--mesh-config",
+    "mesh_config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="MeshConfig YAML to use (overrides a mesh-config ConfigMap in the input).",
+)
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    metavar="LIST",
+    help="Comma list of report formats: json, html, pdf. Default: json.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where report.<ext> files go (default ./mesh-audit-report when --format is set).",
+)
+@click.option(
+    "--fail-on",
+    callback=_severity,
+    default=None,
+    metavar="SEVERITY",
+    help="Exit 1 when a finding at or above this severity exists.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def scan(
+    from_paths: tuple[str, ...],
+    mesh_config: str | None,
+    formats: str | None,
+    output_dir: str | None,
+    fail_on: Severity | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Audit saved manifests (--from) and write reports."""
+    from auditor.collect.files import load_paths
+    from auditor.istio.meshconfig import parse_text
+    from auditor.report import formats as fmt
+    from auditor.report import terminal
+    from auditor.scan import scan as run_scan
+
+    if not from_paths:
+        raise InputError("nothing to audit: give --from PATH (files, directories or a snapshot)")
+    names = fmt.parse_formats(formats or "json")
+    snapshot = load_paths(from_paths)
+    if mesh_config is not None:
+        path = Path(mesh_config)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{mesh_config}: cannot read: {exc.strerror}") from exc
+        try:
+            parsed = parse_text(text, mesh_config)
+        except Exception as exc:
+            raise InputError(f"{mesh_config}: not valid MeshConfig YAML: {exc}") from exc
+        assert parsed.raw is not None
+        snapshot.mesh_config_override = (mesh_config, parsed.raw)
+    report = run_scan(snapshot, generated_at=_now())
+    written: list[Path] = []
+    if formats is not None or output_dir is not None:
+        written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
+    if not quiet:
+        click.echo(terminal.render(report.data, written))
+    if fail_on is not None and any(
+        Severity.parse(f["severity"]) >= fail_on for f in report.data["findings"]
+    ):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@main.command("checks")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+)
+def list_checks(output: str) -> None:
+    """List every check with its ID, category, severity and title."""
+    from auditor.checks.docs import render_checks
+
+    click.echo(render_checks(output))
+
+
+__all__ = ["EXIT_INPUT", "main"]

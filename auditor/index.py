@@ -1,0 +1,267 @@
+"""MeshIndex: lookups derived from a Snapshot once, so checks never scan resources in loops.
+
+Everything here is built in one pass per kind. Checks ask questions such as "which workloads does
+this Gateway select", "which Services front them", "which VirtualServices bind this Gateway",
+"does any Service or ServiceEntry define this host"; each answer is a dict probe or a small
+posting list, so a scan stays near-linear in the number of objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from auditor.istio import hosts as H
+from auditor.istio import meshconfig
+from auditor.istio.meshconfig import MeshConfig
+from auditor.istio.refs import GatewayRef, virtual_service_gateways, visible_in
+from auditor.istio.selectors import LabelIndex, SelectorIndex
+from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
+from auditor.snapshot import KObject, Snapshot
+
+K_GATEWAY = f"{ISTIO_NET}/Gateway"
+K_VS = f"{ISTIO_NET}/VirtualService"
+K_DR = f"{ISTIO_NET}/DestinationRule"
+K_SE = f"{ISTIO_NET}/ServiceEntry"
+K_SIDECAR = f"{ISTIO_NET}/Sidecar"
+K_WE = f"{ISTIO_NET}/WorkloadEntry"
+K_ENVOYFILTER = f"{ISTIO_NET}/EnvoyFilter"
+K_PA = f"{ISTIO_SEC}/PeerAuthentication"
+K_AP = f"{ISTIO_SEC}/AuthorizationPolicy"
+K_RA = f"{ISTIO_SEC}/RequestAuthentication"
+K_GWCLASS = f"{GATEWAY_API}/GatewayClass"
+K_KGATEWAY = f"{GATEWAY_API}/Gateway"
+K_HTTPROUTE = f"{GATEWAY_API}/HTTPRoute"
+K_GRPCROUTE = f"{GATEWAY_API}/GRPCRoute"
+K_TLSROUTE = f"{GATEWAY_API}/TLSRoute"
+K_TCPROUTE = f"{GATEWAY_API}/TCPRoute"
+K_REFGRANT = f"{GATEWAY_API}/ReferenceGrant"
+K_NAMESPACE = "Namespace"
+K_SERVICE = "Service"
+K_DEPLOYMENT = "apps/Deployment"
+K_STATEFULSET = "apps/StatefulSet"
+K_DAEMONSET = "apps/DaemonSet"
+K_POD = "Pod"
+K_SECRET = "Secret"
+K_NETPOL = "networking.k8s.io/NetworkPolicy"
+K_CONFIGMAP = "ConfigMap"
+
+ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)
+WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A set of pods: a Deployment/StatefulSet/DaemonSet pod template, or a bare Pod."""
+
+    obj: KObject
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    pod_spec: Mapping[str, Any]
+    owned: bool  # a Pod created by a controller (its template is audited instead)
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.namespace
+
+    @property
+    def container_names(self) -> tuple[str, ...]:
+        return tuple(str(c.get("name", "")) for c in self.pod_spec.get("containers") or ())
+
+
+class MeshIndex:
+    """Derived lookups over one Snapshot. Build with `MeshIndex(snapshot)`; read-only after."""
+
+    def __init__(self, snapshot: Snapshot, mesh_config: MeshConfig | None = None) -> None:
+        self.snapshot = snapshot
+        self.mesh: MeshConfig = mesh_config or resolve_mesh_config(snapshot)[0]
+        self.domain = H.CLUSTER_DOMAIN
+
+        self.namespace_labels: dict[str, Mapping[str, str]] = {
+            o.name: o.labels for o in snapshot.objects(K_NAMESPACE)
+        }
+
+        # Services by FQDN and the selectors that pick pods, per namespace.
+        self.services_by_host: dict[str, KObject] = {}
+        self._service_selectors: dict[str, SelectorIndex[KObject]] = {}
+        for svc in snapshot.objects(K_SERVICE):
+            self.services_by_host[f"{svc.name}.{svc.namespace}.svc.{self.domain}"] = svc
+            selector = svc.spec.get("selector")
+            if selector:
+                self._service_selectors.setdefault(svc.namespace, SelectorIndex()).add(
+                    selector, svc
+                )
+
+        # Workloads, all namespaces, searchable by label selector.
+        self.workloads: list[Workload] = []
+        self._workloads_by_label: LabelIndex[Workload] = LabelIndex()
+        for key in WORKLOAD_KINDS:
+            for obj in snapshot.objects(key):
+                template = obj.spec.get("template") or {}
+                tmeta = template.get("metadata") or {}
+                self._add_workload(
+                    Workload(
+                        obj=obj,
+                        labels=tmeta.get("labels") or {},
+                        annotations=tmeta.get("annotations") or {},
+                        pod_spec=template.get("spec") or {},
+                        owned=False,
+                    )
+                )
+        for pod in snapshot.objects(K_POD):
+            owners = pod.metadata.get("ownerReferences") or []
+            self._add_workload(
+                Workload(
+                    obj=pod,
+                    labels=pod.labels,
+                    annotations=pod.annotations,
+                    pod_spec=pod.spec,
+                    owned=any(isinstance(o, dict) and o.get("controller") for o in owners),
+                )
+            )
+
+        # ServiceEntry hosts; a ServiceEntry's short hosts resolve in its namespace.
+        self.service_entry_hosts: H.HostSet = H.HostSet()
+        for se in snapshot.objects(K_SE):
+            for host in se.spec.get("hosts") or ():
+                self.service_entry_hosts.add(H.fqdn(host, se.namespace, self.domain), se)
+
+        # Istio Gateways and the VirtualServices bound to each.
+        self.gateways: dict[GatewayRef, KObject] = {
+            GatewayRef(g.namespace, g.name): g for g in snapshot.objects(K_GATEWAY)
+        }
+        self.virtual_services_by_gateway: dict[GatewayRef, list[KObject]] = {}
+        self.mesh_virtual_services: list[KObject] = []
+        for vs in snapshot.objects(K_VS):
+            mesh, refs = virtual_service_gateways(vs.spec.get("gateways"), vs.namespace)
+            if mesh:
+                self.mesh_virtual_services.append(vs)
+            for ref in refs:
+                self.virtual_services_by_gateway.setdefault(ref, []).append(vs)
+
+        self.secrets: dict[tuple[str, str], KObject] = {
+            (s.namespace, s.name): s for s in snapshot.objects(K_SECRET)
+        }
+
+        # Gateway API.
+        self.k8s_gateways: dict[tuple[str, str], KObject] = {
+            (g.namespace, g.name): g for g in snapshot.objects(K_KGATEWAY)
+        }
+        self.gateway_classes: dict[str, KObject] = {c.name: c for c in snapshot.objects(K_GWCLASS)}
+
+    # ---- workloads and services ----------------------------------------------------------
+
+    def _add_workload(self, workload: Workload) -> None:
+        self.workloads.append(workload)
+        self._workloads_by_label.add(workload.labels, workload)
+
+    def select_workloads(
+        self, selector: Mapping[str, str] | None, namespace: str | None = None
+    ) -> list[Workload]:
+        """Workloads whose pod labels match; any namespace unless one is given."""
+        found = self._workloads_by_label.select(selector)
+        if namespace is None:
+            return found
+        return [w for w in found if w.namespace == namespace]
+
+    def services_for(self, workload: Workload) -> list[KObject]:
+        """Services in the workload's namespace whose selector picks its pods."""
+        index = self._service_selectors.get(workload.namespace)
+        return index.matching(workload.labels) if index else []
+
+    def service(self, host: str, namespace: str) -> KObject | None:
+        """The Service a host names, short names resolved in `namespace`."""
+        return self.services_by_host.get(H.fqdn(host, namespace, self.domain))
+
+    # ---- Istio Gateways ------------------------------------------------------------------
+
+    def gateway_workloads(self, gateway: KObject) -> list[Workload]:
+        """Workloads an Istio Gateway's `selector` picks, in any namespace."""
+        selector = gateway.spec.get("selector") or {}
+        if not selector:
+            return []
+        return self.select_workloads(selector)
+
+    def gateway_services(self, gateway: KObject) -> list[KObject]:
+        """Services fronting the gateway's workloads, each once, in a stable order."""
+        seen: dict[tuple[str, str], KObject] = {}
+        for workload in self.gateway_workloads(gateway):
+            for svc in self.services_for(workload):
+                seen.setdefault((svc.namespace, svc.name), svc)
+        return [seen[k] for k in sorted(seen)]
+
+    def bound_virtual_services(self, gateway: KObject) -> list[KObject]:
+        return self.virtual_services_by_gateway.get(GatewayRef(gateway.namespace, gateway.name), [])
+
+    # ---- hosts ---------------------------------------------------------------------------
+
+    def host_registered(self, host: str, from_namespace: str) -> list[KObject]:
+        """The Services and ServiceEntries that define `host`, as seen from a namespace."""
+        name = H.fqdn(host, from_namespace, self.domain)
+        found: list[KObject] = []
+        svc = self.services_by_host.get(name)
+        if svc is not None and visible_in(
+            _export_to(svc), svc.namespace, from_namespace, self.mesh.default_service_export_to
+        ):
+            found.append(svc)
+        for value in self.service_entry_hosts.lookup(name):
+            assert isinstance(value, KObject)
+            if visible_in(
+                value.spec.get("exportTo"),
+                value.namespace,
+                from_namespace,
+                self.mesh.default_service_export_to,
+            ):
+                found.append(value)
+        return found
+
+
+def _export_to(svc: KObject) -> list[str] | None:
+    value = svc.annotations.get("networking.istio.io/exportTo")
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def resolve_mesh_config(snapshot: Snapshot) -> tuple[MeshConfig, list[str]]:
+    """The mesh config in force: --mesh-config, else the `istio` ConfigMap, else Istio defaults.
+
+    Returns the config and notes for `warnings[]` (several revisions' ConfigMaps, overrides).
+    """
+    notes: list[str] = []
+    candidates = sorted(
+        snapshot.objects(K_CONFIGMAP),
+        key=lambda o: (
+            o.namespace != meshconfig.DEFAULT_ROOT_NAMESPACE,
+            o.name != "istio",
+            o.namespace,
+            o.name,
+        ),
+    )
+    if snapshot.mesh_config_override is not None:
+        source, data = snapshot.mesh_config_override
+        if candidates:
+            notes.append(
+                f"--mesh-config {source} overrides ConfigMap "
+                f"{candidates[0].namespace}/{candidates[0].name} found in the input"
+            )
+        return meshconfig.from_mapping(data, f"file {source}"), notes
+    if not candidates:
+        return meshconfig.DEFAULT, notes
+    chosen = candidates[0]
+    if len(candidates) > 1:
+        others = ", ".join(f"{c.namespace}/{c.name}" for c in candidates[1:])
+        notes.append(
+            f"several mesh-config ConfigMaps found; using {chosen.namespace}/{chosen.name} "
+            f"(also present: {others})"
+        )
+    text = (chosen.raw.get("data") or {}).get("mesh") or ""
+    source = f"ConfigMap {chosen.namespace}/{chosen.name}"
+    try:
+        return meshconfig.parse_text(str(text), source), notes
+    except (ValueError, yaml.YAMLError) as exc:  # a broken ConfigMap must not stop the audit
+        notes.append(f"{source}: key 'mesh' is not valid MeshConfig YAML ({exc}); using defaults")
+        return meshconfig.DEFAULT, notes

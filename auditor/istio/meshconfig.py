@@ -1,0 +1,102 @@
+"""MeshConfig: the fields checks read, with Istio's defaults where a field is unset.
+
+Defaults follow `mesh.DefaultMeshConfig()` in Istio: outbound traffic ALLOW_ANY, root namespace
+istio-system, trust domain cluster.local, auto mTLS on, ingress controller mode STRICT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+DEFAULT_ROOT_NAMESPACE = "istio-system"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeshConfig:
+    source: str  # "ConfigMap istio-system/istio", "file mesh.yaml" or "Istio defaults"
+    root_namespace: str = DEFAULT_ROOT_NAMESPACE
+    outbound_mode: str = "ALLOW_ANY"
+    outbound_mode_set: bool = False
+    tls_min_version: str | None = None
+    tls_cipher_suites: tuple[str, ...] = ()
+    mesh_mtls_min_version: str | None = None
+    enable_auto_mtls: bool = True
+    trust_domain: str = "cluster.local"
+    dns_capture: bool = False
+    dns_auto_allocate: bool = False
+    default_service_export_to: tuple[str, ...] = ("*",)
+    default_virtual_service_export_to: tuple[str, ...] = ("*",)
+    default_destination_rule_export_to: tuple[str, ...] = ("*",)
+    raw: Mapping[str, Any] | None = None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _str_tuple(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
+        return tuple(value)
+    return default
+
+
+def from_mapping(data: Mapping[str, Any], source: str) -> MeshConfig:
+    """Build from a parsed MeshConfig mapping; wrong types fall back to the default."""
+    otp = data.get("outboundTrafficPolicy")
+    mode = otp.get("mode") if isinstance(otp, Mapping) else None
+    tls_defaults = data.get("tlsDefaults")
+    tls_defaults = tls_defaults if isinstance(tls_defaults, Mapping) else {}
+    mesh_mtls = data.get("meshMTLS")
+    mesh_mtls = mesh_mtls if isinstance(mesh_mtls, Mapping) else {}
+    default_config = data.get("defaultConfig")
+    default_config = default_config if isinstance(default_config, Mapping) else {}
+    proxy_metadata = default_config.get("proxyMetadata")
+    proxy_metadata = proxy_metadata if isinstance(proxy_metadata, Mapping) else {}
+    root = data.get("rootNamespace")
+    trust_domain = data.get("trustDomain")
+    auto_mtls = data.get("enableAutoMtls")
+    ciphers = tls_defaults.get("cipherSuites")
+    return MeshConfig(
+        source=source,
+        root_namespace=root if isinstance(root, str) and root else DEFAULT_ROOT_NAMESPACE,
+        outbound_mode=mode if isinstance(mode, str) and mode else "ALLOW_ANY",
+        outbound_mode_set=isinstance(mode, str) and bool(mode),
+        tls_min_version=_opt_str(tls_defaults.get("minProtocolVersion")),
+        tls_cipher_suites=_str_tuple(ciphers, ()),
+        mesh_mtls_min_version=_opt_str(mesh_mtls.get("minProtocolVersion")),
+        enable_auto_mtls=auto_mtls if isinstance(auto_mtls, bool) else True,
+        trust_domain=trust_domain
+        if isinstance(trust_domain, str) and trust_domain
+        else ("cluster.local"),
+        dns_capture=_truthy(proxy_metadata.get("ISTIO_META_DNS_CAPTURE", "")),
+        dns_auto_allocate=_truthy(proxy_metadata.get("ISTIO_META_DNS_AUTO_ALLOCATE", "")),
+        default_service_export_to=_str_tuple(data.get("defaultServiceExportTo"), ("*",)),
+        default_virtual_service_export_to=_str_tuple(
+            data.get("defaultVirtualServiceExportTo"), ("*",)
+        ),
+        default_destination_rule_export_to=_str_tuple(
+            data.get("defaultDestinationRuleExportTo"), ("*",)
+        ),
+        raw=data,
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_text(text: str, source: str) -> MeshConfig:
+    """Parse MeshConfig YAML text (the ConfigMap's `mesh` key or a --mesh-config file)."""
+    data = yaml.safe_load(text) if text.strip() else {}
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{source}: MeshConfig must be a mapping, got {type(data).__name__}")
+    return from_mapping(data, source)
+
+
+DEFAULT = MeshConfig(source="Istio defaults")

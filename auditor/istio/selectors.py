@@ -1,0 +1,78 @@
+"""Label selectors, as Kubernetes and Istio evaluate them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def selector_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
+    """matchLabels semantics: every pair present. An empty selector matches everything."""
+    if not selector:
+        return True
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+class LabelIndex(Generic[T]):
+    """Find the items whose labels satisfy a selector without scanning every item.
+
+    Items are indexed by each (key, value) label pair; a selector is answered from the smallest
+    posting list, then verified.
+    """
+
+    __slots__ = ("_all", "_by_pair")
+
+    def __init__(self) -> None:
+        self._by_pair: dict[tuple[str, str], list[tuple[Mapping[str, str], T]]] = {}
+        self._all: list[tuple[Mapping[str, str], T]] = []
+
+    def add(self, labels: Mapping[str, str], item: T) -> None:
+        entry = (labels, item)
+        self._all.append(entry)
+        for pair in labels.items():
+            self._by_pair.setdefault(pair, []).append(entry)
+
+    def select(self, selector: Mapping[str, str] | None) -> list[T]:
+        if not selector:
+            return [item for _, item in self._all]
+        postings = [self._by_pair.get(pair, []) for pair in selector.items()]
+        smallest = min(postings, key=len)
+        return [item for labels, item in smallest if selector_matches(selector, labels)]
+
+
+class SelectorIndex(Generic[T]):
+    """The reverse: find the selectors (e.g. Services) that select a given label set."""
+
+    __slots__ = ("_by_pair", "_empty")
+
+    def __init__(self) -> None:
+        self._by_pair: dict[tuple[str, str], list[tuple[Mapping[str, str], T]]] = {}
+        self._empty: list[T] = []
+
+    def add(self, selector: Mapping[str, str] | None, item: T) -> None:
+        if not selector:
+            self._empty.append(item)
+            return
+        # index under one pair only: every match must contain it
+        first = next(iter(selector.items()))
+        self._by_pair.setdefault(first, []).append((selector, item))
+
+    def matching(self, labels: Mapping[str, str], include_empty: bool = False) -> list[T]:
+        out: list[T] = list(self._empty) if include_empty else []
+        for pair in labels.items():
+            for selector, item in self._by_pair.get(pair, ()):
+                if selector_matches(selector, labels):
+                    out.append(item)
+        return out
+
+
+def unique(items: Iterable[T]) -> list[T]:
+    seen: set[int] = set()
+    out: list[T] = []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out

@@ -1,0 +1,125 @@
+"""The Report: one model that every renderer reads, as the JSON-ready mapping of report.json.
+
+Renderers take the mapping (`Report.data`), so rendering a saved report.json again gives exactly
+what rendering at scan time gave.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import __version__
+from auditor.checks.registry import Check
+from auditor.checks.runner import CheckRun
+from auditor.istio.meshconfig import MeshConfig
+from auditor.kinds import KINDS
+from auditor.model import Category, ExposureEntry, Finding, Severity
+from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
+
+SCHEMA_VERSION = 1
+TOOL_NAME = "mesh-audit"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    data: Mapping[str, Any]
+
+    @property
+    def findings(self) -> list[Mapping[str, Any]]:
+        return list(self.data["findings"])
+
+
+def summarize(
+    findings: Sequence[Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
+    collection: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    by_sev = Counter(f["severity"] for f in findings)
+    by_cat = Counter(f["category"] for f in findings)
+    statuses = Counter(r["status"] for r in runs)
+    read = sum(1 for c in collection.values() if c["status"] == STATUS_OK)
+    return {
+        "total": len(findings),
+        "by_severity": {s.label: by_sev.get(s.label, 0) for s in sorted(Severity, reverse=True)},
+        "by_category": {str(c): by_cat.get(str(c), 0) for c in Category},
+        "checks": {
+            "total": len(runs),
+            "ran": statuses.get("ran", 0),
+            "skipped": statuses.get("skipped", 0),
+            "error": statuses.get("error", 0),
+        },
+        "coverage": {"kinds_read": read, "kinds_total": len(collection)},
+    }
+
+
+def build_report(
+    *,
+    snapshot: Snapshot,
+    mesh: MeshConfig,
+    checks: Iterable[Check],
+    findings: Sequence[Finding],
+    runs: Sequence[CheckRun],
+    exposure: Sequence[ExposureEntry],
+    egress: Sequence[Mapping[str, Any]],
+    generated_at: str,
+    notes: Iterable[str] = (),
+) -> Report:
+    collection: dict[str, dict[str, Any]] = {}
+    for spec in KINDS:
+        status = snapshot.collection.get(spec.key) or CollectionStatus(status=STATUS_OK)
+        entry = status.to_json()
+        entry["count"] = snapshot.count(spec.key) if status.status == STATUS_OK else 0
+        collection[spec.key] = entry
+    warnings = [w.to_json() for w in snapshot.warnings]
+    warnings.extend(
+        {
+            "source": "mesh-audit",
+            "document": None,
+            "item": None,
+            "kind": None,
+            "name": None,
+            "problem": note,
+        }
+        for note in notes
+    )
+    findings_json = [f.to_json() for f in findings]
+    runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
+    check_docs = [
+        {
+            "id": c.meta.id,
+            "title": c.meta.title,
+            "category": str(c.meta.category),
+            "severity": c.meta.severity.label,
+            "looks_at": list(c.meta.looks_at),
+            "rationale": c.meta.rationale,
+            "remediation": c.meta.remediation,
+            "references": list(c.meta.references)
+            + [code for code in c.meta.ist_codes if code not in c.meta.references],
+        }
+        for c in checks
+    ]
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "generated_at": generated_at,
+        "source": snapshot.source.to_json(),
+        "mesh_config": {
+            "source": mesh.source,
+            "root_namespace": mesh.root_namespace,
+            "outbound_traffic_policy": mesh.outbound_mode,
+            "outbound_traffic_policy_set": mesh.outbound_mode_set,
+        },
+        "summary": summarize(findings_json, runs_json, collection),
+        "inventory": dict(sorted(snapshot.inventory.items())),
+        "collection": collection,
+        "checks": check_docs,
+        "check_runs": runs_json,
+        "findings": findings_json,
+        "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
+        "egress": list(egress),
+        "warnings": warnings,
+    }
+    return Report(data)

@@ -1,0 +1,79 @@
+"""The terminal summary printed after a scan. Tenant-written text is made printable first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TOP_FINDINGS = 10
+
+
+def printable(text: object, limit: int = 120) -> str:
+    """Strip control characters (terminal escapes) from untrusted text and cap its length."""
+    s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _resource(ref: Mapping[str, Any]) -> str:
+    ns = ref.get("namespace")
+    name = f"{ns}/{ref['name']}" if ns else ref["name"]
+    return printable(f"{ref['kind']} {name}", 80)
+
+
+def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
+    lines: list[str] = []
+    src = data["source"]
+    where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
+    lines.append(f"mesh-audit {data['tool']['version']}: audited {printable(where)}")
+    summary = data["summary"]
+    cov = summary["coverage"]
+    lines.append(
+        f"  kinds read: {cov['kinds_read']}/{cov['kinds_total']}   "
+        f"checks run: {summary['checks']['ran']}/{summary['checks']['total']}   "
+        f"mesh config: {printable(data['mesh_config']['source'])}"
+    )
+    missing = [(k, v) for k, v in data["collection"].items() if v["status"] != "ok"]
+    for key, entry in missing:
+        msg = f": {printable(entry['message'])}" if entry.get("message") else ""
+        lines.append(f"  NOT READ {key} ({entry['status']}){msg}")
+    for run in data["check_runs"]:
+        if run["status"] != "ran":
+            lines.append(f"  check {run['check']} {run['status']}: {printable(run['message'])}")
+    sev = summary["by_severity"]
+    counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
+    lines.append(f"Findings: {summary['total']}   {counts}")
+    for f in data["findings"][:TOP_FINDINGS]:
+        lines.append(
+            f"  [{f['severity'].upper():8}] {f['check']}  {_resource(f['resource'])}  "
+            f"{printable(f['path'], 50)}"
+        )
+        lines.append(f"             {printable(f['message'], 160)}")
+    if summary["total"] > TOP_FINDINGS:
+        lines.append(f"  ... and {summary['total'] - TOP_FINDINGS} more in the report")
+    exposure = [e for e in data["exposure"] if e["external"]]
+    if exposure:
+        lines.append(f"Exposed to the outside: {len(exposure)} host/port entries")
+        for e in exposure[:TOP_FINDINGS]:
+            tls = (
+                "TLS " + e["tls_mode"]
+                if e["tls"]
+                else ("redirect to HTTPS" if e["redirect_only"] else "PLAINTEXT")
+            )
+            gw = e["gateway"]
+            lines.append(
+                f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}] via "
+                f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])} -> "
+                f"{printable(', '.join(e['backends']) or '(no backend)', 80)}"
+            )
+        if len(exposure) > TOP_FINDINGS:
+            lines.append(f"  ... and {len(exposure) - TOP_FINDINGS} more in the report")
+    if data["warnings"]:
+        lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
+        for w in data["warnings"][:5]:
+            doc = f" document {w['document']}" if w.get("document") else ""
+            item = f" items[{w['item']}]" if w.get("item") is not None else ""
+            lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
+    for path in written:
+        lines.append(f"Wrote {path}")
+    return "\n".join(lines)

@@ -1,0 +1,417 @@
+"""Shape checks for the fields mesh-audit reads, so checks can trust the types they see.
+
+The API server validates objects against their schema before it stores them, but files hold
+whatever someone typed: `hosts: foo` instead of a list, a port number of "eighty". An object whose
+fields have the wrong type could never exist in a cluster, so the loader leaves it out of the audit
+and reports why in `warnings[]`. A `null` where a list or mapping belongs is read as absent (as the
+API server does) and also reported.
+
+Specs are small: `str`, `int`, `bool`, `INT_OR_STR`, `ANY`, a one-element list `[spec]` for a list,
+a dict for an object (unknown keys are ignored), and `MapOf(spec)` for a string-keyed mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class MapOf:
+    value: Any
+
+
+class _IntOrStr:
+    pass
+
+
+class _Any:
+    pass
+
+
+INT_OR_STR = _IntOrStr()
+ANY = _Any()
+LABELS = MapOf(str)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeProblem:
+    path: str
+    message: str
+    fatal: bool
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
+    if value is None:
+        if isinstance(spec, list | dict | MapOf):
+            out.append(ShapeProblem(path, "is null; read as absent", fatal=False))
+        return
+    if spec is ANY:
+        return
+    if spec is str:
+        if not isinstance(value, str):
+            out.append(ShapeProblem(path, f"expected a string, got {_type_name(value)}", True))
+        return
+    if spec is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = f" {value!r}" if isinstance(value, str) else ""
+            out.append(
+                ShapeProblem(path, f"expected an integer, got {_type_name(value)}{shown}", True)
+            )
+        return
+    if spec is bool:
+        if not isinstance(value, bool):
+            out.append(ShapeProblem(path, f"expected true or false, got {_type_name(value)}", True))
+        return
+    if spec is INT_OR_STR:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            out.append(
+                ShapeProblem(path, f"expected an integer or string, got {_type_name(value)}", True)
+            )
+        return
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            out.append(ShapeProblem(path, f"expected a list, got {_type_name(value)}", True))
+            return
+        for i, item in enumerate(value):
+            validate(item, spec[0], f"{path}[{i}]", out)
+        return
+    if isinstance(spec, MapOf):
+        if not isinstance(value, dict):
+            out.append(ShapeProblem(path, f"expected a mapping, got {_type_name(value)}", True))
+            return
+        for key, item in value.items():
+            validate(item, spec.value, f"{path}.{key}", out)
+        return
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            out.append(ShapeProblem(path, f"expected a mapping, got {_type_name(value)}", True))
+            return
+        for key, sub in spec.items():
+            if key in value:
+                validate(value[key], sub, f"{path}.{key}" if path else key, out)
+        return
+    raise TypeError(f"bad shape spec at {path}: {spec!r}")
+
+
+# ---- specs for the fields checks read -------------------------------------------------------
+
+_PORT_SELECTOR = {"number": int}
+_TLS_SETTINGS = {
+    "mode": str,
+    "credentialName": str,
+    "credentialNames": [str],
+    "caCertificates": str,
+    "subjectAltNames": [str],
+    "insecureSkipVerify": bool,
+    "sni": str,
+    "clientCertificate": str,
+    "privateKey": str,
+    "caCrl": str,
+}
+_DESTINATION = {"host": str, "subset": str, "port": _PORT_SELECTOR}
+_ROUTE_DEST = [{"destination": _DESTINATION, "weight": int}]
+_L4_MATCH = [{"port": int, "gateways": [str], "sniHosts": [str], "destinationSubnets": [str]}]
+
+GATEWAY = {
+    "spec": {
+        "selector": LABELS,
+        "servers": [
+            {
+                "port": {"number": int, "protocol": str, "name": str, "targetPort": int},
+                "hosts": [str],
+                "bind": str,
+                "name": str,
+                "tls": {
+                    "httpsRedirect": bool,
+                    "mode": str,
+                    "serverCertificate": str,
+                    "privateKey": str,
+                    "caCertificates": str,
+                    "credentialName": str,
+                    "credentialNames": [str],
+                    "subjectAltNames": [str],
+                    "minProtocolVersion": str,
+                    "maxProtocolVersion": str,
+                    "cipherSuites": [str],
+                },
+            }
+        ],
+    }
+}
+
+VIRTUAL_SERVICE = {
+    "spec": {
+        "hosts": [str],
+        "gateways": [str],
+        "exportTo": [str],
+        "http": [
+            {
+                "name": str,
+                "match": [{"gateways": [str], "port": int, "uri": MapOf(str)}],
+                "route": _ROUTE_DEST,
+                "redirect": {"scheme": str, "port": int, "authority": str, "uri": str},
+                "mirror": _DESTINATION,
+            }
+        ],
+        "tls": [{"match": _L4_MATCH, "route": _ROUTE_DEST}],
+        "tcp": [{"match": _L4_MATCH, "route": _ROUTE_DEST}],
+    }
+}
+
+_TRAFFIC_POLICY = {
+    "tls": _TLS_SETTINGS,
+    "portLevelSettings": [{"port": _PORT_SELECTOR, "tls": _TLS_SETTINGS}],
+}
+
+DESTINATION_RULE = {
+    "spec": {
+        "host": str,
+        "exportTo": [str],
+        "trafficPolicy": _TRAFFIC_POLICY,
+        "subsets": [{"name": str, "labels": LABELS, "trafficPolicy": _TRAFFIC_POLICY}],
+        "workloadSelector": {"matchLabels": LABELS},
+    }
+}
+
+SERVICE_ENTRY = {
+    "spec": {
+        "hosts": [str],
+        "addresses": [str],
+        "ports": [{"number": int, "protocol": str, "name": str, "targetPort": int}],
+        "location": str,
+        "resolution": str,
+        "exportTo": [str],
+        "endpoints": [{"address": str, "ports": MapOf(int), "labels": LABELS}],
+        "workloadSelector": {"labels": LABELS},
+    }
+}
+
+SIDECAR = {
+    "spec": {
+        "workloadSelector": {"labels": LABELS},
+        "egress": [{"hosts": [str], "port": {"number": int, "protocol": str}, "bind": str}],
+        "outboundTrafficPolicy": {"mode": str, "egressProxy": _DESTINATION},
+    }
+}
+
+_SELECTOR = {"matchLabels": LABELS}
+_TARGET_REF = {"group": str, "kind": str, "name": str, "namespace": str}
+
+PEER_AUTHENTICATION = {
+    "spec": {
+        "selector": _SELECTOR,
+        "mtls": {"mode": str},
+        "portLevelMtls": MapOf({"mode": str}),
+    }
+}
+
+AUTHORIZATION_POLICY = {
+    "spec": {
+        "selector": _SELECTOR,
+        "targetRef": _TARGET_REF,
+        "targetRefs": [_TARGET_REF],
+        "action": str,
+        "provider": {"name": str},
+        "rules": [
+            {
+                "from": [{"source": MapOf([str])}],
+                "to": [{"operation": MapOf([str])}],
+                "when": [{"key": str, "values": [str], "notValues": [str]}],
+            }
+        ],
+    }
+}
+
+REQUEST_AUTHENTICATION = {"spec": {"selector": _SELECTOR, "targetRefs": [_TARGET_REF]}}
+
+WORKLOAD_ENTRY = {"spec": {"address": str, "labels": LABELS, "serviceAccount": str}}
+
+_PARENT_REF = {
+    "group": str,
+    "kind": str,
+    "namespace": str,
+    "name": str,
+    "sectionName": str,
+    "port": int,
+}
+_BACKEND_REF = {"group": str, "kind": str, "namespace": str, "name": str, "port": int}
+_ROUTE_COMMON = {"parentRefs": [_PARENT_REF], "hostnames": [str]}
+
+GATEWAY_CLASS = {"spec": {"controllerName": str}}
+K8S_GATEWAY = {
+    "spec": {
+        "gatewayClassName": str,
+        "addresses": [{"type": str, "value": str}],
+        "listeners": [
+            {
+                "name": str,
+                "hostname": str,
+                "port": int,
+                "protocol": str,
+                "tls": {
+                    "mode": str,
+                    "certificateRefs": [{"group": str, "kind": str, "name": str, "namespace": str}],
+                    "options": MapOf(str),
+                },
+                "allowedRoutes": {
+                    "namespaces": {"from": str, "selector": {"matchLabels": LABELS}},
+                    "kinds": [{"group": str, "kind": str}],
+                },
+            }
+        ],
+    }
+}
+HTTP_ROUTE = {
+    "spec": {
+        **_ROUTE_COMMON,
+        "rules": [
+            {
+                "backendRefs": [_BACKEND_REF],
+                "filters": [{"type": str, "requestRedirect": {"scheme": str, "port": int}}],
+            }
+        ],
+    }
+}
+L4_ROUTE = {"spec": {**_ROUTE_COMMON, "rules": [{"backendRefs": [_BACKEND_REF]}]}}
+REFERENCE_GRANT = {
+    "spec": {
+        "from": [{"group": str, "kind": str, "namespace": str}],
+        "to": [{"group": str, "kind": str, "name": str}],
+    }
+}
+
+NAMESPACE = {"metadata": {"labels": LABELS}}
+SERVICE = {
+    "spec": {
+        "type": str,
+        "selector": LABELS,
+        "clusterIP": str,
+        "externalIPs": [str],
+        "externalName": str,
+        "loadBalancerIP": str,
+        "ports": [
+            {
+                "name": str,
+                "port": int,
+                "targetPort": INT_OR_STR,
+                "nodePort": int,
+                "protocol": str,
+                "appProtocol": str,
+            }
+        ],
+    },
+    "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}},
+}
+_CONTAINER = {
+    "name": str,
+    "image": str,
+    "ports": [{"containerPort": int, "name": str, "protocol": str}],
+    "securityContext": {"runAsUser": int},
+}
+POD_SPEC = {
+    "hostNetwork": bool,
+    "serviceAccountName": str,
+    "securityContext": {"runAsUser": int},
+    "containers": [_CONTAINER],
+    "initContainers": [_CONTAINER],
+}
+_TEMPLATE_META = {"labels": LABELS, "annotations": LABELS}
+WORKLOAD = {
+    "spec": {
+        "selector": {"matchLabels": LABELS},
+        "template": {"metadata": _TEMPLATE_META, "spec": POD_SPEC},
+    }
+}
+POD = {"spec": POD_SPEC}
+NETWORK_POLICY = {
+    "spec": {
+        "podSelector": {"matchLabels": LABELS},
+        "policyTypes": [str],
+        "egress": [
+            {
+                "to": [
+                    {
+                        "ipBlock": {"cidr": str, "except": [str]},
+                        "namespaceSelector": {"matchLabels": LABELS},
+                        "podSelector": {"matchLabels": LABELS},
+                    }
+                ],
+                "ports": [{"port": INT_OR_STR, "protocol": str}],
+            }
+        ],
+    }
+}
+CONFIG_MAP = {"data": MapOf(str)}
+SECRET = {"type": str}
+
+METADATA = {
+    "metadata": {"name": str, "namespace": str, "labels": LABELS, "annotations": LABELS},
+}
+
+SPECS: dict[tuple[str, str], Any] = {
+    ("networking.istio.io", "Gateway"): GATEWAY,
+    ("networking.istio.io", "VirtualService"): VIRTUAL_SERVICE,
+    ("networking.istio.io", "DestinationRule"): DESTINATION_RULE,
+    ("networking.istio.io", "ServiceEntry"): SERVICE_ENTRY,
+    ("networking.istio.io", "Sidecar"): SIDECAR,
+    ("networking.istio.io", "WorkloadEntry"): WORKLOAD_ENTRY,
+    ("security.istio.io", "PeerAuthentication"): PEER_AUTHENTICATION,
+    ("security.istio.io", "AuthorizationPolicy"): AUTHORIZATION_POLICY,
+    ("security.istio.io", "RequestAuthentication"): REQUEST_AUTHENTICATION,
+    ("gateway.networking.k8s.io", "GatewayClass"): GATEWAY_CLASS,
+    ("gateway.networking.k8s.io", "Gateway"): K8S_GATEWAY,
+    ("gateway.networking.k8s.io", "HTTPRoute"): HTTP_ROUTE,
+    ("gateway.networking.k8s.io", "GRPCRoute"): HTTP_ROUTE,
+    ("gateway.networking.k8s.io", "TLSRoute"): L4_ROUTE,
+    ("gateway.networking.k8s.io", "TCPRoute"): L4_ROUTE,
+    ("gateway.networking.k8s.io", "ReferenceGrant"): REFERENCE_GRANT,
+    ("", "Namespace"): NAMESPACE,
+    ("", "Service"): SERVICE,
+    ("apps", "Deployment"): WORKLOAD,
+    ("apps", "StatefulSet"): WORKLOAD,
+    ("apps", "DaemonSet"): WORKLOAD,
+    ("", "Pod"): POD,
+    ("", "Secret"): SECRET,
+    ("networking.k8s.io", "NetworkPolicy"): NETWORK_POLICY,
+    ("", "ConfigMap"): CONFIG_MAP,
+}
+
+# Kinds whose objects mean nothing without a spec.
+SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
+    k for k in SPECS if k[1] not in ("Namespace", "Secret", "ConfigMap", "Pod")
+)
+
+
+def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
+    """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
+    out: list[ShapeProblem] = []
+    validate(obj, METADATA, "", out)
+    spec = SPECS.get((group, kind))
+    if spec is None:
+        return out
+    if (group, kind) in SPEC_REQUIRED and not isinstance(obj.get("spec"), dict):
+        if obj.get("spec") is None:
+            out.append(ShapeProblem("spec", "is missing", fatal=True))
+            return out
+    validate(obj, spec, "", out)
+    return out
