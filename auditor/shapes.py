@@ -409,9 +409,8 @@ def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProble
     spec = SPECS.get((group, kind))
     if spec is None:
         return out
-    if (group, kind) in SPEC_REQUIRED and not isinstance(obj.get("spec"), dict):
-        if obj.get("spec") is None:
-            out.append(ShapeProblem("spec", "is missing", fatal=True))
-            return out
+    if (group, kind) in SPEC_REQUIRED and obj.get("spec") is None:
+        out.append(ShapeProblem("spec", "is missing", fatal=True))
+        return out
     validate(obj, spec, "", out)
     return out

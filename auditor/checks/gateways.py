@@ -66,11 +66,11 @@ def gateway_selector_matches_nothing(ctx: CheckContext) -> Iterator[Result]:
 def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
     """A Gateway server on a port that no Service of its workload exposes receives no traffic.
 
-    Istio programs the listener on the gateway pods, but clients reach the pods through the
-    gateway's Service; if the Service does not expose the server's port the hosts on that server
-    are unreachable, which usually means the exposure the team believes in differs from the real
-    one. Istio matches the server port against the Service's `port` values (IST0162). Fires once
-    per server port, only when the selected workloads have at least one Service.
+    The server port is the port the gateway pods listen on; clients reach them through the
+    gateway's Service, so the port must be some Service port's `targetPort` (or its `port` when
+    targetPort is unset or named), as istioctl analyze reads it (IST0162). Otherwise the hosts on
+    that server are unreachable, and the exposure the team believes in differs from the real one.
+    Fires once per server port, only when the selected workloads have at least one Service.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
         if not gw.spec.get("selector"):
@@ -81,8 +81,12 @@ def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
         exposed: set[int] = set()
         for svc in services:
             for port in svc.spec.get("ports") or ():
-                if isinstance(port.get("port"), int):
-                    exposed.add(port["port"])
+                if (port.get("protocol") or "TCP") != "TCP":
+                    continue
+                target = port.get("targetPort")
+                number = target if isinstance(target, int) and target else port.get("port")
+                if isinstance(number, int):
+                    exposed.add(number)
         for i, server in enumerate(gw.spec.get("servers") or ()):
             number = (server.get("port") or {}).get("number")
             if not isinstance(number, int) or number in exposed:
@@ -93,8 +97,12 @@ def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.servers[{i}].port.number",
                 detail=str(number),
                 message=(
-                    f"Gateway {gw.namespace}/{gw.name} opens port {number}, but its gateway "
-                    f"Service ({names}) exposes only ports {sorted(exposed)}"
+                    f"Gateway {gw.namespace}/{gw.name} listens on port {number}, but its gateway "
+                    f"Service ({names}) forwards only to target ports {sorted(exposed)}"
                 ),
-                evidence={"port": number, "service_ports": sorted(exposed), "services": names},
+                evidence={
+                    "port": number,
+                    "service_target_ports": sorted(exposed),
+                    "services": names,
+                },
             )

@@ -30,7 +30,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIXES = (".json", ".json.gz")
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """Safe loader that keeps timestamps as strings, as the Kubernetes API does."""
 
 

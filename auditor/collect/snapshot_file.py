@@ -59,7 +59,6 @@ def load_snapshot_document(snapshot: Snapshot, doc: dict[str, Any], *, origin: s
                 version=str(entry.get("version") or ""),
             )
     for i, obj in enumerate(objects):
-        # Objects in a snapshot were read from a cluster: an empty namespace is really cluster-scoped.
         snapshot.add(obj, origin=origin, document=1, item=i, default_namespace="default")
 
 
