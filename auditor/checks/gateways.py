@@ -66,10 +66,11 @@ def gateway_selector_matches_nothing(ctx: CheckContext) -> Iterator[Result]:
 def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
     """A Gateway server on a port that no Service of its workload exposes receives no traffic.
 
-    The server port is the port the gateway pods listen on; clients reach them through the
-    gateway's Service, so the port must be some Service port's `targetPort` (or its `port` when
-    targetPort is unset or named), as istioctl analyze reads it (IST0162). Otherwise the hosts on
-    that server are unreachable, and the exposure the team believes in differs from the real one.
+    Clients reach the gateway pods through the gateway's Service, so a server's port must be one
+    of the Service's ports: either its `targetPort` (the port the pods listen on) or its `port`,
+    which Istio translates to the targetPort, as istioctl analyze reads it (IST0162). Otherwise
+    the hosts on that server are unreachable, and the exposure the team believes in differs from
+    the real one.
     Fires once per server port, only when the selected workloads have at least one Service.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
@@ -83,10 +84,9 @@ def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
             for port in svc.spec.get("ports") or ():
                 if (port.get("protocol") or "TCP") != "TCP":
                     continue
-                target = port.get("targetPort")
-                number = target if isinstance(target, int) and target else port.get("port")
-                if isinstance(number, int):
-                    exposed.add(number)
+                for key in ("port", "targetPort"):
+                    if isinstance(port.get(key), int):
+                        exposed.add(port[key])
         for i, server in enumerate(gw.spec.get("servers") or ()):
             number = (server.get("port") or {}).get("number")
             if not isinstance(number, int) or number in exposed:
@@ -98,7 +98,7 @@ def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
                 detail=str(number),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} listens on port {number}, but its gateway "
-                    f"Service ({names}) forwards only to target ports {sorted(exposed)}"
+                    f"Service ({names}) has only ports {sorted(exposed)} (port or targetPort)"
                 ),
                 evidence={
                     "port": number,
