@@ -102,7 +102,7 @@ def gateway_port_not_on_service(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={
                     "port": number,
-                    "service_target_ports": sorted(exposed),
+                    "service_ports": sorted(exposed),
                     "services": names,
                 },
             )
