@@ -48,13 +48,14 @@ def virtual_service_unknown_gateway(ctx: CheckContext) -> Iterator[Result]:
             ref = resolve_gateway_name(value, vs.namespace)
             if ref is None or ref in ctx.index.gateways:
                 continue
+            written = "" if value == str(ref) else f" (written {value!r})"
             yield Result(
                 resource=vs.ref,
                 path=path,
                 detail=f"{path}={ref}",
                 message=(
-                    f"VirtualService {vs.namespace}/{vs.name} is bound to Gateway {ref} "
-                    f"(written {value!r}), which does not exist"
+                    f"VirtualService {vs.namespace}/{vs.name} is bound to Gateway {ref}{written}, "
+                    "which does not exist"
                 ),
                 evidence={"gateway": value, "resolved": str(ref)},
             )

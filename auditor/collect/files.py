@@ -101,6 +101,9 @@ def _yaml_documents(path: Path, data: bytes) -> Iterator[Any]:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = exc.problem or exc.context or "syntax error"
+        ctx = exc.context_mark
+        if exc.context and exc.problem and ctx is not None and ctx is not mark:
+            problem += f" ({exc.context} started at line {ctx.line + 1}, column {ctx.column + 1})"
         raise InputError(f"{where}: invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML: {exc}") from exc

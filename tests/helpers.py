@@ -1,0 +1,40 @@
+"""Shared test helpers: run the library on fixtures and name findings exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from auditor.collect.files import load_paths
+from auditor.report.model import Report
+from auditor.scan import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+DEMO = FIXTURES / "demo-mesh"
+CASES = FIXTURES / "cases"
+FIXED_CLOCK = "2026-11-25T12:00:00Z"
+
+Key = tuple[str, str, str, str, str]
+
+
+def scan_paths(*paths: Path | str) -> Report:
+    return scan(load_paths([str(p) for p in paths]), generated_at=FIXED_CLOCK)
+
+
+def finding_keys(report: Report | dict[str, Any], checks: Iterable[str] | None = None) -> set[Key]:
+    """(check, kind, namespace, name, severity) of each finding, optionally for some checks."""
+    data = report.data if isinstance(report, Report) else report
+    wanted = set(checks) if checks is not None else None
+    return {
+        (
+            f["check"],
+            f["resource"]["kind"],
+            f["resource"]["namespace"] or "",
+            f["resource"]["name"],
+            f["severity"],
+        )
+        for f in data["findings"]
+        if wanted is None or f["check"] in wanted
+    }
