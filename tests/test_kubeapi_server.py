@@ -367,3 +367,50 @@ def test_request_log_and_writes_refused(cluster: FakeKubeAPI, api: client.ApiCli
         core.create_namespace({"metadata": {"name": "x"}})
     assert err.value.status == 405
     assert [(r.method, r.status) for r in cluster.requests[2:]] == [("POST", 405)]
+
+
+def test_single_objects_and_edge_cases(cluster: FakeKubeAPI, api: client.ApiClient) -> None:
+    group = raw_get(api, "/apis/telemetry.istio.io")
+    assert (group["kind"], group["preferredVersion"]["groupVersion"]) == (
+        "APIGroup",
+        "telemetry.istio.io/v1",
+    )
+    namespace = raw_get(api, "/api/v1/namespaces/shop")
+    assert (namespace["apiVersion"], namespace["kind"]) == ("v1", "Namespace")
+    assert namespace["metadata"]["labels"] == {"mesh": "true"}
+    secret = raw_get(
+        api,
+        "/api/v1/namespaces/payments/secrets/api-token",
+        accept="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    )
+    assert secret.keys() == {"apiVersion", "kind", "metadata"}
+    assert secret["metadata"]["name"] == "api-token"
+    # A client offering Table first and JSON as fallback gets plain JSON, like from a cluster.
+    table_first = raw_get(
+        api,
+        "/api/v1/namespaces",
+        accept="application/json;as=Table;g=meta.k8s.io;v=v1,application/json",
+    )
+    assert table_first["kind"] == "NamespaceList"
+
+    core = client.CoreV1Api(api)
+    for call, status in [
+        (lambda: core.list_namespace(_continue="not-a-token"), 400),
+        (lambda: core.list_namespace(label_selector="a in (b"), 400),
+        (lambda: core.list_namespace(field_selector="spec.finalizers=x"), 400),
+        (lambda: core.read_namespaced_secret("api-token", "shop"), 404),
+    ]:
+        with pytest.raises(ApiException) as err:
+            call()
+        assert err.value.status == status
+    cluster.not_found("networking.istio.io/gateways", times=1)
+    custom = client.CustomObjectsApi(api)
+    with pytest.raises(ApiException) as err:
+        custom.list_cluster_custom_object("networking.istio.io", "v1", "gateways")
+    assert err.value.status == 404
+    assert (
+        len(custom.list_cluster_custom_object("networking.istio.io", "v1", "gateways")["items"])
+        == 2
+    )
+    with pytest.raises(KeyError, match="not served"):
+        cluster.forbid("networking.istio.io/gatewayz")

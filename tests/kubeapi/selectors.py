@@ -24,7 +24,9 @@ class SelectorError(ValueError):
 
 def _split_requirements(selector: str) -> list[str]:
     """Split on commas that are not inside ``in (a,b)`` value sets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "," and depth == 0:
             parts.append("".join(current))
@@ -87,7 +89,7 @@ def parse_field_selector(selector: str) -> Predicate:
         def requirement(
             obj: dict[str, Any], attr: str = attr, value: str = value, neg: bool = op == "!="
         ) -> bool:
-            return (obj.get("metadata", {}).get(attr, "") == value) != neg
+            return bool(obj.get("metadata", {}).get(attr, "") == value) != neg
 
         requirements.append(requirement)
     return lambda obj: all(req(obj) for req in requirements)
