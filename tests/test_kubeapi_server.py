@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 import urllib3
 import yaml
-from kubeapi import FakeKubeAPI
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-# The fixtures (kube_api, kube_api_factory); a conftest may re-export them instead.
-pytest_plugins = ["kubeapi.fixture"]
+from tests.kubeapi import FakeKubeAPI
 
 PARTIAL_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
