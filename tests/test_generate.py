@@ -1,0 +1,151 @@
+"""The benchmark mesh generator: deterministic, realistic, and its planted problems are found."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from auditor.collect.files import load_paths
+from auditor.istio import hosts as H
+from auditor.scan import scan
+from tests.helpers import FIXED_CLOCK, ROOT, finding_keys
+
+# The checks on main when the generator was written, with their default severities. A planted
+# problem for one of them must be reported exactly; nothing else may be.
+NAMED_CHECKS = {"GW001": "low", "GW002": "low", "VS001": "low", "EGR001": "medium"}
+
+
+def _load_generator() -> ModuleType:
+    path = ROOT / "benchmarks" / "generate.py"
+    spec = importlib.util.spec_from_file_location("mesh_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mesh_generate"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load_generator()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("mesh")
+    snap = out / "small.json.gz"
+    yaml_dir = out / "yaml"
+    assert (
+        gen.main(["--objects", "900", "--seed", "11", "-o", str(snap), "--yaml-dir", str(yaml_dir)])
+        == 0
+    )
+    return {"snapshot": snap, "planted": out / "small.planted.json", "yaml": yaml_dir}
+
+
+def test_same_seed_same_mesh_other_seed_other_mesh() -> None:
+    a = gen.generate(600, 5)
+    b = gen.generate(600, 5)
+    c = gen.generate(600, 6)
+    assert gen.digest(a) == gen.digest(b)
+    assert [p.to_json() for p in a.planted] == [p.to_json() for p in b.planted]
+    assert gen.digest(a) != gen.digest(c)
+
+
+def test_snapshot_file_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        gen.main(["--objects", "500", "--seed", "3", "-o", str(tmp_path / f"{name}.json.gz")])
+    assert (tmp_path / "a.json.gz").read_bytes() == (tmp_path / "b.json.gz").read_bytes()
+    assert (tmp_path / "a.planted.json").read_text() == (tmp_path / "b.planted.json").read_text()
+
+
+def test_object_count_near_the_request() -> None:
+    for requested in (1000, 5000):
+        mesh = gen.generate(requested, 2)
+        assert 0.85 * requested <= len(mesh.objects) <= 1.15 * requested
+
+
+def test_scan_reports_exactly_the_planted_problems(small: dict[str, Path]) -> None:
+    planted = json.loads(small["planted"].read_text())
+    expected = {
+        (p["check"], p["kind"], p["namespace"], p["name"], NAMED_CHECKS[p["check"]])
+        for p in planted["planted"]
+        if p["check"] in NAMED_CHECKS
+    }
+    # every named problem type is planted at least once, even in a small mesh
+    assert {e[0] for e in expected} == {"GW001", "GW002", "VS001"}
+    report = scan(load_paths([str(small["snapshot"])]), generated_at=FIXED_CLOCK)
+    assert finding_keys(report, NAMED_CHECKS) == expected
+    assert report.data["warnings"] == []
+    assert report.data["source"]["type"] == "snapshot"
+
+
+def test_yaml_form_reads_as_the_same_mesh(small: dict[str, Path]) -> None:
+    from_json = scan(load_paths([str(small["snapshot"])]), generated_at=FIXED_CLOCK)
+    from_yaml = scan(load_paths([str(small["yaml"])]), generated_at=FIXED_CLOCK)
+    assert finding_keys(from_yaml) == finding_keys(from_json)
+    assert from_yaml.data["inventory"] == from_json.data["inventory"]
+    assert from_yaml.data["exposure"] == from_json.data["exposure"]
+    assert from_yaml.data["warnings"] == []
+
+
+def _objects(mesh: Any, kind: str) -> Iterator[dict[str, Any]]:
+    return (o for o in mesh.objects if o["kind"] == kind)
+
+
+def test_objects_look_served_by_a_cluster() -> None:
+    mesh = gen.generate(1500, 4)
+    for obj in mesh.objects:
+        meta = obj["metadata"]
+        assert meta["uid"] and meta["resourceVersion"].isdigit() and meta["creationTimestamp"]
+    for kind in ("Service", "Deployment", "Pod"):
+        assert all("status" in o for o in _objects(mesh, kind)), kind
+    pods = list(_objects(mesh, "Pod"))
+    assert pods
+    for pod in pods:
+        owners = pod["metadata"]["ownerReferences"]
+        assert owners[0]["kind"] == "ReplicaSet" and owners[0]["controller"] is True
+    injected = [p for p in pods if p["metadata"]["labels"].get("security.istio.io/tlsMode")]
+    assert injected and all(
+        "istio-proxy" in {c["name"] for c in p["spec"]["containers"]} for p in injected
+    )
+
+
+def test_references_are_consistent_except_planted() -> None:
+    mesh = gen.generate(3000, 9)
+    planted_missing = {
+        (p.namespace, p.name)
+        for p in mesh.planted
+        if p.problem == "virtualservice-destination-missing-service"
+    }
+    assert planted_missing
+    services = {
+        f"{o['metadata']['name']}.{o['metadata']['namespace']}.svc.cluster.local": o
+        for o in _objects(mesh, "Service")
+    }
+    external = set(gen.EXTERNAL_HOSTS)
+    dangling = set()
+    for vs in _objects(mesh, "VirtualService"):
+        ns = vs["metadata"]["namespace"]
+        for section in ("http", "tls", "tcp"):
+            for route in vs["spec"].get(section) or ():
+                for dest in route.get("route") or ():
+                    host = H.fqdn(dest["destination"]["host"], ns)
+                    if host not in services and host not in external:
+                        dangling.add((ns, vs["metadata"]["name"]))
+    assert dangling == planted_missing
+    # every Service selects the pods of some Deployment in its namespace
+    pod_labels: dict[str, list[dict[str, str]]] = {}
+    for dep in _objects(mesh, "Deployment"):
+        ns = dep["metadata"]["namespace"]
+        pod_labels.setdefault(ns, []).append(dep["spec"]["template"]["metadata"]["labels"])
+    for svc in services.values():
+        selector = svc["spec"]["selector"]
+        ns = svc["metadata"]["namespace"]
+        assert any(
+            all(labels.get(k) == v for k, v in selector.items()) for labels in pod_labels[ns]
+        ), svc["metadata"]["name"]
