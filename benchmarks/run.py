@@ -1,0 +1,384 @@
+"""Measure mesh-audit against the floor of reading its input, per step, in fresh processes.
+
+    python benchmarks/run.py --sizes small,medium,large [--workdir DIR] [--repeat 3]
+    python benchmarks/run.py SNAPSHOT.json.gz [--yaml-dir DIR] ...
+
+Each step runs in its own subprocess, so its peak RSS is its own (read from `os.wait4`'s rusage)
+and its wall time includes interpreter start-up and imports, as a user sees them:
+
+- floor: read the snapshot, gunzip, `orjson.loads` (what any tool reading the file must pay);
+- import: import mesh-audit's modules and nothing else (start-up cost inside `scan`);
+- scan: `mesh-audit scan --from SNAPSHOT --format json` (load, index, checks, report.json);
+- html / pdf: `mesh-audit scan --format html|pdf` (scan plus render; "n/a" while the format is
+  not available); the render-only time is the difference from `scan`;
+- yaml-parse: the `--yaml-dir` form parsed with libyaml's CSafeLoader (the YAML floor);
+- yaml-scan: `mesh-audit scan --from YAML_DIR --format json`.
+
+Steps are repeated round-robin (so a burst of load from elsewhere spreads over all steps) and the
+median is reported. `--sizes` generates missing meshes into the work directory with
+benchmarks/generate.py (small ~1k, medium ~20k, large ~100k objects, seed 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"small": 1_000, "medium": 20_000, "large": 100_000}
+ALL_STEPS = ("floor", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
+NOT_AVAILABLE = "not yet available"
+
+FLOOR = """
+import gzip, sys
+from pathlib import Path
+import orjson
+data = Path(sys.argv[1]).read_bytes()
+if data[:2] == b"\\x1f\\x8b":
+    data = gzip.decompress(data)
+doc = orjson.loads(data)
+print(len(doc["objects"]))
+"""
+
+IMPORT = """
+import auditor.cli, auditor.scan, auditor.collect.files, auditor.report.formats
+import auditor.checks.registry
+auditor.checks.registry.all_checks()
+"""
+
+YAML_PARSE = """
+import sys
+from pathlib import Path
+import yaml
+loader = getattr(yaml, "CSafeLoader", None)
+assert loader is not None, "PyYAML without libyaml"
+n = 0
+for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
+    for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
+        n += len(doc.get("items") or ()) if isinstance(doc, dict) and "items" in doc else 1
+print(n)
+"""
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+@dataclass
+class Result:
+    size: str
+    step: str
+    samples: list[Sample] = field(default_factory=list)
+    unavailable: str = ""
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def median(self, attr: str) -> float | None:
+        if not self.samples:
+            return None
+        return statistics.median(getattr(s, attr) for s in self.samples)
+
+
+def mesh_audit_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("mesh-audit")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from auditor.cli import main; main()"]
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[Sample, int, str, str]:
+    """Run one command; wall time, user+sys CPU and peak RSS of that child alone."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    # Linux reports ru_maxrss in KiB
+    sample = Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024)
+    return sample, proc.returncode, stdout, stderr
+
+
+def step_command(step: str, snapshot: Path, yaml_dir: Path | None, out: Path) -> list[str] | None:
+    py = sys.executable
+    scan = [*mesh_audit_cmd(), "scan", "--quiet", "--output-dir", str(out)]
+    if step == "floor":
+        return [py, "-c", FLOOR, str(snapshot)]
+    if step == "import":
+        return [py, "-c", IMPORT]
+    if step == "scan":
+        return [*scan, "--from", str(snapshot), "--format", "json"]
+    if step in ("html", "pdf"):
+        return [*scan, "--from", str(snapshot), "--format", step]
+    if yaml_dir is None:
+        return None
+    if step == "yaml-parse":
+        return [py, "-c", YAML_PARSE, str(yaml_dir)]
+    if step == "yaml-scan":
+        return [*scan, "--from", str(yaml_dir), "--format", "json"]
+    raise ValueError(step)
+
+
+def pdf_pages(path: Path) -> int | None:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    return len(PdfReader(str(path)).pages)
+
+
+def ensure_mesh(size: str, workdir: Path, seed: int, with_yaml: bool) -> tuple[Path, Path | None]:
+    snapshot = workdir / f"{size}.json.gz"
+    yaml_dir = workdir / f"{size}-yaml"
+    if not snapshot.exists() or (with_yaml and not yaml_dir.exists()):
+        cmd = [
+            sys.executable,
+            str(HERE / "generate.py"),
+            "--objects",
+            str(SIZES[size]),
+            "--seed",
+            str(seed),
+            "-o",
+            str(snapshot),
+        ]
+        if with_yaml:
+            cmd += ["--yaml-dir", str(yaml_dir)]
+        print(f"generating {size} mesh: {' '.join(cmd[1:])}", file=sys.stderr)
+        subprocess.run(cmd, check=True)
+    return snapshot, (yaml_dir if yaml_dir.exists() else None)
+
+
+def object_count(snapshot: Path) -> int | None:
+    planted = snapshot.with_name(snapshot.name.removesuffix(".gz").removesuffix(".json"))
+    sidecar = planted.with_name(planted.name + ".planted.json")
+    if sidecar.exists():
+        return int(json.loads(sidecar.read_text())["objects"])
+    return None
+
+
+def run_size(
+    size: str,
+    snapshot: Path,
+    yaml_dir: Path | None,
+    steps: list[str],
+    repeat: int,
+    yaml_repeat: int,
+) -> list[Result]:
+    results = {s: Result(size=size, step=s) for s in steps}
+    rounds = max(repeat, yaml_repeat)
+    with tempfile.TemporaryDirectory(prefix="mesh-bench-") as tmp:
+        tmp_path = Path(tmp)
+        for r in range(rounds):
+            for step in steps:
+                res = results[step]
+                limit = yaml_repeat if step.startswith("yaml") else repeat
+                if r >= limit or res.unavailable or res.error:
+                    continue
+                out = tmp_path / f"{step}-{r}"
+                cmd = step_command(step, snapshot, yaml_dir, out)
+                if cmd is None:
+                    res.unavailable = "no --yaml-dir"
+                    continue
+                sample, code, stdout, stderr = measure(cmd, HERE.parent)
+                if code != 0:
+                    if NOT_AVAILABLE in stderr:
+                        res.unavailable = "not yet available"
+                    else:
+                        res.error = (stderr.strip().splitlines() or [f"exit {code}"])[-1]
+                    continue
+                res.samples.append(sample)
+                if step == "floor":
+                    res.extra["objects"] = int(stdout.strip() or 0)
+                if step == "pdf" and "pages" not in res.extra:
+                    pages = pdf_pages(out / "report.pdf")
+                    if pages is not None:
+                        res.extra["pages"] = pages
+                if step == "scan" and "findings" not in res.extra:
+                    data = json.loads((out / "report.json").read_bytes())
+                    res.extra["findings"] = len(data["findings"])
+                    res.extra["report_mb"] = (out / "report.json").stat().st_size / 1e6
+                shutil.rmtree(out, ignore_errors=True)
+                print(
+                    f"  {size:7} {step:10} round {r + 1}: {sample.wall:7.2f} s wall "
+                    f"{sample.cpu:7.2f} s cpu {sample.rss_mb:8.1f} MB",
+                    file=sys.stderr,
+                )
+    return list(results.values())
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def table(results: list[Result], objects: dict[str, int], sizes_mb: dict[str, float]) -> str:
+    floor = {r.size: r.median("wall") for r in results if r.step == "floor"}
+    floor_cpu = {r.size: r.median("cpu") for r in results if r.step == "floor"}
+    scan = {r.size: r.median("wall") for r in results if r.step == "scan"}
+    yparse = {r.size: r.median("wall") for r in results if r.step == "yaml-parse"}
+    lines = [
+        "| size | objects | file MB | step | wall s | cpu s | peak RSS MB | x floor (wall) "
+        "| x floor (cpu) | note |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        wall, cpu, rss = r.median("wall"), r.median("cpu"), r.median("rss_mb")
+        base = yparse.get(r.size) if r.step == "yaml-scan" else floor.get(r.size)
+        ratio = wall / base if wall is not None and base and r.step != "floor" else None
+        cratio = (
+            cpu / floor_cpu[r.size]
+            if cpu is not None and floor_cpu.get(r.size) and r.step in ("scan", "html", "pdf")
+            else None
+        )
+        notes = []
+        if r.unavailable:
+            notes.append(r.unavailable)
+        if r.error:
+            notes.append(f"error: {r.error}")
+        if r.step in ("html", "pdf") and wall is not None and scan.get(r.size) is not None:
+            notes.append(f"render ~{wall - scan[r.size]:.1f} s")  # type: ignore[operator]
+        if "pages" in r.extra:
+            notes.append(f"{r.extra['pages']} pages")
+        if "findings" in r.extra:
+            notes.append(f"{r.extra['findings']} findings, report {r.extra['report_mb']:.1f} MB")
+        if r.step == "yaml-scan":
+            notes.append("x = vs yaml-parse")
+        if len(r.samples) > 1:
+            notes.append(f"median of {len(r.samples)}")
+        lines.append(
+            f"| {r.size} | {objects.get(r.size, 0)} | {sizes_mb.get(r.size, 0):.1f} | {r.step} "
+            f"| {fmt(wall, '.2f')} | {fmt(cpu, '.2f')} | {fmt(rss, '.0f')} "
+            f"| {fmt(ratio, '.2f')} | {fmt(cratio, '.2f')} | {'; '.join(notes)} |"
+        )
+    return "\n".join(lines)
+
+
+def growth(results: list[Result], objects: dict[str, int], a: str, b: str) -> str:
+    if not objects.get(a) or not objects.get(b):
+        return ""
+    obj_ratio = objects[b] / objects[a]
+    lines = [
+        f"Growth {a} -> {b} (objects x{obj_ratio:.2f}; target: time ratio <= 1.3 x object ratio "
+        f"= {1.3 * obj_ratio:.2f}):",
+        "",
+        "| step | wall ratio | cpu ratio | wall ratio / object ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    by = {(r.size, r.step): r for r in results}
+    for step in ALL_STEPS:
+        ra, rb = by.get((a, step)), by.get((b, step))
+        if not ra or not rb:
+            continue
+        wa, wb = ra.median("wall"), rb.median("wall")
+        ca, cb = ra.median("cpu"), rb.median("cpu")
+        if not wa or not wb or not ca or not cb:
+            continue
+        lines.append(f"| {step} | {wb / wa:.2f} | {cb / ca:.2f} | {(wb / wa) / obj_ratio:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("snapshots", nargs="*", type=Path, help="snapshot files to measure")
+    parser.add_argument("--yaml-dir", type=Path, action="append", default=[], help="per snapshot")
+    parser.add_argument("--sizes", default=None, help="comma list of small,medium,large")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--yaml-repeat", type=int, default=1)
+    parser.add_argument("--steps", default=",".join(ALL_STEPS))
+    parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    args = parser.parse_args(argv)
+
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = [s for s in steps if s not in ALL_STEPS]
+    if unknown:
+        parser.error(f"unknown step {unknown[0]} (choose from {', '.join(ALL_STEPS)})")
+    with_yaml = any(s.startswith("yaml") for s in steps)
+    meshes: list[tuple[str, Path, Path | None]] = []
+    if args.sizes:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        for size in args.sizes.split(","):
+            snapshot, yaml_dir = ensure_mesh(size.strip(), args.workdir, args.seed, with_yaml)
+            meshes.append((size.strip(), snapshot, yaml_dir))
+    for i, snapshot in enumerate(args.snapshots):
+        yaml_dir = args.yaml_dir[i] if i < len(args.yaml_dir) else None
+        label = snapshot.name.removesuffix(".gz").removesuffix(".json")
+        meshes.append((label, snapshot, yaml_dir))
+    if not meshes:
+        parser.error("give snapshot files or --sizes")
+
+    load_before = os.getloadavg()
+    started = time.time()
+    results: list[Result] = []
+    objects: dict[str, int] = {}
+    sizes_mb: dict[str, float] = {}
+    for label, snapshot, yaml_dir in meshes:
+        print(f"{label}: {snapshot}", file=sys.stderr)
+        sizes_mb[label] = snapshot.stat().st_size / 1e6
+        size_results = run_size(label, snapshot, yaml_dir, steps, args.repeat, args.yaml_repeat)
+        results.extend(size_results)
+        count = object_count(snapshot)
+        for r in size_results:
+            if r.step == "floor" and r.extra.get("objects"):
+                count = int(r.extra["objects"])
+        if count:
+            objects[label] = count
+    load_after = os.getloadavg()
+
+    print(
+        f"\nmachine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; load average "
+        f"before {load_before[0]:.2f}/{load_before[1]:.2f}, after {load_after[0]:.2f}/"
+        f"{load_after[1]:.2f} (1/5 min); {time.time() - started:.0f} s total\n"
+    )
+    print(table(results, objects, sizes_mb))
+    labels = [m[0] for m in meshes]
+    for a, b in itertools.pairwise(labels):
+        text = growth(results, objects, a, b)
+        if text:
+            print()
+            print(text)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "load_before": load_before,
+                    "load_after": load_after,
+                    "objects": objects,
+                    "results": [
+                        {
+                            "size": r.size,
+                            "step": r.step,
+                            "unavailable": r.unavailable,
+                            "error": r.error,
+                            "extra": r.extra,
+                            "samples": [vars(s) for s in r.samples],
+                        }
+                        for r in results
+                    ],
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
