@@ -12,6 +12,7 @@ a dict for an object (unknown keys are ignored), and `MapOf(spec)` for a string-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -404,13 +405,124 @@ SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
 
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
     """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
+    key = (group, kind)
+    ok = _FAST.get(key, _fast_metadata_only)
+    if ok(obj):
+        return []  # the common case: no problem, and no paths or messages built
     out: list[ShapeProblem] = []
     validate(obj, METADATA, "", out)
-    spec = SPECS.get((group, kind))
+    spec = SPECS.get(key)
     if spec is None:
         return out
-    if (group, kind) in SPEC_REQUIRED and obj.get("spec") is None:
+    if key in SPEC_REQUIRED and obj.get("spec") is None:
         out.append(ShapeProblem("spec", "is missing", fatal=True))
         return out
     validate(obj, spec, "", out)
     return out
+
+
+# ---- fast path -------------------------------------------------------------------------------
+# `validate` builds a path string for every list item it visits, which made shape checking the
+# largest cost of loading a big snapshot. A spec compiled into a predicate answers "would validate
+# report nothing?" without building anything; only when it says no does `validate` run to say
+# what is wrong. A predicate may say no when validate finds nothing (it costs time, not truth),
+# never the reverse.
+
+Predicate = Callable[[Any], bool]
+_MISSING = object()
+
+
+def _ok_any(value: Any) -> bool:
+    return True
+
+
+def _ok_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _ok_int(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _ok_bool(value: Any) -> bool:
+    return value is None or isinstance(value, bool)
+
+
+def _ok_int_or_str(value: Any) -> bool:
+    return value is None or (isinstance(value, int | str) and not isinstance(value, bool))
+
+
+def _compile(spec: Any) -> Predicate:
+    if spec is ANY:
+        return _ok_any
+    if spec is str:
+        return _ok_str
+    if spec is int:
+        return _ok_int
+    if spec is bool:
+        return _ok_bool
+    if spec is INT_OR_STR:
+        return _ok_int_or_str
+    if isinstance(spec, list):
+        item_ok = _compile(spec[0])
+        if item_ok is _ok_str:
+
+            def ok_str_list(value: Any) -> bool:
+                return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+            return ok_str_list
+
+        def ok_list(value: Any) -> bool:
+            return isinstance(value, list) and all(item_ok(v) for v in value)
+
+        return ok_list
+    if isinstance(spec, MapOf):
+        value_ok = _compile(spec.value)
+        if value_ok is _ok_str:
+
+            def ok_str_map(value: Any) -> bool:
+                return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+            return ok_str_map
+
+        def ok_map(value: Any) -> bool:
+            return isinstance(value, dict) and all(value_ok(v) for v in value.values())
+
+        return ok_map
+    if isinstance(spec, dict):
+        fields = tuple((key, _compile(sub)) for key, sub in spec.items())
+
+        def ok_object(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return False
+            get = value.get
+            for key, sub_ok in fields:
+                item = get(key, _MISSING)
+                if item is not _MISSING and not sub_ok(item):
+                    return False
+            return True
+
+        return ok_object
+    raise TypeError(f"bad shape spec: {spec!r}")
+
+
+def _fast_for(key: tuple[str, str]) -> Predicate:
+    meta_ok = _compile(METADATA)
+    spec = SPECS.get(key)
+    if spec is None:
+        return meta_ok
+    spec_ok = _compile(spec)
+    required = key in SPEC_REQUIRED
+
+    def ok(obj: Any) -> bool:
+        if not meta_ok(obj):
+            return False
+        if required and obj.get("spec") is None:
+            return False
+        return spec_ok(obj)
+
+    return ok
+
+
+_fast_metadata_only = _compile(METADATA)
+_FAST: dict[tuple[str, str], Predicate] = {key: _fast_for(key) for key in SPECS}

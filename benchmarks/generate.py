@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
 import hashlib
 import json
 import random
@@ -1494,12 +1493,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     doc = snapshot(mesh, args.seed)
-    if args.output.name.endswith(".gz"):
-        # mtime=0 so the gzip bytes are as deterministic as the JSON
-        data = gzip.compress(orjson.dumps(doc), compresslevel=6, mtime=0)
-        args.output.write_bytes(data)
-    else:
-        write_snapshot(args.output, doc)
+    write_snapshot(args.output, doc)
     planted = args.planted or planted_path(args.output)
     planted.write_text(
         json.dumps(planted_document(mesh, args.seed, args.objects, args.problem_rate), indent=2)

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import yaml
 
-from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document
+from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError
-from auditor.snapshot import Snapshot, SourceInfo
+from auditor.snapshot import Snapshot, SourceInfo, bulk_load
 
 try:  # the libyaml C loader is many times faster; PyYAML without it still works
     from yaml import CSafeLoader as _BaseLoader
@@ -138,14 +138,17 @@ def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> S
     path_list = list(paths)
     files = discover(path_list)
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
-    for path in files:
-        load_file(snapshot, path, default_namespace=default_namespace)
+    with bulk_load():
+        for path in files:
+            load_file(snapshot, path, default_namespace=default_namespace)
     return snapshot
 
 
 def load_file(snapshot: Snapshot, path: Path, *, default_namespace: str = "default") -> None:
-    data = _read_bytes(path)
     origin = str(path)
+    if not path.name.endswith(YAML_SUFFIXES) and read_streamed(snapshot, path, origin=origin):
+        return
+    data = _read_bytes(path)
     if _looks_like_json(path, data):
         doc = _parse_json(path, data)
         if isinstance(doc, dict) and doc.get("kind") == SNAPSHOT_KIND:
