@@ -643,7 +643,7 @@ def plan(objects: int, rng: random.Random, problem_rate: float) -> list[AppNames
         )
         plans.append(ns)
         # per app: Deployment, Service, ~2 Pods, DR, ~0.6 VS, ~0.3 AP; per ns: ~10 + 2 gw objects
-        estimate += int(n_apps * 5.9) + 10 + len(externals) + 2
+        estimate += int(n_apps * 5.6) + 9 + len(externals) + 2
     return plans
 
 

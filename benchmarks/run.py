@@ -7,6 +7,8 @@ Each step runs in its own subprocess, so its peak RSS is its own (read from `os.
 and its wall time includes interpreter start-up and imports, as a user sees them:
 
 - floor: read the snapshot, gunzip, `orjson.loads` (what any tool reading the file must pay);
+- floor-nogc: the same with the cyclic garbage collector off (CPython's GC walks the growing
+  heap again and again while a big document is parsed; mesh-audit's loader turns it off);
 - import: import mesh-audit's modules and nothing else (start-up cost inside `scan`);
 - scan: `mesh-audit scan --from SNAPSHOT --format json` (load, index, checks, report.json);
 - html / pdf: `mesh-audit scan --format html|pdf` (scan plus render; "n/a" while the format is
@@ -37,11 +39,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"small": 1_000, "medium": 20_000, "large": 100_000}
-ALL_STEPS = ("floor", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
+ALL_STEPS = ("floor", "floor-nogc", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
 NOT_AVAILABLE = "not yet available"
 
 FLOOR = """
-import gzip, sys
+import gc, gzip, sys
+if sys.argv[2:] == ["nogc"]:
+    gc.disable()
 from pathlib import Path
 import orjson
 data = Path(sys.argv[1]).read_bytes()
@@ -122,6 +126,8 @@ def step_command(step: str, snapshot: Path, yaml_dir: Path | None, out: Path) ->
     scan = [*mesh_audit_cmd(), "scan", "--quiet", "--output-dir", str(out)]
     if step == "floor":
         return [py, "-c", FLOOR, str(snapshot)]
+    if step == "floor-nogc":
+        return [py, "-c", FLOOR, str(snapshot), "nogc"]
     if step == "import":
         return [py, "-c", IMPORT]
     if step == "scan":
@@ -229,43 +235,48 @@ def fmt(value: float | None, spec: str) -> str:
 
 
 def table(results: list[Result], objects: dict[str, int], sizes_mb: dict[str, float]) -> str:
-    floor = {r.size: r.median("wall") for r in results if r.step == "floor"}
-    floor_cpu = {r.size: r.median("cpu") for r in results if r.step == "floor"}
-    scan = {r.size: r.median("wall") for r in results if r.step == "scan"}
-    yparse = {r.size: r.median("wall") for r in results if r.step == "yaml-parse"}
+    def medians(step: str, attr: str) -> dict[str, float | None]:
+        return {r.size: r.median(attr) for r in results if r.step == step}
+
+    floor, floor_cpu = medians("floor", "wall"), medians("floor", "cpu")
+    nogc = medians("floor-nogc", "wall")
+    scan = medians("scan", "wall")
+    yparse = medians("yaml-parse", "wall")
     lines = [
-        "| size | objects | file MB | step | wall s | cpu s | peak RSS MB | x floor (wall) "
-        "| x floor (cpu) | note |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+        "| size | objects | file MB | step | wall s | cpu s | peak RSS MB | x floor | x floor-nogc "
+        "| x floor cpu | note |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
     for r in results:
         wall, cpu, rss = r.median("wall"), r.median("cpu"), r.median("rss_mb")
-        base = yparse.get(r.size) if r.step == "yaml-scan" else floor.get(r.size)
-        ratio = wall / base if wall is not None and base and r.step != "floor" else None
-        cratio = (
-            cpu / floor_cpu[r.size]
-            if cpu is not None and floor_cpu.get(r.size) and r.step in ("scan", "html", "pdf")
-            else None
-        )
+        compared = r.step in ("scan", "html", "pdf")
         notes = []
         if r.unavailable:
             notes.append(r.unavailable)
         if r.error:
             notes.append(f"error: {r.error}")
-        if r.step in ("html", "pdf") and wall is not None and scan.get(r.size) is not None:
-            notes.append(f"render ~{wall - scan[r.size]:.1f} s")  # type: ignore[operator]
+        scan_wall = scan.get(r.size)
+        if r.step in ("html", "pdf") and wall is not None and scan_wall is not None:
+            notes.append(f"render ~{wall - scan_wall:.1f} s")
         if "pages" in r.extra:
             notes.append(f"{r.extra['pages']} pages")
         if "findings" in r.extra:
             notes.append(f"{r.extra['findings']} findings, report {r.extra['report_mb']:.1f} MB")
-        if r.step == "yaml-scan":
-            notes.append("x = vs yaml-parse")
+        if r.step == "yaml-scan" and wall is not None and yparse.get(r.size):
+            notes.append(f"x{ratio(wall, yparse.get(r.size)):.2f} yaml-parse")
         if len(r.samples) > 1:
             notes.append(f"median of {len(r.samples)}")
         lines.append(
             f"| {r.size} | {objects.get(r.size, 0)} | {sizes_mb.get(r.size, 0):.1f} | {r.step} "
             f"| {fmt(wall, '.2f')} | {fmt(cpu, '.2f')} | {fmt(rss, '.0f')} "
-            f"| {fmt(ratio, '.2f')} | {fmt(cratio, '.2f')} | {'; '.join(notes)} |"
+            f"| {fmt(ratio(wall, floor.get(r.size)) if compared else None, '.2f')} "
+            f"| {fmt(ratio(wall, nogc.get(r.size)) if compared else None, '.2f')} "
+            f"| {fmt(ratio(cpu, floor_cpu.get(r.size)) if compared else None, '.2f')} "
+            f"| {'; '.join(notes)} |"
         )
     return "\n".join(lines)
 
