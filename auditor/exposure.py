@@ -215,6 +215,13 @@ def ref_names(vs: KObject, gw: KObject) -> list[str]:
     return names
 
 
+def server_key(server: dict[str, Any]) -> str:
+    """A server's identity for stable finding ids: its port and hosts (servers often share a
+    port, and their index shifts when one is inserted)."""
+    number = (server.get("port") or {}).get("number")
+    return f"{number}/{','.join(str(h) for h in server.get('hosts') or ())}"
+
+
 def server_tls_mode(server: dict[str, Any]) -> tuple[bool, bool, str]:
     """(TLS served, redirect-only, mode) for an Istio Gateway server."""
     protocol = str((server.get("port") or {}).get("protocol") or "").upper()

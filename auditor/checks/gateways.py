@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import istio_gateway_frontend, server_tls_mode
+from auditor.exposure import istio_gateway_frontend, server_key, server_tls_mode
 from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
 from auditor.istio import hosts as H
 from auditor.model import Category, Result, Severity
@@ -173,7 +173,7 @@ def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
-                detail=str(number),
+                detail=server_key(server),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} declares host(s) "
                     f"{', '.join(sorted(hosts))} on port {number}, as Gateway(s) {names} do on "

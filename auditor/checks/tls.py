@@ -16,6 +16,7 @@ from auditor.exposure import (
     istio_gateway_frontend,
     k8s_gateway_frontend,
     route_backends,
+    server_key,
     server_tls_mode,
 )
 from auditor.index import (
@@ -138,7 +139,7 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
-                detail=str(number),
+                detail=server_key(server),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} serves {', '.join(hosts)} over plaintext "
                     f"HTTP on port {number} of an externally reachable gateway, routing to "
@@ -213,7 +214,7 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}].tls",
-                detail=str(number),
+                detail=server_key(server),
                 severity=_external_severity(external, Severity.HIGH, Severity.MEDIUM),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} terminates TLS on port {number} for "
@@ -434,7 +435,7 @@ def old_tls_version(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}].tls.minProtocolVersion",
-                detail=str(number),
+                detail=server_key(server),
                 severity=_external_severity(external, Severity.MEDIUM, Severity.LOW),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} port {number} accepts {version} "
@@ -478,7 +479,7 @@ def weak_ciphers(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}].tls.cipherSuites",
-                detail=str(number),
+                detail=server_key(server),
                 severity=_external_severity(external, Severity.MEDIUM, Severity.LOW),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} port {number} allows weak cipher suites "
@@ -524,7 +525,7 @@ def mutual_without_ca(ctx: CheckContext) -> Iterator[Result]:
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}].tls",
-                detail=str(number),
+                detail=server_key(server),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} port {number} requires client "
                     f"certificates ({mode}) but configures no CA to verify them"
