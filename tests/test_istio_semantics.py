@@ -13,8 +13,8 @@ from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
 from auditor.istio.refs import (
-    is_internal_gateway_reference,
     GatewayRef,
+    is_internal_gateway_reference,
     resolve_gateway_name,
     virtual_service_gateways,
     visible_in,
@@ -225,7 +225,6 @@ def test_mesh_config_defaults_and_overrides() -> None:
 
 
 # ---- Gateway API (gateway-api.sigs.k8s.io v1 spec; Istio's Gateway API task page) ------------
-
 
 
 @pytest.mark.parametrize(
