@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
 from auditor.istio.meshconfig import MeshConfig
@@ -151,6 +152,28 @@ class MeshIndex:
             (g.namespace, g.name): g for g in snapshot.objects(K_KGATEWAY)
         }
         self.gateway_classes: dict[str, KObject] = {c.name: c for c in snapshot.objects(K_GWCLASS)}
+        self.controller_by_class: dict[str, str] = {
+            c.name: str(c.spec.get("controllerName") or "") for c in self.gateway_classes.values()
+        }
+        self.reference_grants: dict[str, list[dict[str, Any]]] = {}
+        for grant in snapshot.objects(K_REFGRANT):
+            self.reference_grants.setdefault(grant.namespace, []).append(grant.raw)
+        # routes by the Gateway each parentRef names: (route, parentRef index, parentRef)
+        self.routes_by_gateway: dict[tuple[str, str], list[tuple[KObject, int, GA.ParentRef]]] = {}
+        for key in ROUTE_KINDS:
+            for route in snapshot.objects(key):
+                for i, raw_ref in enumerate(route.spec.get("parentRefs") or ()):
+                    pref = GA.parent_ref(raw_ref, route.namespace)
+                    if pref is not None:
+                        self.routes_by_gateway.setdefault((pref.namespace, pref.name), []).append(
+                            (route, i, pref)
+                        )
+        # Services that select a Gateway API gateway's pods by the gateway-name label
+        self._services_by_gateway_label: dict[tuple[str, str], list[KObject]] = {}
+        for svc in snapshot.objects(K_SERVICE):
+            gw_name = (svc.spec.get("selector") or {}).get(GA.GATEWAY_NAME_LABEL)
+            if gw_name:
+                self._services_by_gateway_label.setdefault((svc.namespace, gw_name), []).append(svc)
 
     # ---- workloads and services ----------------------------------------------------------
 
@@ -195,6 +218,50 @@ class MeshIndex:
 
     def bound_virtual_services(self, gateway: KObject) -> list[KObject]:
         return self.virtual_services_by_gateway.get(GatewayRef(gateway.namespace, gateway.name), [])
+
+    def gateway_workload_namespaces(self, gateway: KObject) -> list[str]:
+        """Namespaces of the workloads an Istio Gateway selects: where its credentials must be."""
+        return sorted({w.namespace for w in self.gateway_workloads(gateway)})
+
+    def secret(self, namespace: str, name: str) -> KObject | None:
+        return self.secrets.get((namespace, name))
+
+    # ---- Gateway API ---------------------------------------------------------------------
+
+    def is_istio_k8s_gateway(self, gateway: KObject) -> bool:
+        return GA.is_istio_gateway(
+            str(gateway.spec.get("gatewayClassName") or ""), self.controller_by_class
+        )
+
+    def k8s_gateway_services(self, gateway: KObject) -> list[KObject]:
+        """The Services in front of a Gateway API gateway's pods.
+
+        Istio's auto-deployment names it `<gateway>-<class>` and selects the pods by the
+        `gateway.networking.k8s.io/gateway-name` label; a manually deployed gateway is named by
+        a Hostname address (`svc.ns.svc.cluster.local`) in `spec.addresses`.
+        """
+        found: dict[tuple[str, str], KObject] = {}
+        ns, name = gateway.namespace, gateway.name
+        cls = str(gateway.spec.get("gatewayClassName") or "")
+        for candidate in (f"{name}-{cls}", f"{name}-istio"):
+            svc = self.snapshot.get(K_SERVICE, ns, candidate)
+            if svc is not None:
+                found[(svc.namespace, svc.name)] = svc
+        for svc in self._services_by_gateway_label.get((ns, name), ()):
+            found[(svc.namespace, svc.name)] = svc
+        for addr in gateway.spec.get("addresses") or ():
+            if (addr.get("type") or "IPAddress") == "Hostname":
+                svc = self.services_by_host.get(H.normalize(str(addr.get("value") or "")))
+                if svc is not None:
+                    found[(svc.namespace, svc.name)] = svc
+        return [found[k] for k in sorted(found)]
+
+    def attached_routes(self, gateway: KObject) -> list[tuple[KObject, int, GA.ParentRef]]:
+        """(route, parentRef index, parentRef) for every parentRef naming this Gateway."""
+        return self.routes_by_gateway.get((gateway.namespace, gateway.name), [])
+
+    def grants_in(self, namespace: str) -> list[dict[str, Any]]:
+        return self.reference_grants.get(namespace, [])
 
     # ---- hosts ---------------------------------------------------------------------------
 

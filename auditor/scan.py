@@ -13,7 +13,7 @@ from auditor.snapshot import Snapshot
 def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
-    ctx = CheckContext(snapshot=snapshot, index=index)
+    ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
     checks = all_checks()
     findings, runs = run_checks(ctx, checks)
     return build_report(

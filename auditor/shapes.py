@@ -274,12 +274,19 @@ K8S_GATEWAY = {
                     "options": MapOf(str),
                 },
                 "allowedRoutes": {
-                    "namespaces": {"from": str, "selector": {"matchLabels": LABELS}},
+                    "namespaces": {
+                        "from": str,
+                        "selector": {
+                            "matchLabels": LABELS,
+                            "matchExpressions": [{"key": str, "operator": str, "values": [str]}],
+                        },
+                    },
                     "kinds": [{"group": str, "kind": str}],
                 },
             }
         ],
-    }
+    },
+    "status": {"addresses": [{"type": str, "value": str}]},
 }
 HTTP_ROUTE = {
     "spec": {

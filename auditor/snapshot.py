@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import certinfo
 from auditor.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.model import ResourceRef
 from auditor.shapes import check_object
@@ -329,6 +330,12 @@ def _strip_secret(obj: dict[str, Any]) -> dict[str, Any]:
     }
     if keys or "data" in obj or "stringData" in obj:
         stripped["dataKeys"] = sorted(keys)
+    # the certificate is public (every client receives it); keep its validity, never the key
+    certificate = certinfo.summarize(obj.get("data")) or certinfo.summarize(
+        obj.get("stringData"), base64_encoded=False
+    )
+    if certificate is not None:
+        stripped["certificate"] = certificate
     return stripped
 
 

@@ -1,3 +1,3 @@
 """Check families. Importing this package registers every check."""
 
-from auditor.checks import egress, gateways, virtualservices  # noqa: F401
+from auditor.checks import egress, gatewayapi, gateways, tls, virtualservices  # noqa: F401
