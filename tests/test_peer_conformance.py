@@ -36,6 +36,16 @@ CASES: list[dict[str, Any]] = json.loads((CORPUS / "cases.json").read_text())
 # analyzer (Go identifier) -> the mesh-audit checks that cover it
 COVERAGE: dict[str, tuple[str, ...]] = {
     "gateway.IngressGatewayPortAnalyzer": ("GW001", "GW002"),
+    # egress, injection, authorization (issue 4)
+    "virtualservice.DestinationHostAnalyzer": ("EGR003", "CFG001", "CFG002"),
+    "virtualservice.DestinationRuleAnalyzer": ("CFG004",),
+    "destinationrule.PodNotSelectedAnalyzer": ("EGR004", "CFG003"),
+    "serviceentry.ProtocolAddressesAnalyzer": ("EGR008",),
+    "serviceentry.ConflictingServiceEntryProtocolAnalyzer": ("EGR009",),
+    "sidecar.SelectorAnalyzer": ("CFG005", "CFG006", "CFG007", "CFG008"),
+    "authz.AuthorizationPoliciesAnalyzer": ("AUTHZ002", "AUTHZ003"),
+    "injection.Analyzer": ("BYP009", "BYP010", "CFG009", "CFG010"),
+    "deployment.ApplicationUIDAnalyzer": ("BYP008",),
 }
 
 # case name -> why mesh-audit deliberately reports differently (none yet)

@@ -1,3 +1,11 @@
 """Check families. Importing this package registers every check."""
 
-from auditor.checks import egress, gateways, virtualservices  # noqa: F401
+from auditor.checks import (  # noqa: F401
+    authz,
+    bypass,
+    config,
+    egress,
+    gateways,
+    mtls,
+    virtualservices,
+)
