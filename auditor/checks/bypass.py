@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
+from auditor.egress import app_workloads, excluded_namespace, uncontained
 from auditor.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
@@ -23,11 +24,9 @@ from auditor.index import (
     K_SERVICE,
     K_STATEFULSET,
     K_VS,
-    Workload,
 )
 from auditor.istio import hosts as H
 from auditor.istio import injection as inj
-from auditor.istio.netpol import egress_posture
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -174,29 +173,6 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
         )
 
 
-def _excluded_namespace(ctx: CheckContext, ns: str) -> bool:
-    """System, control-plane and gateway-only namespaces are not application namespaces."""
-    if ns in inj.SYSTEM_NAMESPACES or ns == ctx.mesh.root_namespace:
-        return True
-    workloads = [w for w in ctx.index.workloads_by_namespace.get(ns, []) if not w.owned]
-    if not workloads:
-        return False
-    return all(
-        inj.is_gateway_pod(w.labels, w.annotations) or inj.is_control_plane_pod(w.labels)
-        for w in workloads
-    )
-
-
-def _app_workloads(ctx: CheckContext, ns: str) -> list[Workload]:
-    return [
-        w
-        for w in ctx.index.workloads_by_namespace.get(ns, [])
-        if not w.owned
-        and not inj.is_gateway_pod(w.labels, w.annotations)
-        and not inj.is_control_plane_pod(w.labels)
-    ]
-
-
 @check(
     id="BYP004",
     title="Namespace has no NetworkPolicy keeping its pods' egress to the mesh",
@@ -220,19 +196,12 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
     """
     namespaces = sorted(ctx.index.workloads_by_namespace)
     for ns in namespaces:
-        if _excluded_namespace(ctx, ns):
+        if excluded_namespace(ctx.index, ns):
             continue
-        workloads = _app_workloads(ctx, ns)
-        if not workloads:
+        if not app_workloads(ctx.index, ns):
             continue
-        policies = ctx.index.network_policies.get(ns, [])
-        unrestricted: list[str] = []
-        opened: set[str] = set()
-        for w in workloads:
-            posture = egress_posture(policies, w.labels)
-            if not posture.contained:
-                unrestricted.append(f"{w.obj.kind} {w.obj.name}")
-                opened.update(posture.open_by)
+        loose, opened = uncontained(ctx.index, ns)
+        unrestricted = [f"{w.obj.kind} {w.obj.name}" for w in loose]
         if not unrestricted:
             continue
         why = (
@@ -451,12 +420,12 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
     disabled is reported only when it holds workloads.
     """
     for ns in ctx.snapshot.objects(K_NAMESPACE):
-        if _excluded_namespace(ctx, ns.name):
+        if excluded_namespace(ctx.index, ns.name):
             continue
         mode = inj.namespace_mode(ns.labels, ctx.index.injection_by_default)
         if mode in ("sidecar", "ambient") or inj.multiple_injection_labels(ns.labels):
             continue
-        workloads = _app_workloads(ctx, ns.name)
+        workloads = app_workloads(ctx.index, ns.name)
         if mode == "disabled" and not workloads:
             continue
         names = [f"{w.obj.kind} {w.obj.name}" for w in workloads]
