@@ -176,9 +176,12 @@ def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
     """A rule on a namespace that does not exist allows (or denies) nobody, so the intended
     caller is refused, or the intended exclusion silently does nothing.
 
-    Fires per `namespaces` / `notNamespaces` entry that matches no Namespace (IST0101).
+    Fires per `namespaces` / `notNamespaces` entry that matches no Namespace (IST0101); not at
+    all when the input holds no Namespace objects (nothing to compare with).
     """
     names = [ns.name for ns in ctx.snapshot.objects(K_NAMESPACE)]
+    if not names:
+        return
     for ap in ctx.snapshot.objects(K_AP):
         for i, rule in enumerate(ap.spec.get("rules") or ()):
             for j, f in enumerate(rule.get("from") or ()):
