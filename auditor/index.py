@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -17,7 +18,10 @@ import yaml
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
+from auditor.istio.egress import EgressRouting
+from auditor.istio.injection import MeshStatus, enable_namespaces_by_default, mesh_status
 from auditor.istio.meshconfig import MeshConfig
+from auditor.istio.mtls import PeerAuthIndex
 from auditor.istio.refs import GatewayRef, virtual_service_gateways, visible_in
 from auditor.istio.selectors import LabelIndex, SelectorIndex
 from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
@@ -175,6 +179,51 @@ class MeshIndex:
             if gw_name:
                 self._services_by_gateway_label.setdefault((svc.namespace, gw_name), []).append(svc)
 
+    # ---- egress, injection, mTLS (built on first use) --------------------------------------
+
+    @cached_property
+    def egress(self) -> EgressRouting:
+        """Egress routes of every external host (auditor.istio.egress), routed once."""
+        routing = EgressRouting(self)
+        routing.warm()
+        return routing
+
+    @cached_property
+    def network_policies(self) -> dict[str, list[KObject]]:
+        out: dict[str, list[KObject]] = {}
+        for pol in self.snapshot.objects(K_NETPOL):
+            out.setdefault(pol.namespace, []).append(pol)
+        return out
+
+    @cached_property
+    def injection_by_default(self) -> bool:
+        """The sidecar injector's enableNamespacesByDefault (istio-sidecar-injector ConfigMap)."""
+        for cm in self.snapshot.objects(K_CONFIGMAP):
+            values = (cm.raw.get("data") or {}).get("values")
+            if cm.name.startswith("istio-sidecar-injector") and isinstance(values, str):
+                return enable_namespaces_by_default(values)
+        return False
+
+    def mesh_status(self, workload: Workload) -> MeshStatus:
+        return mesh_status(
+            workload.labels,
+            workload.annotations,
+            workload.pod_spec,
+            self.namespace_labels.get(workload.namespace),
+            self.injection_by_default,
+        )
+
+    @cached_property
+    def peer_authentication(self) -> PeerAuthIndex:
+        return PeerAuthIndex(list(self.snapshot.objects(K_PA)), self.mesh.root_namespace)
+
+    @cached_property
+    def workloads_by_namespace(self) -> dict[str, list[Workload]]:
+        out: dict[str, list[Workload]] = {}
+        for w in self.workloads:
+            out.setdefault(w.namespace, []).append(w)
+        return out
+
     # ---- workloads and services ----------------------------------------------------------
 
     def _add_workload(self, workload: Workload) -> None:
@@ -265,9 +314,14 @@ class MeshIndex:
 
     # ---- hosts ---------------------------------------------------------------------------
 
-    def host_registered(self, host: str, from_namespace: str) -> list[KObject]:
-        """The Services and ServiceEntries that define `host`, as seen from a namespace."""
-        name = H.fqdn(host, from_namespace, self.domain)
+    def host_registered(
+        self, host: str, from_namespace: str, resolve_in: str | None = None
+    ) -> list[KObject]:
+        """The Services and ServiceEntries that define `host`, as seen from a namespace.
+
+        A short name resolves in `resolve_in` (default: `from_namespace`).
+        """
+        name = H.fqdn(host, from_namespace if resolve_in is None else resolve_in, self.domain)
         found: list[KObject] = []
         svc = self.services_by_host.get(name)
         if svc is not None and visible_in(
@@ -300,7 +354,7 @@ def resolve_mesh_config(snapshot: Snapshot) -> tuple[MeshConfig, list[str]]:
     """
     notes: list[str] = []
     candidates = sorted(
-        snapshot.objects(K_CONFIGMAP),
+        (o for o in snapshot.objects(K_CONFIGMAP) if "mesh" in (o.raw.get("data") or {})),
         key=lambda o: (
             o.namespace != meshconfig.DEFAULT_ROOT_NAMESPACE,
             o.name != "istio",

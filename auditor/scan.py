@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.report.model import Report, build_report
@@ -23,7 +24,7 @@ def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
         findings=findings,
         runs=runs,
         exposure=build_exposure(index),
-        egress=[],
+        egress=[e.to_json() for e in build_egress(index)],
         generated_at=generated_at,
         notes=notes,
     )

@@ -280,8 +280,11 @@ class Snapshot:
             return None
         if spec.metadata_only:
             obj = _strip_secret(obj)
-        if kind == "ConfigMap" and not _is_mesh_config_map(name, obj):
-            return None  # only mesh-config ConfigMaps are kept; the rest are inventory only
+        if kind == "ConfigMap":
+            if _is_injector_config_map(name, obj):
+                obj = _injector_values_only(obj)
+            elif not _is_mesh_config_map(name, obj):
+                return None  # only mesh and injector config is kept; the rest is inventory
         kobj = KObject(
             group=group,
             kind=kind,
@@ -309,6 +312,16 @@ def _is_mesh_config_map(name: str, obj: dict[str, Any]) -> bool:
         and isinstance(data, dict)
         and ("mesh" in data)
     )
+
+
+def _is_injector_config_map(name: str, obj: dict[str, Any]) -> bool:
+    data = obj.get("data")
+    return name.startswith("istio-sidecar-injector") and isinstance(data, dict) and "values" in data
+
+
+def _injector_values_only(obj: dict[str, Any]) -> dict[str, Any]:
+    """The sidecar injector ConfigMap, reduced to its `values` key (the template is not read)."""
+    return {**obj, "data": {"values": obj["data"]["values"]}}
 
 
 def _strip_secret(obj: dict[str, Any]) -> dict[str, Any]:

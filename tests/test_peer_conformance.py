@@ -42,6 +42,16 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "gateway.CertificateAnalyzer": ("TLS008",),
     "virtualservice.GatewayAnalyzer": ("VS001", "VS002", "VS003"),
     "destinationrule.CaCertificateAnalyzer": ("TLS009",),
+    # egress, injection, authorization (issue 4)
+    "virtualservice.DestinationHostAnalyzer": ("EGR003", "CFG001", "CFG002"),
+    "virtualservice.DestinationRuleAnalyzer": ("CFG004",),
+    "destinationrule.PodNotSelectedAnalyzer": ("EGR004", "CFG003"),
+    "serviceentry.ProtocolAddressesAnalyzer": ("EGR008",),
+    "serviceentry.ConflictingServiceEntryProtocolAnalyzer": ("EGR009",),
+    "sidecar.SelectorAnalyzer": ("CFG005", "CFG006", "CFG007", "CFG008"),
+    "authz.AuthorizationPoliciesAnalyzer": ("AUTHZ002", "AUTHZ003"),
+    "injection.Analyzer": ("BYP009", "BYP010", "CFG009", "CFG010"),
+    "deployment.ApplicationUIDAnalyzer": ("BYP008",),
 }
 
 # The moment the corpus is judged at (its source commit's date): certificate expiry needs one.

@@ -88,3 +88,15 @@ def visible_in(
     if "~" in values:
         return False
     return "*" in values or namespace in values
+
+
+def lookup_scopes(export_to: Sequence[str] | None, namespace: str) -> tuple[str, ...]:
+    """The namespaces from which istioctl's destination-host lookup looks a host up.
+
+    `util.GetDestinationHost`: a resource without exportTo looks from its own namespace; with
+    exportTo, from each namespace it is exported to (`.` is its own, `*` sees only hosts
+    exported to every namespace).
+    """
+    if not export_to:
+        return (namespace,)
+    return tuple(namespace if e == "." else e for e in export_to)

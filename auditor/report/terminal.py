@@ -77,6 +77,25 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
         lines.extend(_exposure_line(e) for e in entries[:TOP_FINDINGS])
         if len(entries) > TOP_FINDINGS:
             lines.append(f"  ... and {len(entries) - TOP_FINDINGS} more in the report")
+    egress = data.get("egress") or []
+    if egress:
+        via = sum(1 for e in egress if e["via_egress_gateway"])
+        lines.append(f"Egress: {len(egress)} external hosts, {via} through an egress gateway")
+        for e in egress[:TOP_FINDINGS]:
+            ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
+            gw = e["via_egress_gateway"]
+            route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
+            lines.append(
+                f"  {printable(e['host'], 60)} {ports} {route} "
+                f"[TLS origination: {e['tls_origination']}]"
+                + ("" if e["registered_by"] else " UNREGISTERED")
+            )
+            for reason in e["bypass"][:3]:
+                lines.append(f"      bypass: {printable(reason, 140)}")
+            if len(e["bypass"]) > 3:
+                lines.append(f"      ... and {len(e['bypass']) - 3} more bypass reasons")
+        if len(egress) > TOP_FINDINGS:
+            lines.append(f"  ... and {len(egress) - TOP_FINDINGS} more in the report")
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
