@@ -240,7 +240,11 @@ def discover(req: Requester, kinds: Sequence[KindSpec] = KINDS) -> dict[str, Pla
                 spec, unavailable=_not_installed(f"API group {spec.group} is not served")
             )
             continue
-        usable = [v for v in group_versions if spec.plural in resources.get((spec.group, v), ())]
+        usable = [
+            v
+            for v in group_versions
+            if v in spec.versions and spec.plural in resources.get((spec.group, v), ())
+        ]
         if usable:
             plans[spec.key] = Plan(spec, usable[0])
         else:
@@ -304,6 +308,7 @@ class Lister:
         """Items across the namespaces in scope, and a note when some namespaces were denied."""
         spec = plan.spec
         base = f"{plan.prefix}/{spec.plural}"
+        cluster_wide: StatusError | None = None
         if spec.kind == "ConfigMap":
             names = [self.options.istio_namespace]
         elif spec.namespaced and self.options.namespaces:
@@ -315,6 +320,7 @@ class Lister:
                 if exc.status != 403 or not spec.namespaced or self.namespaces is None:
                     raise
                 names = self.namespaces  # a namespaced grant: read what each namespace allows
+                cluster_wide = exc
         items: list[dict[str, Any]] = []
         denied: list[str] = []
         for ns in names:
@@ -326,6 +332,8 @@ class Lister:
                     raise
                 denied.append(ns)
         if names and len(denied) == len(names):
+            if cluster_wide is not None:
+                raise StatusError(403, f"{cluster_wide.message}, nor in any namespace")
             raise StatusError(403, f"{spec.plural} cannot be listed in any namespace in scope")
         note = f"forbidden in namespaces: {', '.join(denied)}" if denied else ""
         return items, note
@@ -339,9 +347,13 @@ class Lister:
                 raw, note = self.scoped(plan, METADATA_LIST)
                 types: dict[tuple[str, str], str] = {}
                 for secret_type in SECRET_TYPES:
-                    typed, _ = self.scoped(
-                        plan, METADATA_LIST, [("fieldSelector", f"type={secret_type}")]
-                    )
+                    selector = [("fieldSelector", f"type={secret_type}")]
+                    try:
+                        typed, _ = self.scoped(plan, METADATA_LIST, selector)
+                    except StatusError as exc:
+                        if exc.status not in (400, 403):
+                            raise
+                        break  # types stay unknown; the Secrets themselves were read
                     for item in typed:
                         types[_identity(item)] = secret_type
                 objects = [

@@ -13,7 +13,7 @@ from typing import Any
 Predicate = Callable[[dict[str, Any]], bool]
 
 _SET_REQ = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_EQ_REQ = re.compile(r"^\s*([\w./-]+)\s*(==|!=|=)\s*([\w.-]*)\s*$")
+_EQ_REQ = re.compile(r"^\s*([\w./-]+)\s*(==|!=|=)\s*([\w./-]*)\s*$")
 _EXISTS_REQ = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*$")
 FIELD_LABELS = ("metadata.name", "metadata.namespace")
 
