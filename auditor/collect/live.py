@@ -38,9 +38,10 @@ from auditor.errors import ClusterError
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+# At most 120 characters: the terminal summary shows warnings cut to that length.
 NO_ISTIO = (
-    "Istio is not installed in this cluster (no networking.istio.io or security.istio.io "
-    "resources are served): only the Kubernetes-side checks ran"
+    "Istio is not installed (no networking.istio.io or security.istio.io API served): "
+    "only Kubernetes-side checks ran"
 )
 
 
