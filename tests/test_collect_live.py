@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from kubernetes.config import incluster_config
 
 from auditor.collect.cluster import CollectOptions, rbac_resources
 from auditor.collect.files import load_paths
@@ -16,6 +18,7 @@ from auditor.kinds import KINDS
 from auditor.snapshot import LAST_APPLIED, Snapshot
 from tests.helpers import DEMO
 from tests.kubeapi import FakeKubeAPI, RecordedRequest
+from tests.kubeapi.resources import CRD_DIR, CRD_FILES
 from tests.live_support import METADATA_LIST, kubeconfig, load_demo
 
 
@@ -310,3 +313,59 @@ def test_rbac_resources_are_the_kinds_listed(demo: FakeKubeAPI, tmp_path: Path) 
         group = "" if parts[0] == "api" else parts[1]
         listed.add((group, parts[-1]))
     assert listed == set(pairs)
+
+
+def test_older_istio_serves_only_beta_versions(
+    kube_api_factory: Callable[..., FakeKubeAPI], tmp_path: Path
+) -> None:
+    # An Istio before 1.22 served v1beta1 and v1alpha3 only: the CRDs with v1 not served.
+    crd_dir = tmp_path / "crds"
+    crd_dir.mkdir()
+    for name in CRD_FILES:
+        docs = list(yaml.safe_load_all((CRD_DIR / name).read_text(encoding="utf-8")))
+        for doc in docs:
+            if (
+                doc
+                and doc.get("kind") == "CustomResourceDefinition"
+                and doc["spec"]["group"] in ("networking.istio.io", "security.istio.io")
+            ):
+                for version in doc["spec"]["versions"]:
+                    version["served"] = version["name"] != "v1"
+                    version["storage"] = version["name"] == "v1beta1" or (
+                        version["name"] == "v1alpha3"
+                        and doc["spec"]["names"]["kind"] == "EnvoyFilter"
+                    )
+        (crd_dir / name).write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+    api = kube_api_factory(crd_dir=crd_dir)
+    api.load_objects(
+        [
+            {
+                "apiVersion": "networking.istio.io/v1beta1",
+                "kind": "Gateway",
+                "metadata": {"name": "gw", "namespace": "a"},
+                "spec": {"selector": {"istio": "ingressgateway"}},
+            }
+        ]
+    )
+    live = run(api, tmp_path).snapshot
+    versions = {k: s.version for k, s in live.collection.items() if s.status == "ok"}
+    assert versions["networking.istio.io/Gateway"] == "v1beta1"
+    assert versions["security.istio.io/AuthorizationPolicy"] == "v1beta1"
+    assert versions["networking.istio.io/EnvoyFilter"] == "v1alpha3"
+    gw = live.get("networking.istio.io/Gateway", "a", "gw")
+    assert gw is not None and gw.api_version == "networking.istio.io/v1beta1"
+    assert not any(r.path.startswith("/apis/networking.istio.io/v1/") for r in api.requests)
+
+
+def test_in_cluster_configuration(
+    demo: FakeKubeAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tmp_path / "token"
+    token.write_text(demo.token)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(demo.ca_path))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(demo.port))
+    live = collect(LiveOptions(in_cluster=True)).snapshot
+    assert (live.source.context, live.source.server) == ("in-cluster", demo.url)
+    assert identities(live) == identities(load_paths([str(DEMO)]))
