@@ -112,7 +112,8 @@ def main() -> None:
         options = LiveOptions(context="prod", kubeconfig=kubeconfig, collect=CollectOptions())
         seconds, peak, live = measure(lambda: collect(options))
         lists = sorted({path for path, _ in _listed(live)})
-        rows = [("collector", live.requests, seconds, peak, sum(1 for _ in live.snapshot.all_objects()))]
+        read = sum(1 for _ in live.snapshot.all_objects())
+        rows = [("collector", live.requests, seconds, peak, read)]
 
         cfg, _ = configure(options)
         pool = urllib3.PoolManager(ca_certs=cfg.ssl_ca_cert)
