@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 from kubernetes.config import incluster_config
 
-from auditor.collect.cluster import CollectOptions, rbac_resources
+from auditor.collect.cluster import (
+    CollectOptions,
+    Response,
+    TransportError,
+    collect_cluster,
+    rbac_resources,
+)
 from auditor.collect.files import load_paths
-from auditor.collect.live import NO_ISTIO, LiveOptions, LiveResult, collect
+from auditor.collect.live import (
+    NO_ISTIO,
+    ClientTransport,
+    LiveOptions,
+    LiveResult,
+    collect,
+    configure,
+)
 from auditor.collect.shaping import SECRET_TYPE_UNKNOWN
 from auditor.kinds import KINDS
 from auditor.snapshot import LAST_APPLIED, Snapshot
@@ -369,3 +383,29 @@ def test_in_cluster_configuration(
     live = collect(LiveOptions(in_cluster=True)).snapshot
     assert (live.source.context, live.source.server) == ("in-cluster", demo.url)
     assert identities(live) == identities(load_paths([str(DEMO)]))
+
+
+def test_dropped_connection_is_retried(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    """The fake cannot drop a connection, so a Transport wrapper drops the first Service list."""
+    options = LiveOptions(context="prod", kubeconfig=str(kubeconfig(demo, tmp_path)))
+    cfg, _ = configure(options)
+    inner = ClientTransport(client.ApiClient(cfg), str(cfg.host))
+    dropped: list[str] = []
+
+    class Flaky:
+        server = inner.server
+
+        def get(
+            self, path: str, query: Sequence[tuple[str, str]], accept: str, timeout: float
+        ) -> Response:
+            if path == "/api/v1/services" and not dropped:
+                dropped.append(path)
+                raise TransportError("dropped", "connection reset by peer")
+            return inner.get(path, query, accept, timeout)
+
+    sleeps: list[float] = []
+    data = collect_cluster(Flaky(), CollectOptions(backoff_base=0.1), sleep=sleeps.append)
+    assert dropped == ["/api/v1/services"]
+    assert len(sleeps) == 1 and 0.05 <= sleeps[0] <= 0.1
+    assert data.results["Service"].status.status == "ok"
+    assert len(data.results["Service"].objects) == load_paths([str(DEMO)]).count("Service")
