@@ -68,6 +68,73 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+def cluster_options(fn: F) -> F:
+    """Options that choose and bound a live cluster read (scan and snapshot share them)."""
+    options = [
+        click.option("--context", default=None, help="kubeconfig context (default: current)."),
+        click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        ),
+        click.option(
+            "--in-cluster",
+            is_flag=True,
+            help="Use the pod's service account (automatic in a pod without a kubeconfig).",
+        ),
+        click.option(
+            "--namespace",
+            "-n",
+            "namespaces",
+            multiple=True,
+            metavar="NS",
+            help="Read namespaced kinds only in NS (repeatable). Default: all namespaces.",
+        ),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds per API request.",
+        ),
+        click.option(
+            "--deadline",
+            type=click.FloatRange(min=1),
+            default=600.0,
+            show_default=True,
+            help="Seconds for the whole collection.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _collect_live(
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
+) -> Any:
+    from auditor.collect.cluster import CollectOptions
+    from auditor.collect.live import LiveOptions, collect
+
+    options = LiveOptions(
+        context=context,
+        kubeconfig=kubeconfig,
+        in_cluster=in_cluster,
+        collect=CollectOptions(
+            namespaces=tuple(dict.fromkeys(namespaces)),
+            request_timeout=request_timeout,
+            deadline=deadline,
+        ),
+    )
+    return collect(options).snapshot
+
+
 @main.command()
 @click.option(
     "--from",
@@ -103,6 +170,7 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     metavar="SEVERITY",
     help="Exit 1 when a finding at or above this severity exists.",
 )
+@cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
@@ -112,20 +180,31 @@ def scan(
     formats: str | None,
     output_dir: str | None,
     fail_on: Severity | None,
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Audit saved manifests (--from) and write reports."""
+    """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.collect.files import load_paths
     from auditor.istio.meshconfig import parse_text
     from auditor.report import formats as fmt
     from auditor.report import terminal
     from auditor.scan import scan as run_scan
 
-    if not from_paths:
-        raise InputError("nothing to audit: give --from PATH (files, directories or a snapshot)")
     names = fmt.parse_formats(formats or "json")
-    snapshot = load_paths(from_paths)
+    if from_paths:
+        if context or kubeconfig or in_cluster or namespaces:
+            raise InputError("--from reads files; it cannot be combined with cluster options")
+        snapshot = load_paths(from_paths)
+    else:
+        snapshot = _collect_live(
+            context, kubeconfig, in_cluster, namespaces, request_timeout, deadline
+        )
     if mesh_config is not None:
         path = Path(mesh_config)
         try:
@@ -148,6 +227,47 @@ def scan(
         Severity.parse(f["severity"]) >= fail_on for f in report.data["findings"]
     ):
         sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@main.command("snapshot")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Snapshot file to write (JSON; gzipped when the name ends in .gz).",
+)
+@cluster_options
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def snapshot_command(
+    output: str,
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
+    debug: bool,
+) -> None:
+    """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
+    from auditor.collect.snapshot_file import document_for, write_snapshot
+
+    snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
+    try:
+        write_snapshot(Path(output), document_for(snapshot))
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
+    read = sum(1 for s in snapshot.collection.values() if s.status == "ok")
+    click.echo(
+        f"Wrote {output}: {sum(1 for _ in snapshot.all_objects())} objects, "
+        f"{read}/{len(snapshot.collection)} kinds read",
+        err=True,
+    )
+    for key, status in sorted(snapshot.collection.items()):
+        if status.status != "ok":
+            click.echo(f"  NOT READ {key} ({status.status}): {status.message}", err=True)
     sys.exit(EXIT_OK)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.report.model import Report, build_report
@@ -13,7 +14,7 @@ from auditor.snapshot import Snapshot
 def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
-    ctx = CheckContext(snapshot=snapshot, index=index)
+    ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
     checks = all_checks()
     findings, runs = run_checks(ctx, checks)
     return build_report(
@@ -23,7 +24,7 @@ def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
         findings=findings,
         runs=runs,
         exposure=build_exposure(index),
-        egress=[],
+        egress=[e.to_json() for e in build_egress(index)],
         generated_at=generated_at,
         notes=notes,
     )

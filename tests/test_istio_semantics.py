@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
 from auditor.istio.refs import (
     GatewayRef,
+    is_internal_gateway_reference,
     resolve_gateway_name,
     virtual_service_gateways,
     visible_in,
@@ -220,3 +222,191 @@ def test_mesh_config_defaults_and_overrides() -> None:
     assert (empty.outbound_mode, empty.outbound_mode_set) == ("ALLOW_ANY", False)
     with pytest.raises(ValueError, match="must be a mapping"):
         meshconfig.parse_text("- a\n- b\n", "bad")
+
+
+# ---- Gateway API (gateway-api.sigs.k8s.io v1 spec; Istio's Gateway API task page) ------------
+
+
+@pytest.mark.parametrize(
+    ("class_name", "controllers", "expected"),
+    [
+        ("istio", {}, True),  # the class Istio installs, GatewayClass not in the input
+        ("istio", {"istio": "istio.io/gateway-controller"}, True),
+        ("edge", {"edge": "istio.io/gateway-controller"}, True),
+        ("istio", {"istio": "example.com/other"}, False),
+        ("nginx", {}, False),
+    ],
+)
+def test_is_istio_gateway(class_name: str, controllers: dict[str, str], expected: bool) -> None:
+    assert GA.is_istio_gateway(class_name, controllers) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"name": "gw"}, GA.ParentRef("apps", "gw", None, None)),
+        (
+            {"name": "gw", "namespace": "edge", "sectionName": "https", "port": 443},
+            GA.ParentRef("edge", "gw", "https", 443),
+        ),
+        ({"name": "svc", "kind": "Service", "group": ""}, None),  # GAMMA: a Service parent
+        ({"name": "gw", "group": "example.com"}, None),
+    ],
+)
+def test_parent_ref_defaults(raw: dict[str, object], expected: GA.ParentRef | None) -> None:
+    assert GA.parent_ref(raw, "apps") == expected
+
+
+LABELS = {"apps": {"kubernetes.io/metadata.name": "apps", "edge": "yes"}}
+EDGE_YES = {"edge": "yes"}
+EDGE_NO = {"edge": "no"}
+
+
+@pytest.mark.parametrize(
+    ("allowed", "route_ns", "expected"),
+    [
+        ({}, "edge", True),  # Same by default
+        ({}, "apps", False),
+        ({"namespaces": {"from": "All"}}, "apps", True),
+        ({"namespaces": {"from": "Selector", "selector": {"matchLabels": EDGE_YES}}}, "apps", True),
+        ({"namespaces": {"from": "Selector", "selector": {"matchLabels": EDGE_NO}}}, "apps", False),
+        (
+            {"namespaces": {"from": "Selector", "selector": {"matchExpressions": [
+                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["other"]}
+            ]}}},
+            "other",  # no Namespace object: the name label is still known
+            True,
+        ),
+    ],
+)  # fmt: skip
+def test_namespace_allowed(allowed: dict[str, object], route_ns: str, expected: bool) -> None:
+    listener = {"allowedRoutes": allowed}
+    assert GA.namespace_allowed(listener, "edge", route_ns, LABELS) is expected
+
+
+@pytest.mark.parametrize(
+    ("listener", "kinds"),
+    [
+        ({"protocol": "HTTP"}, ("HTTPRoute", "GRPCRoute")),
+        ({"protocol": "HTTPS"}, ("HTTPRoute", "GRPCRoute")),
+        ({"protocol": "TLS"}, ("TLSRoute", "TCPRoute")),
+        ({"protocol": "TCP"}, ("TCPRoute",)),
+        ({"protocol": "HTTP", "allowedRoutes": {"kinds": [{"kind": "GRPCRoute"}]}}, ("GRPCRoute",)),
+    ],
+)
+def test_allowed_kinds(listener: dict[str, object], kinds: tuple[str, ...]) -> None:
+    assert GA.allowed_kinds(listener) == kinds
+
+
+@pytest.mark.parametrize(
+    ("listener_host", "route_hosts", "served"),
+    [
+        (None, [], ["*"]),
+        ("shop.example.com", [], ["shop.example.com"]),
+        (None, ["a.example.com"], ["a.example.com"]),
+        ("*.example.com", ["a.example.com", "b.example.org"], ["a.example.com"]),
+        ("a.example.com", ["*.example.com"], ["a.example.com"]),
+        ("a.example.com", ["b.example.com"], []),
+    ],
+)
+def test_served_hostnames(
+    listener_host: str | None, route_hosts: list[str], served: list[str]
+) -> None:
+    assert GA.served_hostnames(listener_host, route_hosts) == served
+    assert GA.hostnames_intersect(listener_host, route_hosts) is bool(served)
+
+
+LISTENERS = [
+    {"name": "http", "port": 80, "protocol": "HTTP", "hostname": "a.example.com"},
+    {"name": "tls", "port": 443, "protocol": "TLS", "tls": {"mode": "Passthrough"}},
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "route_ns", "hosts", "ref", "listeners", "reason"),
+    [
+        ("HTTPRoute", "edge", [], GA.ParentRef("edge", "gw", None, None), (0,), ""),
+        ("HTTPRoute", "edge", [], GA.ParentRef("edge", "gw", "admin", None), (),
+         "no listener matches sectionName 'admin'"),
+        ("HTTPRoute", "edge", [], GA.ParentRef("edge", "gw", None, 8080), (),
+         "no listener matches port 8080"),
+        ("HTTPRoute", "apps", [], GA.ParentRef("edge", "gw", None, None), (),
+         "no listener admits routes from namespace 'apps'"),
+        ("TCPRoute", "edge", [], GA.ParentRef("edge", "gw", "http", None), (),
+         "no listener admits route kind TCPRoute"),
+        ("TLSRoute", "edge", ["x.example.com"], GA.ParentRef("edge", "gw", None, None), (1,), ""),
+        ("HTTPRoute", "edge", ["b.example.com"], GA.ParentRef("edge", "gw", None, None), (),
+         "no listener hostname intersects the route's hostnames"),
+    ],
+)  # fmt: skip
+def test_attach(
+    kind: str,
+    route_ns: str,
+    hosts: list[str],
+    ref: GA.ParentRef,
+    listeners: tuple[int, ...],
+    reason: str,
+) -> None:
+    assert GA.attach(kind, route_ns, hosts, ref, "edge", LISTENERS, {}) == GA.Attachment(
+        listeners, reason
+    )
+
+
+GRANT = {
+    "spec": {
+        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "edge"}],
+        "to": [{"group": "", "kind": "Service", "name": "invoices"}],
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("from_kind", "from_ns", "to_kind", "to_name", "expected"),
+    [
+        ("HTTPRoute", "edge", "Service", "invoices", True),
+        ("HTTPRoute", "edge", "Service", "other", False),  # the grant names one Service
+        ("GRPCRoute", "edge", "Service", "invoices", False),
+        ("HTTPRoute", "apps", "Service", "invoices", False),
+        ("HTTPRoute", "edge", "Secret", "invoices", False),
+    ],
+)
+def test_reference_granted(
+    from_kind: str, from_ns: str, to_kind: str, to_name: str, expected: bool
+) -> None:
+    assert (
+        GA.reference_granted([GRANT], GA.GROUP, from_kind, from_ns, "", to_kind, to_name)
+        is expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}]}, True),
+        ({"filters": [{"type": "RequestRedirect", "requestRedirect": {"port": 8443}}]}, False),
+        (
+            {
+                "filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}],
+                "backendRefs": [{"name": "web"}],
+            },
+            False,
+        ),
+        ({"backendRefs": [{"name": "web"}]}, False),
+    ],
+)
+def test_https_redirect_rule(rule: dict[str, object], expected: bool) -> None:
+    assert GA.is_https_redirect_rule(rule) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("istio-ingress/gateway~istio-autogenerated-k8s-gateway~foo", True),
+        ("gateway~istio-autogenerated-k8s-gateway~foo", True),
+        ("istio-ingress/gateway-istio-autogenerated-k8s-gateway-foo", True),  # older releases
+        ("istio-ingress/my-gateway", False),
+        ("mesh", False),
+    ],
+)
+def test_internal_gateway_reference(value: str, expected: bool) -> None:
+    assert is_internal_gateway_reference(value) is expected

@@ -172,3 +172,10 @@ def encode_snapshot(document: dict[str, Any], *, gzipped: bool = False) -> bytes
     if gzipped:
         data = gzip.compress(data, compresslevel=6, mtime=0)  # same bytes for the same snapshot
     return data
+
+
+def document_for(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot file for what a Snapshot holds (Secrets already reduced to metadata)."""
+    return snapshot_document(
+        snapshot.source, snapshot.collection, [o.raw for o in snapshot.all_objects()]
+    )
