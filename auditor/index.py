@@ -103,6 +103,9 @@ class MeshIndex:
         # Workloads, all namespaces, searchable by label selector.
         self.workloads: list[Workload] = []
         self._workloads_by_label: LabelIndex[Workload] = LabelIndex()
+        # and per namespace: most selectors (Services, policies, subsets) are namespace-local,
+        # and a pair such as `app: frontend` occurs in every namespace
+        self._workloads_by_namespace_label: dict[str, LabelIndex[Workload]] = {}
         for key in WORKLOAD_KINDS:
             for obj in snapshot.objects(key):
                 template = obj.spec.get("template") or {}
@@ -229,15 +232,19 @@ class MeshIndex:
     def _add_workload(self, workload: Workload) -> None:
         self.workloads.append(workload)
         self._workloads_by_label.add(workload.labels, workload)
+        local = self._workloads_by_namespace_label.get(workload.namespace)
+        if local is None:
+            local = self._workloads_by_namespace_label[workload.namespace] = LabelIndex()
+        local.add(workload.labels, workload)
 
     def select_workloads(
         self, selector: Mapping[str, str] | None, namespace: str | None = None
     ) -> list[Workload]:
         """Workloads whose pod labels match; any namespace unless one is given."""
-        found = self._workloads_by_label.select(selector)
         if namespace is None:
-            return found
-        return [w for w in found if w.namespace == namespace]
+            return self._workloads_by_label.select(selector)
+        local = self._workloads_by_namespace_label.get(namespace)
+        return local.select(selector) if local is not None else []
 
     def services_for(self, workload: Workload) -> list[KObject]:
         """Services in the workload's namespace whose selector picks its pods."""
