@@ -20,8 +20,8 @@ the planted problems.
 
 Planted problems: each app namespace gets each problem type with probability `--problem-rate`
 (the first namespaces get one type each, so every type appears even in a small mesh). They are
-listed in a sidecar file (`<output stem>.planted.json`) with the check that must report them, or
-`check: null` for problems no check on main reports yet.
+listed in a sidecar file (`<output stem>.planted.json`) with the checks that must report them
+(an empty list for problems no check reports yet).
 
 Output is the mesh-audit snapshot file (auditor.collect.snapshot_file), gzipped when the name ends
 in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace.
@@ -30,6 +30,7 @@ in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -79,29 +80,38 @@ EXTERNAL_HOSTS = (
     "api.openai.com",
 )
 
-# base64 of a PEM header and a placeholder line: never a real key
-FAKE_CERT = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkZBS0UtUExBQ0VIT0xERVIK"
-FAKE_KEY = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCkZBS0UtUExBQ0VIT0xERVIK"
 
-# Problem types: slug -> check ID that reports it on main (None: no check yet).
-PROBLEMS: dict[str, str | None] = {
-    "gateway-selector-matches-nothing": "GW001",
-    "gateway-port-not-on-service": "GW002",
-    "virtualservice-unknown-gateway": "VS001",
-    "virtualservice-destination-missing-service": None,
-    "gateway-https-secret-missing": None,
-    "gateway-plaintext-http-no-redirect": None,
-    "destinationrule-tls-disabled": None,
-    "peerauthentication-permissive": None,
-    "authorizationpolicy-allow-all": None,
-    "serviceentry-wildcard-host": None,
+def _pem(label: str) -> str:
+    block = f"-----BEGIN {label}-----\nRkFLRS1QTEFDRUhPTERFUg==\n-----END {label}-----\n"
+    return base64.b64encode(block.encode()).decode()
+
+
+# A PEM block whose body is a placeholder, as exported snapshots hold: mesh-audit reads it as
+# an unparsed certificate (not a broken one), never a real key
+FAKE_CERT = _pem("CERTIFICATE")
+FAKE_KEY = _pem("PRIVATE KEY")
+
+# Problem types: slug -> the checks that report it (on main when this was written). A plant can
+# trip more than one check: a Gateway in an app namespace on a port its shared gateway Service
+# lacks (GW002) also binds another namespace's gateway workload (GW005).
+PROBLEMS: dict[str, tuple[str, ...]] = {
+    "gateway-selector-matches-nothing": ("GW001",),
+    "gateway-port-not-on-service": ("GW002", "GW005"),
+    "virtualservice-unknown-gateway": ("VS001", "VS002"),
+    "virtualservice-destination-missing-service": ("EGR003",),
+    "gateway-https-secret-missing": ("TLS003",),
+    "gateway-plaintext-http-no-redirect": ("TLS001",),
+    "destinationrule-tls-disabled": ("MTLS003",),
+    "peerauthentication-permissive": ("MTLS002",),
+    "authorizationpolicy-allow-all": (),
+    "serviceentry-wildcard-host": ("EGR006", "BYP003"),
 }
 
 
 @dataclass
 class Planted:
     problem: str
-    check: str | None
+    checks: tuple[str, ...]
     kind: str
     namespace: str
     name: str
@@ -110,7 +120,7 @@ class Planted:
     def to_json(self) -> dict[str, Any]:
         return {
             "problem": self.problem,
-            "check": self.check,
+            "checks": list(self.checks),
             "kind": self.kind,
             "namespace": self.namespace,
             "name": self.name,
@@ -1045,7 +1055,8 @@ def app_namespace(g: Gen, ns: AppNamespace) -> None:
                                     "destination": {
                                         "host": dest,
                                         "port": {"number": 8080},
-                                        "subset": version,
+                                        # no DestinationRule (and subset) for a deleted Service
+                                        **({} if app == missing_svc_app else {"subset": version}),
                                     },
                                     "weight": 100,
                                 }
@@ -1240,7 +1251,7 @@ def app_namespace(g: Gen, ns: AppNamespace) -> None:
                 "kind": "Secret",
                 "metadata": g.meta(f"{n}-admin-tls", "istio-ingress", generation=None),
                 "type": "kubernetes.io/tls",
-                "data": {"tls.crt": "RkFLRQ==", "tls.key": "RkFLRQ=="},
+                "data": {"tls.crt": FAKE_CERT, "tls.key": FAKE_KEY},
             }
         )
         g.plant("gateway-port-not-on-service", "Gateway", n, f"{n}-admin-gw", "9443")
@@ -1316,7 +1327,7 @@ def gateway_api(g: Gen, ns: AppNamespace) -> None:
             "kind": "Secret",
             "metadata": g.meta(f"{n}-cert", n, generation=None),
             "type": "kubernetes.io/tls",
-            "data": {"tls.crt": "RkFLRQ==", "tls.key": "RkFLRQ=="},
+            "data": {"tls.crt": FAKE_CERT, "tls.key": FAKE_KEY},
         }
     )
     gw_labels = {
@@ -1417,7 +1428,7 @@ def planted_document(mesh: Mesh, seed: int, objects: int, rate: float) -> dict[s
         "namespaces": len(mesh.namespaces),
         "problem_rate": rate,
         "outbound_traffic_policy": "REGISTRY_ONLY",
-        "problem_checks": dict(PROBLEMS),
+        "problem_checks": {k: list(v) for k, v in PROBLEMS.items()},
         "planted": [p.to_json() for p in mesh.planted],
     }
 

@@ -12,14 +12,11 @@ from typing import Any
 
 import pytest
 
+from auditor.checks.registry import all_checks
 from auditor.collect.files import load_paths
 from auditor.istio import hosts as H
 from auditor.scan import scan
 from tests.helpers import FIXED_CLOCK, ROOT, finding_keys
-
-# The checks on main when the generator was written, with their default severities. A planted
-# problem for one of them must be reported exactly; nothing else may be.
-NAMED_CHECKS = {"GW001": "low", "GW002": "low", "VS001": "low", "EGR001": "medium"}
 
 
 def _load_generator() -> ModuleType:
@@ -33,6 +30,11 @@ def _load_generator() -> ModuleType:
 
 
 gen = _load_generator()
+
+# Every check a planted problem maps to, plus EGR001 (the mesh is REGISTRY_ONLY): for these the
+# scan must report exactly the planted resources, at the check's default severity.
+NAMED_CHECKS = sorted({c for checks in gen.PROBLEMS.values() for c in checks} | {"EGR001"})
+SEVERITY = {c.meta.id: c.meta.severity.label for c in all_checks()}
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +74,13 @@ def test_object_count_near_the_request() -> None:
 def test_scan_reports_exactly_the_planted_problems(small: dict[str, Path]) -> None:
     planted = json.loads(small["planted"].read_text())
     expected = {
-        (p["check"], p["kind"], p["namespace"], p["name"], NAMED_CHECKS[p["check"]])
+        (check, p["kind"], p["namespace"], p["name"], SEVERITY[check])
         for p in planted["planted"]
-        if p["check"] in NAMED_CHECKS
+        for check in p["checks"]
     }
-    # every named problem type is planted at least once, even in a small mesh
-    assert {e[0] for e in expected} == {"GW001", "GW002", "VS001"}
+    # every problem type is planted at least once, even in a small mesh
+    assert {p["problem"] for p in planted["planted"]} == set(gen.PROBLEMS)
+    assert {e[0] for e in expected} == set(NAMED_CHECKS) - {"EGR001"}
     report = scan(load_paths([str(small["snapshot"])]), generated_at=FIXED_CLOCK)
     assert finding_keys(report, NAMED_CHECKS) == expected
     assert report.data["warnings"] == []
