@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.exposure import build_exposure
@@ -10,7 +12,7 @@ from auditor.report.model import Report, build_report
 from auditor.snapshot import Snapshot
 
 
-def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
+def scan(snapshot: Snapshot, *, generated_at: str, command: Sequence[str] | None = None) -> Report:
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
     ctx = CheckContext(snapshot=snapshot, index=index)
@@ -26,4 +28,5 @@ def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
         egress=[],
         generated_at=generated_at,
         notes=notes,
+        command=command,
     )

@@ -14,11 +14,11 @@ from markupsafe import Markup, escape
 
 MAX_LISTENERS = 40
 MAX_EGRESS_HOSTS = 40
-ROW = 34
-BOX_H = 26
-HEAD = 34
-GAP = 28
-CHAR_W = 6.6  # average glyph width at 11.5px sans, for fitting labels
+ROW = 40
+BOX_H = 32
+HEAD = 30
+GAP = 26
+CHAR_W = 7.4  # average glyph width of DejaVu Sans at 12.5px, for fitting labels
 
 STYLES: dict[str, tuple[str, str]] = {  # class -> (fill, stroke)
     "source": ("#eef1f6", "#5b6b82"),
@@ -48,9 +48,11 @@ class _Column:
     width: int
     nodes: dict[str, _Node] = field(default_factory=dict)
 
-    def add(self, key: str, label: str, sub: str = "", style: str = "neutral") -> str:
+    def add(
+        self, key: str, label: str, sub: str = "", style: str = "neutral", title: str = ""
+    ) -> str:
         if key not in self.nodes:
-            title = f"{label} {sub}".strip()
+            title = title or (f"{label} ({sub})" if sub else label)
             self.nodes[key] = _Node(key=key, label=label, sub=sub, style=style, title=title)
         return key
 
@@ -103,7 +105,7 @@ def _svg(
     ]
     for i, col in enumerate(columns):
         out.append(
-            f'<text x="{xs[i] + 2}" y="14" font-size="11" font-weight="bold" '
+            f'<text x="{xs[i] + 2}" y="16" font-size="13" font-weight="bold" '
             f'fill="#3b4656">{escape(col.heading)}</text>'
         )
     for ci, a, b, style in sorted(edges):
@@ -134,14 +136,14 @@ def _svg(
             )
             if sub:
                 out.append(
-                    f'<text x="{xs[i] + 7}" y="{node.y + 11:.1f}" font-size="10.5" '
+                    f'<text x="{xs[i] + 7}" y="{node.y + 14:.1f}" font-size="12.5" '
                     f'fill="#1d2733">{escape(text)}</text>'
-                    f'<text x="{xs[i] + 7}" y="{node.y + 22:.1f}" font-size="8.5" '
+                    f'<text x="{xs[i] + 7}" y="{node.y + 27:.1f}" font-size="10" '
                     f'fill="{stroke}">{escape(sub)}</text>'
                 )
             else:
                 out.append(
-                    f'<text x="{xs[i] + 7}" y="{node.y + 17:.1f}" font-size="10.5" '
+                    f'<text x="{xs[i] + 7}" y="{node.y + 20.5:.1f}" font-size="12.5" '
                     f'fill="#1d2733">{escape(text)}</text>'
                 )
             out.append("</g>")
@@ -218,7 +220,9 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
                 rk = cols[4].add(f"r:{r['kind']}\x1f{name}", name, r["kind"])
             edges.add((3, lst, rk, style))
             for b in e["backends"]:
-                edges.add((4, rk, cols[5].add("b:" + b, b), "neutral"))
+                short = b.removesuffix(".svc.cluster.local")
+                sub = "Service" if short != b else "host"
+                edges.add((4, rk, cols[5].add("b:" + b, short, sub, title=b), "neutral"))
     note = ""
     if len(entries) > len(shown):
         note = (

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor.report import view
 from auditor.report.model import Report
@@ -36,6 +36,12 @@ def _load(name: str) -> str | None:
         return None
 
 
+def breakable(text: object) -> Markup:
+    """Escape, then allow line breaks after dots and slashes (hostnames, namespace/name)."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace(".", ".<wbr>").replace("/", "/<wbr>"))
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -46,6 +52,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["breakable"] = breakable
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["plural"] = lambda n, word, many=None: (
         f"{int(n):,} {word}" if n == 1 else f"{int(n):,} {many or word + 's'}"

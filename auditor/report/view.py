@@ -302,6 +302,7 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     sc = score(all_findings)
     by_sev = Counter(f["severity"] for f in active)
     by_cat = Counter(f["category"] for f in active)
+    by_cat_sev = Counter((f["category"], f["severity"]) for f in active)
     source = data["source"]
     limit = PDF_FINDINGS_PER_CHECK if medium == "pdf" else None
     runs = {r["check"]: r for r in data["check_runs"]}
@@ -329,7 +330,12 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "waived_total": len(waived),
         "by_severity": [{"severity": s, "count": by_sev.get(s, 0)} for s in SEVERITIES],
         "by_category": [
-            {"key": str(c), "label": category_label(str(c)), "count": by_cat.get(str(c), 0)}
+            {
+                "key": str(c),
+                "label": category_label(str(c)),
+                "count": by_cat.get(str(c), 0),
+                "by_severity": [by_cat_sev.get((str(c), s), 0) for s in SEVERITIES],
+            }
             for c in Category
         ],
         "top_risks": _top_risks(active, docs),
