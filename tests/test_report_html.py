@@ -294,3 +294,10 @@ def test_render_reads_no_clock(small: dict[str, Any], monkeypatch: pytest.Monkey
     first = render_html(small)
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")
     assert render_html(small) == first
+
+
+def test_backticks_become_code_and_stay_escaped() -> None:
+    from auditor.report.html import ticks
+
+    assert str(ticks("set `a<b>` or `c`")) == "set <code>a&lt;b&gt;</code> or <code>c</code>"
+    assert str(ticks("odd ` <i>")) == "odd ` &lt;i&gt;"

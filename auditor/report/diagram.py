@@ -39,6 +39,7 @@ class _Node:
     sub: str
     style: str
     title: str
+    suffix: str = ""  # kept when the label is shortened (a listener's ":port")
     y: float = 0.0
 
 
@@ -49,11 +50,20 @@ class _Column:
     nodes: dict[str, _Node] = field(default_factory=dict)
 
     def add(
-        self, key: str, label: str, sub: str = "", style: str = "neutral", title: str = ""
+        self,
+        key: str,
+        label: str,
+        sub: str = "",
+        style: str = "neutral",
+        title: str = "",
+        suffix: str = "",
     ) -> str:
         if key not in self.nodes:
-            title = title or (f"{label} ({sub})" if sub else label)
-            self.nodes[key] = _Node(key=key, label=label, sub=sub, style=style, title=title)
+            full = label + suffix
+            title = title or (f"{full} ({sub})" if sub else full)
+            self.nodes[key] = _Node(
+                key=key, label=label, sub=sub, style=style, title=title, suffix=suffix
+            )
         return key
 
 
@@ -106,7 +116,7 @@ def _svg(
     for i, col in enumerate(columns):
         out.append(
             f'<text x="{xs[i] + 2}" y="16" font-size="13" font-weight="bold" '
-            f'fill="#3b4656">{escape(col.heading)}</text>'
+            f'fill="#3b4656">{escape(_fit(col.heading, col.width + GAP))}</text>'
         )
     for ci, a, b, style in sorted(edges):
         src = columns[ci].nodes.get(a)
@@ -127,7 +137,7 @@ def _svg(
     for i, col in enumerate(columns):
         for node in col.nodes.values():
             fill, stroke = STYLES.get(node.style, STYLES["neutral"])
-            text = _fit(node.label, col.width)
+            text = _fit(node.label, col.width - CHAR_W * len(node.suffix)) + node.suffix
             sub = _fit(node.sub, col.width) if node.sub else ""
             out.append(
                 f'<g class="node {escape(node.style)}"><title>{escape(node.title)}</title>'
@@ -206,9 +216,10 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
         style = _listener_style(e)
         lst = cols[3].add(
             f"l:{gwk}\x1f{e['host']}\x1f{e['port']}",
-            f"{e['host']}:{e['port']}",
+            str(e["host"]),
             _listener_sub(e),
             style=style,
+            suffix=f":{e['port']}",
         )
         edges.update({(0, src, addr, "neutral"), (1, addr, gwk, "neutral"), (2, gwk, lst, style)})
         routes = e["routes"] or [None]
@@ -237,7 +248,7 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
     if not entries:
         return Markup("")
     cols = [
-        _Column("From (registering namespace)", 200),
+        _Column("From namespace", 200),
         _Column("Path out", 230),
         _Column("External host", 300),
     ]
@@ -252,9 +263,10 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
         style = "bypass" if bypass else ("tls" if isinstance(via, Mapping) else "neutral")
         hk = cols[2].add(
             "h:" + host,
-            f"{host}:{ports}" if ports else host,
+            host,
             ("BYPASS · " if bypass else "") + f"TLS origination: {tls}",
             style=style if bypass else "neutral",
+            suffix=f":{ports}" if ports else "",
         )
         if isinstance(via, Mapping):
             name = f"{via.get('namespace')}/{via.get('name')}"

@@ -42,6 +42,18 @@ def breakable(text: object) -> Markup:
     return Markup(escaped.replace(".", ".<wbr>").replace("/", "/<wbr>"))
 
 
+def ticks(text: object) -> Markup:
+    """Escape, then show `backticked` spans as code (check docs and remediations use them)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as written
+        return Markup(escape(text))
+    return Markup(
+        "".join(
+            f"<code>{escape(p)}</code>" if i % 2 else str(escape(p)) for i, p in enumerate(parts)
+        )
+    )
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -53,6 +65,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["breakable"] = breakable
+    env.filters["ticks"] = ticks
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["plural"] = lambda n, word, many=None: (
         f"{int(n):,} {word}" if n == 1 else f"{int(n):,} {many or word + 's'}"
