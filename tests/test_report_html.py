@@ -301,3 +301,15 @@ def test_backticks_become_code_and_stay_escaped() -> None:
 
     assert str(ticks("set `a<b>` or `c`")) == "set <code>a&lt;b&gt;</code> or <code>c</code>"
     assert str(ticks("odd ` <i>")) == "odd ` &lt;i&gt;"
+
+
+def test_pdf_medium_caps_the_exposure_table_html_keeps_all(small: dict[str, Any]) -> None:
+    entry = small["exposure"][0]
+    data = {**small, "exposure": [{**entry, "host": f"h{i}.example.com"} for i in range(160)]}
+    pdf_html = render_html(data, medium="pdf")
+    html = render_html(data)
+    row = '<tr><td class="host">h'
+    assert (html.count(row), pdf_html.count(row)) == (160, 150)
+    assert "… and 10 more listeners in report.json/HTML." in pdf_html
+    assert "160 host/port listeners on gateways" in pdf_html
+    assert "more listeners" not in html
