@@ -313,3 +313,18 @@ def test_pdf_medium_caps_the_exposure_table_html_keeps_all(small: dict[str, Any]
     assert "… and 10 more listeners in report.json/HTML." in pdf_html
     assert "160 host/port listeners on gateways" in pdf_html
     assert "more listeners" not in html
+
+
+def test_content_security_policy_allows_only_the_shipped_script(small: dict[str, Any]) -> None:
+    import base64
+    import hashlib
+
+    html = render_html(small)
+    (script,) = parse_html(html).scripts
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp is not None
+    assert csp.group(1) == (
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'"
+    )

@@ -185,11 +185,11 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
     if not entries:
         return Markup("")
     cols = [
-        _Column("Source", 96),
-        _Column("Addresses", 150),
-        _Column("Gateway", 170),
-        _Column("Listener (host:port)", 206),
-        _Column("Route", 160),
+        _Column("Source", 84),
+        _Column("Addresses", 140),
+        _Column("Gateway", 200),
+        _Column("Listener (host:port)", 216),
+        _Column("Route", 190),
         _Column("Backend service", 200),
     ]
     edges: set[tuple[int, str, str, str]] = set()
