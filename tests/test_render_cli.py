@@ -107,3 +107,24 @@ def test_every_format_the_cli_offers_has_a_renderer(tmp_path: Path) -> None:
         )  # fmt: skip
         assert (code, err) == (0, "")
         assert [p.name for p in out.iterdir()] == [f"report.{name}"]
+
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo-mesh"
+
+
+@pytest.mark.skipif(not DEMO.is_dir(), reason="fixtures/demo-mesh lands from another branch")
+def test_demo_mesh_scan_writes_json_html_and_pdf(tmp_path: Path) -> None:
+    code, _, err = run(
+        ["scan", "--from", "fixtures/demo-mesh", "--format", "json,html,pdf",
+         "--output-dir", str(tmp_path), "-q"]
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    data = json.loads((tmp_path / "report.json").read_text())
+    reader = pypdf.PdfReader(io.BytesIO((tmp_path / "report.pdf").read_bytes()))
+    pages = len(reader.pages)
+    assert all(f"Page {n} of {pages}" in p.extract_text() for n, p in enumerate(reader.pages, 1))
+    counts = " · ".join(f"{n} {sev}" for sev, n in data["summary"]["by_severity"].items())
+    assert f"{data['summary']['total']} findings · {counts}" in reader.pages[0].extract_text()
+    html = (tmp_path / "report.html").read_text()
+    for f in data["findings"]:
+        assert f'data-id="{f["id"]}"' in html

@@ -117,6 +117,8 @@ def test_hostile_strings_are_escaped_everywhere(medium: str) -> None:
     hostile_egress[1]["host"] = "</text><script>alert(9)</script>.example"
     hostile_egress[1]["registered_by"][0]["namespace"] = "ns\"'><svg>"
     data["egress"] = hostile_egress
+    data["source"]["context"] = "ctx</title><script>alert(10)</script>"
+    data["command"] = ["mesh-audit", "--context", "ctx</code><script>alert(11)</script>"]
     html = render_html(data, medium=medium)
     doc = parse_html(html)
     tags = {tag for tag, _ in doc.tags}
@@ -129,7 +131,12 @@ def test_hostile_strings_are_escaped_everywhere(medium: str) -> None:
     shipped = resources.files("report_templates").joinpath("report.js").read_text("utf-8")
     assert doc.scripts == ([shipped] if medium == "html" else [])
     text = "".join(doc.text)
-    for s in [*HOSTILE, "</text><script>alert(9)</script>.example"]:
+    for s in [
+        *HOSTILE,
+        "</text><script>alert(9)</script>.example",
+        "Istio mesh audit: ctx</title><script>alert(10)</script>",
+        "mesh-audit --context ctx</code><script>alert(11)</script>",
+    ]:
         assert s in text, s
     # Every SVG is well-formed XML whose text is the tenant strings, not markup.
     svgs = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
@@ -328,3 +335,38 @@ def test_content_security_policy_allows_only_the_shipped_script(small: dict[str,
         f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         f"script-src 'sha256-{digest}'"
     )
+
+
+def test_coverage_names_unread_kinds_and_the_checks_they_weaken(small: dict[str, Any]) -> None:
+    data = copy.deepcopy(small)
+    data["collection"]["networking.istio.io/Gateway"].update(
+        status="forbidden", message="gateways.networking.istio.io is forbidden", count=0
+    )
+    for run in data["check_runs"]:
+        if run["check"] in ("GW001", "GW002", "VS001"):
+            run.update(
+                status="skipped",
+                message="not audited: could not read networking.istio.io/Gateway",
+                missing_kinds=["networking.istio.io/Gateway"],
+                findings=0,
+            )
+    html = render_html(data)
+    kinds = html[html.index('class="data coverage-kinds"') :]
+    kinds = kinds[: kinds.index("</table>")]
+    assert re.findall(
+        r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds
+    ) == [
+        (
+            "networking.istio.io/Gateway",
+            "forbidden",
+            "gateways.networking.istio.io is forbidden",
+            "GW001, GW002, VS001",
+        )
+    ]
+    checks = html[html.index('class="data coverage-checks"') :]
+    checks = checks[: checks.index("</table>")]
+    assert re.findall(r"<strong>(\w+)</strong>.*?</td><td>(\w+)</td>", checks) == [
+        ("GW001", "skipped"),
+        ("GW002", "skipped"),
+        ("VS001", "skipped"),
+    ]

@@ -138,6 +138,7 @@ def test_section_titles_in_text(small_pdf: pypdf.PdfReader) -> None:
 
 def test_hostile_strings_render_as_text_with_network_refused() -> None:
     data = with_changes(scan_case("hostile"))
+    data["source"]["context"] = "ctx</title><script>alert(10)</script>"
     fetcher = RecordingFetcher()
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(data, url_fetcher=fetcher)))
     assert fetcher.urls == []
@@ -149,6 +150,8 @@ def test_hostile_strings_render_as_text_with_network_refused() -> None:
         "<a href='javascript:alert(7)'>lb</a>.example.com",
     ):
         assert squash(s) in text, s
+    header = squash("mesh-audit report ctx</title><script>alert(10)</script>")
+    assert all(header in squash(p.extract_text()) for p in reader.pages[1:])
 
 
 def test_pdf_lists_the_first_n_per_check_and_counts_the_rest(small: dict[str, Any]) -> None:
