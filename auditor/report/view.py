@@ -284,7 +284,13 @@ def _egress_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     for port in e.get("ports") or []
                 ],
                 "registered_by": [
-                    resource_text({"kind": r.get("kind", ""), "namespace": r.get("namespace"), **r})
+                    resource_text(
+                        {
+                            "kind": r.get("kind", "ServiceEntry"),
+                            "namespace": r.get("namespace"),
+                            "name": r.get("name", ""),
+                        }
+                    )
                     for r in e.get("registered_by") or []
                 ],
                 "via": (
