@@ -269,7 +269,7 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
             suffix=f":{ports}" if ports else "",
         )
         if isinstance(via, Mapping):
-            name = f"{via.get('namespace')}/{via.get('name')}"
+            name = "/".join(str(v) for v in (via.get("namespace"), via.get("name", "")) if v)
             pk = cols[1].add("p:" + name, name, "egress gateway", style="tls")
         else:
             pk = cols[1].add("p:direct", "direct from sidecar", "no egress gateway")

@@ -294,7 +294,13 @@ def _egress_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     for r in e.get("registered_by") or []
                 ],
                 "via": (
-                    f"{via.get('kind', 'Gateway')} {via.get('namespace')}/{via.get('name')}"
+                    resource_text(
+                        {
+                            "kind": via.get("kind", "Gateway"),
+                            "namespace": via.get("namespace"),
+                            "name": via.get("name", ""),
+                        }
+                    )
                     if isinstance(via, Mapping)
                     else "direct from sidecar"
                 ),
