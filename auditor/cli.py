@@ -17,6 +17,7 @@ from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, Input
 from auditor.model import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
+ARGV_KEY = "mesh_audit.argv"
 
 
 def _now() -> str:
@@ -44,6 +45,7 @@ class DefaultScanGroup(click.Group):
     """`mesh-audit --context prod` means `mesh-audit scan --context prod`."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV_KEY] = ["mesh-audit", *args]  # shown, secrets redacted, on the report cover
         if args and args[0].startswith("-") and args[0] not in ("--help", "-h", "--version"):
             args = ["scan", *args]
         return super().parse_args(ctx, args)
@@ -217,7 +219,8 @@ def scan(
             raise InputError(f"{mesh_config}: not valid MeshConfig YAML: {exc}") from exc
         assert parsed.raw is not None
         snapshot.mesh_config_override = (mesh_config, parsed.raw)
-    report = run_scan(snapshot, generated_at=_now())
+    command = click.get_current_context().meta.get(ARGV_KEY)
+    report = run_scan(snapshot, generated_at=_now(), command=command)
     written: list[Path] = []
     if formats is not None or output_dir is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
@@ -269,6 +272,39 @@ def snapshot_command(
         if status.status != "ok":
             click.echo(f"  NOT READ {key} ({status.status}): {status.message}", err=True)
     sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.argument("report_json", metavar="REPORT.json", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "formats",
+    default="html",
+    show_default=True,
+    metavar="LIST",
+    help="Comma list of report formats: json, html, pdf.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="mesh-audit-report",
+    show_default=True,
+    help="Where report.<ext> files go.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def render(report_json: str, formats: str, output_dir: str, quiet: bool, debug: bool) -> None:
+    """Render a saved report.json again (same output as at scan time)."""
+    from auditor.report import formats as fmt
+    from auditor.report.load import load_report
+
+    names = fmt.parse_formats(formats)
+    report = load_report(Path(report_json))
+    written = fmt.render_all(report, names, Path(output_dir))
+    if not quiet:
+        for path in written:
+            click.echo(f"Wrote {path}")
 
 
 @main.command("checks")

@@ -61,7 +61,8 @@ def excluded_namespace(index: MeshIndex, ns: str) -> bool:
     if not workloads:
         return False
     return all(
-        inj.is_gateway_pod(w.labels, w.annotations) or inj.is_control_plane_pod(w.labels)
+        inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
+        or inj.is_control_plane_pod(w.labels)
         for w in workloads
     )
 
@@ -72,7 +73,7 @@ def app_workloads(index: MeshIndex, ns: str) -> list[Workload]:
         w
         for w in index.workloads_by_namespace.get(ns, [])
         if not w.owned
-        and not inj.is_gateway_pod(w.labels, w.annotations)
+        and not inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
         and not inj.is_control_plane_pod(w.labels)
     ]
 

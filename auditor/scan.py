@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
@@ -11,7 +13,7 @@ from auditor.report.model import Report, build_report
 from auditor.snapshot import Snapshot
 
 
-def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
+def scan(snapshot: Snapshot, *, generated_at: str, command: Sequence[str] | None = None) -> Report:
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
     ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
@@ -27,4 +29,5 @@ def scan(snapshot: Snapshot, *, generated_at: str) -> Report:
         egress=[e.to_json() for e in build_egress(index)],
         generated_at=generated_at,
         notes=notes,
+        command=command,
     )

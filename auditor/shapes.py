@@ -337,6 +337,7 @@ SERVICE = {
 _CONTAINER = {
     "name": str,
     "image": str,
+    "args": [str],
     "ports": [{"containerPort": int, "name": str, "protocol": str}],
     "securityContext": {"runAsUser": int},
 }

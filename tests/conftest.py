@@ -1,3 +1,5 @@
+"""Shared test options. `pytest --update-golden` rewrites golden files instead of comparing."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,7 +12,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-golden",
         action="store_true",
         default=False,
-        help="Rewrite golden report files instead of comparing against them.",
+        help="Regenerate golden files under tests/golden/ (review the diff like code).",
     )
 
 

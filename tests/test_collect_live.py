@@ -163,7 +163,7 @@ def test_pods_are_trimmed_to_the_fields_checks_read(demo: FakeKubeAPI, tmp_path:
             "initContainers",
         }
         for container in pod.spec["containers"]:
-            assert set(container) <= {"name", "image", "securityContext", "ports"}
+            assert set(container) <= {"name", "image", "args", "securityContext", "ports"}
             assert "image" in container
 
 

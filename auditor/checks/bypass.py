@@ -257,7 +257,7 @@ def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
     exclusion, or an empty include list).
     """
     for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations):
+        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
             continue
         found = inj.capture_exclusions(w.annotations)
         if not found:
@@ -298,7 +298,7 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
     in a namespace that injects sidecars (gateway pods excluded).
     """
     for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations):
+        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
             continue
         ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
         if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) not in (
@@ -380,7 +380,9 @@ def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.index.workloads:
         if w.owned or w.obj.kind not in ("Deployment", "Pod"):
             continue
-        if inj.is_gateway_pod(w.labels, w.annotations) or inj.is_control_plane_pod(w.labels):
+        if inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec) or inj.is_control_plane_pod(
+            w.labels
+        ):
             continue
         where = inj.runs_as_proxy_uid(w.pod_spec)
         if not where:

@@ -109,7 +109,9 @@ class EgressRouting:
                 self.gateway_services[key] = svc
                 self.gateways_by_service.setdefault(key, []).append(gw)
         for w in index.workloads:
-            if w.labels.get("istio") == "egressgateway" or is_gateway_pod(w.labels, w.annotations):
+            if w.labels.get("istio") == "egressgateway" or is_gateway_pod(
+                w.labels, w.annotations, w.pod_spec
+            ):
                 for svc in index.services_for(w):
                     self.gateway_services.setdefault((svc.namespace, svc.name), svc)
 

@@ -155,14 +155,27 @@ def runs_as_proxy_uid(pod_spec: Mapping[str, Any]) -> str:
     return ""
 
 
-def is_gateway_pod(labels: Mapping[str, str], annotations: Mapping[str, str]) -> bool:
-    """A gateway deployment as Istio's charts and Gateway API automation label them."""
-    return (
+def is_gateway_pod(
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    pod_spec: Mapping[str, Any] | None = None,
+) -> bool:
+    """A gateway deployment: labelled as Istio's charts and Gateway API automation label them, or
+    running Envoy in router mode (`istio-proxy` started with `proxy router`), whatever its labels.
+    """
+    if (
         labels.get("istio") in GATEWAY_LABEL_VALUES
         or "gateway.networking.k8s.io/gateway-name" in labels
         or "gateway.istio.io/managed" in labels
         or annotations.get("inject.istio.io/templates") == "gateway"
-    )
+    ):
+        return True
+    for c in (pod_spec or {}).get("containers") or ():
+        if isinstance(c, Mapping) and c.get("name") == PROXY_CONTAINER:
+            args = c.get("args")
+            if isinstance(args, list) and "router" in args:
+                return True
+    return False
 
 
 def is_control_plane_pod(labels: Mapping[str, str]) -> bool:

@@ -6,23 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.report import json_report
+from auditor.report import html, json_report, pdf
 from auditor.report.model import Report
 
 Renderer = Callable[[Report, Path], Path]
 
 
-def _not_yet(name: str) -> Renderer:
-    def render(report: Report, output_dir: Path) -> Path:
-        raise InputError(f"--format {name}: not yet available in this version of mesh-audit")
-
-    return render
-
-
 RENDERERS: dict[str, Renderer] = {
     "json": json_report.write,
-    "html": _not_yet("html"),
-    "pdf": _not_yet("pdf"),
+    "html": html.write,
+    "pdf": pdf.write,
 }
 
 

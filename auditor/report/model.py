@@ -17,6 +17,7 @@ from auditor.checks.runner import CheckRun
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS
 from auditor.model import Category, ExposureEntry, Finding, Severity
+from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
 SCHEMA_VERSION = 1
@@ -66,6 +67,7 @@ def build_report(
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
     notes: Iterable[str] = (),
+    command: Sequence[str] | None = None,
 ) -> Report:
     collection: dict[str, dict[str, Any]] = {}
     for spec in KINDS:
@@ -122,4 +124,6 @@ def build_report(
         "egress": list(egress),
         "warnings": warnings,
     }
+    if command is not None:
+        data["command"] = redact_argv(command)
     return Report(data)

@@ -1,0 +1,97 @@
+"""The HTML report: one self-contained file (inline CSS, SVG and script), rendered with Jinja2.
+
+Templates come from the report_templates package through importlib.resources, so an installed
+wheel renders the same as a checkout. Autoescaping is on and undefined names fail loudly; the only
+markup passed in is our own (CSS, script, the SVG maps built with every string escaped).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FunctionLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from auditor.report import view
+from auditor.report.model import Report
+
+TEMPLATE_PACKAGE = "report_templates"
+MAIN_TEMPLATE = "report.html.j2"
+
+
+def _asset(name: str) -> str:
+    return resources.files(TEMPLATE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+
+
+def _load(name: str) -> str | None:
+    try:
+        return _asset(name)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def breakable(text: object) -> Markup:
+    """Escape, then allow line breaks after dots and slashes (hostnames, namespace/name)."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace(".", ".<wbr>").replace("/", "/<wbr>"))
+
+
+def ticks(text: object) -> Markup:
+    """Escape, then show `backticked` spans as code (check docs and remediations use them)."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as written
+        return Markup(escape(text))
+    return Markup(
+        "".join(
+            f"<code>{escape(p)}</code>" if i % 2 else str(escape(p)) for i, p in enumerate(parts)
+        )
+    )
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FunctionLoader(_load),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["breakable"] = breakable
+    env.filters["ticks"] = ticks
+    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["plural"] = lambda n, word, many=None: (
+        f"{int(n):,} {word}" if n == 1 else f"{int(n):,} {many or word + 's'}"
+    )
+    return env
+
+
+def render_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
+    """The report as HTML text; `medium="pdf"` caps findings per check and leaves out the script."""
+    ctx = view.build(data, medium=medium)
+    script = _asset("report.js") if medium == "html" else ""
+    script_hash = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return (
+        environment()
+        .get_template(MAIN_TEMPLATE)
+        .render(
+            **ctx,
+            css=Markup(_asset("report.css")),
+            print_css=Markup(_asset("print.css")),
+            script=Markup(script),
+            script_hash=script_hash,
+        )
+    )
+
+
+def write(report: Report, output_dir: Path) -> Path:
+    path = output_dir / "report.html"
+    path.write_text(render_html(report.data), encoding="utf-8")
+    return path

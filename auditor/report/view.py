@@ -1,0 +1,404 @@
+"""What the HTML and PDF templates show, computed from the report.json mapping alone.
+
+Everything here is plain data (strings, numbers, lists); the templates escape every string. Only
+the SVG diagrams arrive as markup, built by auditor.report.diagram with each string escaped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from auditor.model import Category
+from auditor.report import diagram
+from auditor.report.score import FORMULA, is_waived, score
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+CATEGORY_LABELS: dict[str, str] = {
+    Category.EXPOSURE: "Ingress exposure",
+    Category.TLS: "TLS",
+    Category.EGRESS_REGISTRATION: "Egress registration",
+    Category.EGRESS_BYPASS: "Egress-gateway bypass",
+    Category.MTLS: "Mutual TLS",
+    Category.AUTHORIZATION: "Authorization",
+    Category.CONFIG: "Configuration",
+}
+PDF_FINDINGS_PER_CHECK = 20
+PDF_TABLE_ROWS = 150  # exposure and egress tables; external listeners sort first
+TOP_RISKS = 10
+EVIDENCE_MAX_LINES = 14
+EVIDENCE_MAX_CHARS = 160
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: ~10x faster at scale
+
+
+def category_label(key: str) -> str:
+    return CATEGORY_LABELS.get(key, key)
+
+
+def resource_text(ref: Mapping[str, Any]) -> str:
+    ns = ref.get("namespace")
+    return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
+
+
+def evidence_yaml(evidence: Mapping[str, Any]) -> str:
+    """A small YAML excerpt: capped in lines and line length so one finding cannot flood a page."""
+    if not evidence:
+        return ""
+    text = yaml.dump(
+        dict(evidence),
+        Dumper=YAML_DUMPER,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+    )
+    lines = [
+        ln if len(ln) <= EVIDENCE_MAX_CHARS else ln[: EVIDENCE_MAX_CHARS - 1] + "…"
+        for ln in text.rstrip("\n").split("\n")
+    ]
+    if len(lines) > EVIDENCE_MAX_LINES:
+        more = len(lines) - EVIDENCE_MAX_LINES
+        lines = [*lines[:EVIDENCE_MAX_LINES], f"# … {more} more lines in report.json"]
+    return "\n".join(lines)
+
+
+def reference_links(refs: Sequence[str]) -> list[dict[str, str | None]]:
+    """Links only for https URLs; anything else (IST codes) is shown as text."""
+    return [{"text": r, "href": r if r.startswith("https://") else None} for r in refs]
+
+
+def display_time(stamp: str | None) -> str:
+    if not stamp:
+        return "not recorded"
+    return stamp.replace("T", " ").replace("Z", " UTC")
+
+
+def target_text(source: Mapping[str, Any]) -> str:
+    if source.get("context"):
+        return str(source["context"])
+    paths = source.get("paths") or []
+    if paths:
+        return ", ".join(str(p) for p in paths)
+    return str(source.get("type", "input"))
+
+
+def _finding_view(f: Mapping[str, Any], check_doc: Mapping[str, Any] | None) -> dict[str, Any]:
+    check_remediation = check_doc["remediation"] if check_doc else None
+    check_refs = list(check_doc["references"]) if check_doc else []
+    own_refs = [r for r in f["references"] if r not in check_refs]
+    waiver = f.get("waiver")
+    return {
+        "id": f["id"],
+        "check": f["check"],
+        "severity": f["severity"],
+        "resource": resource_text(f["resource"]),
+        "kind": f["resource"]["kind"],
+        "namespace": f["resource"].get("namespace") or "",
+        "path": f["path"],
+        "message": f["message"],
+        "evidence": evidence_yaml(f["evidence"]),
+        "remediation": f["remediation"] if f["remediation"] != check_remediation else None,
+        "references": reference_links(own_refs),
+        "waiver": dict(waiver) if isinstance(waiver, Mapping) else None,
+    }
+
+
+def _findings_by_category(
+    findings: Sequence[Mapping[str, Any]], docs: Mapping[str, Mapping[str, Any]], limit: int | None
+) -> list[dict[str, Any]]:
+    """Category (report order), then severity (worst first), then check ID; findings in order."""
+    groups: dict[str, dict[str, dict[str, list[Mapping[str, Any]]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
+    for f in findings:
+        groups[f["category"]][f["severity"]][f["check"]].append(f)
+    order = [str(c) for c in Category] + sorted(set(groups) - {str(c) for c in Category})
+    out: list[dict[str, Any]] = []
+    anchored: set[str] = set()
+    for cat in order:
+        if cat not in groups:
+            continue
+        severities = []
+        for sev in SEVERITIES:
+            by_check = groups[cat].get(sev)
+            if not by_check:
+                continue
+            checks = []
+            for check_id in sorted(by_check):
+                items = by_check[check_id]
+                doc = docs.get(check_id)
+                shown = items if limit is None else items[:limit]
+                checks.append(
+                    {
+                        "id": check_id,
+                        "anchor": check_id not in anchored,
+                        "title": doc["title"] if doc else items[0]["title"],
+                        "rationale": doc["rationale"] if doc else "",
+                        "remediation": doc["remediation"] if doc else items[0]["remediation"],
+                        "references": reference_links(
+                            list(doc["references"]) if doc else items[0]["references"]
+                        ),
+                        "count": len(items),
+                        "findings": [_finding_view(f, doc) for f in shown],
+                        "hidden": len(items) - len(shown),
+                    }
+                )
+                anchored.add(check_id)
+            severities.append(
+                {"severity": sev, "count": sum(c["count"] for c in checks), "checks": checks}
+            )
+        out.append(
+            {
+                "key": cat,
+                "label": category_label(cat),
+                "count": sum(s["count"] for s in severities),
+                "severities": severities,
+            }
+        )
+    return out
+
+
+def _top_risks(
+    findings: Sequence[Mapping[str, Any]], docs: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One line per check, worst severity first, then most resources affected."""
+    per_check: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for f in findings:
+        per_check[f["check"]].append(f)
+    rows = []
+    for check_id, items in per_check.items():
+        worst = min(items, key=lambda f: SEVERITIES.index(f["severity"]))
+        doc = docs.get(check_id)
+        rows.append(
+            {
+                "check": check_id,
+                "title": doc["title"] if doc else worst["title"],
+                "severity": worst["severity"],
+                "count": len(items),
+                "example": resource_text(worst["resource"]),
+                "category": category_label(worst["category"]),
+            }
+        )
+    rows.sort(key=lambda r: (SEVERITIES.index(r["severity"]), -r["count"], r["check"]))
+    return rows[:TOP_RISKS]
+
+
+def _coverage(data: Mapping[str, Any], docs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    checks_by_kind: dict[str, list[str]] = defaultdict(list)
+    for doc in data["checks"]:
+        for kind in doc["looks_at"]:
+            checks_by_kind[kind].append(doc["id"])
+    unread = [
+        {
+            "kind": kind,
+            "status": entry["status"],
+            "message": entry.get("message", ""),
+            "checks": sorted(checks_by_kind.get(kind, [])),
+        }
+        for kind, entry in sorted(data["collection"].items())
+        if entry["status"] != "ok"
+    ]
+    not_run = [
+        {
+            "check": run["check"],
+            "title": docs[run["check"]]["title"] if run["check"] in docs else "",
+            "status": run["status"],
+            "message": run["message"],
+        }
+        for run in data["check_runs"]
+        if run["status"] != "ran"
+    ]
+    summary = data["summary"]
+    return {
+        "kinds_read": summary["coverage"]["kinds_read"],
+        "kinds_total": summary["coverage"]["kinds_total"],
+        "checks_ran": summary["checks"]["ran"],
+        "checks_total": summary["checks"]["total"],
+        "unread": unread,
+        "not_run": not_run,
+        "warnings": [
+            {
+                "source": w["source"],
+                "where": " ".join(
+                    p
+                    for p in (
+                        f"document {w['document']}" if w.get("document") is not None else "",
+                        f"items[{w['item']}]" if w.get("item") is not None else "",
+                        f"{w['kind']} {w['name']}" if w.get("kind") and w.get("name") else "",
+                    )
+                    if p
+                ),
+                "problem": w["problem"],
+            }
+            for w in data["warnings"]
+        ],
+    }
+
+
+def _exposure_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        gw = e["gateway"]
+        if e["tls"]:
+            tls, tls_class = f"TLS {e['tls_mode']}", "tls"
+        elif e.get("redirect_only"):
+            tls, tls_class = "redirect to HTTPS", "redirect"
+        else:
+            tls, tls_class = "plaintext", "plain" if e.get("external") else "plain-internal"
+        rows.append(
+            {
+                "host": e["host"],
+                "port": e["port"],
+                "protocol": e["protocol"],
+                "tls": tls,
+                "tls_class": tls_class,
+                "external": bool(e.get("external")),
+                "addresses": list(e["addresses"]),
+                "gateway": (f"{gw['kind']} {gw['namespace']}/{gw['name']}")
+                if gw.get("namespace")
+                else f"{gw['kind']} {gw['name']}",
+                "listener": e.get("listener", ""),
+                "routes": [resource_text(r) for r in e["routes"]],
+                "backends": list(e["backends"]),
+            }
+        )
+    return rows
+
+
+def _egress_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        via = e.get("via_egress_gateway")
+        rows.append(
+            {
+                "host": str(e.get("host", "")),
+                "ports": [
+                    " ".join(
+                        str(p)
+                        for p in (port.get("number"), port.get("protocol"), port.get("name"))
+                        if p not in (None, "")
+                    )
+                    for port in e.get("ports") or []
+                ],
+                "registered_by": [
+                    resource_text(
+                        {
+                            "kind": r.get("kind", "ServiceEntry"),
+                            "namespace": r.get("namespace"),
+                            "name": r.get("name", ""),
+                        }
+                    )
+                    for r in e.get("registered_by") or []
+                ],
+                "via": (
+                    resource_text(
+                        {
+                            "kind": via.get("kind", "Gateway"),
+                            "namespace": via.get("namespace"),
+                            "name": via.get("name", ""),
+                        }
+                    )
+                    if isinstance(via, Mapping)
+                    else "direct from sidecar"
+                ),
+                "tls_origination": str(e.get("tls_origination") or "none"),
+                "bypass": [str(b) for b in e.get("bypass") or []],
+            }
+        )
+    return rows
+
+
+def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
+    """The template context. `medium` is "html" (everything) or "pdf" (capped per check)."""
+    docs = {d["id"]: d for d in data["checks"]}
+    all_findings = list(data["findings"])
+    active = [f for f in all_findings if not is_waived(f)]
+    waived = [f for f in all_findings if is_waived(f)]
+    has_waivers = "waivers" in data or any("waiver" in f for f in all_findings)
+    sc = score(all_findings)
+    by_sev = Counter(f["severity"] for f in active)
+    by_cat = Counter(f["category"] for f in active)
+    by_cat_sev = Counter((f["category"], f["severity"]) for f in active)
+    source = data["source"]
+    limit = PDF_FINDINGS_PER_CHECK if medium == "pdf" else None
+    table_limit = (
+        PDF_TABLE_ROWS if medium == "pdf" else len(data["exposure"]) + len(data.get("egress") or [])
+    )
+    runs = {r["check"]: r for r in data["check_runs"]}
+    exposure = list(data["exposure"])
+    egress = list(data.get("egress") or [])
+    return {
+        "medium": medium,
+        "tool": data["tool"],
+        "generated_at": data["generated_at"],
+        "generated_display": display_time(data["generated_at"]),
+        "target": target_text(source),
+        "source": source,
+        "command": data.get("command"),
+        "mesh_config": data["mesh_config"],
+        "score": {
+            "value": sc.value,
+            "grade": sc.grade,
+            "formula": FORMULA,
+            "deductions": [
+                {"check": c, "points": p, "title": docs[c]["title"] if c in docs else ""}
+                for c, p in sc.deductions
+            ],
+        },
+        "total": len(active),
+        "waived_total": len(waived),
+        "by_severity": [{"severity": s, "count": by_sev.get(s, 0)} for s in SEVERITIES],
+        "by_category": [
+            {
+                "key": str(c),
+                "label": category_label(str(c)),
+                "count": by_cat.get(str(c), 0),
+                "by_severity": [by_cat_sev.get((str(c), s), 0) for s in SEVERITIES],
+            }
+            for c in Category
+        ],
+        "top_risks": _top_risks(active, docs),
+        "coverage": _coverage(data, docs),
+        "exposure_rows": _exposure_rows(exposure[:table_limit]),
+        "exposure_total": len(exposure),
+        "exposure_hidden": max(0, len(exposure) - table_limit),
+        "exposure_external": sum(1 for e in exposure if e.get("external")),
+        "exposure_plaintext": sum(
+            1 for e in exposure if e.get("external") and not e["tls"] and not e.get("redirect_only")
+        ),
+        "exposure_svg": diagram.exposure_svg(exposure),
+        "egress_rows": _egress_rows(egress[:table_limit]),
+        "egress_total": len(egress),
+        "egress_hidden": max(0, len(egress) - table_limit),
+        "egress_bypass": sum(1 for e in egress if e.get("bypass")),
+        "egress_svg": diagram.egress_svg(egress),
+        "categories": _findings_by_category(active, docs, limit),
+        "pdf_limit": limit,
+        "has_waivers": has_waivers,
+        "waived": [_finding_view(f, docs.get(f["check"])) for f in waived],
+        "inventory": [
+            {
+                "kind": kind,
+                "count": data["inventory"].get(kind, entry.get("count", 0)),
+                "status": entry["status"],
+            }
+            for kind, entry in sorted(data["collection"].items())
+        ]
+        + [
+            {"kind": kind, "count": count, "status": "ok"}
+            for kind, count in sorted(data["inventory"].items())
+            if kind not in data["collection"]
+        ],
+        "checks": [
+            {
+                **doc,
+                "category_label": category_label(doc["category"]),
+                "references": reference_links(doc["references"]),
+                "run": runs.get(doc["id"]),
+            }
+            for doc in data["checks"]
+        ],
+    }

@@ -1,0 +1,127 @@
+"""Helpers for the report tests: scan a fixture with a fixed clock, read rendered output back."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from auditor.collect.files import load_paths
+from auditor.report.model import Report
+from auditor.scan import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = "fixtures/cases/report"
+FIXED_CLOCK = "2025-03-14T09:26:53Z"
+COMMAND = [
+    "mesh-audit",
+    "scan",
+    "--from",
+    f"{CASES}/small-mesh.yaml",
+    "--format",
+    "json,html,pdf",
+    "--token=abc123",
+]
+
+
+@contextmanager
+def at_root() -> Iterator[None]:
+    """Fixture paths in the report are relative to the repository root, as a user types them."""
+    before = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def scan_case(name: str, command: list[str] | None = None) -> Report:
+    with at_root():
+        return scan(load_paths([f"{CASES}/{name}.yaml"]), generated_at=FIXED_CLOCK, command=command)
+
+
+def with_changes(report: Report, **changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(dict(report.data))
+    data.update(changes)
+    return data
+
+
+EGRESS_SAMPLE: list[dict[str, Any]] = [
+    {
+        "host": "api.stripe.com",
+        "ports": [{"number": 443, "protocol": "TLS", "name": "tls"}],
+        "registered_by": [
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "ServiceEntry",
+                "namespace": "payments",
+                "name": "stripe",
+            }
+        ],
+        "via_egress_gateway": {"kind": "Gateway", "namespace": "istio-egress", "name": "egress"},
+        "tls_origination": "none",
+        "bypass": [],
+    },
+    {
+        "host": "db.partner.example",
+        "ports": [{"number": 5432, "protocol": "TCP", "name": "pg"}],
+        "registered_by": [
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "ServiceEntry",
+                "namespace": "reports",
+                "name": "partner-db",
+            }
+        ],
+        "via_egress_gateway": None,
+        "tls_origination": "sidecar",
+        "bypass": ["no VirtualService routes db.partner.example through the egress gateway"],
+    },
+]
+
+
+class TagCollector(HTMLParser):
+    """Every start tag with its attributes, the text of <script> elements, and all other text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self.text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+        else:
+            self.text.append(data)
+
+
+def parse_html(html: str) -> TagCollector:
+    collector = TagCollector()
+    collector.feed(html)
+    collector.close()
+    return collector
+
+
+def squash(text: str) -> str:
+    """Text with all whitespace removed: PDF text extraction breaks lines where the layout did."""
+    return "".join(text.split())
+
+
+def finding_strings(data: Mapping[str, Any]) -> list[str]:
+    return [f["resource"]["name"] for f in data["findings"]]
