@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.report import json_report
+from auditor.report import csv_report, json_report, junit, sarif
 from auditor.report.model import Report
 
 Renderer = Callable[[Report, Path], Path]
@@ -23,6 +23,9 @@ RENDERERS: dict[str, Renderer] = {
     "json": json_report.write,
     "html": _not_yet("html"),
     "pdf": _not_yet("pdf"),
+    "sarif": sarif.write,
+    "junit": junit.write,
+    "csv": csv_report.write,
 }
 
 
