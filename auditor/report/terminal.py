@@ -89,7 +89,7 @@ def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
     base = data.get("baseline")
     if base:
         lines.append(
-            f"Since baseline {printable(base['source'], 60)} ({base.get('generated_at')}): "
+            f"Since baseline {printable(base['source'])} ({base.get('generated_at')}): "
             f"{base['new']} new, {base['unchanged']} unchanged, {base['resolved']} resolved"
         )
     audit = data.get("waiver_audit")
