@@ -303,3 +303,29 @@ def test_wrapper_rejects_a_bad_keep(wrapper_env: dict[str, str], keep: str) -> N
     result = run_wrapper(wrapper_env, "20261101T031700Z")
     assert result.returncode == 2
     assert "MESH_AUDIT_KEEP must be 1 or more" in result.stderr
+
+
+@needs_kubectl
+def test_readme_overlay_replaces_image_and_waivers(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "waivers.yaml").write_text("waivers:\n- check: GW001\n  reason: accepted\n")
+    base = os.path.relpath(DEPLOY, overlay)
+    (overlay / "kustomization.yaml").write_text(
+        f"resources: [{base}]\n"
+        "images:\n- name: mesh-audit\n"
+        "  newName: registry.example.com/platform/mesh-audit\n  newTag: 0.1.0\n"
+        "configMapGenerator:\n- name: mesh-audit-waivers\n  behavior: replace\n"
+        "  files: [waivers.yaml]\n"
+    )
+    assert KUBECTL is not None
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(overlay)], check=True, capture_output=True, text=True
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    config_map = only(docs, "ConfigMap")
+    assert config_map["data"] == {"waivers.yaml": "waivers:\n- check: GW001\n  reason: accepted\n"}
+    pod = only(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "registry.example.com/platform/mesh-audit:0.1.0"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["waivers"]["configMap"]["name"] == config_map["metadata"]["name"]
