@@ -8,13 +8,16 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from auditor import __version__
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, InputError
 from auditor.model import Severity
+
+if TYPE_CHECKING:
+    from auditor.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +69,74 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         return Severity.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def cluster_options(fn: F) -> F:
+    """Options that choose and bound a live cluster read (scan and snapshot share them)."""
+    options = [
+        click.option("--context", default=None, help="kubeconfig context (default: current)."),
+        click.option(
+            "--kubeconfig",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        ),
+        click.option(
+            "--in-cluster",
+            is_flag=True,
+            help="Use the pod's service account (automatic in a pod without a kubeconfig).",
+        ),
+        click.option(
+            "--namespace",
+            "-n",
+            "namespaces",
+            multiple=True,
+            metavar="NS",
+            help="Read namespaced kinds only in NS (repeatable). Default: all namespaces.",
+        ),
+        click.option(
+            "--request-timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds per API request.",
+        ),
+        click.option(
+            "--deadline",
+            type=click.FloatRange(min=1),
+            default=600.0,
+            show_default=True,
+            help="Seconds for the whole collection.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _collect_live(
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
+    progress: Progress | None = None,
+) -> Any:
+    from auditor.collect.cluster import CollectOptions
+    from auditor.collect.live import LiveOptions, collect
+
+    options = LiveOptions(
+        context=context,
+        kubeconfig=kubeconfig,
+        in_cluster=in_cluster,
+        collect=CollectOptions(
+            namespaces=tuple(dict.fromkeys(namespaces)),
+            request_timeout=request_timeout,
+            deadline=deadline,
+        ),
+    )
+    return collect(options, progress=progress).snapshot
 
 
 @main.command()
@@ -131,6 +202,7 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
+@cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
@@ -140,6 +212,12 @@ def scan(
     formats: str | None,
     output_dir: str | None,
     fail_on: Severity | None,
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
@@ -147,7 +225,7 @@ def scan(
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Audit saved manifests (--from) and write reports."""
+    """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
     from auditor.istio.meshconfig import parse_text
@@ -157,19 +235,26 @@ def scan(
     from auditor.scan import scan as run_scan
     from auditor.waivers import load_waivers
 
-    if not from_paths:
-        raise InputError("nothing to audit: give --from PATH (files, directories or a snapshot)")
     if fail_on_new is not None and baseline_file is None:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
-    # The live collector (merged separately) takes this and reports per kind; files load too
-    # fast to need it.
-    progress = progress_for(no_progress=no_progress or quiet)
-    del progress
-    snapshot = load_paths(from_paths)
+    if from_paths:
+        if context or kubeconfig or in_cluster or namespaces:
+            raise InputError("--from reads files; it cannot be combined with cluster options")
+        snapshot = load_paths(from_paths)
+    else:
+        snapshot = _collect_live(
+            context,
+            kubeconfig,
+            in_cluster,
+            namespaces,
+            request_timeout,
+            deadline,
+            progress=progress_for(no_progress=no_progress or quiet),
+        )
     if mesh_config is not None:
         path = Path(mesh_config)
         try:
@@ -228,6 +313,47 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
         except OSError as exc:
             raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
     click.echo(render_diff(result, Path(output) if output else None))
+    sys.exit(EXIT_OK)
+
+
+@main.command("snapshot")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Snapshot file to write (JSON; gzipped when the name ends in .gz).",
+)
+@cluster_options
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def snapshot_command(
+    output: str,
+    context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
+    debug: bool,
+) -> None:
+    """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
+    from auditor.collect.snapshot_file import document_for, write_snapshot
+
+    snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
+    try:
+        write_snapshot(Path(output), document_for(snapshot))
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
+    read = sum(1 for s in snapshot.collection.values() if s.status == "ok")
+    click.echo(
+        f"Wrote {output}: {sum(1 for _ in snapshot.all_objects())} objects, "
+        f"{read}/{len(snapshot.collection)} kinds read",
+        err=True,
+    )
+    for key, status in sorted(snapshot.collection.items()):
+        if status.status != "ok":
+            click.echo(f"  NOT READ {key} ({status.status}): {status.message}", err=True)
     sys.exit(EXIT_OK)
 
 

@@ -1,26 +1,40 @@
 """The exposure map: every host and port a gateway serves, from its addresses to its backends.
 
-For each Istio Gateway: the workloads its selector picks, the Services in front of them (external
-when LoadBalancer, NodePort or externalIPs), each server's port, protocol, hosts and TLS, the
-VirtualServices bound to it whose hosts intersect the server's, and the destinations they route to.
+Istio Gateways: the workloads the selector picks, the Services in front of them (external when
+LoadBalancer, NodePort or externalIPs; a ClusterIP-only gateway is listed as internal), the
+Service port and targetPort that carry each server's port, the server's protocol, hosts and TLS,
+the VirtualServices bound to it whose hosts intersect the server's, and their destinations.
+
+Gateway API Gateways of Istio's class: the Service Istio deploys for it (`<name>-<class>`, or one
+selecting the `gateway.networking.k8s.io/gateway-name` label, or named by a Hostname address),
+`spec.addresses` and `status.addresses`, each listener (port, protocol, hostname, TLS mode), the
+routes attached to it (parentRefs, sectionName/port, allowedRoutes, hostnames), and their
+backendRefs (cross-namespace ones only when a ReferenceGrant permits them).
+
+One entry per served host and port. A plaintext port that only redirects to HTTPS serves no
+backend (`redirect_only`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from auditor.index import K_GATEWAY, MeshIndex
+from auditor.index import K_GATEWAY, K_KGATEWAY, MeshIndex, Workload
+from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
-from auditor.model import ExposureEntry, ResourceRef
+from auditor.model import ExposureEntry, ResourceRef, ServicePort
 from auditor.snapshot import KObject
 
 TLS_PROTOCOLS = {"HTTPS", "TLS"}
+PLAINTEXT_HTTP = {"HTTP", "HTTP2", "GRPC"}
+EXTERNAL_TYPES = ("LoadBalancer", "NodePort")
 
 
 def service_is_external(svc: KObject) -> bool:
     spec = svc.spec
-    return spec.get("type") in ("LoadBalancer", "NodePort") or bool(spec.get("externalIPs"))
+    return spec.get("type") in EXTERNAL_TYPES or bool(spec.get("externalIPs"))
 
 
 def service_addresses(svc: KObject) -> list[str]:
@@ -32,55 +46,195 @@ def service_addresses(svc: KObject) -> list[str]:
             if ingress.get(key):
                 out.append(str(ingress[key]))
     out.extend(str(ip) for ip in svc.spec.get("externalIPs") or ())
-    if svc.spec.get("type") in ("LoadBalancer", "NodePort"):
+    if svc.spec.get("type") in EXTERNAL_TYPES:
         for port in svc.spec.get("ports") or ():
             if port.get("nodePort"):
                 out.append(f"node:{port['nodePort']}")
     return out
 
 
-def _route_applies(route: dict[str, Any], gateway: str) -> bool:
-    """A route's `match[].gateways` narrows it to those gateways; none means all of the VS's."""
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """How clients reach a gateway: its Services, whether from outside, and at which addresses."""
+
+    services: tuple[KObject, ...]
+    external: bool
+    addresses: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+def istio_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
+    services = tuple(index.gateway_services(gw))
+    addresses = sorted(
+        {a for s in services if service_is_external(s) for a in service_addresses(s)}
+    )
+    return Frontend(
+        services=services,
+        external=any(service_is_external(s) for s in services),
+        addresses=tuple(addresses),
+    )
+
+
+def k8s_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
+    services = tuple(index.k8s_gateway_services(gw))
+    addresses: set[str] = set()
+    for source in (gw.spec.get("addresses"), (gw.raw.get("status") or {}).get("addresses")):
+        for addr in source or ():
+            if (addr.get("type") or "IPAddress") != "Hostname" and addr.get("value"):
+                addresses.add(str(addr["value"]))
+    addresses.update(a for s in services if service_is_external(s) for a in service_addresses(s))
+    notes: tuple[str, ...] = ()
+    if services:
+        external = any(service_is_external(s) for s in services)
+    else:
+        # Istio deploys a Service for the Gateway; its type is LoadBalancer unless annotated.
+        svc_type = gw.annotations.get(GA.SERVICE_TYPE_ANNOTATION) or "LoadBalancer"
+        external = svc_type in EXTERNAL_TYPES
+        notes = (
+            f"no Service for this Gateway in the input; Istio deploys `{gw.name}-"
+            f"{gw.spec.get('gatewayClassName') or 'istio'}` of type {svc_type}",
+        )
+    return Frontend(
+        services=services, external=external, addresses=tuple(sorted(addresses)), notes=notes
+    )
+
+
+def _container_port(workloads: Iterable[Workload], name: str) -> int | None:
+    for w in workloads:
+        for c in w.pod_spec.get("containers") or ():
+            for p in c.get("ports") or ():
+                if p.get("name") == name and isinstance(p.get("containerPort"), int):
+                    return int(p["containerPort"])
+    return None
+
+
+def _service_port(svc: KObject, port: dict[str, Any]) -> ServicePort:
+    target = port.get("targetPort")
+    node = port.get("nodePort")
+    return ServicePort(
+        namespace=svc.namespace,
+        name=svc.name,
+        type=str(svc.spec.get("type") or "ClusterIP"),
+        port=int(port["port"]),
+        target_port=target if isinstance(target, int | str) else None,
+        node_port=node if isinstance(node, int) else None,
+    )
+
+
+def istio_service_ports(
+    services: Sequence[KObject], number: int, workloads: Sequence[Workload]
+) -> tuple[ServicePort, ...]:
+    """Service ports that deliver to a Gateway server port: its targetPort is the server's port
+    (a named targetPort resolved through the gateway pods' container ports), or the Service port
+    equals it (Istio translates a Service port to its targetPort)."""
+    out: list[ServicePort] = []
+    for svc in services:
+        for port in svc.spec.get("ports") or ():
+            if not isinstance(port.get("port"), int) or (port.get("protocol") or "TCP") != "TCP":
+                continue
+            target = port.get("targetPort")
+            if isinstance(target, str):
+                target = _container_port(workloads, target)
+            if target is None:
+                target = port["port"]
+            if target == number or port["port"] == number:
+                out.append(_service_port(svc, port))
+    return tuple(sorted(out))
+
+
+def k8s_service_ports(services: Sequence[KObject], number: int) -> tuple[ServicePort, ...]:
+    """The auto-deployed Service exposes each listener port as a Service port of that number."""
+    out = [
+        _service_port(svc, port)
+        for svc in services
+        for port in svc.spec.get("ports") or ()
+        if port.get("port") == number
+    ]
+    return tuple(sorted(out))
+
+
+# ---- Istio Gateway ------------------------------------------------------------------------
+
+
+def _route_applies(route: dict[str, Any], gateway_names: set[str], port: int) -> bool:
+    """A route's matches narrow it by `gateways` (none: all of the VS's) and by `port`."""
     matches = route.get("match") or []
     if not matches:
         return True
     for match in matches:
         gws = match.get("gateways")
-        if not gws or gateway in gws:
-            return True
+        if gws and not gateway_names.intersection(gws):
+            continue
+        if isinstance(match.get("port"), int) and match["port"] != port:
+            continue
+        return True
     return False
 
 
-def route_destinations(vs: KObject, gateway_names: Iterable[str]) -> list[str]:
-    """Destination host FQDNs of the routes that apply on the given gateway."""
+def _destination(dest: dict[str, Any], namespace: str) -> str | None:
+    host = dest.get("host")
+    if not isinstance(host, str) or not host:
+        return None
+    name = H.fqdn(host, namespace)
+    number = (dest.get("port") or {}).get("number")
+    return f"{name}:{number}" if isinstance(number, int) else name
+
+
+def route_section(protocol: str, tls_mode: str) -> str:
+    """Which VirtualService route list serves a Gateway server: `http` for HTTP and terminated
+    HTTPS, `tls` for passthrough TLS, `tcp` for TCP and terminated TLS."""
+    if tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
+        return "tls"
+    if protocol in (*PLAINTEXT_HTTP, "HTTPS"):
+        return "http"
+    return "tcp"
+
+
+def route_destinations(
+    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
+) -> list[str]:
+    """Destinations (`host[:port]`, host as FQDN) of the routes that apply on the gateway."""
     names = set(gateway_names)
     out: list[str] = []
-    for section in ("http", "tls", "tcp"):
-        for route in vs.spec.get(section) or ():
-            if not any(_route_applies(route, n) for n in names):
+    for name in (section,) if section else ("http", "tls", "tcp"):
+        for route in vs.spec.get(name) or ():
+            if not _route_applies(route, names, port):
                 continue
             for dest in route.get("route") or ():
-                host = (dest.get("destination") or {}).get("host")
-                if isinstance(host, str) and host:
-                    out.append(H.fqdn(host, vs.namespace))
+                found = _destination(dest.get("destination") or {}, vs.namespace)
+                if found:
+                    out.append(found)
     return out
 
 
-def _ref_names(vs: KObject, gw: KObject) -> list[str]:
+def ref_names(vs: KObject, gw: KObject) -> list[str]:
     """The spellings a VirtualService may use for this Gateway inside match.gateways."""
-    return [
-        gw.name,
-        f"{gw.namespace}/{gw.name}",
-        f"./{gw.name}" if vs.namespace == gw.namespace else f"{gw.namespace}/{gw.name}",
-    ]
+    names = [f"{gw.namespace}/{gw.name}"]
+    if vs.namespace == gw.namespace:
+        names += [gw.name, f"./{gw.name}"]
+    return names
+
+
+def server_key(server: dict[str, Any]) -> str:
+    """A server's identity for stable finding ids: its port and hosts (servers often share a
+    port, and their index shifts when one is inserted)."""
+    number = (server.get("port") or {}).get("number")
+    return f"{number}/{','.join(str(h) for h in server.get('hosts') or ())}"
+
+
+def server_tls_mode(server: dict[str, Any]) -> tuple[bool, bool, str]:
+    """(TLS served, redirect-only, mode) for an Istio Gateway server."""
+    protocol = str((server.get("port") or {}).get("protocol") or "").upper()
+    tls = server.get("tls") or {}
+    if protocol in TLS_PROTOCOLS:
+        return True, False, str(tls.get("mode") or "SIMPLE")
+    redirect = bool(tls.get("httpsRedirect")) and protocol in (*PLAINTEXT_HTTP, "")
+    return False, redirect, "REDIRECT" if redirect else "NONE"
 
 
 def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
-    services = index.gateway_services(gw)
-    external = any(service_is_external(s) for s in services)
-    addresses = sorted(
-        {a for s in services if service_is_external(s) for a in service_addresses(s)}
-    )
+    front = istio_gateway_frontend(index, gw)
+    workloads = index.gateway_workloads(gw)
     bound = index.bound_virtual_services(gw)
     for i, server in enumerate(gw.spec.get("servers") or ()):
         port = server.get("port") or {}
@@ -88,18 +242,12 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
         if not isinstance(number, int):
             continue
         protocol = str(port.get("protocol") or "").upper()
-        tls = server.get("tls") or {}
-        redirect = bool(tls.get("httpsRedirect")) and protocol in ("HTTP", "HTTP2", "")
-        is_tls = protocol in TLS_PROTOCOLS
-        tls_mode = (
-            str(tls.get("mode") or ("SIMPLE" if is_tls else ""))
-            if is_tls
-            else ("REDIRECT" if redirect else "NONE")
-        )
+        is_tls, redirect, tls_mode = server_tls_mode(server)
         listener = f"servers[{i}]" + (f" ({server['name']})" if server.get("name") else "")
+        ports = istio_service_ports(front.services, number, workloads)
+        served: dict[str, tuple[list[ResourceRef], list[str]]] = {}
         for raw_host in server.get("hosts") or ():
             ghost = H.parse_gateway_host(raw_host, gw.namespace)
-            served: dict[str, tuple[list[ResourceRef], list[str]]] = {}
             for vs in bound:
                 if not ghost.allows_namespace(vs.namespace):
                     continue
@@ -107,32 +255,144 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                     vh = H.normalize(vs_host)
                     if not H.intersects(ghost.host, vh):
                         continue
-                    host = H.more_specific(ghost.host, vh)
-                    routes, backends = served.setdefault(host, ([], []))
+                    routes, backends = served.setdefault(H.more_specific(ghost.host, vh), ([], []))
                     routes.append(vs.ref)
                     if not redirect:
-                        backends.extend(route_destinations(vs, _ref_names(vs, gw)))
-            if not served:
-                served[ghost.host] = ([], [])
-            for host, (routes, backends) in served.items():
-                yield ExposureEntry(
-                    host=host,
-                    port=number,
-                    protocol=protocol,
-                    tls=is_tls,
-                    tls_mode=tls_mode,
-                    gateway=gw.ref,
-                    listener=listener,
-                    external=external,
-                    addresses=tuple(addresses),
-                    routes=tuple(sorted(set(routes))),
-                    backends=tuple(sorted(set(backends))),
-                    redirect_only=redirect,
-                )
+                        backends.extend(
+                            route_destinations(
+                                vs, ref_names(vs, gw), route_section(protocol, tls_mode), number
+                            )
+                        )
+            if not any(H.intersects(ghost.host, h) for h in served):
+                served.setdefault(ghost.host, ([], []))
+        for host, (routes, backends) in served.items():
+            yield ExposureEntry(
+                host=host,
+                port=number,
+                protocol=protocol,
+                tls=is_tls,
+                tls_mode=tls_mode,
+                gateway=gw.ref,
+                listener=listener,
+                external=front.external,
+                addresses=front.addresses,
+                routes=tuple(sorted(set(routes))),
+                backends=tuple(sorted(set(backends))),
+                redirect_only=redirect,
+                service_ports=ports,
+            )
+
+
+# ---- Gateway API --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedRoute:
+    route: KObject
+    parent_index: int
+    listeners: tuple[int, ...]
+    reason: str
+
+
+def attachments(index: MeshIndex, gw: KObject) -> list[AttachedRoute]:
+    """Every parentRef naming this Gateway, with the listeners it attaches to (or why none)."""
+    listeners = gw.spec.get("listeners") or []
+    out = []
+    for route, i, ref in index.attached_routes(gw):
+        result = GA.attach(
+            route.kind,
+            route.namespace,
+            route.spec.get("hostnames") or [],
+            ref,
+            gw.namespace,
+            listeners,
+            index.namespace_labels,
+        )
+        out.append(AttachedRoute(route, i, result.listeners, result.reason))
+    return out
+
+
+def backend_permitted(index: MeshIndex, route: KObject, ref: GA.BackendRef) -> bool:
+    if ref.namespace == route.namespace:
+        return True
+    return GA.reference_granted(
+        index.grants_in(ref.namespace),
+        GA.GROUP,
+        route.kind,
+        route.namespace,
+        ref.group,
+        ref.kind,
+        ref.name,
+    )
+
+
+def route_backends(index: MeshIndex, route: KObject) -> tuple[list[str], bool]:
+    """(backends a route sends to, whether every rule only redirects to https)."""
+    backends: list[str] = []
+    redirect_only = True
+    for rule in route.spec.get("rules") or ():
+        if not GA.is_https_redirect_rule(rule):
+            redirect_only = False
+        for ref in GA.backend_refs(route.namespace, rule):
+            if not backend_permitted(index, route, ref):
+                continue
+            if ref.kind == "Service" and ref.group == "":
+                name = f"{ref.name}.{ref.namespace}.svc.{index.domain}"
+            else:
+                name = f"{ref.kind}/{ref.namespace}/{ref.name}"
+            backends.append(f"{name}:{ref.port}" if ref.port is not None else name)
+    return backends, redirect_only
+
+
+def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
+    front = k8s_gateway_frontend(index, gw)
+    listeners = gw.spec.get("listeners") or []
+    by_listener: dict[int, list[KObject]] = {}
+    for att in attachments(index, gw):
+        for li in att.listeners:
+            by_listener.setdefault(li, []).append(att.route)
+    for i, listener in enumerate(listeners):
+        number = listener.get("port")
+        if not isinstance(number, int):
+            continue
+        protocol = str(listener.get("protocol") or "").upper()
+        mode = GA.listener_tls_mode(listener)
+        hostname = listener.get("hostname")
+        served: dict[str, tuple[list[ResourceRef], list[str], list[bool]]] = {}
+        for route in by_listener.get(i, ()):
+            backends, redirect = route_backends(index, route)
+            for host in GA.served_hostnames(hostname, route.spec.get("hostnames") or []):
+                refs, bks, redirects = served.setdefault(host, ([], [], []))
+                refs.append(route.ref)
+                bks.extend(backends)
+                redirects.append(redirect)
+        if not served:
+            served[H.normalize(hostname) if hostname else "*"] = ([], [], [])
+        for host, (refs, bks, redirects) in served.items():
+            redirect_only = protocol == "HTTP" and bool(redirects) and all(redirects)
+            yield ExposureEntry(
+                host=host,
+                port=number,
+                protocol=protocol,
+                tls=protocol in TLS_PROTOCOLS,
+                tls_mode=mode or ("REDIRECT" if redirect_only else "NONE"),
+                gateway=gw.ref,
+                listener=f"listeners[{i}] ({listener.get('name') or ''})",
+                external=front.external,
+                addresses=front.addresses,
+                routes=tuple(sorted(set(refs))),
+                backends=tuple(sorted(set(bks))),
+                redirect_only=redirect_only,
+                service_ports=k8s_service_ports(front.services, number),
+                notes=front.notes,
+            )
 
 
 def build_exposure(index: MeshIndex) -> list[ExposureEntry]:
     entries: list[ExposureEntry] = []
     for gw in index.snapshot.objects(K_GATEWAY):
         entries.extend(gateway_exposure(index, gw))
+    for kgw in index.snapshot.objects(K_KGATEWAY):
+        if index.is_istio_k8s_gateway(kgw):
+            entries.extend(k8s_gateway_exposure(index, kgw))
     return sorted(entries, key=ExposureEntry.sort_key)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import yaml
 
+from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
+from auditor.istio.egress import EgressRouting
+from auditor.istio.injection import MeshStatus, enable_namespaces_by_default, mesh_status
 from auditor.istio.meshconfig import MeshConfig
+from auditor.istio.mtls import PeerAuthIndex
 from auditor.istio.refs import GatewayRef, virtual_service_gateways, visible_in
 from auditor.istio.selectors import LabelIndex, SelectorIndex
 from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
@@ -151,6 +156,73 @@ class MeshIndex:
             (g.namespace, g.name): g for g in snapshot.objects(K_KGATEWAY)
         }
         self.gateway_classes: dict[str, KObject] = {c.name: c for c in snapshot.objects(K_GWCLASS)}
+        self.controller_by_class: dict[str, str] = {
+            c.name: str(c.spec.get("controllerName") or "") for c in self.gateway_classes.values()
+        }
+        self.reference_grants: dict[str, list[dict[str, Any]]] = {}
+        for grant in snapshot.objects(K_REFGRANT):
+            self.reference_grants.setdefault(grant.namespace, []).append(grant.raw)
+        # routes by the Gateway each parentRef names: (route, parentRef index, parentRef)
+        self.routes_by_gateway: dict[tuple[str, str], list[tuple[KObject, int, GA.ParentRef]]] = {}
+        for key in ROUTE_KINDS:
+            for route in snapshot.objects(key):
+                for i, raw_ref in enumerate(route.spec.get("parentRefs") or ()):
+                    pref = GA.parent_ref(raw_ref, route.namespace)
+                    if pref is not None:
+                        self.routes_by_gateway.setdefault((pref.namespace, pref.name), []).append(
+                            (route, i, pref)
+                        )
+        # Services that select a Gateway API gateway's pods by the gateway-name label
+        self._services_by_gateway_label: dict[tuple[str, str], list[KObject]] = {}
+        for svc in snapshot.objects(K_SERVICE):
+            gw_name = (svc.spec.get("selector") or {}).get(GA.GATEWAY_NAME_LABEL)
+            if gw_name:
+                self._services_by_gateway_label.setdefault((svc.namespace, gw_name), []).append(svc)
+
+    # ---- egress, injection, mTLS (built on first use) --------------------------------------
+
+    @cached_property
+    def egress(self) -> EgressRouting:
+        """Egress routes of every external host (auditor.istio.egress), routed once."""
+        routing = EgressRouting(self)
+        routing.warm()
+        return routing
+
+    @cached_property
+    def network_policies(self) -> dict[str, list[KObject]]:
+        out: dict[str, list[KObject]] = {}
+        for pol in self.snapshot.objects(K_NETPOL):
+            out.setdefault(pol.namespace, []).append(pol)
+        return out
+
+    @cached_property
+    def injection_by_default(self) -> bool:
+        """The sidecar injector's enableNamespacesByDefault (istio-sidecar-injector ConfigMap)."""
+        for cm in self.snapshot.objects(K_CONFIGMAP):
+            values = (cm.raw.get("data") or {}).get("values")
+            if cm.name.startswith("istio-sidecar-injector") and isinstance(values, str):
+                return enable_namespaces_by_default(values)
+        return False
+
+    def mesh_status(self, workload: Workload) -> MeshStatus:
+        return mesh_status(
+            workload.labels,
+            workload.annotations,
+            workload.pod_spec,
+            self.namespace_labels.get(workload.namespace),
+            self.injection_by_default,
+        )
+
+    @cached_property
+    def peer_authentication(self) -> PeerAuthIndex:
+        return PeerAuthIndex(list(self.snapshot.objects(K_PA)), self.mesh.root_namespace)
+
+    @cached_property
+    def workloads_by_namespace(self) -> dict[str, list[Workload]]:
+        out: dict[str, list[Workload]] = {}
+        for w in self.workloads:
+            out.setdefault(w.namespace, []).append(w)
+        return out
 
     # ---- workloads and services ----------------------------------------------------------
 
@@ -196,11 +268,60 @@ class MeshIndex:
     def bound_virtual_services(self, gateway: KObject) -> list[KObject]:
         return self.virtual_services_by_gateway.get(GatewayRef(gateway.namespace, gateway.name), [])
 
+    def gateway_workload_namespaces(self, gateway: KObject) -> list[str]:
+        """Namespaces of the workloads an Istio Gateway selects: where its credentials must be."""
+        return sorted({w.namespace for w in self.gateway_workloads(gateway)})
+
+    def secret(self, namespace: str, name: str) -> KObject | None:
+        return self.secrets.get((namespace, name))
+
+    # ---- Gateway API ---------------------------------------------------------------------
+
+    def is_istio_k8s_gateway(self, gateway: KObject) -> bool:
+        return GA.is_istio_gateway(
+            str(gateway.spec.get("gatewayClassName") or ""), self.controller_by_class
+        )
+
+    def k8s_gateway_services(self, gateway: KObject) -> list[KObject]:
+        """The Services in front of a Gateway API gateway's pods.
+
+        Istio's auto-deployment names it `<gateway>-<class>` and selects the pods by the
+        `gateway.networking.k8s.io/gateway-name` label; a manually deployed gateway is named by
+        a Hostname address (`svc.ns.svc.cluster.local`) in `spec.addresses`.
+        """
+        found: dict[tuple[str, str], KObject] = {}
+        ns, name = gateway.namespace, gateway.name
+        cls = str(gateway.spec.get("gatewayClassName") or "")
+        for candidate in (f"{name}-{cls}", f"{name}-istio"):
+            svc = self.snapshot.get(K_SERVICE, ns, candidate)
+            if svc is not None:
+                found[(svc.namespace, svc.name)] = svc
+        for svc in self._services_by_gateway_label.get((ns, name), ()):
+            found[(svc.namespace, svc.name)] = svc
+        for addr in gateway.spec.get("addresses") or ():
+            if (addr.get("type") or "IPAddress") == "Hostname":
+                svc = self.services_by_host.get(H.normalize(str(addr.get("value") or "")))
+                if svc is not None:
+                    found[(svc.namespace, svc.name)] = svc
+        return [found[k] for k in sorted(found)]
+
+    def attached_routes(self, gateway: KObject) -> list[tuple[KObject, int, GA.ParentRef]]:
+        """(route, parentRef index, parentRef) for every parentRef naming this Gateway."""
+        return self.routes_by_gateway.get((gateway.namespace, gateway.name), [])
+
+    def grants_in(self, namespace: str) -> list[dict[str, Any]]:
+        return self.reference_grants.get(namespace, [])
+
     # ---- hosts ---------------------------------------------------------------------------
 
-    def host_registered(self, host: str, from_namespace: str) -> list[KObject]:
-        """The Services and ServiceEntries that define `host`, as seen from a namespace."""
-        name = H.fqdn(host, from_namespace, self.domain)
+    def host_registered(
+        self, host: str, from_namespace: str, resolve_in: str | None = None
+    ) -> list[KObject]:
+        """The Services and ServiceEntries that define `host`, as seen from a namespace.
+
+        A short name resolves in `resolve_in` (default: `from_namespace`).
+        """
+        name = H.fqdn(host, from_namespace if resolve_in is None else resolve_in, self.domain)
         found: list[KObject] = []
         svc = self.services_by_host.get(name)
         if svc is not None and visible_in(
@@ -233,7 +354,7 @@ def resolve_mesh_config(snapshot: Snapshot) -> tuple[MeshConfig, list[str]]:
     """
     notes: list[str] = []
     candidates = sorted(
-        snapshot.objects(K_CONFIGMAP),
+        (o for o in snapshot.objects(K_CONFIGMAP) if "mesh" in (o.raw.get("data") or {})),
         key=lambda o: (
             o.namespace != meshconfig.DEFAULT_ROOT_NAMESPACE,
             o.name != "istio",

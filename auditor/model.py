@@ -145,6 +145,28 @@ def finding_id(check_id: str, resource: ResourceRef, detail: str) -> str:
     return f"{check_id}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class ServicePort:
+    """A port of the Service in front of a gateway that carries one server's or listener's port."""
+
+    namespace: str
+    name: str
+    type: str
+    port: int
+    target_port: int | str | None
+    node_port: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "type": self.type,
+            "port": self.port,
+            "target_port": self.target_port,
+            "node_port": self.node_port,
+        }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExposureEntry:
     """One externally (or internally) served host and port on a gateway."""
@@ -161,6 +183,8 @@ class ExposureEntry:
     routes: tuple[ResourceRef, ...]
     backends: tuple[str, ...]
     redirect_only: bool = False
+    service_ports: tuple[ServicePort, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[bool, str, int, str]:
         return (not self.external, self.host, self.port, self.gateway.key)
@@ -183,4 +207,6 @@ class ExposureEntry:
             "routes": [r.to_json() for r in self.routes],
             "backends": list(self.backends),
             "redirect_only": self.redirect_only,
+            "service_ports": [p.to_json() for p in self.service_ports],
+            "notes": list(self.notes),
         }

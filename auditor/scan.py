@@ -9,6 +9,7 @@ from typing import Any
 from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.report.model import Report, build_report, resummarize
@@ -28,7 +29,7 @@ def scan(
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
-    ctx = CheckContext(snapshot=snapshot, index=index)
+    ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
     checks = all_checks()
     findings, runs = run_checks(ctx, checks)
     report = build_report(
@@ -38,7 +39,7 @@ def scan(
         findings=findings,
         runs=runs,
         exposure=build_exposure(index),
-        egress=[],
+        egress=[e.to_json() for e in build_egress(index)],
         generated_at=generated_at,
         notes=notes,
     )

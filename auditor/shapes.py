@@ -171,6 +171,7 @@ VIRTUAL_SERVICE = {
                 "route": _ROUTE_DEST,
                 "redirect": {"scheme": str, "port": int, "authority": str, "uri": str},
                 "mirror": _DESTINATION,
+                "mirrors": [{"destination": _DESTINATION}],
             }
         ],
         "tls": [{"match": _L4_MATCH, "route": _ROUTE_DEST}],
@@ -203,13 +204,16 @@ SERVICE_ENTRY = {
         "exportTo": [str],
         "endpoints": [{"address": str, "ports": MapOf(int), "labels": LABELS}],
         "workloadSelector": {"labels": LABELS},
-    }
+    },
+    "status": {"addresses": [{"host": str, "value": str}]},
 }
 
 SIDECAR = {
     "spec": {
         "workloadSelector": {"labels": LABELS},
-        "egress": [{"hosts": [str], "port": {"number": int, "protocol": str}, "bind": str}],
+        "egress": [
+            {"hosts": [str], "port": {"number": int, "protocol": str, "name": str}, "bind": str}
+        ],
         "outboundTrafficPolicy": {"mode": str, "egressProxy": _DESTINATION},
     }
 }
@@ -274,12 +278,19 @@ K8S_GATEWAY = {
                     "options": MapOf(str),
                 },
                 "allowedRoutes": {
-                    "namespaces": {"from": str, "selector": {"matchLabels": LABELS}},
+                    "namespaces": {
+                        "from": str,
+                        "selector": {
+                            "matchLabels": LABELS,
+                            "matchExpressions": [{"key": str, "operator": str, "values": [str]}],
+                        },
+                    },
                     "kinds": [{"group": str, "kind": str}],
                 },
             }
         ],
-    }
+    },
+    "status": {"addresses": [{"type": str, "value": str}]},
 }
 HTTP_ROUTE = {
     "spec": {
@@ -343,20 +354,24 @@ WORKLOAD = {
     }
 }
 POD = {"spec": POD_SPEC}
+_LABEL_SELECTOR = {
+    "matchLabels": LABELS,
+    "matchExpressions": [{"key": str, "operator": str, "values": [str]}],
+}
 NETWORK_POLICY = {
     "spec": {
-        "podSelector": {"matchLabels": LABELS},
+        "podSelector": _LABEL_SELECTOR,
         "policyTypes": [str],
         "egress": [
             {
                 "to": [
                     {
                         "ipBlock": {"cidr": str, "except": [str]},
-                        "namespaceSelector": {"matchLabels": LABELS},
-                        "podSelector": {"matchLabels": LABELS},
+                        "namespaceSelector": _LABEL_SELECTOR,
+                        "podSelector": _LABEL_SELECTOR,
                     }
                 ],
-                "ports": [{"port": INT_OR_STR, "protocol": str}],
+                "ports": [{"port": INT_OR_STR, "protocol": str, "endPort": int}],
             }
         ],
     }
@@ -396,9 +411,22 @@ SPECS: dict[tuple[str, str], Any] = {
     ("", "ConfigMap"): CONFIG_MAP,
 }
 
+_SPEC_OPTIONAL = frozenset(
+    {
+        ("networking.istio.io", "Sidecar"),
+        ("security.istio.io", "AuthorizationPolicy"),
+        ("security.istio.io", "PeerAuthentication"),
+    }
+)
+
 # Kinds whose objects mean nothing without a spec.
 SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
-    k for k in SPECS if k[1] not in ("Namespace", "Secret", "ConfigMap", "Pod")
+    k
+    for k in SPECS
+    if k[1] not in ("Namespace", "Secret", "ConfigMap", "Pod")
+    # every field of these is optional: an empty Sidecar imports everything, an empty
+    # AuthorizationPolicy denies all requests, an empty PeerAuthentication inherits
+    and k not in _SPEC_OPTIONAL
 )
 
 

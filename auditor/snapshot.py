@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import certinfo
 from auditor.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.model import ResourceRef
 from auditor.shapes import check_object
@@ -279,8 +280,11 @@ class Snapshot:
             return None
         if spec.metadata_only:
             obj = _strip_secret(obj)
-        if kind == "ConfigMap" and not _is_mesh_config_map(name, obj):
-            return None  # only mesh-config ConfigMaps are kept; the rest are inventory only
+        if kind == "ConfigMap":
+            if _is_injector_config_map(name, obj):
+                obj = _injector_values_only(obj)
+            elif not _is_mesh_config_map(name, obj):
+                return None  # only mesh and injector config is kept; the rest is inventory
         kobj = KObject(
             group=group,
             kind=kind,
@@ -310,6 +314,16 @@ def _is_mesh_config_map(name: str, obj: dict[str, Any]) -> bool:
     )
 
 
+def _is_injector_config_map(name: str, obj: dict[str, Any]) -> bool:
+    data = obj.get("data")
+    return name.startswith("istio-sidecar-injector") and isinstance(data, dict) and "values" in data
+
+
+def _injector_values_only(obj: dict[str, Any]) -> dict[str, Any]:
+    """The sidecar injector ConfigMap, reduced to its `values` key (the template is not read)."""
+    return {**obj, "data": {"values": obj["data"]["values"]}}
+
+
 def _strip_secret(obj: dict[str, Any]) -> dict[str, Any]:
     """Keep a Secret's identity, type and key names; never its values."""
     metadata = dict(obj.get("metadata") or {})
@@ -329,6 +343,12 @@ def _strip_secret(obj: dict[str, Any]) -> dict[str, Any]:
     }
     if keys or "data" in obj or "stringData" in obj:
         stripped["dataKeys"] = sorted(keys)
+    # the certificate is public (every client receives it); keep its validity, never the key
+    certificate = certinfo.summarize(obj.get("data")) or certinfo.summarize(
+        obj.get("stringData"), base64_encoded=False
+    )
+    if certificate is not None:
+        stripped["certificate"] = certificate
     return stripped
 
 

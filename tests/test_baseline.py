@@ -17,9 +17,13 @@ from tests.pipeline_helpers import (
     BEFORE,
     COMMON,
     EGR001,
+    EGR003,
     GW001,
     GW002,
+    GW005,
+    MTLS001,
     VS001,
+    VS002,
     WAIVERS,
     ours,
     read_json,
@@ -54,9 +58,15 @@ def test_baseline_marks_new_unchanged_and_resolved(
 ) -> None:
     code, data, stdout = scan_to(tmp_path / "after", AFTER, monkeypatch, "--baseline", str(before))
     assert code == 0
-    assert statuses(data) == {EGR001: "unchanged", GW001: "unchanged", GW002: "new"}
-    assert [f["id"] for f in data["resolved"]] == [VS001]
-    resolved = data["resolved"][0]
+    assert statuses(data) == {
+        EGR001: "unchanged",
+        GW005: "unchanged",
+        MTLS001: "unchanged",
+        GW001: "unchanged",
+        GW002: "new",
+    }
+    assert [f["id"] for f in data["resolved"]] == [EGR003, VS001, VS002]
+    resolved = data["resolved"][1]
     assert (resolved["check"], resolved["resource"]["kind"], resolved["resource"]["name"]) == (
         "VS001",
         "VirtualService",
@@ -64,13 +74,18 @@ def test_baseline_marks_new_unchanged_and_resolved(
     )
     assert data["baseline"]["source"] == str(before)
     assert data["baseline"]["generated_at"] == "2026-11-18T12:00:00Z"
-    new = [f for f in data["findings"] if f["baseline_status"] == "new"]
-    assert data["baseline"]["new"] == len(new)
-    assert data["baseline"]["unchanged"] == len(data["findings"]) - len(new)
-    assert data["baseline"]["resolved"] == len(data["resolved"])
-    assert data["baseline"]["new_by_severity"]["low"] >= 1  # GW002
+    assert data["baseline"] == {
+        "source": str(before),
+        "generated_at": "2026-11-18T12:00:00Z",
+        "new": 1,
+        "unchanged": 4,
+        "resolved": 3,
+        "new_by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 1, "info": 0},
+    }
     validate_report(data)
-    assert f"Since baseline {before} (2026-11-18T12:00:00Z): {len(new)} new," in stdout
+    assert (
+        f"Since baseline {before} (2026-11-18T12:00:00Z): 1 new, 4 unchanged, 3 resolved" in stdout
+    )
     assert "[LOW     ] NEW GW002  Gateway shop/shop-gateway  spec.servers[1].port.number" in stdout
 
 
@@ -91,8 +106,8 @@ def test_resolved_findings_do_not_carry_the_old_runs_marks(
     assert second["findings"][0]["baseline_status"] == "unchanged"
     base2 = tmp_path / "b2" / "report.json"
     _c, data, _o = scan_to(tmp_path / "after", AFTER, monkeypatch, "--baseline", str(base2))
-    assert [f["id"] for f in data["resolved"]] == [VS001]
-    assert "baseline_status" not in data["resolved"][0]
+    assert [f["id"] for f in data["resolved"]] == [EGR003, VS001, VS002]
+    assert all("baseline_status" not in f for f in data["resolved"])
 
 
 def test_fail_on_new_gates_on_new_findings_only(
@@ -169,15 +184,11 @@ def test_diff_command(before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.stderr
     written = json.loads(out.read_text())
     assert written == diff_reports(load_report(before), load_report(after))
-    assert [f["id"] for f in ours(written["new_findings"])] == [GW002]
-    assert [f["id"] for f in ours(written["resolved_findings"])] == [VS001]
-    assert [f["id"] for f in ours(written["unchanged_findings"])] == [EGR001, GW001]
+    assert [f["id"] for f in written["new_findings"]] == [GW002]
+    assert [f["id"] for f in written["resolved_findings"]] == [EGR003, VS001, VS002]
+    assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, GW005, MTLS001, GW001]
     counts = written["counts"]
-    assert counts == {
-        "new": len(written["new_findings"]),
-        "resolved": len(written["resolved_findings"]),
-        "unchanged": len(written["unchanged_findings"]),
-    }
+    assert counts == {"new": 1, "resolved": 3, "unchanged": 4}
     assert written["old"]["generated_at"] == "2026-11-18T12:00:00Z"
     lines = result.stdout.splitlines()
     assert lines[1] == (

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kv_utils
 
+from auditor.collect.cluster import rbac_resources
 from auditor.kinds import KINDS
 from tests.helpers import ROOT
 from tests.pipeline_helpers import COMMON, WAIVERS
@@ -49,6 +50,8 @@ def expected_rules() -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for spec in KINDS:
         out.setdefault(spec.group, set()).add(spec.plural)
+    # the collector's own statement of what it lists says the same
+    assert sorted((g, r) for g, rs in out.items() for r in rs) == rbac_resources()
     return out
 
 
@@ -84,13 +87,13 @@ def test_cluster_role_is_exactly_the_collectors_kinds_read_only(
         "deploy/clusterrole.yaml and auditor/kinds.py KINDS differ; the rules should be:\n"
         + yaml.safe_dump(
             [
-                {"apiGroups": [g], "resources": sorted(r), "verbs": ["get", "list"]}
+                {"apiGroups": [g], "resources": sorted(r), "verbs": ["list"]}
                 for g, r in sorted(expected.items())
             ]
         )
     )
-    # the collector lists (and gets); it never needs more
-    assert {v for rule in role["rules"] for v in rule["verbs"]} == {"get", "list"}
+    # the collector only lists (paged); it never gets one object or watches
+    assert {v for rule in role["rules"] for v in rule["verbs"]} == {"list"}
     # no other role is shipped
     assert [d["kind"] for d in rendered if d["kind"] in ("Role", "RoleBinding")] == []
 

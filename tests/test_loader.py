@@ -201,6 +201,8 @@ data:
         },
         "type": "kubernetes.io/tls",
         "dataKeys": ["tls.crt", "tls.key"],
+        # the public certificate's summary only ("cert" is not PEM); the key is never read
+        "certificate": {"key": "tls.crt", "format": "not-pem"},
     }
 
 

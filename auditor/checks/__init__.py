@@ -1,3 +1,13 @@
 """Check families. Importing this package registers every check."""
 
-from auditor.checks import egress, gateways, virtualservices  # noqa: F401
+from auditor.checks import (  # noqa: F401
+    authz,
+    bypass,
+    config,
+    egress,
+    gatewayapi,
+    gateways,
+    mtls,
+    tls,
+    virtualservices,
+)

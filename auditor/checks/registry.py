@@ -22,6 +22,9 @@ ID_PATTERN = re.compile(r"^[A-Z]{2,5}\d{3}$")
 class CheckContext:
     snapshot: Snapshot
     index: MeshIndex
+    # The moment the audit describes (the report's generated_at, RFC 3339), for time-dependent
+    # facts such as certificate expiry; checks never read the clock. None: not judged.
+    as_of: str | None = None
 
     @property
     def mesh(self) -> MeshConfig:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.index import K_GATEWAY, K_VS
-from auditor.istio.refs import resolve_gateway_name
+from auditor.exposure import istio_gateway_frontend, k8s_gateway_frontend
+from auditor.index import K_GATEWAY, K_KGATEWAY, K_VS
+from auditor.istio import hosts as H
+from auditor.istio.refs import GatewayRef, is_internal_gateway_reference, resolve_gateway_name
 from auditor.model import Category, Result, Severity
 
 VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-service/"
+IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
+
+
+def _gateway_exists(ctx: CheckContext, ref: GatewayRef) -> bool:
+    """An Istio Gateway, or a Gateway API Gateway (Istio accepts both in `gateways`)."""
+    return ref in ctx.index.gateways or (ref.namespace, ref.name) in ctx.index.k8s_gateways
 
 
 @check(
@@ -17,7 +25,7 @@ VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-serv
     title="VirtualService references a Gateway that does not exist",
     category=Category.EXPOSURE,
     severity=Severity.LOW,
-    needs=(K_VS, K_GATEWAY),
+    needs=(K_VS, K_GATEWAY, K_KGATEWAY),
     remediation=(
         "Point spec.gateways at an existing Gateway as `namespace/name` (a bare name means the "
         "VirtualService's own namespace), or create the Gateway."
@@ -46,7 +54,7 @@ def virtual_service_unknown_gateway(ctx: CheckContext) -> Iterator[Result]:
                         refs.append((f"spec.{section}[{r}].match[{m}].gateways[{g}]", name))
         for path, value in refs:
             ref = resolve_gateway_name(value, vs.namespace)
-            if ref is None or ref in ctx.index.gateways:
+            if ref is None or is_internal_gateway_reference(value) or _gateway_exists(ctx, ref):
                 continue
             written = "" if value == str(ref) else f" (written {value!r})"
             yield Result(
@@ -58,4 +66,155 @@ def virtual_service_unknown_gateway(ctx: CheckContext) -> Iterator[Result]:
                     "which does not exist"
                 ),
                 evidence={"gateway": value, "resolved": str(ref)},
+            )
+
+
+def _gateway_hosts(ctx: CheckContext, ref: GatewayRef, vs_namespace: str) -> list[str] | None:
+    """Hosts the named gateway serves to VirtualServices of `vs_namespace` (None: all hosts)."""
+    gw = ctx.index.gateways.get(ref)
+    if gw is not None:
+        out = []
+        for server in gw.spec.get("servers") or ():
+            for raw in server.get("hosts") or ():
+                ghost = H.parse_gateway_host(raw, gw.namespace)
+                if ghost.allows_namespace(vs_namespace):
+                    out.append(ghost.host)
+        return out
+    kgw = ctx.index.k8s_gateways.get((ref.namespace, ref.name))
+    if kgw is not None:
+        out = []
+        for listener in kgw.spec.get("listeners") or ():
+            if not listener.get("hostname"):
+                return None
+            out.append(H.normalize(listener["hostname"]))
+        return out
+    return []
+
+
+@check(
+    id="VS002",
+    title="VirtualService host is not served by its Gateway",
+    category=Category.EXPOSURE,
+    severity=Severity.LOW,
+    needs=(K_VS, K_GATEWAY, K_KGATEWAY),
+    remediation=(
+        "Add the host to a server of the Gateway (`hosts`, or `ns/host` naming the "
+        "VirtualService's namespace), or bind the VirtualService to the Gateway that serves it."
+    ),
+    references=(VS_DOCS, IST_DOCS.format(code="ist0132")),
+    ist_codes=("IST0132",),
+)
+def virtual_service_host_not_in_gateway(ctx: CheckContext) -> Iterator[Result]:
+    """A VirtualService bound to a Gateway none of whose server hosts match any of its hosts.
+
+    Such routes are never used at that gateway: the traffic the team believes it routes (and
+    protects with the route's rules) goes elsewhere or nowhere. A server host `ns/host` only
+    serves VirtualServices of namespace `ns` (`./host`: the Gateway's own). Fires per
+    `spec.gateways` entry, including one naming a missing Gateway, as istioctl analyze does
+    (IST0132); for a Gateway API Gateway, listener hostnames are compared (a listener without
+    one serves every host).
+    """
+    for vs in ctx.snapshot.objects(K_VS):
+        vs_hosts = [H.normalize(h) for h in vs.spec.get("hosts") or ()]
+        for i, value in enumerate(vs.spec.get("gateways") or ()):
+            ref = resolve_gateway_name(value, vs.namespace)
+            if ref is None or is_internal_gateway_reference(value):
+                continue
+            served = _gateway_hosts(ctx, ref, vs.namespace)
+            if served is None or any(H.intersects(g, h) for g in served for h in vs_hosts):
+                continue
+            yield Result(
+                resource=vs.ref,
+                path=f"spec.gateways[{i}]",
+                detail=str(ref),
+                message=(
+                    f"VirtualService {vs.namespace}/{vs.name} is bound to Gateway {ref}, but no "
+                    f"server of that Gateway serves its host(s) {', '.join(vs_hosts) or '(none)'}"
+                    f" to namespace {vs.namespace}"
+                ),
+                evidence={"gateway": str(ref), "hosts": vs_hosts, "gateway_hosts": served},
+            )
+
+
+@check(
+    id="VS003",
+    title="VirtualService references a Gateway Istio generated internally",
+    category=Category.EXPOSURE,
+    severity=Severity.LOW,
+    needs=(K_VS,),
+    remediation=(
+        "Reference the Gateway API Gateway itself (`namespace/name`) in spec.gateways, or attach "
+        "an HTTPRoute to it instead; never the `~istio-autogenerated-k8s-gateway~` name."
+    ),
+    references=(VS_DOCS, IST_DOCS.format(code="ist0165")),
+    ist_codes=("IST0165",),
+)
+def virtual_service_internal_gateway(ctx: CheckContext) -> Iterator[Result]:
+    """A VirtualService naming the Istio Gateway that istiod generates from a Gateway API one.
+
+    Those internal names are an implementation detail: they change between Istio versions and
+    with the Gateway's listeners, so the binding breaks silently on upgrade. Fires per
+    `spec.gateways` entry containing `~istio-autogenerated-k8s-gateway~` (IST0165).
+    """
+    for vs in ctx.snapshot.objects(K_VS):
+        for i, value in enumerate(vs.spec.get("gateways") or ()):
+            if not is_internal_gateway_reference(value):
+                continue
+            yield Result(
+                resource=vs.ref,
+                path=f"spec.gateways[{i}]",
+                detail=value,
+                message=(
+                    f"VirtualService {vs.namespace}/{vs.name} is bound to {value!r}, a Gateway "
+                    "Istio generates internally for a Gateway API Gateway"
+                ),
+                evidence={"gateway": value},
+            )
+
+
+@check(
+    id="VS004",
+    title="Catch-all VirtualService (hosts: *) on an externally reachable gateway",
+    category=Category.EXPOSURE,
+    severity=Severity.MEDIUM,
+    needs=(K_VS, K_GATEWAY, K_KGATEWAY),
+    remediation=(
+        "Name the hostnames the VirtualService serves in spec.hosts instead of `*`, so only "
+        "intended hosts reach its routes."
+    ),
+    references=(VS_DOCS,),
+)
+def catch_all_on_external_gateway(ctx: CheckContext) -> Iterator[Result]:
+    """A VirtualService with host `*` bound to a gateway reachable from outside.
+
+    Every request reaching that gateway's servers, with any Host header not claimed by a more
+    specific VirtualService, lands on its routes: the backends behind it are published for
+    every name that resolves to the gateway's address. Fires per external gateway the
+    VirtualService is bound to.
+    """
+    for vs in ctx.snapshot.objects(K_VS):
+        if "*" not in [H.normalize(h) for h in vs.spec.get("hosts") or ()]:
+            continue
+        for i, value in enumerate(vs.spec.get("gateways") or ()):
+            ref = resolve_gateway_name(value, vs.namespace)
+            if ref is None:
+                continue
+            gw = ctx.index.gateways.get(ref)
+            kgw = ctx.index.k8s_gateways.get((ref.namespace, ref.name))
+            external = (gw is not None and istio_gateway_frontend(ctx.index, gw).external) or (
+                kgw is not None
+                and ctx.index.is_istio_k8s_gateway(kgw)
+                and k8s_gateway_frontend(ctx.index, kgw).external
+            )
+            if not external:
+                continue
+            yield Result(
+                resource=vs.ref,
+                path="spec.hosts",
+                detail=str(ref),
+                message=(
+                    f"VirtualService {vs.namespace}/{vs.name} routes every host ('*') on the "
+                    f"externally reachable Gateway {ref} (spec.gateways[{i}])"
+                ),
+                evidence={"gateway": str(ref)},
             )

@@ -81,3 +81,10 @@ def write_snapshot(path: Path, document: dict[str, Any]) -> None:
     if path.name.endswith(".gz"):
         data = gzip.compress(data, compresslevel=6)
     path.write_bytes(data)
+
+
+def document_for(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot file for what a Snapshot holds (Secrets already reduced to metadata)."""
+    return snapshot_document(
+        snapshot.source, snapshot.collection, [o.raw for o in snapshot.all_objects()]
+    )

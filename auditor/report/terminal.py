@@ -21,6 +21,20 @@ def _resource(ref: Mapping[str, Any]) -> str:
     return printable(f"{ref['kind']} {name}", 80)
 
 
+def _exposure_line(e: Mapping[str, Any]) -> str:
+    tls = (
+        "TLS " + e["tls_mode"]
+        if e["tls"]
+        else ("redirect to HTTPS" if e["redirect_only"] else "PLAINTEXT")
+    )
+    gw = e["gateway"]
+    return (
+        f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}] via "
+        f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])} -> "
+        f"{printable(', '.join(e['backends']) or '(no backend)', 80)}"
+    )
+
+
 def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     lines: list[str] = []
     src = data["source"]
@@ -55,23 +69,37 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     if len(active) > TOP_FINDINGS:
         lines.append(f"  ... and {len(active) - TOP_FINDINGS} more in the report")
     lines.extend(_pipeline_lines(data))
-    exposure = [e for e in data["exposure"] if e["external"]]
-    if exposure:
-        lines.append(f"Exposed to the outside: {len(exposure)} host/port entries")
-        for e in exposure[:TOP_FINDINGS]:
-            tls = (
-                "TLS " + e["tls_mode"]
-                if e["tls"]
-                else ("redirect to HTTPS" if e["redirect_only"] else "PLAINTEXT")
-            )
-            gw = e["gateway"]
+    external = [e for e in data["exposure"] if e["external"]]
+    internal = [e for e in data["exposure"] if not e["external"]]
+    for title, entries in (
+        ("Exposed to the outside", external),
+        ("Internal gateways (not reachable from outside)", internal),
+    ):
+        if not entries:
+            continue
+        lines.append(f"{title}: {len(entries)} host/port entries")
+        lines.extend(_exposure_line(e) for e in entries[:TOP_FINDINGS])
+        if len(entries) > TOP_FINDINGS:
+            lines.append(f"  ... and {len(entries) - TOP_FINDINGS} more in the report")
+    egress = data.get("egress") or []
+    if egress:
+        via = sum(1 for e in egress if e["via_egress_gateway"])
+        lines.append(f"Egress: {len(egress)} external hosts, {via} through an egress gateway")
+        for e in egress[:TOP_FINDINGS]:
+            ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
+            gw = e["via_egress_gateway"]
+            route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
             lines.append(
-                f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}] via "
-                f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])} -> "
-                f"{printable(', '.join(e['backends']) or '(no backend)', 80)}"
+                f"  {printable(e['host'], 60)} {ports} {route} "
+                f"[TLS origination: {e['tls_origination']}]"
+                + ("" if e["registered_by"] else " UNREGISTERED")
             )
-        if len(exposure) > TOP_FINDINGS:
-            lines.append(f"  ... and {len(exposure) - TOP_FINDINGS} more in the report")
+            for reason in e["bypass"][:3]:
+                lines.append(f"      bypass: {printable(reason, 140)}")
+            if len(e["bypass"]) > 3:
+                lines.append(f"      ... and {len(e['bypass']) - 3} more bypass reasons")
+        if len(egress) > TOP_FINDINGS:
+            lines.append(f"  ... and {len(egress) - TOP_FINDINGS} more in the report")
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:

@@ -7,13 +7,13 @@ Status, as a real cluster does, so a collector bug that builds a bad selector sh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
 
 _SET_REQ = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
-_EQ_REQ = re.compile(r"^\s*([\w./-]+)\s*(==|!=|=)\s*([\w.-]*)\s*$")
+_EQ_REQ = re.compile(r"^\s*([\w./-]+)\s*(==|!=|=)\s*([\w./-]*)\s*$")
 _EXISTS_REQ = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*$")
 FIELD_LABELS = ("metadata.name", "metadata.namespace")
 
@@ -67,11 +67,12 @@ def parse_label_selector(selector: str) -> Predicate:
     return lambda obj: all(req(obj) for req in requirements)
 
 
-def parse_field_selector(selector: str) -> Predicate:
+def parse_field_selector(selector: str, extra: Sequence[str] = ()) -> Predicate:
     """``metadata.name`` and ``metadata.namespace`` with ``=``, ``==`` or ``!=``, ANDed.
 
     These are the only field labels every resource supports; the real server rejects others
-    per type, so the fake rejects them too rather than pretend.
+    per type, so the fake rejects them too rather than pretend. ``extra`` names top-level
+    fields a resource type also supports (Secrets: ``type``).
     """
     requirements: list[Predicate] = []
     for part in _split_requirements(selector):
@@ -79,11 +80,14 @@ def parse_field_selector(selector: str) -> Predicate:
         if not match:
             raise SelectorError(f"invalid selector: {part!r}; can't understand {part!r}")
         field, op, value = match.groups()
-        if field not in FIELD_LABELS:
-            raise SelectorError(
-                f'"{field}" is not a known field selector: only "metadata.name", '
-                '"metadata.namespace"'
+        if field in extra:
+            requirements.append(
+                lambda obj, f=field, v=value, neg=op == "!=": (obj.get(f, "") == v) != neg
             )
+            continue
+        if field not in FIELD_LABELS:
+            known = ", ".join(f'"{f}"' for f in (*FIELD_LABELS, *extra))
+            raise SelectorError(f'"{field}" is not a known field selector: only {known}')
         attr = field.split(".", 1)[1]
 
         def requirement(

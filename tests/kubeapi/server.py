@@ -51,6 +51,8 @@ FaultKind = Literal[
     "forbid", "forbid_cluster_wide", "not_found", "expire_continue", "throttle", "fail", "slow"
 ]
 
+# Field labels a type supports beyond metadata.name/namespace (kube-apiserver's SelectableFields).
+SELECTABLE_FIELDS = {"secrets": ("type",)}
 DEAD_SERVER = "https://127.0.0.1:1"  # nothing listens on port 1: connection refused at once
 USER = "system:serviceaccount:mesh-audit:mesh-audit"
 CREATED = "2024-06-12T08:00:00Z"
@@ -345,6 +347,7 @@ class FakeKubeAPI:
         body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
         if rtype.key == "secrets":
             body = self._encode_string_data(body)
+            body.setdefault("type", "Opaque")  # the API server's default
         self._objects[rtype.key][key] = {"metadata": metadata, **body}
         return True
 
@@ -729,7 +732,9 @@ class FakeKubeAPI:
     def _list(self, target: _Target, args: MultiDict[str, str], partial: bool) -> Response:
         label_selector, field_selector = args.get("labelSelector"), args.get("fieldSelector")
         matches_label = parse_label_selector(label_selector or "")
-        matches_field = parse_field_selector(field_selector or "")
+        matches_field = parse_field_selector(
+            field_selector or "", SELECTABLE_FIELDS.get(target.rtype.key, ())
+        )
         limit = self._parse_limit(args.get("limit"))
         continue_token = args.get("continue")
         resource_version, start = self._resource_version, ""

@@ -1,0 +1,203 @@
+"""AuthorizationPolicy checks: who may use the egress gateway, and policies that match nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.checks.registry import CheckContext, check
+from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SE, K_SERVICE, K_VS
+from auditor.model import Category, Result, Severity
+from auditor.snapshot import KObject
+
+AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
+EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
+EGRESS_POLICY_TASK = "https://istio.io/latest/docs/tasks/security/authorization/authz-egress/"
+IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
+SOURCE_RESTRICTIONS = (
+    "namespaces",
+    "principals",
+    "requestPrincipals",
+    "ipBlocks",
+    "remoteIpBlocks",
+)
+NEGATED = ("notNamespaces", "notPrincipals", "notRequestPrincipals", "notIpBlocks")
+
+
+def _selector(ap: KObject) -> Mapping[str, str]:
+    return (ap.spec.get("selector") or {}).get("matchLabels") or {}
+
+
+def _restricts_sources(ap: KObject) -> bool:
+    """Whether the policy limits which callers may use the workload it applies to."""
+    action = str(ap.spec.get("action") or "ALLOW").upper()
+    rules: list[Mapping[str, Any]] = ap.spec.get("rules") or []
+    if action == "ALLOW":
+        if not rules:
+            return True  # an ALLOW policy with no rules denies everything
+        for rule in rules:
+            sources = [f.get("source") or {} for f in rule.get("from") or ()]
+            if not sources:
+                return False
+            for src in sources:
+                named = [v for k in SOURCE_RESTRICTIONS for v in src.get(k) or ()]
+                if not named or "*" in named:
+                    return False
+        return True
+    if action == "DENY":
+        for rule in rules:
+            for f in rule.get("from") or ():
+                src = f.get("source") or {}
+                if any(src.get(k) for k in NEGATED):
+                    return True
+    return False
+
+
+@check(
+    id="AUTHZ001",
+    title="Egress gateway has no AuthorizationPolicy restricting who may use it",
+    category=Category.AUTHORIZATION,
+    severity=Severity.MEDIUM,
+    needs=(K_AP, K_GATEWAY, K_VS, K_SE, K_SERVICE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Apply an AuthorizationPolicy in the egress gateway's namespace, selecting its pods, "
+        "that ALLOWs only the namespaces or service accounts that may reach each external host "
+        "(`from.source.namespaces` / `principals`, with `to.operation.hosts`)."
+    ),
+    references=(EGRESS_POLICY_TASK, EGRESS_GW_DOCS, AP_DOCS),
+)
+def egress_gateway_unrestricted(ctx: CheckContext) -> Iterator[Result]:
+    """Routing egress through a gateway is only a checkpoint if the gateway checks callers:
+    without a policy, any workload (any namespace, any identity) may use it to reach every
+    host it serves.
+
+    Fires per egress Gateway (one carrying routed external hosts, or selecting
+    `istio: egressgateway` pods) whose pods no AuthorizationPolicy restricts by source: an
+    ALLOW policy whose rules all name source namespaces or principals (or that has no rules,
+    denying all), or a DENY policy on `notNamespaces`/`notPrincipals`.
+    """
+    policies = list(ctx.snapshot.objects(K_AP))
+    root = ctx.mesh.root_namespace
+    for gw in ctx.index.egress.egress_gateways():
+        workloads = ctx.index.gateway_workloads(gw)
+        if not workloads:
+            continue
+        restricted = False
+        for ap in policies:
+            selector = _selector(ap)
+            applies = any(
+                (ap.namespace == w.namespace or (ap.namespace == root and not selector))
+                and all(w.labels.get(k) == v for k, v in selector.items())
+                for w in workloads
+            )
+            if applies and _restricts_sources(ap):
+                restricted = True
+                break
+        if restricted:
+            continue
+        names = sorted({f"{w.namespace}/{w.obj.name}" for w in workloads})
+        yield Result(
+            resource=gw.ref,
+            path="spec.selector",
+            message=(
+                f"Egress Gateway {gw.namespace}/{gw.name} (pods of {', '.join(names)}) has no "
+                "AuthorizationPolicy restricting which namespaces or service accounts may use it"
+            ),
+            evidence={"workloads": names},
+        )
+
+
+@check(
+    id="AUTHZ002",
+    title="AuthorizationPolicy matches no workload",
+    category=Category.AUTHORIZATION,
+    severity=Severity.LOW,
+    needs=(K_AP, K_POD, K_DEPLOYMENT, K_NAMESPACE),
+    remediation="Fix the selector (or namespace) so the policy applies where it was meant to.",
+    references=(AP_DOCS, IST_DOCS.format(code="ist0127")),
+    ist_codes=("IST0127",),
+)
+def policy_matches_nothing(ctx: CheckContext) -> Iterator[Result]:
+    """A policy that selects no mesh workload enforces nothing, while its author believes the
+    workload protected.
+
+    Fires per AuthorizationPolicy whose selector (or, without one, whose namespace) matches no
+    in-mesh pod or pod template; a selector-less policy in the root namespace is mesh-wide and
+    never fires (IST0127).
+    """
+    root = ctx.mesh.root_namespace
+    for ap in ctx.snapshot.objects(K_AP):
+        selector = _selector(ap)
+        if ap.namespace == root and not selector:
+            continue
+        namespace = None if ap.namespace == root else ap.namespace
+        candidates = ctx.index.select_workloads(selector or None, namespace)
+        if any(ctx.index.mesh_status(w).in_mesh for w in candidates):
+            continue
+        shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        where = "anywhere in the mesh" if namespace is None else f"in namespace {ap.namespace}"
+        yield Result(
+            resource=ap.ref,
+            path="spec.selector" if selector else "metadata.namespace",
+            message=(
+                f"AuthorizationPolicy {ap.namespace}/{ap.name} "
+                + (
+                    f"selects {shown}, but no mesh workload {where} has it"
+                    if selector
+                    else f"applies to namespace {ap.namespace}, which has no mesh workloads"
+                )
+            ),
+            evidence={"selector": dict(selector)},
+        )
+
+
+def _namespace_matches(pattern: str, name: str) -> bool:
+    """AuthorizationPolicy namespace matching: exact, `*`, prefix `x*` or suffix `*x`."""
+    if pattern == "*":
+        return True
+    if pattern.startswith("*"):
+        return name.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return name.startswith(pattern[:-1])
+    return pattern.lower() == name.lower()
+
+
+@check(
+    id="AUTHZ003",
+    title="AuthorizationPolicy names a source namespace that does not exist",
+    category=Category.AUTHORIZATION,
+    severity=Severity.LOW,
+    needs=(K_AP, K_NAMESPACE),
+    remediation="Fix the namespace name or pattern in `from.source.namespaces`.",
+    references=(AP_DOCS, IST_DOCS.format(code="ist0101")),
+    ist_codes=("IST0101",),
+)
+def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
+    """A rule on a namespace that does not exist allows (or denies) nobody, so the intended
+    caller is refused, or the intended exclusion silently does nothing.
+
+    Fires per `namespaces` / `notNamespaces` entry that matches no Namespace (IST0101); not at
+    all when the input holds no Namespace objects (nothing to compare with).
+    """
+    names = [ns.name for ns in ctx.snapshot.objects(K_NAMESPACE)]
+    if not names:
+        return
+    for ap in ctx.snapshot.objects(K_AP):
+        for i, rule in enumerate(ap.spec.get("rules") or ()):
+            for j, f in enumerate(rule.get("from") or ()):
+                src = f.get("source") or {}
+                for key in ("namespaces", "notNamespaces"):
+                    for k, pattern in enumerate(src.get(key) or ()):
+                        if any(_namespace_matches(pattern, n) for n in names):
+                            continue
+                        path = f"spec.rules[{i}].from[{j}].source.{key}[{k}]"
+                        yield Result(
+                            resource=ap.ref,
+                            path=path,
+                            detail=path,
+                            message=(
+                                f"AuthorizationPolicy {ap.namespace}/{ap.name} names source "
+                                f"namespace {pattern!r}, which matches no namespace"
+                            ),
+                            evidence={"namespace": pattern},
+                        )

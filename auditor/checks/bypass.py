@@ -1,0 +1,487 @@
+"""Egress bypass checks: where traffic can leave the mesh without passing the egress gateway.
+
+Istio says plainly that it cannot enforce that egress goes through the egress gateway: a
+workload outside the mesh, or one whose traffic escapes sidecar capture, connects directly
+unless a Kubernetes NetworkPolicy stops it
+(https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/#additional-security-considerations).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from auditor.checks.registry import CheckContext, check
+from auditor.egress import app_workloads, excluded_namespace, uncontained
+from auditor.index import (
+    K_DAEMONSET,
+    K_DEPLOYMENT,
+    K_GATEWAY,
+    K_NAMESPACE,
+    K_NETPOL,
+    K_POD,
+    K_SE,
+    K_SERVICE,
+    K_STATEFULSET,
+    K_VS,
+)
+from auditor.istio import hosts as H
+from auditor.istio import injection as inj
+from auditor.model import Category, ResourceRef, Result, Severity
+from auditor.snapshot import KObject
+
+EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
+SECURITY_NOTE = EGRESS_GW_DOCS + "#additional-security-considerations"
+NETPOL_DOCS = EGRESS_GW_DOCS + "#apply-kubernetes-network-policies"
+ANNOTATION_DOCS = "https://istio.io/latest/docs/reference/config/annotations/"
+INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"
+IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
+WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD)
+
+
+def _namespace_ref(name: str) -> ResourceRef:
+    return ResourceRef(group="", kind="Namespace", namespace="", name=name, api_version="v1")
+
+
+def _external_hosts(ctx: CheckContext) -> Iterator[tuple[KObject, int, str, list[int]]]:
+    for se in ctx.index.egress.external_entries:
+        ports = [
+            p["number"] for p in se.spec.get("ports") or () if isinstance(p.get("number"), int)
+        ]
+        for j, host in enumerate(se.spec.get("hosts") or ()):
+            yield se, j, H.fqdn(host, se.namespace), ports
+
+
+@check(
+    id="BYP001",
+    title="External host is not routed through an egress gateway",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_SE, K_VS, K_GATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Route the host through the egress gateway as Istio's egress gateway task does: a "
+        "Gateway for the host on the egress gateway, and a VirtualService bound to `mesh` and "
+        "that Gateway whose mesh leg sends the host's port to the egress gateway Service and "
+        "whose gateway leg sends it on to the host."
+    ),
+    references=(EGRESS_GW_DOCS,),
+)
+def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
+    """Traffic to a registered external host that goes straight from the sidecar is not seen
+    at the border: no central policy, no egress log, and any pod may reach it directly.
+
+    Fires per host of a MESH_EXTERNAL ServiceEntry with ports that no VirtualService mesh leg
+    sends to an egress gateway Service (per port).
+    """
+    routing = ctx.index.egress
+    for se, j, host, ports in _external_hosts(ctx):
+        missing = [p for p in ports if not routing.route(host, p).routed]
+        if not missing:
+            continue
+        yield Result(
+            resource=se.ref,
+            path=f"spec.hosts[{j}]",
+            detail=host,
+            message=(
+                f"{host} (ServiceEntry {se.namespace}/{se.name}) port "
+                f"{', '.join(map(str, missing))} is not routed through an egress gateway: "
+                "sidecars send it directly to the internet"
+            ),
+            evidence={"host": host, "ports": missing},
+        )
+
+
+@check(
+    id="BYP002",
+    title="Egress gateway routing for a host is incomplete",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_SE, K_VS, K_GATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Complete the egress gateway wiring: a Gateway server for the host and port on the "
+        "egress gateway, a gateway leg routing it to the host, and the DestinationRule subset "
+        "the mesh leg names."
+    ),
+    references=(EGRESS_GW_DOCS,),
+)
+def egress_wiring_incomplete(ctx: CheckContext) -> Iterator[Result]:
+    """A mesh leg that sends a host to the egress gateway without the rest of the wiring drops
+    that traffic at the gateway (404 or reset), which invites someone to "fix" it by routing
+    around the gateway.
+
+    Fires per VirtualService mesh leg and host whose egress gateway has no matching Gateway
+    server, no gateway leg to the host, or whose named subset is undefined.
+    """
+    routing = ctx.index.egress
+    seen: set[tuple[str, str, str]] = set()
+    for _se, _j, host, ports in _external_hosts(ctx):
+        for port in ports:
+            route = routing.route(host, port)
+            if not route.routed or not route.problems or route.mesh_leg is None:
+                continue
+            vs = route.mesh_leg
+            key = (vs.namespace, vs.name, f"{host}:{port}")
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Result(
+                resource=vs.ref,
+                path="spec",
+                detail=f"{host}:{port}",
+                message=(
+                    f"VirtualService {vs.namespace}/{vs.name} sends {host} port {port} to the "
+                    f"egress gateway, but {'; '.join(route.problems)}"
+                ),
+                evidence={"host": host, "port": port, "problems": list(route.problems)},
+            )
+
+
+@check(
+    id="BYP003",
+    title="ServiceEntry with resolution NONE is routed through the egress gateway",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_SE, K_VS, K_GATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Use `resolution: DNS` for hosts routed through the egress gateway, as Istio's "
+        "egress gateway task requires."
+    ),
+    references=(EGRESS_GW_DOCS,),
+)
+def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
+    """With `resolution: NONE` the egress gateway forwards to the original destination address,
+    which is the gateway itself: Istio documents this as an infinite loop.
+
+    Fires per such ServiceEntry host routed (by its mesh leg) to an egress gateway.
+    """
+    routing = ctx.index.egress
+    for se, _j, host, ports in _external_hosts(ctx):
+        if str(se.spec.get("resolution") or "NONE").upper() != "NONE":
+            continue
+        routed = [p for p in ports if routing.route(host, p).routed]
+        if not routed:
+            continue
+        yield Result(
+            resource=se.ref,
+            path="spec.resolution",
+            detail=host,
+            message=(
+                f"ServiceEntry {se.namespace}/{se.name} resolves {host} with NONE but routes it "
+                "through the egress gateway: the gateway forwards to itself"
+            ),
+            evidence={"host": host, "ports": routed},
+        )
+
+
+@check(
+    id="BYP004",
+    title="Namespace has no NetworkPolicy keeping its pods' egress to the mesh",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_NETPOL, K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD),
+    remediation=(
+        "Add a NetworkPolicy with `policyTypes: [Egress]` selecting every pod (`podSelector: "
+        "{}`) that allows egress only to the egress gateway's namespace, the namespaces the "
+        "pods call, and DNS (kube-system port 53), as Istio's egress gateway task shows."
+    ),
+    references=(NETPOL_DOCS, SECURITY_NOTE),
+)
+def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
+    """Istio cannot force traffic through the egress gateway; only a NetworkPolicy can stop a
+    pod (or a process that escapes its sidecar) from connecting to the internet directly.
+
+    Fires per application namespace (not system, control-plane or gateway-only) with
+    workloads that no Egress NetworkPolicy selects, or that a selecting policy lets reach any
+    address (a rule without `to`, or an `ipBlock` of `0.0.0.0/0`).
+    """
+    namespaces = sorted(ctx.index.workloads_by_namespace)
+    for ns in namespaces:
+        if excluded_namespace(ctx.index, ns):
+            continue
+        if not app_workloads(ctx.index, ns):
+            continue
+        loose, opened = uncontained(ctx.index, ns)
+        unrestricted = [f"{w.obj.kind} {w.obj.name}" for w in loose]
+        if not unrestricted:
+            continue
+        why = (
+            f"policies allow any destination ({'; '.join(sorted(opened))})"
+            if opened
+            else "no NetworkPolicy restricts their egress"
+        )
+        yield Result(
+            resource=_namespace_ref(ns),
+            path="spec",
+            detail=ns,
+            message=(
+                f"Namespace {ns}: {', '.join(unrestricted)} can connect to the internet "
+                f"directly, bypassing the egress gateway: {why}"
+            ),
+            evidence={"workloads": unrestricted, "open_rules": sorted(opened)},
+        )
+
+
+def _covers_everything(ranges: str) -> bool:
+    for part in ranges.split(","):
+        part = part.strip()
+        if part == "*":
+            return True
+        try:
+            if ipaddress.ip_network(part, strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+@check(
+    id="BYP005",
+    title="Workload excludes outbound traffic from sidecar capture",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=WORKLOAD_KINDS,
+    remediation=(
+        "Remove the traffic.sidecar.istio.io outbound annotations; register the destinations "
+        "with ServiceEntries instead. If an exclusion is required, back it with a NetworkPolicy "
+        "limiting the excluded ranges or ports."
+    ),
+    references=(ANNOTATION_DOCS, SECURITY_NOTE),
+)
+def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
+    """Outbound capture exclusions send that traffic around the sidecar: no registry, no
+    egress gateway, no mTLS, no policy, no telemetry.
+
+    Fires per workload whose pod template (or bare pod) sets
+    `traffic.sidecar.istio.io/excludeOutboundIPRanges`, `excludeOutboundPorts`, or
+    `includeOutboundIPRanges` other than `*`. High when every address escapes (a `/0`
+    exclusion, or an empty include list).
+    """
+    for w in ctx.index.workloads:
+        if w.owned or inj.is_gateway_pod(w.labels, w.annotations):
+            continue
+        found = inj.capture_exclusions(w.annotations)
+        if not found:
+            continue
+        everything = _covers_everything(found.get(inj.EXCLUDE_IPS, "")) or (
+            inj.INCLUDE_IPS in found and not found[inj.INCLUDE_IPS]
+        )
+        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
+        shown = "; ".join(f"{k.rsplit('/', 1)[1]}={v!r}" for k, v in sorted(found.items()))
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{prefix}.annotations",
+            message=(
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} excludes outbound traffic from "
+                f"sidecar capture ({shown}): it leaves without the egress gateway"
+            ),
+            evidence=dict(found),
+            severity=Severity.HIGH if everything else None,
+        )
+
+
+@check(
+    id="BYP006",
+    title="Workload opts out of sidecar injection in an injected namespace",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(*WORKLOAD_KINDS, K_NAMESPACE),
+    remediation=(
+        'Remove `sidecar.istio.io/inject: "false"` from the pod template, or isolate the '
+        "workload's egress with a NetworkPolicy."
+    ),
+    references=(INJECTION_DOCS, SECURITY_NOTE),
+)
+def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
+    """A pod without a sidecar in a meshed namespace ignores every egress control Istio has.
+
+    Fires per workload whose pod label or annotation `sidecar.istio.io/inject` is not "true"
+    in a namespace that injects sidecars (gateway pods excluded).
+    """
+    for w in ctx.index.workloads:
+        if w.owned or inj.is_gateway_pod(w.labels, w.annotations):
+            continue
+        ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
+        if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) not in (
+            "sidecar",
+            "ambient",
+        ):
+            continue
+        status = ctx.index.mesh_status(w)
+        if status.in_mesh or inj.INJECT not in status.reason:
+            continue
+        where = "labels" if inj.INJECT in w.labels else "annotations"
+        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{prefix}.{where}.{inj.INJECT}",
+            message=(
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} disables sidecar injection "
+                f"({status.reason}) in mesh namespace {w.namespace}: its traffic bypasses the "
+                "mesh and the egress gateway"
+            ),
+            evidence={"reason": status.reason},
+        )
+
+
+@check(
+    id="BYP007",
+    title="Workload uses the host network, outside the mesh",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=WORKLOAD_KINDS,
+    remediation=(
+        "Run the workload on the pod network so it can be injected; if it must use the host "
+        "network, restrict the node's egress outside Kubernetes."
+    ),
+    references=(INJECTION_DOCS, SECURITY_NOTE),
+)
+def host_network(ctx: CheckContext) -> Iterator[Result]:
+    """Pods with `hostNetwork: true` get no sidecar and share the node's network namespace.
+
+    Istio does not inject host-network pods, and NetworkPolicy does not select them on most
+    network plugins (its behaviour for host-network pods is undefined by Kubernetes), so their
+    egress reaches any destination without passing a proxy or a policy. Fires per workload (pod
+    template, or bare Pod) with hostNetwork outside the Kubernetes system namespaces.
+    """
+    for w in ctx.index.workloads:
+        if w.owned or w.pod_spec.get("hostNetwork") is not True:
+            continue
+        if w.namespace in inj.SYSTEM_NAMESPACES:
+            continue
+        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{prefix}.hostNetwork",
+            message=(
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} uses the host network: no sidecar, no "
+                "NetworkPolicy, direct egress"
+            ),
+            evidence={},
+        )
+
+
+@check(
+    id="BYP008",
+    title="Application container runs as the proxy's UID 1337",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_POD, K_DEPLOYMENT),
+    remediation="Run the application under another UID; 1337 is reserved for the sidecar.",
+    references=(IST_DOCS.format(code="ist0144"),),
+    ist_codes=("IST0144",),
+)
+def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
+    """Sidecar capture skips traffic from UID 1337 so the proxy does not capture itself: an
+    application running as 1337 sends everything directly, past the sidecar.
+
+    Fires per Deployment or Pod whose pod or non-proxy container securityContext sets runAsUser
+    1337 (control-plane and gateway workloads excluded) (IST0144).
+    """
+    for w in ctx.index.workloads:
+        if w.owned or w.obj.kind not in ("Deployment", "Pod"):
+            continue
+        if inj.is_gateway_pod(w.labels, w.annotations) or inj.is_control_plane_pod(w.labels):
+            continue
+        where = inj.runs_as_proxy_uid(w.pod_spec)
+        if not where:
+            continue
+        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{prefix}.{where}",
+            message=(
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} runs as UID 1337 ({where}), the "
+                "proxy's UID: its traffic is not captured by the sidecar"
+            ),
+            evidence={"field": where},
+        )
+
+
+@check(
+    id="BYP009",
+    title="Namespace is not in the mesh",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_NAMESPACE, K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD),
+    remediation=(
+        "Label the namespace `istio-injection=enabled` (or `istio.io/rev=<revision>`) and "
+        "restart its workloads, or keep it out deliberately and isolate its egress with "
+        "NetworkPolicy."
+    ),
+    references=(INJECTION_DOCS, IST_DOCS.format(code="ist0102")),
+    ist_codes=("IST0102",),
+)
+def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
+    """Workloads in a namespace without sidecar injection are outside the mesh: no mTLS, no
+    registry, no egress gateway.
+
+    Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
+    leaving out system namespaces, the Istio root namespace, and namespaces holding only
+    control-plane or gateway pods (IST0102). Medium when it holds application workloads;
+    an empty unlabelled namespace is informational, and a namespace with injection explicitly
+    disabled is reported only when it holds workloads.
+    """
+    for ns in ctx.snapshot.objects(K_NAMESPACE):
+        if excluded_namespace(ctx.index, ns.name):
+            continue
+        mode = inj.namespace_mode(ns.labels, ctx.index.injection_by_default)
+        if mode in ("sidecar", "ambient") or inj.multiple_injection_labels(ns.labels):
+            continue
+        workloads = app_workloads(ctx.index, ns.name)
+        if mode == "disabled" and not workloads:
+            continue
+        names = [f"{w.obj.kind} {w.obj.name}" for w in workloads]
+        how = (
+            f"label istio-injection={ns.labels.get(inj.INJECTION_LABEL)!r}"
+            if mode == "disabled"
+            else "no injection label"
+        )
+        yield Result(
+            resource=_namespace_ref(ns.name),
+            path="metadata.labels",
+            message=(
+                f"Namespace {ns.name} is not in the mesh ({how})"
+                + (f": {', '.join(names)} run without a sidecar" if names else "")
+            ),
+            evidence={"workloads": names},
+            severity=None if workloads else Severity.INFO,
+        )
+
+
+@check(
+    id="BYP010",
+    title="Pod in an injected namespace runs without a sidecar",
+    category=Category.EGRESS_BYPASS,
+    severity=Severity.MEDIUM,
+    needs=(K_NAMESPACE, K_POD),
+    remediation=(
+        "Restart the pod's workload so the injector adds the sidecar (kubectl rollout restart)."
+    ),
+    references=(INJECTION_DOCS, IST_DOCS.format(code="ist0103")),
+    ist_codes=("IST0103",),
+)
+def pod_missing_proxy(ctx: CheckContext) -> Iterator[Result]:
+    """A pod started before its namespace was labelled (or while the injector was down) runs
+    without a proxy until restarted, and its egress is unmediated meanwhile.
+
+    Fires per Pod in a sidecar-injected namespace with no istio-proxy container, unless the pod
+    opts out of injection or uses the host network (IST0103).
+    """
+    for pod in ctx.snapshot.objects(K_POD):
+        ns_labels = ctx.index.namespace_labels.get(pod.namespace) or {}
+        if inj.namespace_mode(ns_labels) != "sidecar" or inj.multiple_injection_labels(ns_labels):
+            continue
+        value = pod.labels.get(inj.INJECT, pod.annotations.get(inj.INJECT, ""))
+        if value.strip().lower() == "false" or pod.spec.get("hostNetwork") is True:
+            continue
+        if inj.has_proxy(pod.spec):
+            continue
+        yield Result(
+            resource=pod.ref,
+            path="spec.containers",
+            message=(
+                f"Pod {pod.namespace}/{pod.name} runs without an istio-proxy container although "
+                f"namespace {pod.namespace} injects sidecars"
+            ),
+            evidence={},
+        )

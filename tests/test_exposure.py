@@ -1,0 +1,165 @@
+"""The exposure map: exact entries for Istio Gateways and Gateway API Gateways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.report.terminal import render
+from tests.helpers import CASES, DEMO, scan_paths
+
+
+def _exposure(path: Any) -> list[dict[str, Any]]:
+    return list(scan_paths(path).data["exposure"])
+
+
+def _route(api: str, kind: str, ns: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": api, "kind": kind, "namespace": ns, "name": name}
+
+
+def _svc(ns: str, name: str, typ: str, port: int, target: int, node: int | None) -> dict[str, Any]:
+    return {
+        "namespace": ns,
+        "name": name,
+        "type": typ,
+        "port": port,
+        "target_port": target,
+        "node_port": node,
+    }
+
+
+GAPI = "gateway.networking.k8s.io/v1"
+
+
+def test_istio_gateway_entry_resolves_the_whole_path() -> None:
+    assert _exposure(CASES / "ingress" / "wildcard-plaintext.yaml") == [
+        {
+            "host": "*",
+            "port": 80,
+            "protocol": "HTTP",
+            "tls": False,
+            "tls_mode": "NONE",
+            "gateway": {"kind": "Gateway", "namespace": "marketing", "name": "wildcard-gateway"},
+            "listener": "servers[0]",
+            "external": True,
+            "addresses": ["203.0.113.10", "node:30080", "node:30443"],
+            "routes": [
+                _route("networking.istio.io/v1", "VirtualService", "marketing", "marketing-site")
+            ],
+            "backends": ["marketing-web.marketing.svc.cluster.local:80"],
+            "redirect_only": False,
+            "service_ports": [
+                _svc("istio-ingress", "istio-ingressgateway", "LoadBalancer", 80, 8080, 30080)
+            ],
+            "notes": [],
+        }
+    ]
+
+
+def test_cluster_ip_gateway_is_listed_as_internal() -> None:
+    [entry] = _exposure(CASES / "ingress" / "internal-gateway.yaml")
+    assert (entry["host"], entry["external"], entry["addresses"]) == ("*", False, [])
+    assert entry["service_ports"] == [
+        _svc("istio-ingress", "internal-gateway", "ClusterIP", 80, 8080, None)
+    ]
+    assert entry["backends"] == ["wiki.tools.svc.cluster.local"]
+
+
+def test_gateway_api_listeners_routes_and_granted_backends() -> None:
+    entries = _exposure(CASES / "ingress" / "gateway-api-good.yaml")
+    common = {
+        "host": "partners.example.com",
+        "gateway": {"kind": "Gateway", "namespace": "partners", "name": "partner-gw"},
+        "external": True,
+        "addresses": ["203.0.113.20", "node:31080", "node:31443"],
+        "notes": [],
+    }
+    assert entries == [
+        {
+            **common,
+            "port": 80,
+            "protocol": "HTTP",
+            "tls": False,
+            "tls_mode": "REDIRECT",
+            "listener": "listeners[1] (http)",
+            "routes": [_route(GAPI, "HTTPRoute", "partners", "redirect")],
+            "backends": [],
+            "redirect_only": True,
+            "service_ports": [_svc("partners", "partner-gw-istio", "LoadBalancer", 80, 80, 31080)],
+        },
+        {
+            **common,
+            "port": 443,
+            "protocol": "HTTPS",
+            "tls": True,
+            "tls_mode": "Terminate",
+            "listener": "listeners[0] (https)",
+            "routes": [_route(GAPI, "HTTPRoute", "partners", "api")],
+            # the cross-namespace backend is there because a ReferenceGrant permits it
+            "backends": [
+                "invoices.billing.svc.cluster.local:80",
+                "partner-backend.partners.svc.cluster.local:80",
+            ],
+            "redirect_only": False,
+            "service_ports": [
+                _svc("partners", "partner-gw-istio", "LoadBalancer", 443, 443, 31443)
+            ],
+        },
+    ]
+
+
+def test_ungranted_backend_and_unattached_routes_are_not_exposed() -> None:
+    entries = _exposure(CASES / "ingress" / "gateway-api-bad.yaml")
+    summary = sorted(
+        (e["listener"], e["host"], tuple(r["name"] for r in e["routes"]), tuple(e["backends"]))
+        for e in entries
+    )
+    assert summary == [
+        ("listeners[0] (http)", "*", ("plain",), ("web.edge.svc.cluster.local:80",)),
+        ("listeners[1] (bare)", "bare.example.com", (), ()),
+        ("listeners[2] (shared)", "shared.example.com", ("cross-namespace",), ()),
+    ]
+
+
+def test_demo_mesh_exposure_map() -> None:
+    entries = _exposure(DEMO)
+    summary = [
+        (
+            e["gateway"]["namespace"],
+            e["gateway"]["name"],
+            e["host"],
+            e["port"],
+            e["tls_mode"],
+            e["external"],
+            tuple(e["backends"]),
+        )
+        for e in entries
+    ]
+    pay = "payments-api.payments.svc.cluster.local"
+    assert summary == [
+        ("marketing", "wildcard-gateway", "*", 80, "NONE", True,
+         ("marketing-web.marketing.svc.cluster.local:80",)),
+        ("istio-ingress", "payments-gateway", "checkout.example.com", 80, "REDIRECT", True, ()),
+        ("istio-ingress", "payments-gateway", "checkout.example.com", 443, "SIMPLE", True,
+         (f"{pay}:8080",)),
+        ("partner-api", "partner-gw", "partners.example.com", 80, "NONE", True,
+         ("partner-backend.partner-api.svc.cluster.local:8080",)),
+        ("partner-api", "partner-gw", "partners.example.com", 443, "Terminate", True,
+         ("partner-backend.partner-api.svc.cluster.local:8080", f"{pay}:8080")),
+        ("istio-ingress", "payments-gateway", "pay-admin.example.com", 9443, "PASSTHROUGH", True,
+         (f"{pay}:8443",)),
+        ("istio-ingress", "payments-gateway", "pay.example.com", 80, "REDIRECT", True, ()),
+        ("istio-ingress", "payments-gateway", "pay.example.com", 443, "SIMPLE", True,
+         (f"{pay}:8080",)),
+        ("istio-ingress", "shop-gateway", "shop.example.com", 80, "REDIRECT", True, ()),
+        ("istio-ingress", "shop-gateway", "shop.example.com", 443, "SIMPLE", True,
+         ("frontend.shop.svc.cluster.local:80",)),
+        ("istio-egress", "egress-gateway", "api.stripe.com", 443, "PASSTHROUGH", False,
+         ("api.stripe.com:443",)),
+        ("marketing", "promo-gateway", "promo.example.com", 80, "REDIRECT", False, ()),
+    ]  # fmt: skip
+
+
+def test_terminal_summary_lists_external_and_internal_entries() -> None:
+    text = render(scan_paths(CASES / "ingress" / "internal-gateway.yaml").data)
+    assert "Internal gateways (not reachable from outside): 1 host/port entries" in text
+    assert "*:80 HTTP [PLAINTEXT] via Gateway istio-ingress/internal" in text
