@@ -64,7 +64,8 @@ def test_debug_shows_the_traceback() -> None:
 
 
 def test_usage_errors_are_exit_2() -> None:
-    assert run("scan")[0] == 2  # nothing to audit
+    code, _, err = run("scan", "--from", str(DEMO), "--context", "prod")
+    assert code == 2 and "--from" in err
     code, _, err = run("scan", "--from", str(DEMO), "--format", "json,docx")
     assert code == 2 and "unknown format 'docx'" in err
     code, _, err = run("scan", "--from", str(DEMO), "--mesh-config", "/nonexistent/mesh.yaml")
