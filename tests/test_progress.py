@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
 from auditor import progress as progress_mod
+from auditor.collect.live import LiveOptions, collect
+from auditor.kinds import KINDS
 from auditor.progress import LineProgress, NoProgress, progress_enabled, progress_for
+from tests.kubeapi import FakeKubeAPI
+from tests.live_support import kubeconfig, load_demo
 from tests.pipeline_helpers import COMMON, run_cli
 
 
@@ -65,3 +70,35 @@ def test_cli_accepts_no_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(["scan", "--from", str(COMMON), "--no-progress", "-q"], monkeypatch)
     assert result.exit_code == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def start(self, total: int) -> None:
+        self.calls.append(("start", str(total)))
+
+    def kind_done(self, kind: str, *, count: int, status: str = "ok") -> None:
+        self.calls.append((kind, str(count), status))
+
+    def finish(self) -> None:
+        self.calls.append(("finish",))
+
+
+def test_live_collector_reports_each_kind_once(kube_api: FakeKubeAPI, tmp_path: Path) -> None:
+    load_demo(kube_api)
+    recorder = Recorder()
+    options = LiveOptions(
+        context="prod", kubeconfig=str(kubeconfig(kube_api, tmp_path)), in_cluster=False
+    )
+    result = collect(options, progress=recorder)
+    calls = recorder.calls
+    assert calls[0] == ("start", str(len(KINDS)))
+    assert calls[-1] == ("finish",)
+    done = calls[1:-1]
+    assert sorted(c[0] for c in done) == sorted(k.key for k in KINDS)
+    snapshot = result.snapshot
+    for key, count, status in done:
+        assert status == snapshot.status_of(key).status
+        assert int(count) == snapshot.count(key), key
