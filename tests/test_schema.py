@@ -50,3 +50,11 @@ def test_finding_ids_are_stable_across_runs() -> None:
     second = [f["id"] for f in scan_paths(DEMO).data["findings"]]
     assert first == second
     assert len(set(first)) == len(first)
+
+
+def test_readme_lists_every_check() -> None:
+    """The README's check table is `mesh-audit checks --format markdown`, kept in step."""
+    from auditor.checks.docs import render_checks
+    from tests.helpers import ROOT
+
+    assert render_checks("markdown") in (ROOT / "README.md").read_text()
