@@ -10,13 +10,16 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from auditor import __version__
 from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, InputError
 from auditor.model import Severity
+
+if TYPE_CHECKING:
+    from auditor.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 ARGV_KEY = "mesh_audit.argv"
@@ -122,6 +125,7 @@ def _collect_live(
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
+    progress: Progress | None = None,
 ) -> Any:
     from auditor.collect.cluster import CollectOptions
     from auditor.collect.live import LiveOptions, collect
@@ -136,7 +140,7 @@ def _collect_live(
             deadline=deadline,
         ),
     )
-    return collect(options).snapshot
+    return collect(options, progress=progress).snapshot
 
 
 @main.command()
@@ -159,7 +163,7 @@ def _collect_live(
     "formats",
     default=None,
     metavar="LIST",
-    help="Comma list of report formats: json, html, pdf. Default: json.",
+    help="Comma list of report formats: json, html, pdf, sarif, junit, csv. Default: json.",
 )
 @click.option(
     "--output-dir",
@@ -173,6 +177,34 @@ def _collect_live(
     default=None,
     metavar="SEVERITY",
     help="Exit 1 when a finding at or above this severity exists.",
+)
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML of accepted findings (reason, owner, expiry); waived findings never gate.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="REPORT",
+    help="A previous report.json: mark findings new/unchanged and list resolved ones.",
+)
+@click.option(
+    "--fail-on-new",
+    callback=_severity,
+    default=None,
+    metavar="SEVERITY",
+    help="Exit 1 when a NEW finding (not in --baseline) at or above this severity exists.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress line (also off when output is not a terminal or CI is set).",
 )
 @cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -190,24 +222,42 @@ def scan(
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
+    waivers_file: str | None,
+    baseline_file: str | None,
+    fail_on_new: Severity | None,
+    no_progress: bool,
     quiet: bool,
     debug: bool,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
+    from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
     from auditor.istio.meshconfig import parse_text
+    from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
     from auditor.scan import scan as run_scan
+    from auditor.waivers import load_waivers
 
+    if fail_on_new is not None and baseline_file is None:
+        raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
+    # Read the waivers and the baseline before collecting, so a bad file fails fast.
+    waivers = load_waivers(waivers_file) if waivers_file is not None else None
+    baseline = load_report(baseline_file) if baseline_file is not None else None
     if from_paths:
         if context or kubeconfig or in_cluster or namespaces:
             raise InputError("--from reads files; it cannot be combined with cluster options")
         snapshot = load_paths(from_paths)
     else:
         snapshot = _collect_live(
-            context, kubeconfig, in_cluster, namespaces, request_timeout, deadline
+            context,
+            kubeconfig,
+            in_cluster,
+            namespaces,
+            request_timeout,
+            deadline,
+            progress=progress_for(no_progress=no_progress or quiet),
         )
     if mesh_config is not None:
         path = Path(mesh_config)
@@ -222,16 +272,53 @@ def scan(
         assert parsed.raw is not None
         snapshot.mesh_config_override = (mesh_config, parsed.raw)
     command = click.get_current_context().meta.get(ARGV_KEY)
-    report = run_scan(snapshot, generated_at=_now(), command=command)
+    report = run_scan(
+        snapshot,
+        generated_at=_now(),
+        command=command,
+        waivers=waivers,
+        baseline=baseline,
+        baseline_source=baseline_file or "",
+    )
     written: list[Path] = []
     if formats is not None or output_dir is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
     if not quiet:
         click.echo(terminal.render(report.data, written))
-    if fail_on is not None and any(
-        Severity.parse(f["severity"]) >= fail_on for f in report.data["findings"]
-    ):
+    findings = report.data["findings"]
+    if fail_on is not None and gating_findings(findings, fail_on):
         sys.exit(EXIT_FINDINGS)
+    if fail_on_new is not None and gating_findings(findings, fail_on_new, new_only=True):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write the difference as JSON to FILE.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def diff(old: str, new: str, output: str | None, debug: bool) -> None:
+    """Show findings new in NEW.json, resolved since OLD.json, and unchanged."""
+    import orjson
+
+    from auditor.baseline import diff_reports, load_report
+    from auditor.report.terminal import render_diff
+
+    result = diff_reports(load_report(old), load_report(new))
+    if output is not None:
+        try:
+            Path(output).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(render_diff(result, Path(output) if output else None))
     sys.exit(EXIT_OK)
 
 
@@ -284,7 +371,7 @@ def snapshot_command(
     default="html",
     show_default=True,
     metavar="LIST",
-    help="Comma list of report formats: json, html, pdf.",
+    help="Comma list of report formats: json, html, pdf, sarif, junit, csv.",
 )
 @click.option(
     "--output-dir",

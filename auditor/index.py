@@ -91,9 +91,12 @@ class MeshIndex:
 
         # Services by FQDN and the selectors that pick pods, per namespace.
         self.services_by_host: dict[str, KObject] = {}
+        # the same Services as a HostSet, for wildcard hosts (`*.shop.svc.cluster.local`)
+        self.service_host_set: H.HostSet = H.HostSet()
         self._service_selectors: dict[str, SelectorIndex[KObject]] = {}
         for svc in snapshot.objects(K_SERVICE):
             self.services_by_host[f"{svc.name}.{svc.namespace}.svc.{self.domain}"] = svc
+            self.service_host_set.add(f"{svc.name}.{svc.namespace}.svc.{self.domain}", svc)
             selector = svc.spec.get("selector")
             if selector:
                 self._service_selectors.setdefault(svc.namespace, SelectorIndex()).add(
@@ -330,12 +333,23 @@ class MeshIndex:
         """
         name = H.fqdn(host, from_namespace if resolve_in is None else resolve_in, self.domain)
         found: list[KObject] = []
-        svc = self.services_by_host.get(name)
-        if svc is not None and visible_in(
-            _export_to(svc), svc.namespace, from_namespace, self.mesh.default_service_export_to
-        ):
-            found.append(svc)
-        for value in self.service_entry_hosts.lookup(name):
+        if H.is_wildcard(name):
+            # a wildcard host (a DestinationRule for `*.shop.svc.cluster.local`) is known when
+            # some Service or ServiceEntry host falls within it
+            services = [
+                v for v in self.service_host_set.overlapping(name) if isinstance(v, KObject)
+            ]
+            entries = self.service_entry_hosts.overlapping(name)
+        else:
+            one = self.services_by_host.get(name)
+            services = [one] if one is not None else []
+            entries = self.service_entry_hosts.lookup(name)
+        for svc in services:
+            if visible_in(
+                _export_to(svc), svc.namespace, from_namespace, self.mesh.default_service_export_to
+            ):
+                found.append(svc)
+        for value in entries:
             assert isinstance(value, KObject)
             if visible_in(
                 value.spec.get("exportTo"),

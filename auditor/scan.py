@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
-from auditor.report.model import Report, build_report
+from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
+from auditor.waivers import Waiver, apply_waivers
 
 
-def scan(snapshot: Snapshot, *, generated_at: str, command: Sequence[str] | None = None) -> Report:
+def scan(
+    snapshot: Snapshot,
+    *,
+    generated_at: str,
+    command: Sequence[str] | None = None,
+    waivers: Sequence[Waiver] | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    baseline_source: str = "",
+) -> Report:
+    """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
+    findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
     ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
     checks = all_checks()
     findings, runs = run_checks(ctx, checks)
-    return build_report(
+    report = build_report(
         snapshot=snapshot,
         mesh=mesh,
         checks=checks,
@@ -31,3 +45,23 @@ def scan(snapshot: Snapshot, *, generated_at: str, command: Sequence[str] | None
         notes=notes,
         command=command,
     )
+    return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
+
+
+def post_process(
+    report: Report,
+    *,
+    waivers: Sequence[Waiver] | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    baseline_source: str = "",
+) -> Report:
+    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json)."""
+    if waivers is None and baseline is None:
+        return report
+    data: Mapping[str, Any] = report.data
+    if waivers is not None:
+        scan_date = dt.date.fromisoformat(str(data["generated_at"])[:10])
+        data = apply_waivers(data, waivers, scan_date)
+    if baseline is not None:
+        data = apply_baseline(data, baseline, baseline_source)
+    return Report(resummarize(data))

@@ -69,3 +69,104 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         # T5: insecureSkipVerify (and not also TLS009/TLS011)
         ("TLS010", "DestinationRule", "payments", "unknown-partner-tls", "medium"),
     }
+
+
+EGRESS_MTLS_AUTHZ = {
+    # R2: a route to api.unknown-partner.io, which no ServiceEntry registers
+    ("EGR003", "VirtualService", "payments", "unknown-partner", "medium"),
+    # T5's DestinationRule is for that same unregistered host (IST0174)
+    ("EGR004", "DestinationRule", "payments", "unknown-partner-tls", "low"),
+    # R3: ServiceEntry *.com
+    ("EGR006", "ServiceEntry", "payments", "wildcard-com", "medium"),
+    # R4: TCP port 5432, resolution NONE, no addresses (IST0134)
+    ("EGR008", "ServiceEntry", "payments", "settlement-db", "medium"),
+    # B1/B1b: every external ServiceEntry but shop/api-stripe skips the egress gateway
+    ("BYP001", "ServiceEntry", "payments", "api-github", "medium"),
+    ("BYP001", "ServiceEntry", "payments", "acquirer-api", "medium"),
+    ("BYP001", "ServiceEntry", "payments", "wildcard-com", "medium"),
+    ("BYP001", "ServiceEntry", "payments", "settlement-db", "medium"),
+    # B2: excludeOutboundIPRanges 0.0.0.0/0 (every address escapes: high)
+    ("BYP005", "Deployment", "payments", "payments-batch", "high"),
+    # B3: sidecar.istio.io/inject "false" in an injected namespace
+    ("BYP006", "Deployment", "payments", "payments-reconciler", "medium"),
+    # B4: an app container runs as UID 1337 (IST0144)
+    ("BYP008", "Pod", "payments", "payments-debug", "medium"),
+    # B5: legacy is not labelled for injection (IST0102)
+    ("BYP009", "Namespace", "", "legacy", "medium"),
+    # B6: namespaces with workloads and no egress NetworkPolicy (shop has one: clean)
+    ("BYP004", "Namespace", "", "payments", "medium"),
+    ("BYP004", "Namespace", "", "marketing", "medium"),
+    ("BYP004", "Namespace", "", "partner-api", "medium"),
+    ("BYP004", "Namespace", "", "legacy", "medium"),
+    # M1: no mesh-wide STRICT PeerAuthentication in istio-system
+    ("MTLS001", "Namespace", "", "istio-system", "medium"),
+    # M2 and M3: PERMISSIVE namespace policy, DISABLE on port 9090
+    ("MTLS002", "PeerAuthentication", "payments", "default", "medium"),
+    ("MTLS002", "PeerAuthentication", "payments", "payments-api-metrics", "high"),
+    # M4: DestinationRule tls.mode DISABLE toward an in-mesh service
+    ("MTLS003", "DestinationRule", "payments", "payments-api-no-mtls", "medium"),
+    # A1: ALLOW with rules: [{}]
+    ("AUTHZ004", "AuthorizationPolicy", "marketing", "allow-all", "medium"),
+    # A2: nothing restricts who may use the egress gateway
+    ("AUTHZ001", "Gateway", "istio-egress", "egress-gateway", "medium"),
+}
+
+
+def test_egress_mtls_and_authorization_checks_on_demo(demo: Report) -> None:
+    prefixes = ("EGR", "BYP", "MTLS", "AUTHZ", "CFG")
+    found = {k for k in finding_keys(demo) if k[0].startswith(prefixes)}
+    assert found - {("EGR001", "ConfigMap", "istio-system", "istio", "medium")} == (
+        EGRESS_MTLS_AUTHZ
+    )
+
+
+def test_gateway_namespaces_and_control_plane_are_not_flagged(demo: Report) -> None:
+    # istio-ingress runs only gateway proxies (one of them labelled istio=internal-gateway and
+    # recognised by its `proxy router` args), istio-egress and istio-system only Istio itself
+    for f in demo.data["findings"]:
+        if f["check"].startswith(("BYP", "MTLS002")):
+            ref = f["resource"]
+            assert "istio-ingress" not in (ref["namespace"], ref["name"]), f["message"]
+            assert "istio-egress" not in (ref["namespace"], ref["name"]), f["message"]
+
+
+def test_demo_egress_map(demo: Report) -> None:
+    entries = {e["host"]: e for e in demo.data["egress"]}
+    assert sorted(entries) == [
+        "*.com",
+        "api.acquirer.example.net",
+        "api.github.com",
+        "api.stripe.com",
+        "api.unknown-partner.io",
+        "settlement-db.bank-partner.example.net",
+    ]
+    stripe = entries["api.stripe.com"]
+    assert stripe["via_egress_gateway"] == {
+        "kind": "Gateway",
+        "namespace": "istio-egress",
+        "name": "egress-gateway",
+    }
+    assert stripe["registered_by"] == [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "namespace": "shop",
+            "name": "api-stripe",
+        }
+    ]
+    # a ServiceEntry for *.com is not routed through the gateway by a route for one of its hosts
+    assert entries["*.com"]["via_egress_gateway"] is None
+    assert entries["*.com"]["bypass"][0] == "not routed through an egress gateway"
+    unknown = entries["api.unknown-partner.io"]
+    assert (unknown["registered_by"], unknown["bypass"][0]) == (
+        [],
+        "not registered by any ServiceEntry",
+    )
+    assert entries["api.github.com"]["bypass"][0] == "not routed through an egress gateway"
+
+
+def test_demo_findings_are_exactly_the_planted_problems(demo: Report) -> None:
+    """Nothing beyond the planted problems: every finding on the demo is accounted for above."""
+    ingress_tls = {k for k in finding_keys(demo) if k[0].startswith(("GW", "VS", "GAPI", "TLS"))}
+    core = {("EGR001", "ConfigMap", "istio-system", "istio", "medium")}
+    assert finding_keys(demo) == ingress_tls | core | EGRESS_MTLS_AUTHZ

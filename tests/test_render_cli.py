@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
+from auditor.model import Category
 from auditor.report.formats import RENDERERS
+from auditor.report.view import category_label
 from tests.report_support import CASES, at_root
 
 
@@ -106,13 +108,26 @@ def test_every_format_the_cli_offers_has_a_renderer(tmp_path: Path) -> None:
              "--output-dir", str(out), "-q"]
         )  # fmt: skip
         assert (code, err) == (0, "")
-        assert [p.name for p in out.iterdir()] == [f"report.{name}"]
+        expected = {"junit": "report.junit.xml"}.get(name, f"report.{name}")
+        assert [p.name for p in out.iterdir()] == [expected]
 
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo-mesh"
+DEMO_SECTIONS = [
+    "Executive summary",
+    "Top risks",
+    "Findings by category",
+    "Coverage",
+    "Exposure map",
+    "Exposed endpoints",
+    "Egress map",
+    "External hosts",
+    "Findings",
+    "Appendices",
+    "Inventory by kind",
+    "Checks and what they look at",
+]
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="fixtures/demo-mesh lands from another branch")
 def test_demo_mesh_scan_writes_json_html_and_pdf(tmp_path: Path) -> None:
     code, _, err = run(
         ["scan", "--from", "fixtures/demo-mesh", "--format", "json,html,pdf",
@@ -121,10 +136,26 @@ def test_demo_mesh_scan_writes_json_html_and_pdf(tmp_path: Path) -> None:
     assert (code, err) == (0, "")
     data = json.loads((tmp_path / "report.json").read_text())
     reader = pypdf.PdfReader(io.BytesIO((tmp_path / "report.pdf").read_bytes()))
-    pages = len(reader.pages)
-    assert all(f"Page {n} of {pages}" in p.extract_text() for n, p in enumerate(reader.pages, 1))
-    counts = " · ".join(f"{n} {sev}" for sev, n in data["summary"]["by_severity"].items())
-    assert f"{data['summary']['total']} findings · {counts}" in reader.pages[0].extract_text()
+    texts = [p.extract_text() for p in reader.pages]
+    pages = len(texts)
+    assert f"Page 1 of {pages}" in texts[0]
+    assert [n for n, t in enumerate(texts, 1) if f"Page {n} of {pages}" not in t] == []
+    # The cover title runs into its subtitle in extracted text; every other title is its own line.
+    assert "\nMesh security auditfixtures/demo-mesh\n" in texts[0]
+    lines = {line.strip() for t in texts for line in t.splitlines()}
+    assert [s for s in DEMO_SECTIONS if s not in lines] == []
+    by_sev = data["summary"]["by_severity"]
+    assert list(by_sev) == ["critical", "high", "medium", "low", "info"]
+    counts = " · ".join(f"{n} {sev}" for sev, n in by_sev.items())
+    assert f"{data['summary']['total']} findings · {counts}" in texts[0]
+    tiles = " ".join(f"{n}{sev.upper()}" for sev, n in by_sev.items())
+    assert tiles in " ".join(texts[1].split())
+    # Each category heading in the findings chapter carries its count from report.json.
+    labels = {c.value: category_label(c.value) for c in Category}
+    body = " ".join(" ".join(texts).split())
+    for cat, n in data["summary"]["by_category"].items():
+        if n:
+            assert f"{labels[cat]} {n} finding{'s' if n != 1 else ''}" in body, cat
     html = (tmp_path / "report.html").read_text()
     for f in data["findings"]:
         assert f'data-id="{f["id"]}"' in html

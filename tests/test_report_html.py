@@ -10,14 +10,20 @@ from typing import Any
 
 import pytest
 
+from auditor.collect.files import load_paths
 from auditor.report import diagram
 from auditor.report.command import redact_argv
 from auditor.report.html import render_html
 from auditor.report.score import score
+from auditor.scan import scan
+from auditor.snapshot import CollectionStatus, Snapshot
 from tests.report_support import (
+    CASES,
     COMMAND,
     EGRESS_SAMPLE,
+    FIXED_CLOCK,
     ROOT,
+    at_root,
     parse_html,
     scan_case,
     with_changes,
@@ -31,6 +37,9 @@ ALLOWED_TAGS = {
     "th", "td", "br", "wbr", "small", "strong", "code", "pre", "figure", "figcaption",
     "article", "label", "input", "footer", "script", "svg", "g", "rect", "text", "path",
 }  # fmt: skip
+
+# Official documentation the checks cite; every other link target would be injected.
+DOC_ORIGINS = ("https://istio.io/", "https://gateway-api.sigs.k8s.io/", "https://kubernetes.io/")
 
 HOSTILE = [
     "gw</table><script>alert(1)</script>",
@@ -73,8 +82,10 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Coverage",
         "Exposed endpoints",
         "External hosts",
-        "Ingress exposure 3 findings",
+        "Ingress exposure 4 findings",
+        "TLS 3 findings",
         "Egress registration 1 finding",
+        "Mutual TLS 1 finding",
         "Inventory by kind",
         "Checks and what they look at",
     ]
@@ -83,16 +94,20 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
 def test_summary_states_score_grade_formula_and_counts(small: dict[str, Any]) -> None:
     html = render_html(small)
     text = " ".join("".join(parse_html(html).text).split())
-    # EGR001 medium (4) + GW001, GW002, VS001 low (1 each) = 7 points off.
-    assert "93 / 100" in text
-    assert '<div class="scorecard-grade">A</div>' in html
+    # TLS001 2 high (20), TLS003 high (10), EGR001 and MTLS001 medium (4 each), GW001, GW002,
+    # VS001 and VS002 low (1 each) = 42 points off.
+    assert "58 / 100" in text
+    assert '<div class="scorecard-grade">F</div>' in html
     minus = "\u2212"
-    assert f"Deductions: EGR001 {minus}4, GW001 {minus}1, GW002 {minus}1, VS001 {minus}1." in text
+    assert (
+        f"Deductions: TLS001 {minus}20, TLS003 {minus}10, EGR001 {minus}4, MTLS001 {minus}4, "
+        f"GW001 {minus}1, GW002 {minus}1, VS001 {minus}1, VS002 {minus}1."
+    ) in text
     assert "Weights: critical 25, high 10, medium 4, low 1, info 0." in text
     tiles = re.findall(r'sev-tile sev-(\w+)[^"]*"><span class="tile-count">(\d+)</span>', html)
-    assert tiles == [("critical", "0"), ("high", "0"), ("medium", "1"), ("low", "3"), ("info", "0")]
+    assert tiles == [("critical", "0"), ("high", "3"), ("medium", "2"), ("low", "4"), ("info", "0")]
     top = re.findall(r'<td><a href="#check-(\w+)">', html)
-    assert top == ["EGR001", "GW001", "GW002", "VS001"]
+    assert top == ["TLS001", "TLS003", "EGR001", "MTLS001", "GW001", "GW002", "VS001", "VS002"]
 
 
 def test_cover_shows_the_command_with_secrets_redacted(small: dict[str, Any]) -> None:
@@ -127,7 +142,7 @@ def test_hostile_strings_are_escaped_everywhere(medium: str) -> None:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
         if tag == "a":
             href = attrs["href"] or ""
-            assert href.startswith(("#", "https://istio.io/")), href
+            assert href.startswith(("#", *DOC_ORIGINS)), href
     shipped = resources.files("report_templates").joinpath("report.js").read_text("utf-8")
     assert doc.scripts == ([shipped] if medium == "html" else [])
     text = "".join(doc.text)
@@ -196,7 +211,7 @@ def test_egress_map_and_table(small: dict[str, Any]) -> None:
         ("", "api.stripe.com"),
         ("bypass", "db.partner.example"),
     ]
-    assert "2 external hosts registered or reached; 1 bypass the egress gateway." in html
+    assert "2 external hosts registered or reached; 1 can bypass the egress gateway." in html
     svg = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)[1]
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
@@ -231,7 +246,8 @@ def test_waived_findings_have_their_appendix_and_leave_the_score(small: dict[str
     assert "Waived findings" in h_texts(html, 2)
     waived = html[html.index('id="waived"') : html.index('id="inventory"')]
     assert "EGR001-" in waived and "accepted until the egress gateway lands" in waived
-    assert '<div class="scorecard-score"><strong>97</strong> / 100</div>' in html  # 3 low
+    # 100 - (TLS001 20 + TLS003 10 + MTLS001 4 + 4 low checks 1 each); EGR001's 4 are waived.
+    assert '<div class="scorecard-score"><strong>62</strong> / 100</div>' in html
     findings = html[html.index('id="findings"') : html.index('id="appendices"')]
     assert "EGR001" not in findings
 
@@ -337,36 +353,57 @@ def test_content_security_policy_allows_only_the_shipped_script(small: dict[str,
     )
 
 
-def test_coverage_names_unread_kinds_and_the_checks_they_weaken(small: dict[str, Any]) -> None:
-    data = copy.deepcopy(small)
-    data["collection"]["networking.istio.io/Gateway"].update(
-        status="forbidden", message="gateways.networking.istio.io is forbidden", count=0
+GATEWAY_CHECKS = [
+    "AUTHZ001", "BYP001", "BYP002", "BYP003", "GW001", "GW002", "GW003", "GW004", "GW005",
+    "TLS001", "TLS002", "TLS003", "TLS004", "TLS005", "TLS006", "TLS007", "TLS008",
+    "VS001", "VS002", "VS004",
+]  # fmt: skip
+
+
+def test_coverage_names_unread_kinds_and_the_checks_they_weaken() -> None:
+    """A scan of the small mesh where Gateways were forbidden, as a live collection records it."""
+    gateway = "networking.istio.io/Gateway"
+    with at_root():
+        full = load_paths([f"{CASES}/small-mesh.yaml"])
+    snap = Snapshot(full.source)
+    for obj in full.all_objects():
+        if obj.kind != "Gateway" or obj.group != "networking.istio.io":
+            snap.add(obj.raw, origin="small-mesh.yaml", document=None)
+    snap.collection[gateway] = CollectionStatus(
+        status="forbidden", message="gateways.networking.istio.io is forbidden"
     )
-    for run in data["check_runs"]:
-        if run["check"] in ("GW001", "GW002", "VS001"):
-            run.update(
-                status="skipped",
-                message="not audited: could not read networking.istio.io/Gateway",
-                missing_kinds=["networking.istio.io/Gateway"],
-                findings=0,
-            )
-    html = render_html(data)
+    html = render_html(dict(scan(snap, generated_at=FIXED_CLOCK).data))
     kinds = html[html.index('class="data coverage-kinds"') :]
     kinds = kinds[: kinds.index("</table>")]
     assert re.findall(
         r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds
     ) == [
         (
-            "networking.istio.io/Gateway",
+            gateway,
             "forbidden",
             "gateways.networking.istio.io is forbidden",
-            "GW001, GW002, VS001",
+            ", ".join(GATEWAY_CHECKS),
         )
     ]
     checks = html[html.index('class="data coverage-checks"') :]
     checks = checks[: checks.index("</table>")]
     assert re.findall(r"<strong>(\w+)</strong>.*?</td><td>(\w+)</td>", checks) == [
-        ("GW001", "skipped"),
-        ("GW002", "skipped"),
-        ("VS001", "skipped"),
-    ]
+        (c, "skipped") for c in GATEWAY_CHECKS
+    ]  # registry order happens to be alphabetical here
+
+
+def test_pdf_caps_bypass_reasons_per_host_html_keeps_all(small: dict[str, Any]) -> None:
+    reasons = [f"no egress NetworkPolicy in namespace: ns{i}" for i in range(9)]
+    egress = copy.deepcopy(EGRESS_SAMPLE)
+    egress[1]["bypass"] = reasons
+    data = {**small, "egress": egress}
+
+    def cell(html: str) -> str:
+        row = html[html.index('<td class="host">db.<wbr>partner') :]
+        return row[row.index('<td class="bypass-reasons">') : row.index("</tr>")]
+
+    pdf_cell, html_cell = cell(render_html(data, medium="pdf")), cell(render_html(data))
+    assert [r for r in reasons if r in pdf_cell] == reasons[:3]
+    assert "… and 6 more in report.json/HTML" in pdf_cell
+    assert [r for r in reasons if r in html_cell] == reasons
+    assert "more in report.json/HTML" not in html_cell

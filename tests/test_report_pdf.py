@@ -85,7 +85,9 @@ def test_bookmarks_per_section(small_pdf: pypdf.PdfReader) -> None:
         (2, "External hosts"),
         (1, "Findings"),
         (2, "Ingress exposure"),
+        (2, "TLS"),
         (2, "Egress registration"),
+        (2, "Mutual TLS"),
         (1, "Appendices"),
         (2, "Inventory by kind"),
         (2, "Checks and what they look at"),
@@ -104,11 +106,11 @@ def test_document_metadata(small_pdf: pypdf.PdfReader) -> None:
 def test_cover_header_and_counts_per_severity(small_pdf: pypdf.PdfReader) -> None:
     cover = small_pdf.pages[0].extract_text()
     assert "Mesh security audit" in cover
-    assert "4 findings · 0 critical · 0 high · 1 medium · 3 low · 0 info" in cover
+    assert "9 findings · 0 critical · 3 high · 2 medium · 4 low · 0 info" in cover
     assert "Command mesh-audit scan --from fixtures/cases/report/small-mesh.yaml" in cover
     assert "--token=***" in cover
     summary = small_pdf.pages[1].extract_text()
-    assert "0CRITICAL 0HIGH 1MEDIUM 3LOW 0INFO" in summary
+    assert "0CRITICAL 3HIGH 2MEDIUM 4LOW 0INFO" in summary
     # The running header: cover excluded, every later page names the input and the scan date.
     for page in small_pdf.pages[1:]:
         text = page.extract_text()
@@ -133,7 +135,7 @@ def test_section_titles_in_text(small_pdf: pypdf.PdfReader) -> None:
         "Checks and what they look at",
     ):
         assert title in text, title
-    assert re.search(r"Ingress exposure\s+3 findings", text)
+    assert re.search(r"Ingress exposure\s+4 findings", text)
 
 
 def test_hostile_strings_render_as_text_with_network_refused() -> None:

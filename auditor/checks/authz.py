@@ -201,3 +201,58 @@ def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
                             ),
                             evidence={"namespace": pattern},
                         )
+
+
+def _empty_rule(rule: Mapping[str, Any]) -> bool:
+    return not any(rule.get(k) for k in ("from", "to", "when"))
+
+
+@check(
+    id="AUTHZ004",
+    title="ALLOW AuthorizationPolicy with an empty rule allows every request",
+    category=Category.AUTHORIZATION,
+    severity=Severity.MEDIUM,
+    needs=(K_AP,),
+    remediation=(
+        "Replace the empty rule with rules naming the callers (`from.source.principals` or "
+        "`namespaces`) and operations (`to.operation`) that are meant to be allowed, or delete "
+        "the policy."
+    ),
+    references=(AP_DOCS, "https://istio.io/latest/docs/ops/best-practices/security/"),
+)
+def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
+    """An ALLOW policy whose rule is empty (`rules: [{}]`) matches every request.
+
+    ALLOW policies are combined with OR, so one allow-all rule makes every other ALLOW policy on
+    the same workloads meaningless: any caller, from inside or outside the mesh, may call any
+    path. Without a selector it covers the whole namespace, and in the root namespace the whole
+    mesh (then high). Fires per ALLOW policy (action unset or ALLOW) with at least one rule that
+    has no `from`, `to` or `when`.
+    """
+    root = ctx.mesh.root_namespace
+    for ap in ctx.snapshot.objects(K_AP):
+        if str(ap.spec.get("action") or "ALLOW").upper() != "ALLOW" or ap.spec.get("provider"):
+            continue
+        for i, rule in enumerate(ap.spec.get("rules") or ()):
+            if not isinstance(rule, Mapping) or not _empty_rule(rule):
+                continue
+            selector = _selector(ap)
+            if selector:
+                shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+                scope = f"workloads labelled {shown} in namespace {ap.namespace}"
+            elif ap.namespace == root:
+                scope = "every workload in the mesh (root namespace, no selector)"
+            else:
+                scope = f"every workload in namespace {ap.namespace}"
+            yield Result(
+                resource=ap.ref,
+                path=f"spec.rules[{i}]",
+                detail=str(i),
+                severity=Severity.HIGH if ap.namespace == root and not selector else None,
+                message=(
+                    f"AuthorizationPolicy {ap.namespace}/{ap.name} has an empty ALLOW rule "
+                    f"(spec.rules[{i}]): any caller may send any request to {scope}"
+                ),
+                evidence={"rule": {}, "selector": dict(selector)},
+            )
+            break

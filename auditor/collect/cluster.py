@@ -30,6 +30,7 @@ from auditor.collect.transport import (
     status_message,
 )
 from auditor.kinds import KINDS, KindSpec
+from auditor.progress import NoProgress, Progress
 from auditor.snapshot import (
     STATUS_ERROR,
     STATUS_FORBIDDEN,
@@ -296,9 +297,24 @@ def _mesh_config_name(obj: Mapping[str, Any]) -> bool:
 
 
 def collect_cluster(
-    transport: Transport, options: CollectOptions, **requester_kw: Any
+    transport: Transport,
+    options: CollectOptions,
+    *,
+    progress: Progress | None = None,
+    **requester_kw: Any,
 ) -> ClusterData:
     """Discovery, then Namespaces, then every other kind on a bounded pool of threads."""
+    shown: Progress = progress if progress is not None else NoProgress()
+    shown.start(total=len(KINDS))
+    try:
+        return _collect_cluster(transport, options, shown, **requester_kw)
+    finally:
+        shown.finish()
+
+
+def _collect_cluster(
+    transport: Transport, options: CollectOptions, progress: Progress, **requester_kw: Any
+) -> ClusterData:
     req = Requester(transport, options, **requester_kw)
     version_doc = _json(req, "/version")
     plans = discover(req)
@@ -306,6 +322,7 @@ def collect_cluster(
     ns_key = "Namespace"
     lister = Lister(req, options, None)
     results[ns_key] = lister.read(plans[ns_key])
+    _report(progress, ns_key, results[ns_key])
     if results[ns_key].status.status == STATUS_OK:
         lister.namespaces = sorted(_identity(o)[1] for o in results[ns_key].objects)
     elif options.namespaces:
@@ -314,6 +331,7 @@ def collect_cluster(
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         for plan, result in zip(rest, pool.map(lister.read, rest), strict=True):
             results[plan.spec.key] = result
+            _report(progress, plan.spec.key, result)
     istio_served = any(_installed(plans[k.key]) for k in KINDS if k.is_istio)
     git_version = version_doc.get("gitVersion") if isinstance(version_doc, dict) else None
     return ClusterData(
@@ -322,6 +340,10 @@ def collect_cluster(
         istio_served=istio_served,
         requests=req.count,
     )
+
+
+def _report(progress: Progress, key: str, result: KindResult) -> None:
+    progress.kind_done(key, count=len(result.objects), status=result.status.status)
 
 
 def iter_objects(data: ClusterData) -> Iterator[dict[str, Any]]:

@@ -35,6 +35,7 @@ from auditor.collect.cluster import (
     iter_objects,
 )
 from auditor.errors import ClusterError
+from auditor.progress import Progress
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -188,15 +189,21 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def collect(options: LiveOptions, **requester_kw: Any) -> LiveResult:
-    """Read the cluster into a Snapshot; ClusterError when it cannot be read at all."""
+def collect(
+    options: LiveOptions, *, progress: Progress | None = None, **requester_kw: Any
+) -> LiveResult:
+    """Read the cluster into a Snapshot; ClusterError when it cannot be read at all.
+
+    `progress` (auditor.progress) is told about each kind as it is read."""
     cfg, context = configure(options)
     server = str(cfg.host)
     api = client.ApiClient(cfg)
     api.user_agent = f"mesh-audit/{__version__}"
     where = f"{server} (context {context})"
     try:
-        data = collect_cluster(ClientTransport(api, server), options.collect, **requester_kw)
+        data = collect_cluster(
+            ClientTransport(api, server), options.collect, progress=progress, **requester_kw
+        )
     except TransportError as exc:
         verb = "cannot reach" if exc.kind in ("connect", "timeout", "dropped") else "cannot talk to"
         raise ClusterError(f"{verb} {where}: {exc.reason}") from None

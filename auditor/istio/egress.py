@@ -138,7 +138,10 @@ class EgressRouting:
     # ---- lookups ---------------------------------------------------------------------------
 
     def _mesh_vs_for(self, host: str) -> list[KObject]:
-        found = _kobjects(self.mesh_vs_hosts.overlapping(host))
+        """Mesh VirtualServices that route all of `host`: one whose hosts only overlap it (a
+        VirtualService for api.stripe.com under a ServiceEntry for *.com) leaves the rest of
+        the host's traffic on the default, direct route."""
+        found = _kobjects(self.mesh_vs_hosts.lookup(host))
         unique: dict[tuple[str, str], KObject] = {}
         for vs in found:
             unique.setdefault((vs.namespace, vs.name), vs)
@@ -252,7 +255,7 @@ class EgressRouting:
     def _has_gateway_leg(self, host: str, ref: GatewayRef, gw: KObject, listen: set[int]) -> bool:
         for vs in self.index.virtual_services_by_gateway.get(ref, ()):
             if not any(
-                H.intersects(H.fqdn(h, vs.namespace, self.index.domain), host)
+                H.matches(H.fqdn(h, vs.namespace, self.index.domain), host)
                 for h in vs.spec.get("hosts") or ()
             ):
                 continue

@@ -6,6 +6,7 @@ marked safe. Labels are shortened to fit their box and the full text is kept in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ ROW = 40
 BOX_H = 32
 HEAD = 30
 GAP = 26
+CLUSTER_SUFFIX = re.compile(r"\.svc\.cluster\.local(?=(:\d+)?$)")
 CHAR_W = 7.4  # average glyph width of DejaVu Sans at 12.5px, for fitting labels
 
 STYLES: dict[str, tuple[str, str]] = {  # class -> (fill, stroke)
@@ -68,8 +70,12 @@ class _Column:
 
 
 def _fit(text: str, width: float) -> str:
+    """Cut from the middle: names differ at both ends (`ns/name`, `svc.ns:port`)."""
     room = max(4, int((width - 14) / CHAR_W))
-    return text if len(text) <= room else text[: room - 1] + "…"
+    if len(text) <= room:
+        return text
+    head = (room - 1) * 3 // 5
+    return text[:head] + "…" + text[len(text) - (room - 1 - head) :]
 
 
 def _svg(
@@ -185,12 +191,12 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
     if not entries:
         return Markup("")
     cols = [
-        _Column("Source", 84),
-        _Column("Addresses", 140),
-        _Column("Gateway", 200),
+        _Column("Source", 96),
+        _Column("Addresses", 124),
+        _Column("Gateway", 224),
         _Column("Listener (host:port)", 216),
         _Column("Route", 190),
-        _Column("Backend service", 200),
+        _Column("Backend service", 232),
     ]
     edges: set[tuple[int, str, str, str]] = set()
     shown = entries[:MAX_LISTENERS]
@@ -231,7 +237,7 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
                 rk = cols[4].add(f"r:{r['kind']}\x1f{name}", name, r["kind"])
             edges.add((3, lst, rk, style))
             for b in e["backends"]:
-                short = b.removesuffix(".svc.cluster.local")
+                short = CLUSTER_SUFFIX.sub("", b)  # also before a `:port`
                 sub = "Service" if short != b else "host"
                 edges.add((4, rk, cols[5].add("b:" + b, short, sub, title=b), "neutral"))
     note = ""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.report import html, json_report, pdf
+from auditor.report import csv_report, html, json_report, junit, pdf, sarif
 from auditor.report.model import Report
 
 Renderer = Callable[[Report, Path], Path]
@@ -16,6 +16,9 @@ RENDERERS: dict[str, Renderer] = {
     "json": json_report.write,
     "html": html.write,
     "pdf": pdf.write,
+    "sarif": sarif.write,
+    "junit": junit.write,
+    "csv": csv_report.write,
 }
 
 

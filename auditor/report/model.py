@@ -15,7 +15,7 @@ from auditor import __version__
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
 from auditor.istio.meshconfig import MeshConfig
-from auditor.kinds import KINDS
+from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
@@ -37,13 +37,17 @@ def summarize(
     findings: Sequence[Mapping[str, Any]],
     runs: Sequence[Mapping[str, Any]],
     collection: Mapping[str, Mapping[str, Any]],
+    *,
+    waivers_applied: bool = False,
 ) -> dict[str, Any]:
-    by_sev = Counter(f["severity"] for f in findings)
-    by_cat = Counter(f["category"] for f in findings)
+    # A waived finding (see auditor/waivers.py) is counted apart and never in the severities.
+    active = [f for f in findings if not f.get("waiver")]
+    by_sev = Counter(f["severity"] for f in active)
+    by_cat = Counter(f["category"] for f in active)
     statuses = Counter(r["status"] for r in runs)
     read = sum(1 for c in collection.values() if c["status"] == STATUS_OK)
-    return {
-        "total": len(findings),
+    summary: dict[str, Any] = {
+        "total": len(active),
         "by_severity": {s.label: by_sev.get(s.label, 0) for s in sorted(Severity, reverse=True)},
         "by_category": {str(c): by_cat.get(str(c), 0) for c in Category},
         "checks": {
@@ -54,6 +58,31 @@ def summarize(
         },
         "coverage": {"kinds_read": read, "kinds_total": len(collection)},
     }
+    if waivers_applied:
+        summary["waived"] = len(findings) - len(active)
+    return summary
+
+
+def resummarize(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Report data with its summary recounted, after waivers or a baseline marked findings."""
+    out = dict(data)
+    out["summary"] = summarize(
+        data["findings"],
+        data["check_runs"],
+        data["collection"],
+        waivers_applied="waiver_audit" in data,
+    )
+    return out
+
+
+def _with_origin(finding: Finding, snapshot: Snapshot) -> dict[str, Any]:
+    """The finding as JSON, plus where its resource was read from (file#document) when known."""
+    out = finding.to_json()
+    ref = finding.resource
+    obj = snapshot.get(kind_key(ref.group, ref.kind), ref.namespace, ref.name)
+    if obj is not None and obj.origin:
+        out["origin"] = obj.origin
+    return out
 
 
 def build_report(
@@ -87,7 +116,7 @@ def build_report(
         }
         for note in notes
     )
-    findings_json = [f.to_json() for f in findings]
+    findings_json = [_with_origin(f, snapshot) for f in findings]
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
     check_docs = [
         {

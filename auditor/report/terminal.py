@@ -56,15 +56,19 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
             lines.append(f"  check {run['check']} {run['status']}: {printable(run['message'])}")
     sev = summary["by_severity"]
     counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
-    lines.append(f"Findings: {summary['total']}   {counts}")
-    for f in data["findings"][:TOP_FINDINGS]:
+    waived = f"   (waived: {summary['waived']})" if "waived" in summary else ""
+    lines.append(f"Findings: {summary['total']}   {counts}{waived}")
+    active = [f for f in data["findings"] if not f.get("waiver")]
+    for f in active[:TOP_FINDINGS]:
+        new = " NEW" if f.get("baseline_status") == "new" else ""
         lines.append(
-            f"  [{f['severity'].upper():8}] {f['check']}  {_resource(f['resource'])}  "
+            f"  [{f['severity'].upper():8}]{new} {f['check']}  {_resource(f['resource'])}  "
             f"{printable(f['path'], 50)}"
         )
         lines.append(f"             {printable(f['message'], 160)}")
-    if summary["total"] > TOP_FINDINGS:
-        lines.append(f"  ... and {summary['total'] - TOP_FINDINGS} more in the report")
+    if len(active) > TOP_FINDINGS:
+        lines.append(f"  ... and {len(active) - TOP_FINDINGS} more in the report")
+    lines.extend(_pipeline_lines(data))
     external = [e for e in data["exposure"] if e["external"]]
     internal = [e for e in data["exposure"] if not e["external"]]
     for title, entries in (
@@ -104,4 +108,59 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
             lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
     for path in written:
         lines.append(f"Wrote {path}")
+    return "\n".join(lines)
+
+
+def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
+    """Baseline change and waiver audit lines, when those were used."""
+    lines: list[str] = []
+    base = data.get("baseline")
+    if base:
+        lines.append(
+            f"Since baseline {printable(base['source'])} ({base.get('generated_at')}): "
+            f"{base['new']} new, {base['unchanged']} unchanged, {base['resolved']} resolved"
+        )
+    audit = data.get("waiver_audit")
+    if audit is not None:
+        by_status = {s: sum(1 for w in audit if w["status"] == s) for s in _WAIVER_STATUSES}
+        lines.append("Waivers: " + ", ".join(f"{n} {s}" for s, n in by_status.items()))
+        for w in audit:
+            if w["status"] != "matched":
+                lines.append(f"  waivers[{w['index']}] {w['status']}: {_waiver_target(w)}")
+    return lines
+
+
+_WAIVER_STATUSES = ("matched", "unused", "expired")
+
+
+def _waiver_target(w: Mapping[str, Any]) -> str:
+    if w.get("id"):
+        return printable(w["id"])
+    res = w.get("resource") or {}
+    target = "/".join(res.get(k, "*") for k in ("kind", "namespace", "name"))
+    expires = f" (expires {w['expires']})" if w.get("expires") else ""
+    return printable(f"{w['check']} {target}{expires}")
+
+
+def _diff_line(f: Mapping[str, Any]) -> str:
+    return (
+        f"  [{f['severity'].upper():8}] {f['check']}  {_resource(f['resource'])}  "
+        f"{printable(f['path'], 50)}  {f['id']}"
+    )
+
+
+def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
+    """`mesh-audit diff` output: counts, then the new and resolved findings."""
+    old, new, counts = result["old"], result["new"], result["counts"]
+    lines = [
+        f"mesh-audit diff: {old['generated_at']} ({old['findings']} findings) -> "
+        f"{new['generated_at']} ({new['findings']} findings)",
+        f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}",
+    ]
+    for title, key in (("New findings:", "new_findings"), ("Resolved:", "resolved_findings")):
+        if result[key]:
+            lines.append(title)
+            lines.extend(_diff_line(f) for f in result[key])
+    if written is not None:
+        lines.append(f"Wrote {written}")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 PDF_FINDINGS_PER_CHECK = 20
 PDF_TABLE_ROWS = 150  # exposure and egress tables; external listeners sort first
+PDF_BYPASS_REASONS = 3  # per external host; mesh-wide reasons repeat on every host
 TOP_RISKS = 10
 EVIDENCE_MAX_LINES = 14
 EVIDENCE_MAX_CHARS = 160
@@ -268,10 +269,14 @@ def _exposure_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     return rows
 
 
-def _egress_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _egress_rows(
+    entries: Sequence[Mapping[str, Any]], bypass_limit: int | None
+) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
         via = e.get("via_egress_gateway")
+        bypass = [str(b) for b in e.get("bypass") or []]
+        shown = bypass[:bypass_limit]
         rows.append(
             {
                 "host": str(e.get("host", "")),
@@ -305,7 +310,8 @@ def _egress_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     else "direct from sidecar"
                 ),
                 "tls_origination": str(e.get("tls_origination") or "none"),
-                "bypass": [str(b) for b in e.get("bypass") or []],
+                "bypass": shown,
+                "bypass_hidden": len(bypass) - len(shown),
             }
         )
     return rows
@@ -370,7 +376,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
             1 for e in exposure if e.get("external") and not e["tls"] and not e.get("redirect_only")
         ),
         "exposure_svg": diagram.exposure_svg(exposure),
-        "egress_rows": _egress_rows(egress[:table_limit]),
+        "egress_rows": _egress_rows(
+            egress[:table_limit], PDF_BYPASS_REASONS if medium == "pdf" else None
+        ),
         "egress_total": len(egress),
         "egress_hidden": max(0, len(egress) - table_limit),
         "egress_bypass": sum(1 for e in egress if e.get("bypass")),

@@ -1,0 +1,32 @@
+# mesh-audit image, used by deploy/cronjob.yaml:
+#   docker build -t registry.example.com/platform/mesh-audit:0.1.0 .
+# Entrypoint `mesh-audit`; the CronJob runs `mesh-audit-scheduled` (deploy/mesh-audit-scheduled.sh).
+
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+# The package and its templates (.dockerignore leaves out tests, fixtures and local state).
+COPY . .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim-bookworm
+# WeasyPrint (PDF) needs Pango with FreeType and HarfBuzz subsetting; fonts for the reports.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels mesh-audit \
+ && rm -rf /wheels \
+ && groupadd --system --gid 10001 mesh-audit \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
+      --shell /usr/sbin/nologin mesh-audit
+COPY --chmod=0755 deploy/mesh-audit-scheduled.sh /usr/local/bin/mesh-audit-scheduled
+# The root filesystem is read-only in the CronJob: caches go to /tmp (an emptyDir there).
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache
+USER 10001:10001
+WORKDIR /reports
+ENTRYPOINT ["mesh-audit"]
+CMD ["--help"]

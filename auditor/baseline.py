@@ -1,0 +1,133 @@
+"""Baselines and diffs: what changed since a previous report.json.
+
+Findings are compared by their stable `id` (check ID + resource + distinguishing detail), so a
+finding is `unchanged` across runs however its message is worded, and `new` only when the problem
+itself is new. `--fail-on-new` gates on new findings alone, so CI fails for what a change
+introduced, not for debt it inherited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.errors import InputError
+from auditor.model import Severity
+from auditor.waivers import is_waived
+
+NEW = "new"
+UNCHANGED = "unchanged"
+RESOLVED = "resolved"
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """A previous report.json, checked just enough to compare with (findings with ids)."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{name}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or (data.get("tool") or {}).get("name") != "mesh-audit":
+        raise InputError(f"{name}: not a mesh-audit report.json")
+    findings = data.get("findings")
+    if not isinstance(findings, list):
+        raise InputError(f"{name}: report has no 'findings' list")
+    for i, finding in enumerate(findings):
+        if not isinstance(finding, dict) or not isinstance(finding.get("id"), str):
+            raise InputError(f"{name}: findings[{i}] has no 'id'")
+    return data
+
+
+def _strip(finding: Mapping[str, Any]) -> dict[str, Any]:
+    """A finding from an old report, without the old run's own baseline marks."""
+    return {k: v for k, v in finding.items() if k != "baseline_status"}
+
+
+def apply_baseline(
+    data: Mapping[str, Any], previous: Mapping[str, Any], source: str
+) -> dict[str, Any]:
+    """Report data with `baseline_status` on each finding, `resolved[]` and a `baseline` summary.
+
+    `resolved[]` holds the previous report's findings (as they were) whose id is gone now.
+    """
+    old_ids = {f["id"] for f in previous["findings"]}
+    findings = []
+    for original in data["findings"]:
+        finding = dict(original)
+        finding["baseline_status"] = UNCHANGED if finding["id"] in old_ids else NEW
+        findings.append(finding)
+    new_ids = {f["id"] for f in findings}
+    resolved = [_strip(f) for f in previous["findings"] if f["id"] not in new_ids]
+    new = [f for f in findings if f["baseline_status"] == NEW]
+    out = dict(data)
+    out["findings"] = findings
+    out["resolved"] = resolved
+    out["baseline"] = {
+        "source": source,
+        "generated_at": previous.get("generated_at"),
+        "new": len(new),
+        "unchanged": len(findings) - len(new),
+        "resolved": len(resolved),
+        "new_by_severity": _by_severity(f for f in new if not is_waived(f)),
+    }
+    return out
+
+
+def _by_severity(findings: Any) -> dict[str, int]:
+    counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    for f in findings:
+        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+    return counts
+
+
+def diff_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The difference between two reports: findings new in `new`, resolved since `old`, and kept.
+
+    Lists keep each report's order (severity first); an unchanged finding is shown as it is in
+    the newer report.
+    """
+    old_ids = {f["id"] for f in old["findings"]}
+    new_ids = {f["id"] for f in new["findings"]}
+    added = [_strip(f) for f in new["findings"] if f["id"] not in old_ids]
+    kept = [_strip(f) for f in new["findings"] if f["id"] in old_ids]
+    gone = [_strip(f) for f in old["findings"] if f["id"] not in new_ids]
+    return {
+        "old": _about(old),
+        "new": _about(new),
+        "counts": {NEW: len(added), RESOLVED: len(gone), UNCHANGED: len(kept)},
+        "new_findings": added,
+        "resolved_findings": gone,
+        "unchanged_findings": kept,
+    }
+
+
+def _about(report: Mapping[str, Any]) -> dict[str, Any]:
+    source = report.get("source") or {}
+    return {
+        "generated_at": report.get("generated_at"),
+        "source": source.get("context") or ", ".join(source.get("paths") or []) or None,
+        "findings": len(report["findings"]),
+    }
+
+
+def gating_findings(
+    findings: Sequence[Mapping[str, Any]], threshold: Severity, *, new_only: bool = False
+) -> list[Mapping[str, Any]]:
+    """Findings that make `--fail-on` (or, with new_only, `--fail-on-new`) exit 1.
+
+    Waived findings never gate.
+    """
+    return [
+        f
+        for f in findings
+        if not is_waived(f)
+        and Severity.parse(f["severity"]) >= threshold
+        and (not new_only or f.get("baseline_status") == NEW)
+    ]

@@ -1,0 +1,55 @@
+#!/bin/sh
+# One scheduled audit: `mesh-audit scan ARGS...` into $MESH_AUDIT_REPORTS_DIR/<UTC timestamp>/,
+# compared with the previous run (latest/report.json) when there is one, then latest/ is replaced
+# by a copy of this run and runs beyond the newest $MESH_AUDIT_KEEP are removed.
+#
+# Exit status is mesh-audit's: 0 whatever the findings (no --fail-on is passed), 2 for an input
+# error (e.g. a malformed waivers file), 3 when the cluster cannot be read. A failed run leaves
+# latest/ as it was and removes its own partial folder.
+set -eu
+
+reports="${MESH_AUDIT_REPORTS_DIR:-/reports}"
+formats="${MESH_AUDIT_FORMATS:-json,html,pdf,sarif,junit,csv}"
+keep="${MESH_AUDIT_KEEP:-30}"
+waivers="${MESH_AUDIT_WAIVERS:-/etc/mesh-audit/waivers.yaml}"
+
+case "$keep" in
+  ''|*[!0-9]*|0) echo "mesh-audit-scheduled: MESH_AUDIT_KEEP must be 1 or more, got '$keep'" >&2; exit 2 ;;
+esac
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+out="$reports/$stamp"
+if [ -e "$out" ]; then
+  echo "mesh-audit-scheduled: $out already exists" >&2
+  exit 2
+fi
+
+set -- scan "$@" --format "$formats" --output-dir "$out" --no-progress
+if [ -f "$reports/latest/report.json" ]; then
+  set -- "$@" --baseline "$reports/latest/report.json"
+fi
+if [ -f "$waivers" ]; then
+  set -- "$@" --waivers "$waivers"
+fi
+
+rc=0
+mesh-audit "$@" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  rm -rf "$out"
+  echo "mesh-audit-scheduled: scan failed (exit $rc); $reports/latest left as it was" >&2
+  exit "$rc"
+fi
+
+# Copy, then swap by renames, so a reader never sees a half-written latest/.
+rm -rf "$reports/.latest.new" "$reports/.latest.old"
+cp -R "$out" "$reports/.latest.new"
+if [ -d "$reports/latest" ]; then
+  mv "$reports/latest" "$reports/.latest.old"
+fi
+mv "$reports/.latest.new" "$reports/latest"
+rm -rf "$reports/.latest.old"
+
+# Retention: timestamped folders sort by name; keep the newest $keep.
+ls -1d "$reports"/[0-9]*T*Z 2>/dev/null | sort -r | tail -n +"$((keep + 1))" |
+  while IFS= read -r dir; do rm -rf "$dir"; done
+echo "mesh-audit-scheduled: wrote $out and refreshed $reports/latest"

