@@ -104,7 +104,7 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
     "destinationrule-tls-disabled": ("MTLS003",),
     "peerauthentication-permissive": ("MTLS002",),
     "authorizationpolicy-allow-all": (),
-    "serviceentry-wildcard-host": ("EGR006", "BYP003"),
+    "serviceentry-wildcard-host": ("EGR006",),
 }
 
 
