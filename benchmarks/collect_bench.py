@@ -13,7 +13,8 @@ and once under tracemalloc for peak Python memory:
               other through urllib3, each page parsed with json.loads and kept
   models      Pods only, through the client's generated API (CoreV1Api, model deserialization)
 
-A later issue adds a mesh generator; until then objects are generated inline here.
+`--snapshot FILE` serves the objects of a mesh-audit snapshot instead, e.g. the large mesh of
+benchmarks/generate.py (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -66,14 +67,28 @@ def generate(copies: int) -> Iterator[dict[str, Any]]:
             yield new
 
 
-def serve(copies: int, kubeconfig: str, ready: Any, stop: Any) -> None:
+def snapshot_objects(path: str) -> Iterator[dict[str, Any]]:
+    """The objects of a snapshot file, server-set fields left for the fake server to assign."""
+    import gzip
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    for obj in json.loads(data)["objects"]:
+        meta = obj.setdefault("metadata", {})
+        for key in ("uid", "resourceVersion"):
+            meta.pop(key, None)
+        yield obj
+
+
+def serve(copies: int, kubeconfig: str, ready: Any, stop: Any, snapshot: str | None = None) -> None:
     from tests.kubeapi import FakeKubeAPI
 
     with FakeKubeAPI() as api:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        count = api.load_objects(generate(copies))
+        count = api.load_objects(snapshot_objects(snapshot) if snapshot else generate(copies))
         api.write_kubeconfig(kubeconfig)
         ready.put(count)
         stop.wait()
@@ -94,6 +109,7 @@ def measure(fn: Callable[[], Any]) -> tuple[float, int, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=200)
+    parser.add_argument("--snapshot", default=None, help="serve this snapshot's objects instead")
     args = parser.parse_args()
 
     from kubernetes import client, config
@@ -105,7 +121,9 @@ def main() -> None:
     kubeconfig = str(tmp / "kubeconfig")
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Event()
-    server = ctx.Process(target=serve, args=(args.copies, kubeconfig, ready, stop), daemon=True)
+    server = ctx.Process(
+        target=serve, args=(args.copies, kubeconfig, ready, stop, args.snapshot), daemon=True
+    )
     server.start()
     objects = ready.get(timeout=600)
     try:
@@ -161,7 +179,8 @@ def main() -> None:
         stop.set()
         server.join(timeout=10)
 
-    print(f"{objects} objects served ({args.copies} copies of demo-mesh); {len(lists)} lists")
+    what = args.snapshot or f"{args.copies} copies of demo-mesh"
+    print(f"{objects} objects served ({what}); {len(lists)} lists")
     print(f"{'method':<20}{'requests':>10}{'seconds':>10}{'peak MiB':>10}{'objects':>10}")
     for name, requests, secs, mem, count in rows:
         print(f"{name:<20}{requests:>10}{secs:>10.2f}{mem / 2**20:>10.1f}{count:>10}")

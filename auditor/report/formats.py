@@ -6,16 +6,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.report import csv_report, html, json_report, junit, pdf, sarif
+from auditor.report import csv_report, html, json_report, junit, sarif
 from auditor.report.model import Report
 
 Renderer = Callable[[Report, Path], Path]
 
 
+def _pdf(report: Report, output_dir: Path) -> Path:
+    # importing WeasyPrint takes half a second; every scan paid it, though few write a PDF
+    from auditor.report import pdf
+
+    return pdf.write(report, output_dir)
+
+
 RENDERERS: dict[str, Renderer] = {
     "json": json_report.write,
     "html": html.write,
-    "pdf": pdf.write,
+    "pdf": _pdf,
     "sarif": sarif.write,
     "junit": junit.write,
     "csv": csv_report.write,
