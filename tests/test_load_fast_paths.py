@@ -198,3 +198,20 @@ def test_not_quite_the_layout_is_read_as_one_document(tmp_path: Path, edit: str)
             load_paths([str(path)])
         return
     assert _summary(load_paths([str(path)]))["objects"][0][2] == "orphan"
+
+
+def test_yaml_strings_are_shared_across_objects(tmp_path: Path) -> None:
+    docs = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"svc-{i}", "namespace": "shop", "labels": {"team": "checkout"}},
+            "spec": {"selector": {"app": "web"}},
+        }
+        for i in range(2)
+    ]
+    (tmp_path / "svc.yaml").write_text(yaml.safe_dump_all(docs))
+    first, second = load_paths([str(tmp_path)]).objects("Service")
+    assert first.labels == second.labels == {"team": "checkout"}
+    assert first.labels["team"] is second.labels["team"]
+    assert next(iter(first.spec)) is next(iter(second.spec))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,18 @@ JSON_SUFFIXES = (".json", ".json.gz")
 
 
 class _Loader(_BaseLoader):
-    """Safe loader that keeps timestamps as strings, as the Kubernetes API does."""
+    """Safe loader that keeps timestamps as strings, as the Kubernetes API does.
 
+    Strings are interned: a mesh repeats the same keys and values (`name`, `containerPort`,
+    `IfNotPresent`, label values) across thousands of objects, and YAML builds a new string for
+    each occurrence, where orjson reuses its keys. The parsed objects compare and read the same.
+    """
+
+    def construct_interned_str(self, node: yaml.ScalarNode) -> str:
+        return sys.intern(self.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_interned_str)
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
