@@ -73,7 +73,10 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     internal = [e for e in data["exposure"] if not e["external"]]
     for title, entries in (
         ("Exposed to the outside", external),
-        ("Internal gateways (not reachable from outside)", internal),
+        (
+            "Not reachable from outside (internal gateway, or a port no external Service carries)",
+            internal,
+        ),
     ):
         if not entries:
             continue
