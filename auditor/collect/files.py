@@ -19,6 +19,7 @@ import yaml
 
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document
 from auditor.errors import InputError
+from auditor.istio.version import istio_version
 from auditor.snapshot import Snapshot, SourceInfo
 
 try:  # the libyaml C loader is many times faster; PyYAML without it still works
@@ -140,6 +141,10 @@ def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> S
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
     for path in files:
         load_file(snapshot, path, default_namespace=default_namespace)
+    if snapshot.source.istio_version is None:
+        snapshot.source.istio_version = istio_version(
+            o.raw for o in snapshot.objects("apps/Deployment")
+        )
     return snapshot
 
 
