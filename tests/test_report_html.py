@@ -411,3 +411,19 @@ def test_pdf_caps_bypass_reasons_per_host_html_keeps_all(small: dict[str, Any]) 
     assert "… and 6 more in report.json/HTML" in pdf_cell
     assert [r for r in reasons if r in html_cell] == reasons
     assert "more in report.json/HTML" not in html_cell
+
+
+def test_coverage_lists_kinds_read_only_in_part(small: dict[str, Any]) -> None:
+    data = copy.deepcopy(small)
+    data["collection"]["Pod"] = {
+        "status": "ok",
+        "message": "forbidden in namespaces: payments",
+        "count": 2,
+        "version": "v1",
+    }
+    html = render_html(data)
+    kinds = html[html.index('class="data coverage-kinds"') :]
+    kinds = kinds[: kinds.index("</table>")]
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds)
+    assert [r[:3] for r in rows] == [("Pod", "partial", "forbidden in namespaces: payments")]
+    assert "GW001" in rows[0][3].split(", ")
