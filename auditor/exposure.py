@@ -99,6 +99,15 @@ def k8s_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
     )
 
 
+def listener_external(front: Frontend, ports: Sequence[ServicePort]) -> bool:
+    """A listener is reachable from outside when an external Service carries its port; a port no
+    Service carries (GW002) is not reachable at all, whatever the Service's type."""
+    if not front.services:
+        return front.external
+    carrying = {(p.namespace, p.name) for p in ports}
+    return any(service_is_external(s) for s in front.services if (s.namespace, s.name) in carrying)
+
+
 def _container_port(workloads: Iterable[Workload], name: str) -> int | None:
     for w in workloads:
         for c in w.pod_spec.get("containers") or ():
@@ -274,7 +283,7 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                 tls_mode=tls_mode,
                 gateway=gw.ref,
                 listener=listener,
-                external=front.external,
+                external=listener_external(front, ports),
                 addresses=front.addresses,
                 routes=tuple(sorted(set(routes))),
                 backends=tuple(sorted(set(backends))),
@@ -368,6 +377,7 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
                 redirects.append(redirect)
         if not served:
             served[H.normalize(hostname) if hostname else "*"] = ([], [], [])
+        service_ports = k8s_service_ports(front.services, number)
         for host, (refs, bks, redirects) in served.items():
             redirect_only = protocol == "HTTP" and bool(redirects) and all(redirects)
             yield ExposureEntry(
@@ -378,12 +388,12 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
                 tls_mode=mode or ("REDIRECT" if redirect_only else "NONE"),
                 gateway=gw.ref,
                 listener=f"listeners[{i}] ({listener.get('name') or ''})",
-                external=front.external,
+                external=listener_external(front, service_ports),
                 addresses=front.addresses,
                 routes=tuple(sorted(set(refs))),
                 backends=tuple(sorted(set(bks))),
                 redirect_only=redirect_only,
-                service_ports=k8s_service_ports(front.services, number),
+                service_ports=service_ports,
                 notes=front.notes,
             )
 

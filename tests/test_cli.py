@@ -102,3 +102,18 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == "mesh-audit, version 0.1.0"
+
+
+def test_terminal_names_kinds_read_only_in_part() -> None:
+    from auditor.report.terminal import render
+    from tests.helpers import scan_paths
+
+    data = dict(scan_paths(INPUT / "kubectl-list").data)
+    data["collection"] = dict(data["collection"])
+    data["collection"]["Pod"] = {
+        "status": "ok",
+        "message": "forbidden in namespaces: kube-system, payments",
+        "count": 3,
+        "version": "v1",
+    }
+    assert "  PARTIAL Pod: forbidden in namespaces: kube-system, payments" in render(data)

@@ -34,6 +34,8 @@ def test_core_checks_on_demo(demo: Report) -> None:
 def test_demo_input_is_clean(demo: Report) -> None:
     assert demo.data["warnings"] == []
     assert demo.data["mesh_config"]["source"] == "ConfigMap istio-system/istio"
+    # from the istiod Deployment's `discovery` image, docker.io/istio/pilot:1.24.2
+    assert demo.data["source"]["istio_version"] == "1.24.2"
     assert all(run["status"] == "ran" for run in demo.data["check_runs"])
 
 

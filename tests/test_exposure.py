@@ -145,8 +145,6 @@ def test_demo_mesh_exposure_map() -> None:
          ("partner-backend.partner-api.svc.cluster.local:8080",)),
         ("partner-api", "partner-gw", "partners.example.com", 443, "Terminate", True,
          ("partner-backend.partner-api.svc.cluster.local:8080", f"{pay}:8080")),
-        ("istio-ingress", "payments-gateway", "pay-admin.example.com", 9443, "PASSTHROUGH", True,
-         (f"{pay}:8443",)),
         ("istio-ingress", "payments-gateway", "pay.example.com", 80, "REDIRECT", True, ()),
         ("istio-ingress", "payments-gateway", "pay.example.com", 443, "SIMPLE", True,
          (f"{pay}:8080",)),
@@ -155,11 +153,18 @@ def test_demo_mesh_exposure_map() -> None:
          ("frontend.shop.svc.cluster.local:80",)),
         ("istio-egress", "egress-gateway", "api.stripe.com", 443, "PASSTHROUGH", False,
          ("api.stripe.com:443",)),
+        # E6: the ingress gateway's LoadBalancer Service does not carry port 9443 (GW002), so
+        # this listener is not reachable from outside
+        ("istio-ingress", "payments-gateway", "pay-admin.example.com", 9443, "PASSTHROUGH", False,
+         (f"{pay}:8443",)),
         ("marketing", "promo-gateway", "promo.example.com", 80, "REDIRECT", False, ()),
     ]  # fmt: skip
 
 
 def test_terminal_summary_lists_external_and_internal_entries() -> None:
     text = render(scan_paths(CASES / "ingress" / "internal-gateway.yaml").data)
-    assert "Internal gateways (not reachable from outside): 1 host/port entries" in text
+    assert (
+        "Not reachable from outside (internal gateway, or a port no external Service carries): "
+        "1 host/port entries"
+    ) in text
     assert "*:80 HTTP [PLAINTEXT] via Gateway istio-ingress/internal" in text

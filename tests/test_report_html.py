@@ -83,7 +83,7 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Exposed endpoints",
         "External hosts",
         "Ingress exposure 4 findings",
-        "TLS 3 findings",
+        "TLS 2 findings",
         "Egress registration 1 finding",
         "Mutual TLS 1 finding",
         "Inventory by kind",
@@ -94,18 +94,18 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
 def test_summary_states_score_grade_formula_and_counts(small: dict[str, Any]) -> None:
     html = render_html(small)
     text = " ".join("".join(parse_html(html).text).split())
-    # TLS001 2 high (20), TLS003 high (10), EGR001 and MTLS001 medium (4 each), GW001, GW002,
-    # VS001 and VS002 low (1 each) = 42 points off.
-    assert "58 / 100" in text
-    assert '<div class="scorecard-grade">F</div>' in html
-    minus = "\u2212"
+    # TLS001 high (10; port 9090 is not on the LoadBalancer Service, so only servers[1] is an
+    # external plaintext listener), TLS003 high (10), EGR001 and MTLS001 medium (4 each), GW001,
+    # GW002, VS001 and VS002 low (1 each) = 32 risk points: 100 * e^(-0.32) = 72.6.
+    assert "73 / 100" in text
+    assert '<div class="scorecard-grade">C</div>' in html
     assert (
-        f"Deductions: TLS001 {minus}20, TLS003 {minus}10, EGR001 {minus}4, MTLS001 {minus}4, "
-        f"GW001 {minus}1, GW002 {minus}1, VS001 {minus}1, VS002 {minus}1."
+        "Risk points by check: TLS001 10, TLS003 10, EGR001 4, MTLS001 4, "
+        "GW001 1, GW002 1, VS001 1, VS002 1."
     ) in text
     assert "Weights: critical 25, high 10, medium 4, low 1, info 0." in text
     tiles = re.findall(r'sev-tile sev-(\w+)[^"]*"><span class="tile-count">(\d+)</span>', html)
-    assert tiles == [("critical", "0"), ("high", "3"), ("medium", "2"), ("low", "4"), ("info", "0")]
+    assert tiles == [("critical", "0"), ("high", "2"), ("medium", "2"), ("low", "4"), ("info", "0")]
     top = re.findall(r'<td><a href="#check-(\w+)">', html)
     assert top == ["TLS001", "TLS003", "EGR001", "MTLS001", "GW001", "GW002", "VS001", "VS002"]
 
@@ -246,8 +246,9 @@ def test_waived_findings_have_their_appendix_and_leave_the_score(small: dict[str
     assert "Waived findings" in h_texts(html, 2)
     waived = html[html.index('id="waived"') : html.index('id="inventory"')]
     assert "EGR001-" in waived and "accepted until the egress gateway lands" in waived
-    # 100 - (TLS001 20 + TLS003 10 + MTLS001 4 + 4 low checks 1 each); EGR001's 4 are waived.
-    assert '<div class="scorecard-score"><strong>62</strong> / 100</div>' in html
+    # R = TLS001 10 + TLS003 10 + MTLS001 4 + 4 low checks 1 each = 28 (EGR001's 4 are waived):
+    # 100 * e^(-0.28) = 75.6
+    assert '<div class="scorecard-score"><strong>76</strong> / 100</div>' in html
     findings = html[html.index('id="findings"') : html.index('id="appendices"')]
     assert "EGR001" not in findings
 
@@ -274,8 +275,11 @@ def test_score_caps_each_check_and_ignores_waived() -> None:
     ]
     result = score(findings)
     assert result.deductions == (("TLS001", 30), ("GW001", 1))
-    assert (result.value, result.grade) == (69, "D")
-    assert score([{"check": "X001", "severity": "critical"}] * 3 * 5).value == 25
+    # R = 31: 100 * e^(-0.31) = 73.3
+    assert (result.value, result.grade) == (73, "C")
+    # 15 criticals of one check are capped at 3 * 25 = 75: 100 * e^(-0.75) = 47.2
+    assert score([{"check": "X001", "severity": "critical"}] * 3 * 5).value == 47
+    assert score([]).value == 100
 
 
 def test_redact_argv() -> None:
@@ -407,3 +411,19 @@ def test_pdf_caps_bypass_reasons_per_host_html_keeps_all(small: dict[str, Any]) 
     assert "… and 6 more in report.json/HTML" in pdf_cell
     assert [r for r in reasons if r in html_cell] == reasons
     assert "more in report.json/HTML" not in html_cell
+
+
+def test_coverage_lists_kinds_read_only_in_part(small: dict[str, Any]) -> None:
+    data = copy.deepcopy(small)
+    data["collection"]["Pod"] = {
+        "status": "ok",
+        "message": "forbidden in namespaces: payments",
+        "count": 2,
+        "version": "v1",
+    }
+    html = render_html(data)
+    kinds = html[html.index('class="data coverage-kinds"') :]
+    kinds = kinds[: kinds.index("</table>")]
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds)
+    assert [r[:3] for r in rows] == [("Pod", "partial", "forbidden in namespaces: payments")]
+    assert "GW001" in rows[0][3].split(", ")

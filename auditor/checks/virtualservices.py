@@ -123,14 +123,21 @@ def virtual_service_host_not_in_gateway(ctx: CheckContext) -> Iterator[Result]:
             served = _gateway_hosts(ctx, ref, vs.namespace)
             if served is None or any(H.intersects(g, h) for g in served for h in vs_hosts):
                 continue
+            hosts = ", ".join(vs_hosts) or "(none)"
+            exists = ref in ctx.index.gateways or (ref.namespace, ref.name) in (
+                ctx.index.k8s_gateways
+            )
             yield Result(
                 resource=vs.ref,
                 path=f"spec.gateways[{i}]",
                 detail=str(ref),
                 message=(
                     f"VirtualService {vs.namespace}/{vs.name} is bound to Gateway {ref}, but no "
-                    f"server of that Gateway serves its host(s) {', '.join(vs_hosts) or '(none)'}"
-                    f" to namespace {vs.namespace}"
+                    f"server of that Gateway serves its host(s) {hosts} to namespace "
+                    f"{vs.namespace}"
+                    if exists
+                    else f"VirtualService {vs.namespace}/{vs.name} is bound to Gateway {ref}, "
+                    f"which does not exist, so nothing serves its host(s) {hosts} there"
                 ),
                 evidence={"gateway": str(ref), "hosts": vs_hosts, "gateway_hosts": served},
             )

@@ -20,6 +20,7 @@ import yaml
 
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError
+from auditor.istio.version import istio_version
 from auditor.snapshot import Snapshot, SourceInfo, bulk_load
 
 try:  # the libyaml C loader is many times faster; PyYAML without it still works
@@ -152,6 +153,10 @@ def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> S
     with bulk_load():
         for path in files:
             load_file(snapshot, path, default_namespace=default_namespace)
+    if snapshot.source.istio_version is None:
+        snapshot.source.istio_version = istio_version(
+            o.raw for o in snapshot.objects("apps/Deployment")
+        )
     return snapshot
 
 

@@ -35,6 +35,7 @@ from auditor.collect.cluster import (
     iter_objects,
 )
 from auditor.errors import ClusterError
+from auditor.istio.version import istio_version
 from auditor.progress import Progress
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 
@@ -165,26 +166,6 @@ def configure(options: LiveOptions) -> tuple[client.Configuration, str]:
     return cfg, context
 
 
-def _istio_version(objects: list[dict[str, Any]]) -> str | None:
-    """The istiod image tag(s): `1.24.2`, or `1.23.1, 1.24.2` while revisions run side by side."""
-    tags: set[str] = set()
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        name = str(meta.get("name") or "")
-        labels = meta.get("labels") or {}
-        if not (name == "istiod" or name.startswith("istiod-") or labels.get("app") == "istiod"):
-            continue
-        template = (obj.get("spec") or {}).get("template") or {}
-        for container in (template.get("spec") or {}).get("containers") or []:
-            if container.get("name") != "discovery":
-                continue
-            image = str(container.get("image") or "").split("@", 1)[0]
-            repo, _, tag = image.rpartition(":")
-            if tag and "/" not in tag and repo:
-                tags.add(tag)
-    return ", ".join(sorted(tags)) or None
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -228,7 +209,7 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
         context=context,
         server=server,
         kubernetes_version=data.kubernetes_version,
-        istio_version=_istio_version(deployments.objects) if deployments else None,
+        istio_version=istio_version(deployments.objects) if deployments else None,
         namespaces=list(options.collect.namespaces) or None,
         collected_at=_now(),
     )

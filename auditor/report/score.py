@@ -2,11 +2,14 @@
 
 Each check costs at most a few times its worst finding's weight, so one check firing on 4,000
 resources does not hide every other problem: the score says how many kinds of problem there are and
-how severe, the counts say how widespread.
+how severe, the counts say how widespread. The risk points decay the score exponentially rather
+than subtracting from it, so a mesh with many problems still scores above 0 and shows progress as
+they are fixed.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,9 +19,11 @@ WEIGHTS: dict[str, int] = {"critical": 25, "high": 10, "medium": 4, "low": 1, "i
 CAP_FACTOR = 3
 GRADES: tuple[tuple[int, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (0, "F"))
 
+SCALE = 100
 FORMULA = (
-    "Score = 100 minus, for each check, the sum of its findings' weights, capped at "
-    f"{CAP_FACTOR} times the weight of its most severe finding; never below 0. "
+    f"Score = 100 * e^(-R/{SCALE}), rounded, where R (risk points) is the sum over checks of "
+    "their findings' weights, each check's sum capped at "
+    f"{CAP_FACTOR} times the weight of its most severe finding. "
     "Weights: "
     + ", ".join(f"{sev} {w}" for sev, w in WEIGHTS.items())
     + ". Waived findings are not counted. Grade: "
@@ -31,7 +36,7 @@ FORMULA = (
 class Score:
     value: int
     grade: str
-    deductions: tuple[tuple[str, int], ...]  # (check id, points), largest first
+    deductions: tuple[tuple[str, int], ...]  # (check id, risk points), largest first
 
 
 def is_waived(finding: Mapping[str, Any]) -> bool:
@@ -59,7 +64,8 @@ def score(findings: Iterable[Mapping[str, Any]]) -> Score:
         ((check, min(points, CAP_FACTOR * worst[check])) for check, points in total.items()),
         key=lambda d: (-d[1], d[0]),
     )
-    value = max(0, 100 - sum(points for _, points in deductions))
+    risk = sum(points for _, points in deductions)
+    value = round(100 * math.exp(-risk / SCALE))
     return Score(
         value=value,
         grade=grade_for(value),

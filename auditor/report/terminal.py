@@ -51,6 +51,10 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     for key, entry in missing:
         msg = f": {printable(entry['message'])}" if entry.get("message") else ""
         lines.append(f"  NOT READ {key} ({entry['status']}){msg}")
+    for key, entry in data["collection"].items():
+        # read, but not everywhere (e.g. some namespaces forbidden): still a partial view
+        if entry["status"] == "ok" and entry.get("message"):
+            lines.append(f"  PARTIAL {key}: {printable(entry['message'])}")
     for run in data["check_runs"]:
         if run["status"] != "ran":
             lines.append(f"  check {run['check']} {run['status']}: {printable(run['message'])}")
@@ -73,7 +77,10 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     internal = [e for e in data["exposure"] if not e["external"]]
     for title, entries in (
         ("Exposed to the outside", external),
-        ("Internal gateways (not reachable from outside)", internal),
+        (
+            "Not reachable from outside (internal gateway, or a port no external Service carries)",
+            internal,
+        ),
     ):
         if not entries:
             continue
