@@ -22,7 +22,7 @@ from auditor.istio.egress import EgressRouting
 from auditor.istio.injection import MeshStatus, enable_namespaces_by_default, mesh_status
 from auditor.istio.meshconfig import MeshConfig
 from auditor.istio.mtls import PeerAuthIndex
-from auditor.istio.refs import GatewayRef, virtual_service_gateways, visible_in
+from auditor.istio.refs import GatewayRef, lookup_scopes, virtual_service_gateways, visible_in
 from auditor.istio.selectors import LabelIndex, SelectorIndex
 from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
 from auditor.snapshot import KObject, Snapshot
@@ -359,6 +359,19 @@ class MeshIndex:
             ):
                 found.append(value)
         return found
+
+    def resolve_destination(self, host: str, namespace: str, export_to: object) -> KObject | None:
+        """The Service or ServiceEntry istioctl would resolve a destination host to, or None.
+
+        `export_to` is the referring resource's exportTo: its host is looked up from each
+        namespace it is visible in (istioctl's GetDestinationHost).
+        """
+        scopes = lookup_scopes(export_to if isinstance(export_to, list) else None, namespace)
+        for scope in scopes:
+            found = self.host_registered(host, scope, resolve_in=namespace)
+            if found:
+                return found[0]
+        return None
 
 
 def _export_to(svc: KObject) -> list[str] | None:

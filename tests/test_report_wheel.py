@@ -31,7 +31,14 @@ def test_installed_wheel_renders_like_the_checkout(tmp_path: Path) -> None:
     )  # fmt: skip
     (wheel,) = wheels.glob("mesh_audit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for asset in ("report.html.j2", "macros.html.j2", "report.css", "print.css", "report.js"):
+    for asset in (
+        "report.html.j2",
+        "macros.html.j2",
+        "report.css",
+        "changes.css",
+        "print.css",
+        "report.js",
+    ):
         assert f"report_templates/{asset}" in names
     assert "auditor/schema/report.schema.json" in names
     target = tmp_path / "site"

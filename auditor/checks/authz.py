@@ -6,7 +6,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.checks.registry import CheckContext, check
-from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SE, K_SERVICE, K_VS
+from auditor.index import (
+    K_AP,
+    K_DEPLOYMENT,
+    K_GATEWAY,
+    K_NAMESPACE,
+    K_POD,
+    K_RA,
+    K_SE,
+    K_SERVICE,
+    K_VS,
+)
 from auditor.model import Category, Result, Severity
 from auditor.snapshot import KObject
 
@@ -256,3 +266,60 @@ def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
                 evidence={"rule": {}, "selector": dict(selector)},
             )
             break
+
+
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+
+
+@check(
+    id="AUTHZ005",
+    title="Policy selects a Gateway API gateway by label and has no effect there",
+    category=Category.AUTHORIZATION,
+    severity=Severity.MEDIUM,
+    needs=(K_AP, K_RA, K_POD, K_DEPLOYMENT),
+    remediation=(
+        "Attach the policy with `targetRefs: [{kind: Gateway, group: "
+        "gateway.networking.k8s.io, name: <gateway>}]` instead of `selector`."
+    ),
+    references=(
+        AP_DOCS,
+        "https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/",
+        IST_DOCS.format(code="ist0166"),
+    ),
+    ist_codes=("IST0166",),
+)
+def selector_on_k8s_gateway(ctx: CheckContext) -> Iterator[Result]:
+    """An AuthorizationPolicy or RequestAuthentication that selects a Gateway API gateway's pods
+    with `selector` is ignored by Istio for those pods: such gateways take policy only through
+    `targetRefs`.
+
+    The team believes the edge enforces the policy (an IP allow-list, a JWT requirement) while
+    every request passes unchecked. Fires per policy without targetRef(s) whose selector matches a
+    pod or pod template in its namespace that carries the `gateway.networking.k8s.io/gateway-name`
+    label (IST0166).
+    """
+    for key in (K_AP, K_RA):
+        for policy in ctx.snapshot.objects(key):
+            spec = policy.spec
+            selector = (spec.get("selector") or {}).get("matchLabels") or {}
+            if not selector or spec.get("targetRef") or spec.get("targetRefs"):
+                continue
+            gateways = sorted(
+                {
+                    str(w.labels[GATEWAY_NAME_LABEL])
+                    for w in ctx.index.select_workloads(selector, policy.namespace)
+                    if GATEWAY_NAME_LABEL in w.labels
+                }
+            )
+            if not gateways:
+                continue
+            yield Result(
+                resource=policy.ref,
+                path="spec.selector",
+                message=(
+                    f"{policy.kind} {policy.namespace}/{policy.name} selects the pods of Gateway "
+                    f"API gateway(s) {', '.join(gateways)} by label; Istio applies policies to "
+                    "such gateways only through targetRefs, so it enforces nothing there"
+                ),
+                evidence={"selector": dict(selector), "gateways": gateways},
+            )

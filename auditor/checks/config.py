@@ -23,7 +23,7 @@ from auditor.index import (
 from auditor.istio import hosts as H
 from auditor.istio import injection as inj
 from auditor.istio.egress import registered_ports, route_destinations
-from auditor.istio.refs import lookup_scopes, visible_in
+from auditor.istio.refs import visible_in
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -40,15 +40,6 @@ TOPOLOGY_KEYS = frozenset(
         "kubernetes.io/hostname",
     }
 )
-
-
-def _registered(ctx: CheckContext, host: str, namespace: str, export_to: object) -> KObject | None:
-    scopes = lookup_scopes(export_to if isinstance(export_to, list) else None, namespace)
-    for scope in scopes:
-        found = ctx.index.host_registered(host, scope, resolve_in=namespace)
-        if found:
-            return found[0]
-    return None
 
 
 @check(
@@ -73,7 +64,7 @@ def destination_port_required(ctx: CheckContext) -> Iterator[Result]:
             host = str(dest.get("host") or "")
             if not host or dest.get("port") is not None:
                 continue
-            found = _registered(ctx, host, vs.namespace, vs.spec.get("exportTo"))
+            found = ctx.index.resolve_destination(host, vs.namespace, vs.spec.get("exportTo"))
             ports = registered_ports(found) if found is not None else []
             if len(ports) > 1:
                 yield Result(
@@ -160,7 +151,7 @@ def subset_selects_no_pods(ctx: CheckContext) -> Iterator[Result]:
     """
     for dr in ctx.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")
-        found = _registered(ctx, host, dr.namespace, dr.spec.get("exportTo"))
+        found = ctx.index.resolve_destination(host, dr.namespace, dr.spec.get("exportTo"))
         if found is None or found.kind != "Service":
             continue
         svc_selector = found.spec.get("selector") or {}

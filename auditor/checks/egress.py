@@ -13,7 +13,6 @@ from auditor.istio.egress import (
     registered_ports,
     route_destinations,
 )
-from auditor.istio.refs import lookup_scopes
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -120,18 +119,6 @@ def _sidecar_scope(sc: KObject) -> str:
     return f"workloads labelled {shown} in namespace {sc.namespace}"
 
 
-def _registration(
-    ctx: CheckContext, host: str, namespace: str, export_to: object
-) -> KObject | None:
-    """The Service or ServiceEntry istioctl would resolve a destination host to, or None."""
-    scopes = lookup_scopes(export_to if isinstance(export_to, list) else None, namespace)
-    for scope in scopes:
-        found = ctx.index.host_registered(host, scope, resolve_in=namespace)
-        if found:
-            return found[0]
-    return None
-
-
 @check(
     id="EGR003",
     title="VirtualService routes to a host no Service or ServiceEntry registers",
@@ -161,7 +148,9 @@ def destination_unregistered(ctx: CheckContext) -> Iterator[Result]:
             host = str(dest.get("host") or "")
             what = "mirror host" if mirror else "destination host"
             found = (
-                _registration(ctx, host, vs.namespace, vs.spec.get("exportTo")) if host else None
+                ctx.index.resolve_destination(host, vs.namespace, vs.spec.get("exportTo"))
+                if host
+                else None
             )
             if found is None:
                 external = bool(host) and H.is_external_name(H.fqdn(host, vs.namespace))
@@ -215,7 +204,7 @@ def destination_rule_unknown_host(ctx: CheckContext) -> Iterator[Result]:
     """
     for dr in ctx.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")
-        if _registration(ctx, host, dr.namespace, dr.spec.get("exportTo")) is not None:
+        if ctx.index.resolve_destination(host, dr.namespace, dr.spec.get("exportTo")) is not None:
             continue
         yield Result(
             resource=dr.ref,

@@ -8,8 +8,14 @@ from auditor.checks.registry import CheckContext, check
 from auditor.exposure import istio_gateway_frontend, k8s_gateway_frontend
 from auditor.index import K_GATEWAY, K_KGATEWAY, K_VS
 from auditor.istio import hosts as H
-from auditor.istio.refs import GatewayRef, is_internal_gateway_reference, resolve_gateway_name
+from auditor.istio.refs import (
+    GatewayRef,
+    exports_overlap,
+    is_internal_gateway_reference,
+    resolve_gateway_name,
+)
 from auditor.model import Category, Result, Severity
+from auditor.snapshot import KObject
 
 VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-service/"
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
@@ -225,3 +231,63 @@ def catch_all_on_external_gateway(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={"gateway": str(ref)},
             )
+
+
+@check(
+    id="VS005",
+    title="Several mesh VirtualServices claim the same host",
+    category=Category.CONFIG,
+    severity=Severity.MEDIUM,
+    needs=(K_VS,),
+    remediation=(
+        "Merge the routes for the host into one VirtualService, or narrow `exportTo` so the "
+        "VirtualServices are never visible in the same namespace."
+    ),
+    references=(VS_DOCS, "https://istio.io/latest/docs/reference/config/analysis/ist0109/"),
+    ist_codes=("IST0109",),
+)
+def conflicting_mesh_hosts(ctx: CheckContext) -> Iterator[Result]:
+    """Two VirtualServices bound to the `mesh` gateway for one host leave sidecar routing undefined.
+
+    Sidecars use one VirtualService per host; when several apply to the same host in a namespace,
+    Istio merges or picks them in an order nobody reviewed, so retries, timeouts, fault injection
+    or the egress-gateway leg of one of them may silently not apply. Fires on every VirtualService
+    (omitted `gateways` means `mesh`) whose host overlaps, wildcards included, a host of another
+    mesh VirtualService when their exportTo sets meet in some namespace (IST0109).
+    """
+    claims = H.HostSet()
+    entries: list[tuple[KObject, str]] = []
+    for vs in ctx.index.mesh_virtual_services:
+        for host in vs.spec.get("hosts") or ():
+            name = H.fqdn(host, vs.namespace, ctx.index.domain)
+            claims.add(name, vs)
+            entries.append((vs, name))
+    reported: set[tuple[str, str]] = set()
+    for vs, name in entries:
+        key = (vs.namespace, vs.name)
+        if key in reported:
+            continue
+        others = sorted(
+            {
+                f"{o.namespace}/{o.name}"
+                for o in claims.overlapping(name)
+                if isinstance(o, KObject)
+                and (o.namespace, o.name) != key
+                and exports_overlap(
+                    vs.spec.get("exportTo"), vs.namespace, o.spec.get("exportTo"), o.namespace
+                )
+            }
+        )
+        if not others:
+            continue
+        reported.add(key)
+        yield Result(
+            resource=vs.ref,
+            path="spec.hosts",
+            detail=name,
+            message=(
+                f"VirtualService {key[0]}/{key[1]} routes host {name} for sidecars, and so does "
+                f"{', '.join(others)}: which routes apply is undefined"
+            ),
+            evidence={"host": name, "also_claimed_by": others},
+        )

@@ -100,3 +100,17 @@ def lookup_scopes(export_to: Sequence[str] | None, namespace: str) -> tuple[str,
     if not export_to:
         return (namespace,)
     return tuple(namespace if e == "." else e for e in export_to)
+
+
+def exports_overlap(
+    a: Sequence[str] | None, a_namespace: str, b: Sequence[str] | None, b_namespace: str
+) -> bool:
+    """Whether two objects are visible together in some namespace (their exportTo sets meet).
+
+    Empty exportTo means every namespace here, as istioctl's conflict analyzers read it.
+    """
+    sa = set(exported_to(a, a_namespace))
+    sb = set(exported_to(b, b_namespace))
+    if "~" in sa or "~" in sb:
+        return False
+    return "*" in sa or "*" in sb or bool(sa & sb)

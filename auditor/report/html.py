@@ -84,6 +84,10 @@ def render_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
         .render(
             **ctx,
             css=Markup(_asset("report.css")),
+            # only reports with a baseline or waivers carry their styles (others stay as they were)
+            changes_css=Markup(_asset("changes.css"))
+            if ctx["baseline"] or ctx["has_waivers"]
+            else "",
             print_css=Markup(_asset("print.css")),
             script=Markup(script),
             script_hash=script_hash,

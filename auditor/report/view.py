@@ -12,9 +12,11 @@ from typing import Any
 
 import yaml
 
+from auditor.baseline import NEW
 from auditor.model import Category
-from auditor.report import diagram
+from auditor.report import diagram, view_changes
 from auditor.report.score import FORMULA, is_waived, score
+from auditor.report.text import display_time, resource_text
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORY_LABELS: dict[str, str] = {
@@ -37,11 +39,6 @@ YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: ~10x fas
 
 def category_label(key: str) -> str:
     return CATEGORY_LABELS.get(key, key)
-
-
-def resource_text(ref: Mapping[str, Any]) -> str:
-    ns = ref.get("namespace")
-    return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
 
 
 def evidence_yaml(evidence: Mapping[str, Any]) -> str:
@@ -71,12 +68,6 @@ def reference_links(refs: Sequence[str]) -> list[dict[str, str | None]]:
     return [{"text": r, "href": r if r.startswith("https://") else None} for r in refs]
 
 
-def display_time(stamp: str | None) -> str:
-    if not stamp:
-        return "not recorded"
-    return stamp.replace("T", " ").replace("Z", " UTC")
-
-
 def target_text(source: Mapping[str, Any]) -> str:
     if source.get("context"):
         return str(source["context"])
@@ -86,11 +77,21 @@ def target_text(source: Mapping[str, Any]) -> str:
     return str(source.get("type", "input"))
 
 
-def _finding_view(f: Mapping[str, Any], check_doc: Mapping[str, Any] | None) -> dict[str, Any]:
+def _waiver_note(waiver: Mapping[str, Any]) -> dict[str, Any]:
+    """What a finding shows of the waiver entry that waived it (or whose expiry ended)."""
+    return {key: waiver.get(key) for key in ("index", "reason", "owner", "expires", "ticket")}
+
+
+def _finding_view(
+    f: Mapping[str, Any],
+    check_doc: Mapping[str, Any] | None,
+    expired: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     check_remediation = check_doc["remediation"] if check_doc else None
     check_refs = list(check_doc["references"]) if check_doc else []
     own_refs = [r for r in f["references"] if r not in check_refs]
     waiver = f.get("waiver")
+    lapsed = (expired or {}).get(f["id"]) if not waiver else None
     return {
         "id": f["id"],
         "check": f["check"],
@@ -103,12 +104,17 @@ def _finding_view(f: Mapping[str, Any], check_doc: Mapping[str, Any] | None) -> 
         "evidence": evidence_yaml(f["evidence"]),
         "remediation": f["remediation"] if f["remediation"] != check_remediation else None,
         "references": reference_links(own_refs),
-        "waiver": dict(waiver) if isinstance(waiver, Mapping) else None,
+        "waiver": _waiver_note(waiver) if isinstance(waiver, Mapping) else None,
+        "expired_waiver": _waiver_note(lapsed) if lapsed else None,
+        "new": f.get("baseline_status") == NEW,
     }
 
 
 def _findings_by_category(
-    findings: Sequence[Mapping[str, Any]], docs: Mapping[str, Mapping[str, Any]], limit: int | None
+    findings: Sequence[Mapping[str, Any]],
+    docs: Mapping[str, Mapping[str, Any]],
+    limit: int | None,
+    expired: Mapping[str, Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     """Category (report order), then severity (worst first), then check ID; findings in order."""
     groups: dict[str, dict[str, dict[str, list[Mapping[str, Any]]]]] = defaultdict(
@@ -143,7 +149,7 @@ def _findings_by_category(
                             list(doc["references"]) if doc else items[0]["references"]
                         ),
                         "count": len(items),
-                        "findings": [_finding_view(f, doc) for f in shown],
+                        "findings": [_finding_view(f, doc, expired) for f in shown],
                         "hidden": len(items) - len(shown),
                     }
                 )
@@ -179,6 +185,7 @@ def _top_risks(
                 "title": doc["title"] if doc else worst["title"],
                 "severity": worst["severity"],
                 "count": len(items),
+                "new": sum(1 for f in items if f.get("baseline_status") == NEW),
                 "example": resource_text(worst["resource"]),
                 "category": category_label(worst["category"]),
             }
@@ -324,7 +331,10 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     all_findings = list(data["findings"])
     active = [f for f in all_findings if not is_waived(f)]
     waived = [f for f in all_findings if is_waived(f)]
-    has_waivers = "waivers" in data or any("waiver" in f for f in all_findings)
+    has_waivers = (
+        "waivers" in data or "waiver_audit" in data or any("waiver" in f for f in all_findings)
+    )
+    expired = view_changes.expired_waivers(data)
     sc = score(all_findings)
     by_sev = Counter(f["severity"] for f in active)
     by_cat = Counter(f["category"] for f in active)
@@ -335,6 +345,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         PDF_TABLE_ROWS if medium == "pdf" else len(data["exposure"]) + len(data.get("egress") or [])
     )
     runs = {r["check"]: r for r in data["check_runs"]}
+    resolved_rows, resolved_total, resolved_hidden = view_changes.resolved_rows(
+        data, PDF_TABLE_ROWS if medium == "pdf" else None
+    )
     exposure = list(data["exposure"])
     egress = list(data.get("egress") or [])
     return {
@@ -384,10 +397,15 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "egress_hidden": max(0, len(egress) - table_limit),
         "egress_bypass": sum(1 for e in egress if e.get("bypass")),
         "egress_svg": diagram.egress_svg(egress),
-        "categories": _findings_by_category(active, docs, limit),
+        "categories": _findings_by_category(active, docs, limit, expired),
         "pdf_limit": limit,
         "has_waivers": has_waivers,
         "waived": [_finding_view(f, docs.get(f["check"])) for f in waived],
+        "waiver_audit": view_changes.waiver_audit_rows(data, limit),
+        "baseline": view_changes.baseline_summary(data),
+        "resolved_rows": resolved_rows,
+        "resolved_total": resolved_total,
+        "resolved_hidden": resolved_hidden,
         "inventory": [
             {
                 "kind": kind,
