@@ -21,7 +21,7 @@ the planted problems.
 Planted problems: each app namespace gets each problem type with probability `--problem-rate`
 (the first namespaces get one type each, so every type appears even in a small mesh). They are
 listed in a sidecar file (`<output stem>.planted.json`) with the checks that must report them
-(an empty list for problems no check reports yet).
+(an empty list for a problem no check reports).
 
 Output is the mesh-audit snapshot file (auditor.collect.snapshot_file), gzipped when the name ends
 in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace.
@@ -103,7 +103,7 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
     "gateway-plaintext-http-no-redirect": ("TLS001",),
     "destinationrule-tls-disabled": ("MTLS003",),
     "peerauthentication-permissive": ("MTLS002",),
-    "authorizationpolicy-allow-all": (),
+    "authorizationpolicy-allow-all": ("AUTHZ004",),
     "serviceentry-wildcard-host": ("EGR006",),
 }
 

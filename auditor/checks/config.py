@@ -97,24 +97,33 @@ def ingress_route_rules_not_affected(ctx: CheckContext) -> Iterator[Result]:
 
     When a VirtualService bound to gateways routes to a host without a subset, and another
     VirtualService for that host routes by subset (a canary, a version pin), gateway traffic
-    ignores the pin. Fires per such destination (IST0140), as istioctl compares host strings.
+    ignores the pin. Fires per such destination (IST0140). Hosts are compared as the services
+    they name (short names resolved in each VirtualService's namespace), where istioctl compares
+    the host strings, so `cart` in two namespaces is two services here, not one.
     """
+    domain = ctx.index.domain
     pinned: dict[str, list[KObject]] = {}
     for vs in ctx.snapshot.objects(K_VS):
-        own_hosts = set(vs.spec.get("hosts") or ())
+        own_hosts = {H.fqdn(h, vs.namespace, domain) for h in vs.spec.get("hosts") or ()}
         for rule in vs.spec.get("http") or ():
             for rd in rule.get("route") or ():
                 dest = rd.get("destination") or {}
-                if dest.get("subset") and dest.get("host") in own_hosts:
-                    pinned.setdefault(str(dest["host"]), []).append(vs)
+                if not dest.get("subset") or not dest.get("host"):
+                    continue
+                name = H.fqdn(str(dest["host"]), vs.namespace, domain)
+                if name in own_hosts:
+                    pinned.setdefault(name, []).append(vs)
     for vs in ctx.snapshot.objects(K_VS):
         if not vs.spec.get("gateways"):
             continue
         for i, rule in enumerate(vs.spec.get("http") or ()):
             for j, rd in enumerate(rule.get("route") or ()):
                 dest = rd.get("destination") or {}
-                host = dest.get("host")
-                if dest.get("subset") or not host or host not in pinned:
+                raw_host = dest.get("host")
+                if dest.get("subset") or not raw_host:
+                    continue
+                host = H.fqdn(str(raw_host), vs.namespace, domain)
+                if host not in pinned:
                     continue
                 others = sorted({f"{o.namespace}/{o.name}" for o in pinned[host]})
                 yield Result(
