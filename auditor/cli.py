@@ -232,7 +232,7 @@ def scan(
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
-    from auditor.istio.meshconfig import parse_text
+    from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
@@ -245,6 +245,7 @@ def scan(
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
+    override = load_mesh_config(mesh_config) if mesh_config is not None else None
     if from_paths:
         if context or kubeconfig or in_cluster or namespaces:
             raise InputError("--from reads files; it cannot be combined with cluster options")
@@ -259,18 +260,8 @@ def scan(
             deadline,
             progress=progress_for(no_progress=no_progress or quiet),
         )
-    if mesh_config is not None:
-        path = Path(mesh_config)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{mesh_config}: cannot read: {exc.strerror}") from exc
-        try:
-            parsed = parse_text(text, mesh_config)
-        except Exception as exc:
-            raise InputError(f"{mesh_config}: not valid MeshConfig YAML: {exc}") from exc
-        assert parsed.raw is not None
-        snapshot.mesh_config_override = (mesh_config, parsed.raw)
+    if mesh_config is not None and override is not None and override.raw is not None:
+        snapshot.mesh_config_override = (mesh_config, override.raw)
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,

@@ -24,3 +24,23 @@ class ClusterError(AuditError):
     """The cluster could not be reached or read at all."""
 
     exit_code = EXIT_CLUSTER
+
+
+def yaml_error_text(where: str, exc: Exception) -> str:
+    """One line for a YAML syntax error: `file:line:column: invalid YAML: problem (context)`."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "syntax error"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if (
+        getattr(exc, "problem", None)
+        and context
+        and context_mark is not None
+        and (context_mark is not mark)
+    ):
+        problem += (
+            f" ({context} started at line {context_mark.line + 1}, "
+            f"column {context_mark.column + 1})"
+        )
+    if mark is not None:
+        where = f"{where}:{mark.line + 1}:{mark.column + 1}"
+    return f"{where}: invalid YAML: {problem}"

@@ -117,3 +117,19 @@ def test_terminal_names_kinds_read_only_in_part() -> None:
         "version": "v1",
     }
     assert "  PARTIAL Pod: forbidden in namespaces: kube-system, payments" in render(data)
+
+
+def test_unparsable_mesh_config_and_unwritable_output_are_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "mesh.yaml"
+    bad.write_text("outboundTrafficPolicy: [\n")
+    code, _, err = run("scan", "--from", str(DEMO), "--mesh-config", str(bad))
+    assert code == 2
+    assert err == (
+        f"mesh-audit: error: {bad}:2:1: invalid YAML: expected the node content, "
+        "but found '<stream end>'\n"
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run("scan", "--from", str(DEMO), "--output-dir", str(blocker / "out"))
+    assert code == 2
+    assert err == f"mesh-audit: error: cannot write {blocker / 'out'}: Not a directory\n"

@@ -19,7 +19,7 @@ import orjson
 import yaml
 
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
-from auditor.errors import InputError
+from auditor.errors import InputError, yaml_error_text
 from auditor.istio.version import istio_version
 from auditor.snapshot import Snapshot, SourceInfo, bulk_load
 
@@ -110,13 +110,7 @@ def _yaml_documents(path: Path, data: bytes) -> Iterator[Any]:
     try:
         yield from yaml.load_all(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or "syntax error"
-        ctx = exc.context_mark
-        if exc.context and exc.problem and ctx is not None and ctx is not mark:
-            problem += f" ({exc.context} started at line {ctx.line + 1}, column {ctx.column + 1})"
-        raise InputError(f"{where}: invalid YAML: {problem}") from exc
+        raise InputError(yaml_error_text(str(path), exc)) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML: {exc}") from exc
 

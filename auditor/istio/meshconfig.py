@@ -100,3 +100,22 @@ def parse_text(text: str, source: str) -> MeshConfig:
 
 
 DEFAULT = MeshConfig(source="Istio defaults")
+
+
+def load_file(path: str) -> MeshConfig:
+    """A --mesh-config file; InputError (one line) when it cannot be read or parsed."""
+    from auditor.errors import InputError, yaml_error_text
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text") from exc
+    try:
+        return parse_text(text, f"file {path}")
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(yaml_error_text(path, exc)) from exc
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: not valid MeshConfig YAML: {exc}") from exc

@@ -42,5 +42,10 @@ def parse_formats(text: str) -> list[str]:
 
 
 def render_all(report: Report, names: list[str], output_dir: Path) -> list[Path]:
-    output_dir.mkdir(parents=True, exist_ok=True)
-    return [RENDERERS[name](report, output_dir) for name in names]
+    """Write each format; an unwritable directory is a one-line input error, not a traceback."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        return [RENDERERS[name](report, output_dir) for name in names]
+    except OSError as exc:
+        where = exc.filename or output_dir
+        raise InputError(f"cannot write {where}: {exc.strerror or exc}") from exc
