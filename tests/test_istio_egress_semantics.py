@@ -10,8 +10,9 @@ import pytest
 from auditor.istio import injection as inj
 from auditor.istio.egress import over_broad_host, rule_applies
 from auditor.istio.mtls import PeerAuthIndex, client_tls_modes
-from auditor.istio.netpol import egress_posture, label_selector_matches, open_rule, policy_types
+from auditor.istio.netpol import egress_posture, open_rule, policy_types
 from auditor.istio.refs import GatewayRef, lookup_scopes
+from auditor.istio.selectors import label_selector_matches
 
 
 @pytest.mark.parametrize(

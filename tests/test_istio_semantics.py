@@ -410,3 +410,30 @@ def test_https_redirect_rule(rule: dict[str, object], expected: bool) -> None:
 )
 def test_internal_gateway_reference(value: str, expected: bool) -> None:
     assert is_internal_gateway_reference(value) is expected
+
+
+def test_label_selector_expressions() -> None:
+    from auditor.istio.selectors import label_selector_matches
+
+    sel = {
+        "matchLabels": {"team": "shop"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["web", "api"]},
+            {"key": "legacy", "operator": "DoesNotExist"},
+        ],
+    }
+    assert label_selector_matches(sel, {"team": "shop", "tier": "api"})
+    assert not label_selector_matches(sel, {"team": "shop", "tier": "db"})
+    assert not label_selector_matches(sel, {"team": "shop", "tier": "web", "legacy": "y"})
+    assert not label_selector_matches(sel, {"tier": "web"})
+    assert label_selector_matches(
+        {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, {}
+    )
+    assert label_selector_matches(
+        {"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {"env": "x"}
+    )
+    # an unknown operator is an invalid selector, which selects nothing
+    assert not label_selector_matches(
+        {"matchExpressions": [{"key": "env", "operator": "Like", "values": ["p"]}]}, {"env": "p"}
+    )
+    assert label_selector_matches(None, {"x": "y"})

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.istio import hosts as H
+from auditor.istio.selectors import label_selector_matches
 
 GROUP = "gateway.networking.k8s.io"
 ISTIO_CONTROLLER = "istio.io/gateway-controller"
@@ -76,29 +77,6 @@ def parent_ref(raw: Mapping[str, Any], route_namespace: str) -> ParentRef | None
     )
 
 
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """metav1.LabelSelector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)."""
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or ():
-        key, op = expr.get("key"), expr.get("operator")
-        values = expr.get("values") or []
-        present = key in labels
-        if (
-            (op == "In" and (not present or labels[key] not in values))
-            or (op == "NotIn" and present and labels[key] in values)
-            or (op == "Exists" and not present)
-            or (op == "DoesNotExist" and present)
-        ):
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
-
-
 def namespace_allowed(
     listener: Mapping[str, Any],
     gateway_namespace: str,
@@ -120,7 +98,7 @@ def namespace_allowed(
         labels = namespace_labels.get(route_namespace)
         if labels is None:
             labels = {"kubernetes.io/metadata.name": route_namespace}
-        return selector_matches(namespaces.get("selector") or {}, labels)
+        return label_selector_matches(namespaces.get("selector") or {}, labels)
     return False
 
 
