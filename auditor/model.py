@@ -87,6 +87,22 @@ class CheckMeta:
     references: tuple[str, ...] = ()
     ist_codes: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """The check's documentation as report.json `checks[]` and `mesh-audit checks` show it:
+        `references` lists the docs and then the istioctl analyze codes."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "category": str(self.category),
+            "severity": self.severity.label,
+            "looks_at": list(self.looks_at),
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "references": list(self.references)
+            + [code for code in self.ist_codes if code not in self.references],
+            "ist_codes": list(self.ist_codes),
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Result:

@@ -11,20 +11,7 @@ def render_checks(output: str) -> str:
     checks = all_checks()
     if output == "json":
         return json.dumps(
-            [
-                {
-                    "id": c.meta.id,
-                    "title": c.meta.title,
-                    "category": str(c.meta.category),
-                    "severity": c.meta.severity.label,
-                    "looks_at": list(c.meta.looks_at),
-                    "rationale": c.meta.rationale,
-                    "remediation": c.meta.remediation,
-                    "references": list(c.meta.references),
-                    "ist_codes": list(c.meta.ist_codes),
-                }
-                for c in checks
-            ],
+            [c.meta.to_json() for c in checks],
             indent=2,
         )
     if output == "markdown":

@@ -118,20 +118,7 @@ def build_report(
     )
     findings_json = [_with_origin(f, snapshot) for f in findings]
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
-    check_docs = [
-        {
-            "id": c.meta.id,
-            "title": c.meta.title,
-            "category": str(c.meta.category),
-            "severity": c.meta.severity.label,
-            "looks_at": list(c.meta.looks_at),
-            "rationale": c.meta.rationale,
-            "remediation": c.meta.remediation,
-            "references": list(c.meta.references)
-            + [code for code in c.meta.ist_codes if code not in c.meta.references],
-        }
-        for c in checks
-    ]
+    check_docs = [c.meta.to_json() for c in checks]
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": __version__},
