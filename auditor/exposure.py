@@ -24,7 +24,8 @@ from typing import Any
 from auditor.index import K_GATEWAY, K_KGATEWAY, MeshIndex, Workload
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
-from auditor.model import ExposureEntry, ResourceRef, ServicePort
+from auditor.istio import matches as M
+from auditor.model import ExposureEntry, ResourceRef, RouteRule, ServicePort
 from auditor.snapshot import KObject
 
 TLS_PROTOCOLS = {"HTTPS", "TLS"}
@@ -199,21 +200,44 @@ def route_section(protocol: str, tls_mode: str) -> str:
     return "tcp"
 
 
-def route_destinations(
+def route_rules(
     vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
-) -> list[str]:
-    """Destinations (`host[:port]`, host as FQDN) of the routes that apply on the gateway."""
+) -> list[RouteRule]:
+    """The VirtualService's rules that apply on the gateway: their matches and destinations
+    (`host[:port]`, host as FQDN). A rule with only a `redirect` sends nowhere."""
     names = set(gateway_names)
-    out: list[str] = []
+    out: list[RouteRule] = []
     for name in (section,) if section else ("http", "tls", "tcp"):
         for route in vs.spec.get(name) or ():
             if not _route_applies(route, names, port):
                 continue
-            for dest in route.get("route") or ():
-                found = _destination(dest.get("destination") or {}, vs.namespace)
-                if found:
-                    out.append(found)
+            applying = [
+                m
+                for m in route.get("match") or ()
+                if not (m.get("gateways") and not names.intersection(m["gateways"]))
+                and not (isinstance(m.get("port"), int) and m["port"] != port)
+            ]
+            backends = tuple(
+                found
+                for dest in route.get("route") or ()
+                if (found := _destination(dest.get("destination") or {}, vs.namespace))
+            )
+            out.append(
+                RouteRule(
+                    route=vs.ref,
+                    match=M.either(M.istio_http_match(m) for m in applying),
+                    backends=backends,
+                    redirect=bool(route.get("redirect")) and not backends,
+                )
+            )
     return out
+
+
+def route_destinations(
+    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
+) -> list[str]:
+    """Destinations (`host[:port]`, host as FQDN) of the routes that apply on the gateway."""
+    return [b for rule in route_rules(vs, gateway_names, section, port) for b in rule.backends]
 
 
 def ref_names(vs: KObject, gw: KObject) -> list[str]:
@@ -254,7 +278,7 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
         is_tls, redirect, tls_mode = server_tls_mode(server)
         listener = f"servers[{i}]" + (f" ({server['name']})" if server.get("name") else "")
         ports = istio_service_ports(front.services, number, workloads)
-        served: dict[str, tuple[list[ResourceRef], list[str]]] = {}
+        served: dict[str, tuple[list[ResourceRef], list[RouteRule]]] = {}
         for raw_host in server.get("hosts") or ():
             ghost = H.parse_gateway_host(raw_host, gw.namespace)
             for vs in bound:
@@ -264,17 +288,18 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                     vh = H.normalize(vs_host)
                     if not H.intersects(ghost.host, vh):
                         continue
-                    routes, backends = served.setdefault(H.more_specific(ghost.host, vh), ([], []))
+                    routes, rules = served.setdefault(H.more_specific(ghost.host, vh), ([], []))
                     routes.append(vs.ref)
                     if not redirect:
-                        backends.extend(
-                            route_destinations(
+                        rules.extend(
+                            route_rules(
                                 vs, ref_names(vs, gw), route_section(protocol, tls_mode), number
                             )
                         )
             if not any(H.intersects(ghost.host, h) for h in served):
                 served.setdefault(ghost.host, ([], []))
-        for host, (routes, backends) in served.items():
+        for host, (routes, rules) in served.items():
+            backends = [b for rule in rules for b in rule.backends]
             yield ExposureEntry(
                 host=host,
                 port=number,
@@ -289,6 +314,7 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                 backends=tuple(sorted(set(backends))),
                 redirect_only=redirect,
                 service_ports=ports,
+                rules=tuple(dict.fromkeys(rules)),
             )
 
 
@@ -335,13 +361,12 @@ def backend_permitted(index: MeshIndex, route: KObject, ref: GA.BackendRef) -> b
     )
 
 
-def route_backends(index: MeshIndex, route: KObject) -> tuple[list[str], bool]:
-    """(backends a route sends to, whether every rule only redirects to https)."""
-    backends: list[str] = []
-    redirect_only = True
+def route_rules_k8s(index: MeshIndex, route: KObject) -> list[RouteRule]:
+    """A Gateway API route's rules: matches, the backends it may send to (cross-namespace ones
+    only with a ReferenceGrant), and whether the rule only redirects to https."""
+    out: list[RouteRule] = []
     for rule in route.spec.get("rules") or ():
-        if not GA.is_https_redirect_rule(rule):
-            redirect_only = False
+        backends: list[str] = []
         for ref in GA.backend_refs(route.namespace, rule):
             if not backend_permitted(index, route, ref):
                 continue
@@ -350,7 +375,22 @@ def route_backends(index: MeshIndex, route: KObject) -> tuple[list[str], bool]:
             else:
                 name = f"{ref.kind}/{ref.namespace}/{ref.name}"
             backends.append(f"{name}:{ref.port}" if ref.port is not None else name)
-    return backends, redirect_only
+        out.append(
+            RouteRule(
+                route=route.ref,
+                match=M.either(M.httproute_match(m) for m in rule.get("matches") or ()),
+                backends=tuple(backends),
+                redirect=GA.is_https_redirect_rule(rule),
+            )
+        )
+    return out
+
+
+def route_backends(index: MeshIndex, route: KObject) -> tuple[list[str], bool]:
+    """(backends a route sends to, whether every rule only redirects to https)."""
+    rules = route_rules_k8s(index, route)
+    backends = [b for rule in rules for b in rule.backends]
+    return backends, all(rule.redirect for rule in rules)
 
 
 def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
@@ -367,19 +407,19 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
         protocol = str(listener.get("protocol") or "").upper()
         mode = GA.listener_tls_mode(listener)
         hostname = listener.get("hostname")
-        served: dict[str, tuple[list[ResourceRef], list[str], list[bool]]] = {}
+        served: dict[str, tuple[list[ResourceRef], list[RouteRule]]] = {}
         for route in by_listener.get(i, ()):
-            backends, redirect = route_backends(index, route)
+            route_rules_ = route_rules_k8s(index, route)
             for host in GA.served_hostnames(hostname, route.spec.get("hostnames") or []):
-                refs, bks, redirects = served.setdefault(host, ([], [], []))
+                refs, rules = served.setdefault(host, ([], []))
                 refs.append(route.ref)
-                bks.extend(backends)
-                redirects.append(redirect)
+                rules.extend(route_rules_)
         if not served:
-            served[H.normalize(hostname) if hostname else "*"] = ([], [], [])
+            served[H.normalize(hostname) if hostname else "*"] = ([], [])
         service_ports = k8s_service_ports(front.services, number)
-        for host, (refs, bks, redirects) in served.items():
-            redirect_only = protocol == "HTTP" and bool(redirects) and all(redirects)
+        for host, (refs, rules) in served.items():
+            redirect_only = protocol == "HTTP" and bool(rules) and all(r.redirect for r in rules)
+            bks = [b for rule in rules for b in rule.backends]
             yield ExposureEntry(
                 host=host,
                 port=number,
@@ -395,6 +435,7 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
                 redirect_only=redirect_only,
                 service_ports=service_ports,
                 notes=front.notes,
+                rules=tuple(dict.fromkeys(rules)),
             )
 
 

@@ -183,6 +183,28 @@ class ServicePort:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class RouteRule:
+    """One route rule behind a listener: what requests it matches and where they go."""
+
+    route: ResourceRef
+    match: str  # e.g. "uri prefix /api, method GET", or "any request"
+    backends: tuple[str, ...]
+    redirect: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "route": {
+                "kind": self.route.kind,
+                "namespace": self.route.namespace or None,
+                "name": self.route.name,
+            },
+            "match": self.match,
+            "backends": list(self.backends),
+            "redirect": self.redirect,
+        }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExposureEntry:
     """One externally (or internally) served host and port on a gateway."""
@@ -201,6 +223,7 @@ class ExposureEntry:
     redirect_only: bool = False
     service_ports: tuple[ServicePort, ...] = ()
     notes: tuple[str, ...] = ()
+    rules: tuple[RouteRule, ...] = ()
 
     def sort_key(self) -> tuple[bool, str, int, str]:
         return (not self.external, self.host, self.port, self.gateway.key)
@@ -225,4 +248,5 @@ class ExposureEntry:
             "redirect_only": self.redirect_only,
             "service_ports": [p.to_json() for p in self.service_ports],
             "notes": list(self.notes),
+            "rules": [r.to_json() for r in self.rules],
         }

@@ -168,7 +168,16 @@ VIRTUAL_SERVICE = {
         "http": [
             {
                 "name": str,
-                "match": [{"gateways": [str], "port": int, "uri": MapOf(str)}],
+                "match": [
+                    {
+                        "gateways": [str],
+                        "port": int,
+                        "uri": MapOf(str),
+                        "authority": MapOf(str),
+                        "method": MapOf(str),
+                        "headers": MapOf(MapOf(str)),
+                    }
+                ],
                 "route": _ROUTE_DEST,
                 "redirect": {"scheme": str, "port": int, "authority": str, "uri": str},
                 "mirror": _DESTINATION,
@@ -300,6 +309,13 @@ HTTP_ROUTE = {
             {
                 "backendRefs": [_BACKEND_REF],
                 "filters": [{"type": str, "requestRedirect": {"scheme": str, "port": int}}],
+                "matches": [
+                    {
+                        "path": {"type": str, "value": str},
+                        "method": str,
+                        "headers": [{"name": str, "value": str, "type": str}],
+                    }
+                ],
             }
         ],
     }

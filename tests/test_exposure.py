@@ -16,6 +16,17 @@ def _route(api: str, kind: str, ns: str, name: str) -> dict[str, Any]:
     return {"apiVersion": api, "kind": kind, "namespace": ns, "name": name}
 
 
+def _rule(
+    kind: str, ns: str, name: str, match: str, backends: list[str], redirect: bool = False
+) -> dict[str, Any]:
+    return {
+        "route": {"kind": kind, "namespace": ns, "name": name},
+        "match": match,
+        "backends": backends,
+        "redirect": redirect,
+    }
+
+
 def _svc(ns: str, name: str, typ: str, port: int, target: int, node: int | None) -> dict[str, Any]:
     return {
         "namespace": ns,
@@ -51,6 +62,15 @@ def test_istio_gateway_entry_resolves_the_whole_path() -> None:
                 _svc("istio-ingress", "istio-ingressgateway", "LoadBalancer", 80, 8080, 30080)
             ],
             "notes": [],
+            "rules": [
+                _rule(
+                    "VirtualService",
+                    "marketing",
+                    "marketing-site",
+                    "any request",
+                    ["marketing-web.marketing.svc.cluster.local:80"],
+                )
+            ],
         }
     ]
 
@@ -85,6 +105,7 @@ def test_gateway_api_listeners_routes_and_granted_backends() -> None:
             "backends": [],
             "redirect_only": True,
             "service_ports": [_svc("partners", "partner-gw-istio", "LoadBalancer", 80, 80, 31080)],
+            "rules": [_rule("HTTPRoute", "partners", "redirect", "any request", [], True)],
         },
         {
             **common,
@@ -102,6 +123,23 @@ def test_gateway_api_listeners_routes_and_granted_backends() -> None:
             "redirect_only": False,
             "service_ports": [
                 _svc("partners", "partner-gw-istio", "LoadBalancer", 443, 443, 31443)
+            ],
+            # each rule with its own match: /invoices goes to the granted billing backend
+            "rules": [
+                _rule(
+                    "HTTPRoute",
+                    "partners",
+                    "api",
+                    "path PathPrefix /api",
+                    ["partner-backend.partners.svc.cluster.local:80"],
+                ),
+                _rule(
+                    "HTTPRoute",
+                    "partners",
+                    "api",
+                    "path PathPrefix /invoices",
+                    ["invoices.billing.svc.cluster.local:80"],
+                ),
             ],
         },
     ]

@@ -437,3 +437,28 @@ def test_label_selector_expressions() -> None:
         {"matchExpressions": [{"key": "env", "operator": "Like", "values": ["p"]}]}, {"env": "p"}
     )
     assert label_selector_matches(None, {"x": "y"})
+
+
+def test_route_match_descriptions() -> None:
+    from auditor.istio import matches as M
+
+    assert M.istio_http_match({"uri": {"prefix": "/api"}, "method": {"exact": "GET"}}) == (
+        "uri prefix /api, method exact GET"
+    )
+    assert M.istio_http_match({"headers": {"x-user": {"regex": "adm.*"}}, "port": 80}) == (
+        "header x-user regex adm.*, port 80"
+    )
+    assert M.istio_http_match({"sniHosts": ["api.example.com"]}) == "SNI api.example.com"
+    assert M.istio_http_match({}) == "any request"
+    # matches are OR-ed; one that takes every request makes the rule take every request
+    assert M.either(["uri prefix /a", "uri prefix /b"]) == "uri prefix /a OR uri prefix /b"
+    assert M.either(["uri prefix /a", "any request"]) == "any request"
+    assert M.either([]) == "any request"
+    assert M.httproute_match({"path": {"type": "Exact", "value": "/debug"}, "method": "POST"}) == (
+        "path Exact /debug, method POST"
+    )
+    # a match without a path is PathPrefix /, which matches everything
+    assert M.httproute_match({}) == "any request"
+    assert M.httproute_match({"headers": [{"name": "env", "value": "canary"}]}) == (
+        "header env Exact canary"
+    )
