@@ -427,3 +427,16 @@ def test_coverage_lists_kinds_read_only_in_part(small: dict[str, Any]) -> None:
     rows = re.findall(r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds)
     assert [r[:3] for r in rows] == [("Pod", "partial", "forbidden in namespaces: payments")]
     assert "GW001" in rows[0][3].split(", ")
+
+
+def test_exposure_table_shows_backends_by_route_match() -> None:
+    from tests.helpers import DEMO, scan_paths
+
+    html = render_html(dict(scan_paths(DEMO).data))
+    table = html[html.index('class="data sortable exposure-table"') :]
+    table = table[: table.index("</table>")]
+    text = re.sub(r"<wbr>", "", table)
+    # E9: the plaintext /debug rule on the partner gateway, next to the https redirect
+    assert "path PathPrefix /debug → partner-backend.partner-api.svc.cluster.local:8080" in text
+    assert "redirect to https" in text
+    assert "path PathPrefix /payments → payments-api.payments.svc.cluster.local:8080" in text

@@ -271,10 +271,25 @@ def _exposure_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
                 else f"{gw['kind']} {gw['name']}",
                 "listener": e.get("listener", ""),
                 "routes": [resource_text(r) for r in e["routes"]],
-                "backends": list(e["backends"]),
+                "backends": _rule_lines(e),
             }
         )
     return rows
+
+
+def _rule_lines(entry: Mapping[str, Any]) -> list[str]:
+    """Backends by route match (`path PathPrefix /debug → web:8080`), or plain backends for
+    reports written before exposure entries carried their rules."""
+    rules = entry.get("rules")
+    if not rules:
+        return list(entry["backends"])
+    lines = []
+    for rule in rules:
+        target = ", ".join(rule["backends"]) or (
+            "redirect to https" if rule.get("redirect") else "no backend"
+        )
+        lines.append(target if rule["match"] == "any request" else f"{rule['match']} → {target}")
+    return list(dict.fromkeys(lines))
 
 
 def _egress_rows(
