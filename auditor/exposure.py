@@ -109,6 +109,22 @@ def listener_external(front: Frontend, ports: Sequence[ServicePort]) -> bool:
     return any(service_is_external(s) for s in front.services if (s.namespace, s.name) in carrying)
 
 
+def istio_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    """Each server of an Istio Gateway with whether it is reachable from outside the cluster:
+    per server, since only the ports an external Service carries are (checks and the exposure
+    map judge reach the same way)."""
+    front = istio_gateway_frontend(index, gw)
+    workloads = index.gateway_workloads(gw)
+    for i, server in enumerate(gw.spec.get("servers") or ()):
+        number = (server.get("port") or {}).get("number")
+        ports = (
+            istio_service_ports(front.services, number, workloads)
+            if isinstance(number, int)
+            else ()
+        )
+        yield i, server, listener_external(front, ports)
+
+
 def _container_port(workloads: Iterable[Workload], name: str) -> int | None:
     for w in workloads:
         for c in w.pod_spec.get("containers") or ():

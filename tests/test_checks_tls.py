@@ -8,6 +8,7 @@ import pytest
 
 from auditor import certinfo
 from auditor.checks.tls import weak_cipher
+from tests.case_helpers import findings, report_for
 from tests.helpers import CASES, Key, finding_keys, scan_paths
 
 FAMILIES = ("GW", "VS", "GAPI", "TLS")
@@ -139,3 +140,26 @@ def test_certificate_summary_reads_validity_and_never_the_key() -> None:
         "format": "unparsed",
     }
     assert certinfo.summarize({"tls.crt": "", "tls.key": "a2V5"}) is None
+
+
+def test_reach_is_judged_per_server_port() -> None:
+    # the LoadBalancer carries 443 only: the 9443 and 9080 servers are not reachable from
+    # outside, so their TLS problems rate as internal and the wildcard on 9080 is not exposure
+    assert findings("tls/uncarried-port.yaml", ("TLS", "GW")) == {
+        ("TLS005", "Gateway", "edge", "edge", "medium"),  # port 443, TLSV1_0
+        ("TLS005", "Gateway", "edge", "edge", "low"),  # port 9443, TLSV1_1
+        ("TLS004", "Gateway", "edge", "edge", "high"),  # empty key material, port 443
+        ("TLS004", "Gateway", "edge", "edge", "medium"),  # the same Secret, port 9443
+        ("GW002", "Gateway", "edge", "edge", "low"),  # 9443 and 9080 are not on the Service
+    }
+    paths = {
+        (f["check"], f["path"], f["severity"])
+        for f in report_for("tls/uncarried-port.yaml")["findings"]
+        if f["check"] in ("TLS005", "GW002", "GW004")
+    }
+    assert paths == {
+        ("TLS005", "spec.servers[0].tls.minProtocolVersion", "medium"),
+        ("TLS005", "spec.servers[1].tls.minProtocolVersion", "low"),
+        ("GW002", "spec.servers[1].port.number", "low"),
+        ("GW002", "spec.servers[2].port.number", "low"),
+    }

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import istio_gateway_frontend, server_key, server_tls_mode
+from auditor.exposure import istio_servers, server_key, server_tls_mode
 from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
 from auditor.istio import hosts as H
 from auditor.model import Category, Result, Severity
@@ -201,15 +201,13 @@ def wildcard_external_server(ctx: CheckContext) -> Iterator[Result]:
     Every VirtualService bound to the Gateway, for any host it names, is then published on the
     internet; and with `*/*`, any namespace may bind one. A request with an arbitrary Host or SNI
     header reaches the catch-all routes, which helps scanners and host-header attacks and makes
-    the published surface impossible to read off the Gateway. Fires per server on a Gateway whose
-    workloads have a LoadBalancer, NodePort or externalIPs Service, unless the server only
-    redirects to HTTPS.
+    the published surface impossible to read off the Gateway. Fires per server whose port a
+    LoadBalancer, NodePort or externalIPs Service of the gateway workloads carries, unless the
+    server only redirects to HTTPS.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        if not istio_gateway_frontend(ctx.index, gw).external:
-            continue
-        for i, server in enumerate(gw.spec.get("servers") or ()):
-            if server_tls_mode(server)[1]:
+        for i, server, external in istio_servers(ctx.index, gw):
+            if not external or server_tls_mode(server)[1]:
                 continue
             for j, raw in enumerate(_server_hosts(server)):
                 if H.parse_gateway_host(raw, gw.namespace).host != "*":

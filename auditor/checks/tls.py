@@ -13,7 +13,7 @@ from auditor.exposure import (
     PLAINTEXT_HTTP,
     attachments,
     gateway_exposure,
-    istio_gateway_frontend,
+    istio_servers,
     k8s_gateway_frontend,
     route_backends,
     server_key,
@@ -205,8 +205,7 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
     externally reachable gateway.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        external = istio_gateway_frontend(ctx.index, gw).external
-        for i, server in enumerate(gw.spec.get("servers") or ()):
+        for i, server, external in istio_servers(ctx.index, gw):
             tls = server.get("tls") or {}
             if not _terminates(server) or _credential_names(tls) or tls.get("serverCertificate"):
                 continue
@@ -264,8 +263,7 @@ def credential_uses(index: MeshIndex) -> Iterator[CredentialUse]:
         namespaces = index.gateway_workload_namespaces(gw)
         if not namespaces:
             continue  # GW001 reports the dangling selector
-        external = istio_gateway_frontend(index, gw).external
-        for i, server in enumerate(gw.spec.get("servers") or ()):
+        for i, server, external in istio_servers(index, gw):
             for suffix, name in _credential_names(server.get("tls") or {}):
                 for ns in namespaces:
                     sns, sname = _split_secret_name(name, ns)
@@ -418,12 +416,11 @@ def old_tls_version(ctx: CheckContext) -> Iterator[Result]:
     protocol versions with known weaknesses. The effective minimum is the server's
     `tls.minProtocolVersion`, else the mesh config's `tlsDefaults.minProtocolVersion`, else
     Istio's default (TLS 1.2). Fires per TLS-terminating server whose effective minimum is
-    TLSV1_0 or TLSV1_1 (low on a gateway that is not reachable from outside).
+    TLSV1_0 or TLSV1_1 (low on a server whose port no external Service carries).
     """
     default = ctx.mesh.tls_min_version
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        external = istio_gateway_frontend(ctx.index, gw).external
-        for i, server in enumerate(gw.spec.get("servers") or ()):
+        for i, server, external in istio_servers(ctx.index, gw):
             if not _terminates(server):
                 continue
             own = (server.get("tls") or {}).get("minProtocolVersion")
@@ -467,8 +464,7 @@ def weak_ciphers(ctx: CheckContext) -> Iterator[Result]:
     """
     default = ctx.mesh.tls_cipher_suites
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        external = istio_gateway_frontend(ctx.index, gw).external
-        for i, server in enumerate(gw.spec.get("servers") or ()):
+        for i, server, external in istio_servers(ctx.index, gw):
             if not _terminates(server):
                 continue
             own = (server.get("tls") or {}).get("cipherSuites") or []
