@@ -143,6 +143,25 @@ def _collect_live(
     return collect(options, progress=progress).snapshot
 
 
+def framework_options(fn: F) -> F:
+    """Control frameworks to report against (scan and render share them)."""
+    fn = click.option(
+        "--framework-file",
+        "framework_files",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="Your own control mapping, in the built-in frameworks' format (repeatable).",
+    )(fn)
+    return click.option(
+        "--framework",
+        "framework_names",
+        multiple=True,
+        metavar="NAME",
+        help="Report per control of a built-in framework (repeatable; `mesh-audit frameworks`).",
+    )(fn)
+
+
 @main.command()
 @click.option(
     "--from",
@@ -207,6 +226,7 @@ def _collect_live(
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
 @cluster_options
+@framework_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
@@ -226,12 +246,15 @@ def scan(
     baseline_file: str | None,
     fail_on_new: Severity | None,
     no_progress: bool,
+    framework_names: tuple[str, ...],
+    framework_files: tuple[str, ...],
     quiet: bool,
     debug: bool,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
+    from auditor.compliance import load_frameworks
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
@@ -246,6 +269,7 @@ def scan(
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
+    frameworks = load_frameworks(framework_names, framework_files)
     if from_paths:
         if context or kubeconfig or in_cluster or namespaces:
             raise InputError("--from reads files; it cannot be combined with cluster options")
@@ -270,6 +294,7 @@ def scan(
         waivers=waivers,
         baseline=baseline,
         baseline_source=baseline_file or "",
+        frameworks=frameworks,
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None:
@@ -371,16 +396,31 @@ def snapshot_command(
     show_default=True,
     help="Where report.<ext> files go.",
 )
+@framework_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def render(report_json: str, formats: str, output_dir: str, quiet: bool, debug: bool) -> None:
-    """Render a saved report.json again (same output as at scan time)."""
+def render(
+    report_json: str,
+    formats: str,
+    output_dir: str,
+    framework_names: tuple[str, ...],
+    framework_files: tuple[str, ...],
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Render a saved report.json again (same output as at scan time).
+
+    With --framework/--framework-file the report's compliance section is derived again from its
+    findings for those frameworks."""
+    from auditor.compliance import load_frameworks
     from auditor.report import formats as fmt
     from auditor.report.load import load_report
+    from auditor.scan import post_process
 
     names = fmt.parse_formats(formats)
-    report = load_report(Path(report_json))
+    frameworks = load_frameworks(framework_names, framework_files)
+    report = post_process(load_report(Path(report_json)), frameworks=frameworks)
     written = fmt.render_all(report, names, Path(output_dir))
     if not quiet:
         for path in written:
@@ -400,6 +440,23 @@ def list_checks(output: str) -> None:
     from auditor.checks.docs import render_checks
 
     click.echo(render_checks(output))
+
+
+@main.command("frameworks")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def list_frameworks(output: str, debug: bool) -> None:
+    """List the built-in control frameworks (for --framework) and their controls."""
+    from auditor.compliance import builtin_names, framework_table, load_builtin
+
+    click.echo(framework_table([load_builtin(n) for n in builtin_names()], output))
 
 
 def run() -> None:

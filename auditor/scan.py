@@ -9,6 +9,7 @@ from typing import Any
 from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.compliance import Framework, apply_frameworks, input_digest
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
@@ -25,6 +26,7 @@ def scan(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    frameworks: Sequence[Framework] = (),
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -45,7 +47,14 @@ def scan(
         notes=notes,
         command=command,
     )
-    return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
+    report = Report({**report.data, "evidence": input_digest(snapshot)})
+    return post_process(
+        report,
+        waivers=waivers,
+        baseline=baseline,
+        baseline_source=baseline_source,
+        frameworks=frameworks,
+    )
 
 
 def post_process(
@@ -54,9 +63,13 @@ def post_process(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    frameworks: Sequence[Framework] = (),
 ) -> Report:
-    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json)."""
+    """Apply waivers, then a baseline, then control frameworks, to a built report (also usable
+    on a loaded report.json)."""
     if waivers is None and baseline is None:
+        if frameworks:
+            return Report(apply_frameworks(report.data, frameworks))
         return report
     data: Mapping[str, Any] = report.data
     if waivers is not None:
@@ -64,4 +77,7 @@ def post_process(
         data = apply_waivers(data, waivers, scan_date)
     if baseline is not None:
         data = apply_baseline(data, baseline, baseline_source)
-    return Report(resummarize(data))
+    data = resummarize(data)
+    if frameworks:
+        data = apply_frameworks(data, frameworks)
+    return Report(data)

@@ -365,15 +365,33 @@ def _strip_secret(obj: dict[str, Any]) -> dict[str, Any]:
         "metadata": metadata,
         "type": obj.get("type") or "Opaque",
     }
-    if keys or "data" in obj or "stringData" in obj:
+    has_values = "data" in obj or "stringData" in obj
+    if keys or has_values:
         stripped["dataKeys"] = sorted(keys)
+    elif _is_str_list(obj.get("dataKeys")):  # already reduced: a snapshot file read back
+        stripped["dataKeys"] = sorted(obj["dataKeys"])
     # the certificate is public (every client receives it); keep its validity, never the key
     certificate = certinfo.summarize(obj.get("data")) or certinfo.summarize(
         obj.get("stringData"), base64_encoded=False
     )
+    if certificate is None and not has_values:
+        certificate = _certificate_summary(obj.get("certificate"))
     if certificate is not None:
         stripped["certificate"] = certificate
     return stripped
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _certificate_summary(value: object) -> dict[str, Any] | None:
+    """A summary written by `_strip_secret` (a snapshot read back), when it has that shape."""
+    if not isinstance(value, dict) or set(value) - {"key", "format", "not_before", "not_after"}:
+        return None
+    if not all(isinstance(v, str) for v in value.values()):
+        return None
+    return dict(value)
 
 
 def _origin(source: str, document: int | None, item: int | None) -> str:

@@ -74,6 +74,7 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Egress map",
         "Findings",
         "Appendices",
+        "Attestation",  # always last: what an auditor cites (issue 19)
     ]
     assert h_texts(html, 2) == [
         "Contents",

@@ -91,6 +91,7 @@ def test_bookmarks_per_section(small_pdf: pypdf.PdfReader) -> None:
         (1, "Appendices"),
         (2, "Inventory by kind"),
         (2, "Checks and what they look at"),
+        (1, "Attestation"),
     ]
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from auditor.baseline import NEW
 from auditor.model import Category
-from auditor.report import diagram, view_changes
+from auditor.report import diagram, view_changes, view_compliance
 from auditor.report.score import FORMULA, is_waived, score
 from auditor.report.text import display_time, resource_text
 
@@ -418,6 +418,8 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "waived": [_finding_view(f, docs.get(f["check"])) for f in waived],
         "waiver_audit": view_changes.waiver_audit_rows(data, limit),
         "baseline": view_changes.baseline_summary(data),
+        "compliance": view_compliance.compliance_views(data, limit),
+        "attestation": view_compliance.attestation(data),
         "resolved_rows": resolved_rows,
         "resolved_total": resolved_total,
         "resolved_hidden": resolved_hidden,

@@ -1,0 +1,1 @@
+"""Control frameworks as data (see auditor/compliance.py)."""
