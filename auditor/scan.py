@@ -45,6 +45,7 @@ def scan(
         authorization=[a.to_json() for a in build_authorization(index)],
         generated_at=generated_at,
         notes=notes,
+        value_warnings=index.value_warnings,
         command=command,
     )
     return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
