@@ -247,10 +247,16 @@ def test_hardened_mesh_passes_every_istio_control() -> None:
         generated_at=FIXED_CLOCK,
         frameworks=[load_builtin("istio-best-practices"), load_builtin("nist-800-204a")],
     )
-    assert report.data["findings"] == []
+    # The egress-hardening fixture has no AuthorizationPolicy at all: AUTHZ006, and so the
+    # default-deny control fails; every other control passes.
+    assert {(f["check"], f["severity"]) for f in report.data["findings"]} == {
+        ("AUTHZ006", "medium")
+    }
     istio, nist = report.data["compliance"]
-    assert set(statuses(istio).values()) == {"passed"}
-    assert len(istio["controls"]) == 9
+    got = statuses(istio)
+    assert got.pop("apply-default-deny-authorization-policies") == "failed"
+    assert set(got.values()) == {"passed"}
+    assert len(got) == 10
     assert statuses(nist) == {"SM-DR2": "passed"}
 
 
@@ -283,11 +289,15 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         c["id"]: sorted({f["check"] for f in data["findings"] if f["id"] in c["findings"]})
         for c in istio["controls"]
     }
-    # The demo mesh plants a weakness under every control the page's checks cover (its README).
-    assert statuses(istio) == dict.fromkeys(failing, "failed")
+    # The demo mesh plants a weakness under every control but the two newest authorization ones.
+    assert statuses(istio) == {
+        c: ("passed" if not checks else "failed") for c, checks in failing.items()
+    }
     assert failing == {
         "mutual-tls": ["MTLS001", "MTLS002", "MTLS003"],
-        "apply-default-deny-authorization-policies": ["AUTHZ004"],
+        "apply-default-deny-authorization-policies": ["AUTHZ004", "AUTHZ006"],
+        "use-allow-with-positive-matching-and-deny-with-negative-match-patterns": [],
+        "customize-your-system-on-path-normalization": [],
         "understand-traffic-capture-limitations": ["BYP005", "BYP006", "BYP008"],
         "defense-in-depth-with-networkpolicy": ["BYP004"],
         "securing-egress-traffic": ["BYP001", "BYP004", "BYP009", "EGR001", "EGR006"],
@@ -311,7 +321,7 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         ],
     }
     assert statuses(nist) == {"SM-DR2": "failed"}
-    assert istio["summary"]["score"] == 0 and nist["summary"]["failed"] == 1
+    assert istio["summary"]["score"] == 18 and nist["summary"]["failed"] == 1  # 2 of 11
 
     html = (out / "report.html").read_text(encoding="utf-8")
     assert '<section id="compliance" class="chapter">' in html
@@ -390,10 +400,10 @@ def test_waived_findings_make_a_control_waived(
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
         "waivers:\n"
-        "  - check: AUTHZ004\n"
-        "    resource: {kind: AuthorizationPolicy, namespace: marketing, name: allow-all}\n"
-        "    reason: campaign landing pages are public by design\n"
-        "    owner: marketing-platform@example.com\n"
+        "  - check: AUTHZ006\n"
+        "    resource: {kind: Namespace, name: apps}\n"
+        "    reason: apps is reachable only from the egress test harness\n"
+        "    owner: platform-security@example.com\n"
         '    expires: "2027-06-30"\n'
     )
     out = tmp_path / "out"
@@ -401,7 +411,7 @@ def test_waived_findings_make_a_control_waived(
         [
             "scan",
             "--from",
-            str(DEMO),
+            str(HARDENED),
             "--framework",
             "istio-best-practices",
             "--waivers",
@@ -417,9 +427,13 @@ def test_waived_findings_make_a_control_waived(
     assert result.exit_code == 0, result.output
     data = read_json(out / "report.json")
     got = statuses(data["compliance"][0])
-    assert got["apply-default-deny-authorization-policies"] == "waived"
+    assert got.pop("apply-default-deny-authorization-policies") == "waived"
+    assert set(got.values()) == {"passed"}
+    assert (
+        data["compliance"][0]["summary"]["score"] == 91
+    )  # 10 passed of 11 assessed (waived counts)
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "owner marketing-platform@example.com, expires 2027-06-30" in html
+    assert "owner platform-security@example.com, expires 2027-06-30" in html
 
 
 def test_render_derives_compliance_from_a_saved_report(
@@ -470,8 +484,8 @@ def test_frameworks_command_lists_both(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0
     rows = json.loads(result.output)
     assert [(r["id"], len(r["controls"])) for r in rows] == [
-        ("istio-best-practices", 9),
+        ("istio-best-practices", 11),
         ("nist-800-204a", 1),
     ]
     table = run_cli(["frameworks"], monkeypatch).output.splitlines()
-    assert table[1].split()[:2] == ["istio-best-practices", "9"]
+    assert table[1].split()[:2] == ["istio-best-practices", "11"]
