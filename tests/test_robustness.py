@@ -424,3 +424,22 @@ def test_a_failing_renderer_leaves_the_old_file_and_the_other_formats(
         "report.junit.xml",
         "report.sarif",
     ]
+
+
+def test_unicode_digit_port_annotation_is_a_warning(tmp_path: Path) -> None:
+    # parsed by auditor/istio/annotations.py (#21); asserted here as the first reproducer
+    mesh = demo_copy(
+        tmp_path,
+        {
+            SHOP: [
+                (
+                    "      labels:\n        app: frontend\n        version: v1\n",
+                    "      annotations:\n"
+                    '        traffic.sidecar.istio.io/excludeOutboundPorts: "8080,\u00b2"\n'
+                    "      labels:\n        app: frontend\n        version: v1\n",
+                )
+            ]
+        },
+    )
+    data = scan_ok(mesh, tmp_path / "out")
+    assert any("\u00b2" in w["problem"] for w in data["warnings"]), warnings_of(data)
