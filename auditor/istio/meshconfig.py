@@ -126,6 +126,7 @@ MESH_CONFIG_SHAPE = {
     "defaultServiceExportTo": [str],
     "defaultVirtualServiceExportTo": [str],
     "defaultDestinationRuleExportTo": [str],
+    "pathNormalization": {"normalization": str},
 }
 OUTBOUND_MODES = ("ALLOW_ANY", "REGISTRY_ONLY")
 
@@ -163,3 +164,14 @@ def load_file(path: str) -> MeshConfig:
     if problems:
         raise InputError(f"{path}: {problems[0]}")
     return replace(config, source=f"file {path}")
+
+
+def path_normalization(cfg: MeshConfig) -> str:
+    """`pathNormalization.normalization` (Istio's default is BASE: RFC 3986 plus backslashes,
+    no slash merging; https://istio.io/latest/docs/ops/best-practices/security/)."""
+    raw = cfg.raw or {}
+    block = raw.get("pathNormalization")
+    value = block.get("normalization") if isinstance(block, Mapping) else None
+    if isinstance(value, str) and value and value.upper() != "DEFAULT":
+        return value.upper()
+    return "BASE"
