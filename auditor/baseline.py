@@ -70,7 +70,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
         and all(isinstance(p, str) for p in source.get("paths") or [])
     ):
         raise InputError(f"{name}: source: expected a mapping with a 'paths' list of strings")
-    if not isinstance(data.get("generated_at") or "", str):
+    if data.get("generated_at") is not None and not isinstance(data["generated_at"], str):
         raise InputError(f"{name}: generated_at: expected a string")
     assert isinstance(data, dict)
     return data

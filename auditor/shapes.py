@@ -482,10 +482,49 @@ SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# The API server refuses an object whose annotations total more than 256 KiB (keys and values;
+# apimachinery ValidateAnnotationsSize, TotalAnnotationSizeLimitB), pod templates included.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def _annotations_size(meta: Any) -> int:
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict):
+        return 0
+    return sum(len(str(k)) + len(v) for k, v in annotations.items() if isinstance(v, str))
+
+
+def _annotation_problems(obj: dict[str, Any]) -> list[ShapeProblem]:
+    out = []
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    for path, meta in (
+        ("metadata.annotations", obj.get("metadata")),
+        (
+            "spec.template.metadata.annotations",
+            template.get("metadata") if isinstance(template, dict) else None,
+        ),
+    ):
+        size = _annotations_size(meta)
+        if size > ANNOTATIONS_MAX_BYTES:
+            out.append(
+                ShapeProblem(
+                    path,
+                    f"{size} characters in all, over the API server's limit of "
+                    f"{ANNOTATIONS_MAX_BYTES}",
+                    True,
+                )
+            )
+    return out
+
+
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
     """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
     key = (group, kind)
     ok = _FAST.get(key, _fast_metadata_only)
+    too_big = _annotation_problems(obj)
+    if too_big:
+        return too_big
     if ok(obj):
         return []  # the common case: no problem, and no paths or messages built
     out: list[ShapeProblem] = []

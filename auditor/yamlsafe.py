@@ -42,6 +42,9 @@ class _Loader(_BaseLoader):
         return sys.intern(value)
 
     def construct_checked_int(self, node: yaml.ScalarNode) -> int | float:
+        if len(node.value) > 40 and node.value.lstrip("+-").isdigit():
+            # beyond 64 bits anyway; Python refuses int() of over 4,300 digits
+            return float(node.value)
         try:
             value = int(self.construct_yaml_int(node))
         except ValueError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -443,3 +444,43 @@ def test_unicode_digit_port_annotation_is_a_warning(tmp_path: Path) -> None:
     )
     data = scan_ok(mesh, tmp_path / "out")
     assert any("\u00b2" in w["problem"] for w in data["warnings"]), warnings_of(data)
+
+
+def test_pdf_of_tenant_sized_strings_is_capped(tmp_path: Path) -> None:
+    """Annotation values up to the API server's 256 KiB and a 20,000-character name: the PDF
+    shows them capped (its time is measured in benchmarks/README.md, not here), report.json
+    keeps them whole; annotations over 256 KiB in all leave the object out, as the API would."""
+    from pypdf import PdfReader
+
+    long_name = "n" * 20_000
+    big = "x" * (250 * 1024)
+    mesh = demo_copy(
+        tmp_path,
+        {
+            INGRESS: [("    name: shop-gateway\n", f"    name: {long_name}\n")],
+            SHOP: [
+                (
+                    "      labels:\n        app: frontend\n        version: v1\n",
+                    f"      annotations:\n        note: {big}\n"
+                    "      labels:\n        app: frontend\n        version: v1\n",
+                ),
+                ("  name: cart\n", f"  name: cart\n  annotations:\n    a: {big}\n    b: {big}\n"),
+                ("  - istio-ingress/shop-gateway\n", f"  - istio-ingress/{long_name}\n"),
+            ],
+        },
+    )
+    for other in mesh.glob("*.yaml"):  # a smaller PDF: the gateway, its namespace, the shop
+        if other.name not in (INGRESS, SHOP, "00-cluster.yaml", "10-istio-system.yaml"):
+            other.unlink()
+    out = tmp_path / "out"
+    result = run("scan", "--from", str(mesh), "--format", "json,pdf", "--output-dir", str(out))
+    assert_clean_exit(result, (0,))
+    data = json.loads((out / "report.json").read_text())
+    assert long_name in (out / "report.json").read_text()
+    assert any(
+        "characters in all, over the API server's limit of 262144" in w for w in warnings_of(data)
+    )
+    pages = PdfReader(out / "report.pdf").pages
+    text = re.sub(r"\s", "", "".join(page.extract_text() for page in pages))
+    assert "(19,000morecharactersinreport.json)" in text
+    assert "n" * 1001 not in text

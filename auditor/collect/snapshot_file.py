@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, cast
 
 import orjson
 
+from auditor.atomic import write_atomic
 from auditor.errors import InputError
 from auditor.limits import LIMITS
 from auditor.snapshot import COLLECTION_STATUSES, CollectionStatus, Snapshot, SourceInfo
@@ -193,7 +194,7 @@ def snapshot_document(
 
 def write_snapshot(path: Path, document: dict[str, Any]) -> None:
     """Write in the streamed layout (see the module docstring); gzipped for `*.gz`."""
-    path.write_bytes(encode_snapshot(document, gzipped=path.name.endswith(".gz")))
+    write_atomic(path, encode_snapshot(document, gzipped=path.name.endswith(".gz")))
 
 
 def encode_snapshot(document: dict[str, Any], *, gzipped: bool = False) -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
 from auditor.report.text import inert
 
@@ -43,7 +44,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    text = "" if value is None else inert(value, keep="\n")
+    text = "" if value is None else inert(value, LIMITS.max_rendered_chars, keep="\n")
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

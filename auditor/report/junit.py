@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
 from auditor.report.text import inert
 
 
 def _clean(text: object) -> str:
-    return inert(text, keep="\n")
+    return inert(text, LIMITS.max_rendered_chars, keep="\n")
 
 
 def _resource(ref: Mapping[str, Any]) -> str:

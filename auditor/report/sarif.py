@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import orjson
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
 from auditor.report.text import inert_tree
 
@@ -158,7 +159,8 @@ def to_sarif(data: Mapping[str, Any]) -> dict[str, Any]:
     }
     # Every text field (messages, names, URIs from file origins) made inert: SARIF viewers and
     # CI logs show them as they are.
-    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [inert_tree(run, keep="\n")]}
+    run = inert_tree(run, keep="\n", limit=LIMITS.max_rendered_chars)
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
 def write(report: Report, output_dir: Path) -> Path:

@@ -56,17 +56,19 @@ def inert(text: object, limit: int | None = None, *, keep: str = "") -> str:
     return s
 
 
-def inert_tree(value: Any, *, keep: str = "") -> Any:
+def inert_tree(value: Any, *, keep: str = "", limit: int | None = None) -> Any:
     """A JSON-like value with `inert` applied to every string in it (keys included)."""
     if isinstance(value, str):
-        return inert(value, keep=keep)
+        return inert(value, limit, keep=keep)
     if isinstance(value, dict):
         return {
-            inert(k, keep=keep) if isinstance(k, str) else k: inert_tree(v, keep=keep)
+            inert(k, limit, keep=keep) if isinstance(k, str) else k: inert_tree(
+                v, keep=keep, limit=limit
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [inert_tree(v, keep=keep) for v in value]
+        return [inert_tree(v, keep=keep, limit=limit) for v in value]
     return value
 
 
@@ -79,3 +81,23 @@ def safe_file_name(name: str, limit: int = 100) -> str:
     s = "".join("_" if ch in _FILE_NAME_UNSAFE or ch == "\\" else ch for ch in s)
     s = s.strip(". ") or "_"
     return s[:limit]
+
+
+def capped_tree(value: Any, limit: int) -> Any:
+    """`value` with every string longer than `limit` cut, saying how much was left out.
+
+    Rendered reports (HTML, PDF) show tenant strings capped: a 256 KB annotation value or a
+    20,000-character name would otherwise take minutes to lay out in the PDF. report.json keeps
+    the full value. Containers without a long string are returned as they are (not copied).
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}… ({len(value) - limit:,} more characters in report.json)"
+    if isinstance(value, dict):
+        items = {k: capped_tree(v, limit) for k, v in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        out = [capped_tree(v, limit) for v in value]
+        return value if all(a is b for a, b in zip(out, value, strict=True)) else out
+    return value
