@@ -484,3 +484,25 @@ def test_pdf_of_tenant_sized_strings_is_capped(tmp_path: Path) -> None:
     text = re.sub(r"\s", "", "".join(page.extract_text() for page in pages))
     assert "(19,000morecharactersinreport.json)" in text
     assert "n" * 1001 not in text
+
+
+def test_fuzz_found_cases(tmp_path: Path) -> None:
+    """Crashes the fuzz suite found, kept as cases."""
+    # an integer of 262,144 digits: Python refuses int() past 4,300 digits
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+        f"spec:\n  ports:\n  - port: {'9' * 262_144}\n"
+    )
+    snapshot = load_paths([str(path)])
+    assert [w.problem for w in snapshot.warnings] == [
+        "spec.ports[0].port: expected an integer, got number; object skipped"
+    ]
+    # a baseline whose generated_at is false (it was copied into report.json's baseline block)
+    out = tmp_path / "out"
+    data = scan_ok(DEMO, out)
+    base = tmp_path / "base.json"
+    base.write_bytes(orjson.dumps({**data, "generated_at": False}))
+    assert scan_error("--from", str(DEMO), "--baseline", str(base)) == (
+        f"{base}: generated_at: expected a string"
+    )
