@@ -19,11 +19,17 @@ from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
 from auditor.istio.egress import EgressRouting
-from auditor.istio.injection import MeshStatus, enable_namespaces_by_default, mesh_status
+from auditor.istio.injection import (
+    Injector,
+    MeshStatus,
+    enable_namespaces_by_default,
+    injector_webhooks,
+    mesh_status,
+)
 from auditor.istio.meshconfig import MeshConfig
 from auditor.istio.mtls import PeerAuthIndex
 from auditor.istio.refs import GatewayRef, lookup_scopes, virtual_service_gateways, visible_in
-from auditor.istio.selectors import LabelIndex, SelectorIndex
+from auditor.istio.selectors import LabelIndex, SelectorIndex, label_selector_matches
 from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
 from auditor.snapshot import KObject, Snapshot
 
@@ -53,6 +59,8 @@ K_POD = "Pod"
 K_SECRET = "Secret"
 K_NETPOL = "networking.k8s.io/NetworkPolicy"
 K_CONFIGMAP = "ConfigMap"
+K_MWC = "admissionregistration.k8s.io/MutatingWebhookConfiguration"
+K_VWC = "admissionregistration.k8s.io/ValidatingWebhookConfiguration"
 
 ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)
 WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
@@ -85,6 +93,7 @@ class MeshIndex:
         self.mesh: MeshConfig = mesh_config or resolve_mesh_config(snapshot)[0]
         self.domain = H.CLUSTER_DOMAIN
 
+        self._mesh_status_cache: dict[tuple[str, str, str], MeshStatus] = {}
         self.namespace_labels: dict[str, Mapping[str, str]] = {
             o.name: o.labels for o in snapshot.objects(K_NAMESPACE)
         }
@@ -210,14 +219,89 @@ class MeshIndex:
                 return enable_namespaces_by_default(values)
         return False
 
-    def mesh_status(self, workload: Workload) -> MeshStatus:
+    @cached_property
+    def injector(self) -> Injector:
+        """The injector's default policy and, when the MutatingWebhookConfigurations were read,
+        its webhooks (revisions and revision tags included)."""
+        hooks = injector_webhooks([(o.name, o.raw) for o in self.snapshot.objects(K_MWC)])
+        return Injector(enabled_by_default=self.injection_by_default, webhooks=hooks or None)
+
+    @cached_property
+    def pods_by_controller(self) -> dict[tuple[str, str, str], list[Workload]]:
+        """Running (or saved) Pods per controller (kind, namespace, name): a Pod whose
+        controller ownerReference names the StatefulSet/DaemonSet, or a ReplicaSet
+        `<deployment>-<hash>` of a Deployment whose selector picks the Pod."""
+        out: dict[tuple[str, str, str], list[Workload]] = {}
+        controllers: dict[tuple[str, str, str], Workload] = {}
+        deployments: dict[str, list[Workload]] = {}
+        for w in self.workloads:
+            if w.obj.kind in ("StatefulSet", "DaemonSet"):
+                controllers[(w.obj.kind, w.namespace, w.obj.name)] = w
+            elif w.obj.kind == "Deployment":
+                deployments.setdefault(w.namespace, []).append(w)
+        for w in self.workloads:
+            if w.obj.kind != "Pod":
+                continue
+            for ref in w.obj.metadata.get("ownerReferences") or ():
+                if not isinstance(ref, dict) or not ref.get("controller"):
+                    continue
+                kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+                owner = controllers.get((kind, w.namespace, name))
+                if owner is None and kind == "ReplicaSet":
+                    owner = next(
+                        (
+                            d
+                            for d in deployments.get(w.namespace, ())
+                            if name.startswith(f"{d.obj.name}-")
+                            and label_selector_matches(d.obj.spec.get("selector"), w.labels)
+                        ),
+                        None,
+                    )
+                if owner is not None:
+                    out.setdefault((owner.obj.kind, owner.namespace, owner.obj.name), []).append(w)
+        return out
+
+    def running_pods(self, workload: Workload) -> list[Workload]:
+        """The Pods of a controller in the input (empty for a bare Pod or none saved)."""
+        key = (workload.obj.kind, workload.namespace, workload.obj.name)
+        return self.pods_by_controller.get(key, [])
+
+    def _status(self, workload: Workload) -> MeshStatus:
         return mesh_status(
             workload.labels,
             workload.annotations,
             workload.pod_spec,
             self.namespace_labels.get(workload.namespace),
-            self.injection_by_default,
+            namespace=workload.namespace,
+            injector=self.injector,
+            running=workload.obj.kind == "Pod",
         )
+
+    def mesh_status(self, workload: Workload) -> MeshStatus:
+        """THE answer to "is this workload in the mesh, and how": what runs decides first (its
+        Pods, when the input has them), then the controller's pod template, then the namespace
+        and pod labels under the injector's rules (auditor/istio/injection.py)."""
+        key = (workload.obj.kind, workload.namespace, workload.obj.name)
+        cached = self._mesh_status_cache.get(key)
+        if cached is not None:
+            return cached
+        status = self._status(workload)
+        pods = self.running_pods(workload) if workload.obj.kind != "Pod" else []
+        if pods and status.role == "workload":
+            statuses = [self._status(p) for p in pods]
+            inside = [s for s in statuses if s.in_mesh]
+            chosen = inside[0] if inside else statuses[0]
+            count = f"{len(inside)} of {len(pods)} pods in the input are in the mesh"
+            status = MeshStatus(
+                chosen.in_mesh,
+                chosen.mode,
+                chosen.reason,
+                (*chosen.evidence, count),
+                "pod",
+                chosen.role,
+            )
+        self._mesh_status_cache[key] = status
+        return status
 
     @cached_property
     def peer_authentication(self) -> PeerAuthIndex:
