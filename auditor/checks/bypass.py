@@ -420,9 +420,9 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
     Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
     leaving out system namespaces, the Istio root namespace, namespaces holding only
     control-plane or gateway pods, and namespaces whose every workload is in the mesh by what
-    it runs (a statically injected istio-proxy) (IST0102). Medium when it holds application workloads;
-    an empty unlabelled namespace is informational, and a namespace with injection explicitly
-    disabled is reported only when it holds workloads.
+    it runs (a statically injected istio-proxy) (IST0102). Medium when it holds application
+    workloads; an empty unlabelled namespace is informational, and a namespace with injection
+    explicitly disabled is reported only when it holds workloads.
     """
     for ns in ctx.snapshot.objects(K_NAMESPACE):
         if excluded_namespace(ctx.index, ns.name):
