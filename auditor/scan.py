@@ -12,6 +12,7 @@ from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
+from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
 from auditor.waivers import Waiver, apply_waivers
@@ -41,6 +42,7 @@ def scan(
         runs=runs,
         exposure=build_exposure(index),
         egress=[e.to_json() for e in build_egress(index)],
+        mtls=[e.to_json() for e in build_mtls(index)],
         generated_at=generated_at,
         notes=notes,
         command=command,

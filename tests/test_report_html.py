@@ -72,6 +72,7 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Executive summary",
         "Exposure map",
         "Egress map",
+        "Mutual TLS by workload",
         "Findings",
         "Appendices",
     ]

@@ -20,7 +20,7 @@ from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL_NAME = "mesh-audit"
 
 
@@ -95,6 +95,7 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    mtls: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
     command: Sequence[str] | None = None,
 ) -> Report:
@@ -138,6 +139,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "mtls": list(mtls),
         "warnings": warnings,
     }
     if command is not None:
