@@ -45,6 +45,7 @@ def scan(
         mtls=[e.to_json() for e in build_mtls(index)],
         generated_at=generated_at,
         notes=notes,
+        value_warnings=index.value_warnings,
         command=command,
     )
     return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)

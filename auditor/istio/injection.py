@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.istio import annotations as ann
 from auditor.istio.selectors import label_selector_matches
 
 SYSTEM_NAMESPACES = frozenset(
@@ -38,9 +39,9 @@ INJECT = "sidecar.istio.io/inject"
 PROXY_CONTAINER = "istio-proxy"
 PROXY_UID = 1337
 
-EXCLUDE_IPS = "traffic.sidecar.istio.io/excludeOutboundIPRanges"
-EXCLUDE_PORTS = "traffic.sidecar.istio.io/excludeOutboundPorts"
-INCLUDE_IPS = "traffic.sidecar.istio.io/includeOutboundIPRanges"
+EXCLUDE_IPS = ann.EXCLUDE_OUTBOUND_IPS
+EXCLUDE_PORTS = ann.EXCLUDE_OUTBOUND_PORTS
+INCLUDE_IPS = ann.INCLUDE_OUTBOUND_IPS
 
 # Labels Istio's own charts put on control-plane and gateway pods.
 GATEWAY_LABEL_VALUES = frozenset({"ingressgateway", "egressgateway", "eastwestgateway"})
@@ -49,7 +50,7 @@ CONTROL_PLANE_APPS = frozenset({"istiod", "istio-cni-node", "ztunnel"})
 
 MEMBERSHIPS = ("sidecar", "ambient", "gateway", "none")
 ROLES = ("workload", "gateway", "waypoint", "control-plane", "ztunnel", "cni")
-SIDECAR_STATUS = "sidecar.istio.io/status"
+SIDECAR_STATUS = ann.SIDECAR_STATUS
 WAYPOINT_CLASS = "istio-waypoint"
 # yaml.org booleans the injector reads as "inject" (pkg/kube/inject/inject.go injectRequired)
 _TRUE = frozenset({"y", "yes", "true", "on"})
@@ -166,14 +167,9 @@ def has_proxy(pod_spec: Mapping[str, Any]) -> bool:
 def sidecar_status(annotations: Mapping[str, str]) -> dict[str, Any] | None:
     """The injector's `sidecar.istio.io/status` record (what it added, which revision), or
     None. A value that is not a JSON object still says the pod went through injection."""
-    raw = annotations.get(SIDECAR_STATUS)
-    if raw is None:
+    if SIDECAR_STATUS not in annotations:
         return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return ann.json_object(annotations.get(SIDECAR_STATUS)).value or {}
 
 
 def role(
@@ -426,25 +422,25 @@ def injector_webhooks(configs: list[tuple[str, Mapping[str, Any]]]) -> tuple[Inj
 
 
 def capture_exclusions(annotations: Mapping[str, str]) -> dict[str, str]:
-    """The outbound capture annotations that let traffic leave without the sidecar."""
+    """The outbound capture annotations that let traffic leave without the sidecar, as written.
+
+    Values that are not strings (possible only in saved manifests) or hold no valid entry are
+    left out; their warning comes from `annotations.pod_annotation_warnings`."""
     out: dict[str, str] = {}
-    for key in (EXCLUDE_IPS, EXCLUDE_PORTS):
-        value = annotations.get(key, "").strip()
-        if value:
+    for key, parse in ((EXCLUDE_IPS, ann.cidr_list), (EXCLUDE_PORTS, ann.port_list)):
+        value = ann.text_value(annotations.get(key)).value.strip()
+        # A value with no valid entry excludes nothing (Istio's injector refuses the pod).
+        if value and (value == "*" or parse(value).value):
             out[key] = value
     include = annotations.get(INCLUDE_IPS)
-    if include is not None and include.strip() != "*":
+    if isinstance(include, str) and include.strip() != "*":
         out[INCLUDE_IPS] = include.strip()
     return out
 
 
 def excluded_ports(annotations: Mapping[str, str]) -> set[int]:
-    out: set[int] = set()
-    for part in annotations.get(EXCLUDE_PORTS, "").split(","):
-        part = part.strip()
-        if part.isdigit():
-            out.add(int(part))
-    return out
+    """The ports of `excludeOutboundPorts` that Istio's injector accepts (ASCII digits, 0-65535)."""
+    return set(ann.port_list(annotations.get(EXCLUDE_PORTS)).value)
 
 
 def runs_as_proxy_uid(pod_spec: Mapping[str, Any]) -> str:
