@@ -19,6 +19,14 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
         ("MTLS001", "Namespace", "", "istio-system", "medium"),
         ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
     },
+    # ambient getting-started end state: ambient workloads are in the mesh; the curl pod that
+    # opts out with dataplane-mode=none is outside, and its namespace is reported as holding
+    # it (BYP009 lists only the workloads outside)
+    "membership/ambient-bookinfo.yaml": {
+        ("MTLS001", "Namespace", "", "istio-system", "medium"),
+        ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
+        ("BYP004", "Namespace", "", "default", "medium"),
+    },
     # the running pod predates the label: its own finding, and the Deployment is outside
     "membership/predates-label.yaml": {
         ("BYP010", "Pod", "bookinfo", "ratings-v1-65f797b499-fs82w", "medium"),
@@ -63,3 +71,22 @@ def test_running_pod_decides_over_labels() -> None:
         "0 of 1 pods in the input are in the mesh",
     )
     assert "created before the label" in status.reason
+
+
+def test_ambient_bookinfo_memberships() -> None:
+    assert memberships("membership/ambient-bookinfo.yaml") == {
+        "Deployment default/productpage-v1": ("ambient", "rules"),
+        "Deployment default/reviews-v1": ("ambient", "rules"),
+        "Deployment default/curl": ("none", "rules"),
+        "Deployment default/waypoint": ("gateway", "template"),
+    }
+
+
+def test_ambient_wording_never_says_sidecar() -> None:
+    from tests.case_helpers import report_for
+
+    data = report_for("membership/ambient-bookinfo.yaml")
+    ambient = [e for e in data["mtls"] if e["membership"] == "ambient"]
+    assert [e["workload"]["name"] for e in ambient] == ["productpage-v1", "reviews-v1"]
+    for e in ambient:
+        assert "sidecar" not in str(e).lower()
