@@ -482,3 +482,36 @@ def test_example_overlays_render_and_validate(overlay: str) -> None:
         for doc in docs:
             for subject in doc.get("subjects") or []:
                 assert subject["name"] != "mesh-audit-fleet"
+
+
+def measured_peak_mb(size: str, step: str) -> int:
+    """Peak RSS MB of a step in benchmarks/README.md's measured table."""
+    table = (ROOT / "benchmarks" / "README.md").read_text()
+    for line in table.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[0] == size and cells[2] == step:
+            return int(cells[5].replace(",", ""))
+    raise AssertionError(f"no {size}/{step} row in benchmarks/README.md")
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Mi": 1, "Gi": 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    raise AssertionError(f"unexpected memory quantity {quantity}")
+
+
+@needs_kubectl
+def test_cronjob_memory_is_sized_from_the_benchmark(rendered: list[dict[str, Any]]) -> None:
+    [container] = only(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    limit_mb = mebibytes(container["resources"]["limits"]["memory"]) * 2**20 / 1e6
+    request_mb = mebibytes(container["resources"]["requests"]["memory"]) * 2**20 / 1e6
+    # the Job renders a PDF by default: its measured peak at 101k objects, plus 25%
+    assert "pdf" in container_env(rendered)["MESH_AUDIT_FORMATS"]
+    assert limit_mb >= 1.25 * measured_peak_mb("large", "pdf")
+    # the request covers a typical (medium, 20k objects) audit with its PDF
+    assert request_mb >= measured_peak_mb("medium", "pdf")
+    assert measured_peak_mb("large", "scan") == 1239  # the figure the README sizing quotes
