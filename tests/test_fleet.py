@@ -8,9 +8,11 @@ import io
 import json
 from collections.abc import Callable
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pypdf
 import pytest
 import yaml
@@ -57,6 +59,14 @@ def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, clock: str = NOW) -
 
 def checks_of(data: dict[str, Any]) -> set[str]:
     return {f["check"] for f in data["findings"]}
+
+
+def validate_fleet(data: dict[str, Any]) -> None:
+    schema = json.loads(files("auditor").joinpath("schema/fleet.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    validator.validate(data)
 
 
 def row(fleet: dict[str, Any], cluster: str) -> dict[str, Any]:
@@ -118,6 +128,7 @@ def test_multi_context_scan_writes_a_folder_per_context_and_a_fleet_summary(
     assert checks_of(reports["east"]) - checks_of(reports["west"]) == {"TLS003"}
 
     fleet = json.loads((out / "fleet.json").read_text())
+    validate_fleet(fleet)
     assert fleet["kind"] == "MeshAuditFleet"
     assert fleet["summary"]["clusters"] == 2
     assert fleet["summary"]["partial"] == ["west"]
@@ -252,6 +263,7 @@ def test_fleet_command_over_report_folders_marks_stale_clusters(
     )
     assert result.exit_code == 0, result.output
     fleet = json.loads((out / "fleet.json").read_text())
+    validate_fleet(fleet)
     assert fleet["summary"]["stale"] == ["beta"]
     assert (row(fleet, "alpha")["age_hours"], row(fleet, "beta")["age_hours"]) == (6.0, 150.0)
     assert row(fleet, "alpha")["origin"] == str(a)
@@ -261,6 +273,10 @@ def test_fleet_command_over_report_folders_marks_stale_clusters(
     assert "beta: score" in result.stdout and "[stale]" in result.stdout
     parsed = FleetHTML.parse((out / "fleet.html").read_text())
     assert parsed.flags == {"alpha": ["current"], "beta": ["stale"]}
+
+    # a damaged fleet.json would fail the schema
+    with pytest.raises(jsonschema.ValidationError):
+        validate_fleet({**fleet, "clusters": [{**fleet["clusters"][0], "grade": "Z"}]})
 
     # a newer report of the same cluster given as a file wins over the folder's
     newer = write_report(tmp_path / "x", monkeypatch, AFTER, "alpha", "2026-11-26T11:00:00Z")
@@ -303,6 +319,7 @@ def test_fleet_command_over_an_s3_prefix(
     )
     assert result.exit_code == 0, result.output
     fleet = json.loads((out / "fleet.json").read_text())
+    validate_fleet(fleet)
     assert sorted(r["cluster"] for r in fleet["clusters"]) == ["prod-eu", "prod-us"]
     assert row(fleet, "prod-eu")["origin"] == f"s3://{BUCKET}/fleet/prod-eu/latest/report.json"
     assert (row(fleet, "prod-eu")["age_hours"], row(fleet, "prod-us")["age_hours"]) == (8.7, 7.7)
