@@ -93,7 +93,7 @@ def test_multi_context_scan_writes_a_folder_per_context_and_a_fleet_summary(
             "--context",
             "dead",
             "--format",
-            "json,html,pdf",
+            "json,html",
             "--output-dir",
             str(out),
             "--parallel",
@@ -107,18 +107,13 @@ def test_multi_context_scan_writes_a_folder_per_context_and_a_fleet_summary(
         "east",
         "fleet.html",
         "fleet.json",
-        "fleet.pdf",
         "west",
-    ]
+    ]  # fleet.pdf only with pdf in --format (the s3 test below reads one back)
     reports = {
         name: json.loads((out / name / "report.json").read_text()) for name in ("east", "west")
     }
     for name in ("east", "west"):
-        assert sorted(p.name for p in (out / name).iterdir()) == [
-            "report.html",
-            "report.json",
-            "report.pdf",
-        ]
+        assert sorted(p.name for p in (out / name).iterdir()) == ["report.html", "report.json"]
         assert reports[name]["source"]["context"] == name
     assert reports["east"]["source"]["server"] == east.url
     assert reports["west"]["source"]["server"] == west.url
@@ -159,9 +154,6 @@ def test_multi_context_scan_writes_a_folder_per_context_and_a_fleet_summary(
     parsed = FleetHTML.parse(html)
     assert parsed.clusters == [r["cluster"] for r in fleet["clusters"]]
     assert parsed.recurring == [r["check"] for r in fleet["recurring"]]
-    text = pdf_text((out / "fleet.pdf").read_bytes())
-    for name in ("east", "west", "dead", "Weaknesses in more than one cluster"):
-        assert name in text
 
 
 def test_all_contexts_scans_every_context_of_the_kubeconfig(
@@ -324,7 +316,8 @@ def test_fleet_command_over_an_s3_prefix(
     assert row(fleet, "prod-eu")["origin"] == f"s3://{BUCKET}/fleet/prod-eu/latest/report.json"
     assert (row(fleet, "prod-eu")["age_hours"], row(fleet, "prod-us")["age_hours"]) == (8.7, 7.7)
     text = pdf_text((out / "fleet.pdf").read_bytes())
-    assert "prod-eu" in text and "prod-us" in text
+    for expected in ("prod-eu", "prod-us", "Weaknesses in more than one cluster", "Clusters"):
+        assert expected in text
     assert FleetHTML.parse((out / "fleet.html").read_text()).clusters == [
         r["cluster"] for r in fleet["clusters"]
     ]
