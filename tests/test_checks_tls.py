@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from auditor import certinfo
-from auditor.checks.tls import weak_cipher
+from auditor.checks.tls_settings import weak_cipher
 from tests.case_helpers import findings, report_for
 from tests.helpers import CASES, Key, finding_keys, scan_paths
 

@@ -8,6 +8,8 @@ from auditor.checks import (  # noqa: F401
     gatewayapi,
     gateways,
     mtls,
-    tls,
+    tls_gateway,
+    tls_origination,
+    tls_settings,
     virtualservices,
 )
