@@ -206,6 +206,14 @@ def _collect_live(
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
+@click.option(
+    "--istio-version",
+    "istio_version",
+    default=None,
+    metavar="VERSION",
+    help="Istio version (e.g. 1.24.2) for version-dependent checks when istiod's Deployment is "
+    "not in the input; overrides the version read from istiod's image.",
+)
 @cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -226,6 +234,7 @@ def scan(
     baseline_file: str | None,
     fail_on_new: Severity | None,
     no_progress: bool,
+    istio_version: str | None,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -233,6 +242,7 @@ def scan(
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
     from auditor.istio.meshconfig import load_file as load_mesh_config
+    from auditor.istio.version import valid_version
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
@@ -241,6 +251,8 @@ def scan(
 
     if fail_on_new is not None and baseline_file is None:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
+    if istio_version is not None and not valid_version(istio_version):
+        raise InputError(f"--istio-version {istio_version!r}: expected a version such as 1.24.2")
     names = fmt.parse_formats(formats or "json")
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
@@ -262,6 +274,8 @@ def scan(
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
+    if istio_version is not None:
+        snapshot.source.istio_version = istio_version.strip()
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,

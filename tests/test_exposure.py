@@ -71,6 +71,12 @@ def test_istio_gateway_entry_resolves_the_whole_path() -> None:
                     ["marketing-web.marketing.svc.cluster.local:80"],
                 )
             ],
+            "entry": "istio-gateway",
+            "reachability": "internet",
+            "reach_reason": "public load balancer",
+            "source_ranges": [],
+            "via_istio_gateway": True,
+            "workloads": ["istio-ingress/istio-ingressgateway"],
         }
     ]
 
@@ -92,6 +98,12 @@ def test_gateway_api_listeners_routes_and_granted_backends() -> None:
         "external": True,
         "addresses": ["203.0.113.20", "node:31080", "node:31443"],
         "notes": [],
+        "entry": "gateway-api",
+        "reachability": "internet",
+        "reach_reason": "public load balancer",
+        "source_ranges": [],
+        "via_istio_gateway": True,
+        "workloads": [],
     }
     assert entries == [
         {

@@ -21,6 +21,7 @@ from auditor.checks.tls_common import (
     terminates,
 )
 from auditor.exposure import (
+    EXPOSED,
     PLAINTEXT_HTTP,
     attachments,
     gateway_exposure,
@@ -38,6 +39,7 @@ from auditor.index import (
     MeshIndex,
 )
 from auditor.istio import gatewayapi as GA
+from auditor.istio import reachability as R
 from auditor.model import Category, ResourceRef, Result, Severity
 
 # ---- plaintext ----------------------------------------------------------------------------
@@ -63,10 +65,13 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
     the path, and a user typing the hostname lands on the plaintext site instead of being sent
     to HTTPS. Fires per Istio Gateway HTTP server (no `tls.httpsRedirect`) and per route
     attached to a Gateway API HTTP listener (with a rule that is not an https RequestRedirect)
-    when the gateway is reachable from outside and some bound route sends to a backend.
+    when the gateway is reachable from outside and some bound route sends to a backend: high
+    when the internet (or every node's address) reaches the port, low when only an internal or
+    source-restricted load balancer does (the plaintext stays on the private network or the
+    allowed ranges).
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        entries = [e for e in gateway_exposure(ctx.index, gw) if e.external]
+        entries = [e for e in gateway_exposure(ctx.index, gw) if e.reachability != R.CLUSTER]
         for i, server in enumerate(gw.spec.get("servers") or ()):
             protocol = str((server.get("port") or {}).get("protocol") or "").upper()
             if protocol not in PLAINTEXT_HTTP or server_tls_mode(server)[1]:
@@ -77,21 +82,29 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
             number = (server.get("port") or {}).get("number")
             hosts = sorted({e.host for e in served})
             backends = sorted({b for e in served for b in e.backends})
+            reach = R.widest([R.Reach(e.reachability, e.reach_reason) for e in served])
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
                 detail=server_key(server),
+                severity=external_severity(reach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} serves {', '.join(hosts)} over plaintext "
-                    f"HTTP on port {number} of an externally reachable gateway, routing to "
-                    f"{', '.join(backends)}, with no redirect to HTTPS"
+                    f"HTTP on port {number} of a gateway reachable from {R.describe(reach.cls)}, "
+                    f"routing to {', '.join(backends)}, with no redirect to HTTPS"
                 ),
-                evidence={"port": number, "hosts": hosts, "backends": backends},
+                evidence={
+                    "port": number,
+                    "hosts": hosts,
+                    "backends": backends,
+                    "reachability": reach.cls,
+                },
             )
     for kgw in ctx.snapshot.objects(K_KGATEWAY):
         if not ctx.index.is_istio_k8s_gateway(kgw):
             continue
-        if not k8s_gateway_frontend(ctx.index, kgw).external:
+        kreach = k8s_gateway_frontend(ctx.index, kgw).reach
+        if kreach.cls == R.CLUSTER:
             continue
         listeners = kgw.spec.get("listeners") or []
         for att in attachments(ctx.index, kgw):
@@ -106,10 +119,12 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
                     resource=att.route.ref,
                     path=f"spec.parentRefs[{att.parent_index}]",
                     detail=f"{kgw.namespace}/{kgw.name}/{name}",
+                    severity=external_severity(kreach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
                     message=(
                         f"{att.route.kind} {att.route.namespace}/{att.route.name} sends plaintext "
-                        f"HTTP from listener {name!r} (port {listeners[li].get('port')}) of the "
-                        f"externally reachable Gateway {kgw.namespace}/{kgw.name} to "
+                        f"HTTP from listener {name!r} (port {listeners[li].get('port')}) of "
+                        f"Gateway {kgw.namespace}/{kgw.name}, reachable from "
+                        f"{R.describe(kreach.cls)}, to "
                         f"{', '.join(sorted(set(backends)))}"
                     ),
                     evidence={
@@ -166,7 +181,7 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
     for kgw in ctx.snapshot.objects(K_KGATEWAY):
         if not ctx.index.is_istio_k8s_gateway(kgw):
             continue
-        external = k8s_gateway_frontend(ctx.index, kgw).external
+        external = k8s_gateway_frontend(ctx.index, kgw).exposed
         for i, listener in enumerate(kgw.spec.get("listeners") or ()):
             if GA.listener_tls_mode(listener) != "Terminate":
                 continue
@@ -214,7 +229,7 @@ def credential_uses(index: MeshIndex) -> Iterator[CredentialUse]:
     for kgw in index.snapshot.objects(K_KGATEWAY):
         if not index.is_istio_k8s_gateway(kgw):
             continue
-        external = k8s_gateway_frontend(index, kgw).external
+        external = k8s_gateway_frontend(index, kgw).exposed
         for i, listener in enumerate(kgw.spec.get("listeners") or ()):
             for j, ref in enumerate(GA.certificate_refs(kgw.namespace, listener)):
                 if ref.kind != "Secret" or ref.group != "":
