@@ -110,10 +110,16 @@ def k8s_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
         # Istio deploys a Service for the Gateway; its type is LoadBalancer unless annotated.
         svc_type = gw.annotations.get(GA.SERVICE_TYPE_ANNOTATION) or "LoadBalancer"
         external = svc_type in EXTERNAL_TYPES
-        notes = (
-            f"no Service for this Gateway in the input; Istio deploys `{gw.name}-"
-            f"{gw.spec.get('gatewayClassName') or 'istio'}` of type {svc_type}",
-        )
+        if index.is_istio_k8s_gateway(gw):
+            notes = (
+                f"no Service for this Gateway in the input; Istio deploys `{gw.name}-"
+                f"{gw.spec.get('gatewayClassName') or 'istio'}` of type {svc_type}",
+            )
+        else:
+            notes = (
+                f"no Service for this Gateway in the input; class "
+                f"{gw.spec.get('gatewayClassName')!r} is not Istio's: taken as a load balancer",
+            )
         assumed = R.service_reach(
             {
                 "metadata": {"annotations": gw.annotations},

@@ -52,6 +52,7 @@ K_DAEMONSET = "apps/DaemonSet"
 K_POD = "Pod"
 K_SECRET = "Secret"
 K_NETPOL = "networking.k8s.io/NetworkPolicy"
+K_INGRESS = "networking.k8s.io/Ingress"
 K_CONFIGMAP = "ConfigMap"
 
 ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)

@@ -164,6 +164,7 @@ def test_ungranted_backend_and_unattached_routes_are_not_exposed() -> None:
         for e in entries
     )
     assert summary == [
+        ("listeners[0] (http)", "*", (), ()),  # other-gw: class `other`, not Istio's
         ("listeners[0] (http)", "*", ("plain",), ("web.edge.svc.cluster.local:80",)),
         ("listeners[1] (bare)", "bare.example.com", (), ()),
         ("listeners[2] (shared)", "shared.example.com", ("cross-namespace",), ()),
