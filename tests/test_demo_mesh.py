@@ -46,6 +46,10 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         ("GW002", "Gateway", "istio-ingress", "payments-gateway", "low"),
         ("VS001", "VirtualService", "payments", "payments-legacy", "low"),
     } == {
+        # X1: legacy billing on a NodePort in plaintext, around the gateway
+        ("GW006", "Service", "legacy", "legacy-billing-nodeport", "medium"),
+        # X2: payments-api behind an internal (Azure) load balancer: low, not internet-facing
+        ("GW006", "Service", "payments", "payments-api-backoffice", "low"),
         # E1: host * on the shared public edge
         ("GW004", "Gateway", "marketing", "wildcard-gateway", "medium"),
         # E3: marketing binds the istio-ingress workload

@@ -218,4 +218,4 @@ def test_terminal_summary_lists_external_and_internal_entries() -> None:
         "Not reachable from outside (internal gateway, or a port no external Service carries): "
         "1 host/port entries"
     ) in text
-    assert "*:80 HTTP [PLAINTEXT] via Gateway istio-ingress/internal" in text
+    assert "*:80 HTTP [PLAINTEXT] (cluster) via Gateway istio-ingress/internal" in text

@@ -116,7 +116,7 @@ def service_around_gateway(ctx: CheckContext) -> Iterator[Result]:
                     if plain
                     else ""
                 )
-                + (f" ({first.reach_reason})" if reach != R.INTERNET else "")
+                + (f" ({first.reach_reason})" if reach in (R.RESTRICTED, R.INTERNAL) else "")
             ),
             evidence={
                 "type": svc_type,
