@@ -14,6 +14,7 @@ from typing import Any
 from auditor import __version__
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
+from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
@@ -21,7 +22,7 @@ from auditor.report import groups as G
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model)
 TOOL_NAME = "mesh-audit"
 
 
@@ -106,7 +107,9 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    authorization: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
+    value_warnings: Iterable[ValueWarning] = (),
     command: Sequence[str] | None = None,
 ) -> Report:
     collection: dict[str, dict[str, Any]] = {}
@@ -126,6 +129,17 @@ def build_report(
             "problem": note,
         }
         for note in notes
+    )
+    warnings.extend(
+        {
+            "source": "mesh-audit",
+            "document": None,
+            "item": None,
+            "kind": w.kind,
+            "name": f"{w.namespace}/{w.name}" if w.namespace else w.name,
+            "problem": f"{w.field}: {w.problem}",
+        }
+        for w in value_warnings
     )
     findings_json = G.with_groups([_with_origin(f, snapshot) for f in findings])
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
@@ -149,6 +163,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "authorization": list(authorization),
         "warnings": warnings,
     }
     if command is not None:
