@@ -189,6 +189,11 @@ def test_demo_mesh_exposure_map() -> None:
     assert summary == [
         ("marketing", "wildcard-gateway", "*", 80, "NONE", True,
          ("marketing-web.marketing.svc.cluster.local:80",)),
+        # X1 and X2: application Services reachable around the gateway
+        ("legacy", "legacy-billing-nodeport", "*", 8080, "NONE", True,
+         ("legacy-billing-nodeport.legacy.svc.cluster.local:8080",)),
+        ("payments", "payments-api-backoffice", "10.240.0.44", 443, "APPLICATION", True,
+         ("payments-api-backoffice.payments.svc.cluster.local:443",)),
         ("istio-ingress", "payments-gateway", "checkout.example.com", 80, "REDIRECT", True, ()),
         ("istio-ingress", "payments-gateway", "checkout.example.com", 443, "SIMPLE", True,
          (f"{pay}:8080",)),
