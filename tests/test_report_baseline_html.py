@@ -232,8 +232,9 @@ def test_html_flags_the_finding_of_an_expired_waiver_and_counts_it(one_each: Run
         "Waived by waivers[0]. <b>ghost</b> gateway & co kept for the migration · owner shop-team "
         "· expires 2026-12-31 · ticket SEC-101"
     )
-    # R = EGR001 4 + MTLS001 4 + GW005 1 + GW002 1 = 10 (GW001 waived): 100 * e^-0.10 = 90.5
-    assert '<div class="scorecard-score"><strong>90</strong> / 100</div>' in html
+    # weaknesses EGR001 4, MTLS001 4 * 0.9, GW002 1 * 0.81, GW005 1 * 0.729 (GW001 waived) = 9.1;
+    # exposure: shop.example.com:80 in plaintext to the internet 10. R = 19.1: 100 * e^-0.191 = 82.6
+    assert '<div class="scorecard-score"><strong>83</strong> / 100</div>' in html
     assert '<span class="tile-count">2</span><span class="tile-label">Medium</span>' in html
 
 
@@ -274,7 +275,7 @@ def test_pdf_shows_the_same_change_resolved_list_and_audit(one_each: Run) -> Non
         assert squash(row) in flat, row
     expired_note = "Waiver expired. waivers[2] expired on 2026-11-24: this finding is not waived"
     assert squash(f"{expired_note} and counts in the score.") in flat
-    assert "A 90/100" in text
+    assert "B 83/100" in text
 
 
 # --- a waived new finding, caps, absent keys ------------------------------------------------------

@@ -40,20 +40,25 @@ def _listener_key(finding: Mapping[str, Any]) -> Key | None:
     return None
 
 
+def _fid(f: Mapping[str, Any], i: int) -> str:
+    """The finding's id; a position stands in for findings built without one (tests, tools)."""
+    return str(f.get("id") or f"#{i}")
+
+
 def group_keys(findings: Sequence[Mapping[str, Any]]) -> dict[str, Key]:
     """Finding id -> the key of the root cause it belongs to (absent: a group of its own)."""
     keys: dict[str, Key] = {}
     listeners: dict[tuple[str, str], dict[Any, set[str]]] = {}
-    for f in findings:
+    for i, f in enumerate(findings):
         key = _listener_key(f)
         if key is not None:
-            keys[f["id"]] = key
+            keys[_fid(f, i)] = key
             listeners.setdefault((key[1], key[2]), {}).setdefault(key[3], set()).add(f["check"])
         elif f.get("check") == "AUTHZ001":
             workloads = (f.get("evidence") or {}).get("workloads")
             if isinstance(workloads, list) and workloads:
-                keys[f["id"]] = ("egress-workload", tuple(sorted(str(w) for w in workloads)))
-    for f in findings:
+                keys[_fid(f, i)] = ("egress-workload", tuple(sorted(str(w) for w in workloads)))
+    for i, f in enumerate(findings):
         if f.get("check") != "VS004":
             continue
         gw = _gateway_of(f)
@@ -62,7 +67,7 @@ def group_keys(findings: Sequence[Mapping[str, Any]]) -> dict[str, Key]:
         ports = listeners[gw]
         ordered = sorted(ports, key=_port_order)
         chosen = next((p for p in ordered if "GW004" in ports[p]), ordered[0])
-        keys[f["id"]] = ("listener", gw[0], gw[1], chosen)
+        keys[_fid(f, i)] = ("listener", gw[0], gw[1], chosen)
     return keys
 
 
@@ -79,8 +84,8 @@ def groups(findings: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]
     keys = group_keys(findings)
     by_key: dict[Key, list[Mapping[str, Any]]] = {}
     out: list[list[Mapping[str, Any]]] = []
-    for f in findings:
-        key = keys.get(f["id"])
+    for i, f in enumerate(findings):
+        key = keys.get(_fid(f, i))
         if key is None:
             out.append([f])
         else:
