@@ -15,6 +15,7 @@ from auditor.entrypoints import build_entry_points
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.model import ExposureEntry
+from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
 from auditor.waivers import Waiver, apply_waivers
@@ -46,6 +47,7 @@ def scan(
             build_exposure(index) + build_entry_points(index), key=ExposureEntry.sort_key
         ),
         egress=[e.to_json() for e in build_egress(index)],
+        mtls=[e.to_json() for e in build_mtls(index)],
         authorization=[a.to_json() for a in build_authorization(index)],
         generated_at=generated_at,
         notes=notes,
