@@ -318,6 +318,14 @@ def _delivery(
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
+@click.option(
+    "--istio-version",
+    "istio_version",
+    default=None,
+    metavar="VERSION",
+    help="Istio version (e.g. 1.24.2) for version-dependent checks when istiod's Deployment is "
+    "not in the input; overrides the version read from istiod's image.",
+)
 @cluster_options
 @framework_options
 @click.option(
@@ -356,6 +364,7 @@ def scan(
     no_progress: bool,
     framework_names: tuple[str, ...],
     framework_files: tuple[str, ...],
+    istio_version: str | None,
     quiet: bool,
     debug: bool,
     **delivery_args: Any,
@@ -366,6 +375,7 @@ def scan(
     from auditor.compliance import load_frameworks
     from auditor.deliver.run import deliver
     from auditor.istio.meshconfig import load_file as load_mesh_config
+    from auditor.istio.version import valid_version
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
@@ -374,6 +384,8 @@ def scan(
 
     if fail_on_new is not None and baseline_file is None:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
+    if istio_version is not None and not valid_version(istio_version):
+        raise InputError(f"--istio-version {istio_version!r}: expected a version such as 1.24.2")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
     if from_paths and (contexts or kubeconfig or in_cluster or namespaces or all_contexts):
@@ -431,6 +443,8 @@ def scan(
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
+    if istio_version is not None:
+        snapshot.source.istio_version = istio_version.strip()
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,

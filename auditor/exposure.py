@@ -25,12 +25,16 @@ from auditor.index import K_GATEWAY, K_KGATEWAY, MeshIndex, Workload
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import matches as M
+from auditor.istio import reachability as R
 from auditor.model import ExposureEntry, ResourceRef, RouteRule, ServicePort
 from auditor.snapshot import KObject
 
 TLS_PROTOCOLS = {"HTTPS", "TLS"}
 PLAINTEXT_HTTP = {"HTTP", "HTTP2", "GRPC"}
 EXTERNAL_TYPES = ("LoadBalancer", "NodePort")
+# Reachability classes checks treat as exposed (severity as for the internet); internal and
+# source-restricted load balancers are reachable from outside the cluster, but not exposed.
+EXPOSED = (R.INTERNET, R.NODE_LOCAL)
 
 
 def service_is_external(svc: KObject) -> bool:
@@ -62,6 +66,21 @@ class Frontend:
     external: bool
     addresses: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    # when no Service is in the input (Gateway API auto-deployment): the assumed reach
+    assumed: R.Reach | None = None
+
+    @property
+    def reach(self) -> R.Reach:
+        """The widest reachability class of the gateway's Services."""
+        if not self.services:
+            return self.assumed or R.Reach(R.CLUSTER, "no Service")
+        return R.widest([R.service_reach(s.raw) for s in self.services])
+
+    @property
+    def exposed(self) -> bool:
+        """Reachable from the internet or at the nodes' addresses (not only from inside the
+        cluster, an internal load balancer or the allowed source ranges)."""
+        return self.reach.cls in EXPOSED
 
 
 def istio_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
@@ -91,13 +110,31 @@ def k8s_gateway_frontend(index: MeshIndex, gw: KObject) -> Frontend:
         # Istio deploys a Service for the Gateway; its type is LoadBalancer unless annotated.
         svc_type = gw.annotations.get(GA.SERVICE_TYPE_ANNOTATION) or "LoadBalancer"
         external = svc_type in EXTERNAL_TYPES
-        notes = (
-            f"no Service for this Gateway in the input; Istio deploys `{gw.name}-"
-            f"{gw.spec.get('gatewayClassName') or 'istio'}` of type {svc_type}",
+        if index.is_istio_k8s_gateway(gw):
+            notes = (
+                f"no Service for this Gateway in the input; Istio deploys `{gw.name}-"
+                f"{gw.spec.get('gatewayClassName') or 'istio'}` of type {svc_type}",
+            )
+        else:
+            notes = (
+                f"no Service for this Gateway in the input; class "
+                f"{gw.spec.get('gatewayClassName')!r} is not Istio's: taken as a load balancer",
+            )
+        assumed = R.service_reach(
+            {
+                "metadata": {"annotations": gw.annotations},
+                "spec": {"type": svc_type},
+                "status": {"loadBalancer": {"ingress": [{"ip": a} for a in sorted(addresses)]}},
+            }
         )
-    return Frontend(
-        services=services, external=external, addresses=tuple(sorted(addresses)), notes=notes
-    )
+        return Frontend(
+            services=services,
+            external=external,
+            addresses=tuple(sorted(addresses)),
+            notes=notes,
+            assumed=assumed,
+        )
+    return Frontend(services=services, external=external, addresses=tuple(sorted(addresses)))
 
 
 def listener_external(front: Frontend, ports: Sequence[ServicePort]) -> bool:
@@ -109,10 +146,33 @@ def listener_external(front: Frontend, ports: Sequence[ServicePort]) -> bool:
     return any(service_is_external(s) for s in front.services if (s.namespace, s.name) in carrying)
 
 
+def listener_reach(front: Frontend, ports: Sequence[ServicePort]) -> R.Reach:
+    """The widest reachability class among the Services that carry a listener's port (cluster
+    when none does)."""
+    if not front.services:
+        return front.assumed or R.Reach(R.CLUSTER, "no Service")
+    carrying = {(p.namespace, p.name) for p in ports}
+    return R.widest(
+        [R.service_reach(s.raw) for s in front.services if (s.namespace, s.name) in carrying]
+    )
+
+
+def internet_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    """Each server of an Istio Gateway with whether the internet reaches it."""
+    for i, server, reach in server_reaches(index, gw):
+        yield i, server, reach.internet
+
+
 def istio_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], bool]]:
-    """Each server of an Istio Gateway with whether it is reachable from outside the cluster:
-    per server, since only the ports an external Service carries are (checks and the exposure
-    map judge reach the same way)."""
+    """Each server of an Istio Gateway with whether it is exposed: per server, since only the
+    ports an external Service carries are, and only when that Service is not an internal or
+    source-restricted load balancer (checks and the exposure map judge reach the same way)."""
+    for i, server, reach in server_reaches(index, gw):
+        yield i, server, reach.cls in EXPOSED
+
+
+def server_reaches(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], R.Reach]]:
+    """Each server of an Istio Gateway with the reachability class of its port."""
     front = istio_gateway_frontend(index, gw)
     workloads = index.gateway_workloads(gw)
     for i, server in enumerate(gw.spec.get("servers") or ()):
@@ -122,7 +182,11 @@ def istio_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str
             if isinstance(number, int)
             else ()
         )
-        yield i, server, listener_external(front, ports)
+        yield i, server, listener_reach(front, ports)
+
+
+def _workload_names(workloads: Iterable[Workload]) -> tuple[str, ...]:
+    return tuple(sorted({f"{w.namespace}/{w.obj.name}" for w in workloads if not w.owned}))
 
 
 def _container_port(workloads: Iterable[Workload], name: str) -> int | None:
@@ -314,6 +378,7 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                         )
             if not any(H.intersects(ghost.host, h) for h in served):
                 served.setdefault(ghost.host, ([], []))
+        reach = listener_reach(front, ports)
         for host, (routes, rules) in served.items():
             backends = [b for rule in rules for b in rule.backends]
             yield ExposureEntry(
@@ -331,6 +396,11 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
                 redirect_only=redirect,
                 service_ports=ports,
                 rules=tuple(dict.fromkeys(rules)),
+                entry="istio-gateway",
+                reachability=reach.cls,
+                reach_reason=reach.reason,
+                source_ranges=reach.source_ranges,
+                workloads=_workload_names(workloads),
             )
 
 
@@ -433,6 +503,7 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
         if not served:
             served[H.normalize(hostname) if hostname else "*"] = ([], [])
         service_ports = k8s_service_ports(front.services, number)
+        reach = listener_reach(front, service_ports)
         for host, (refs, rules) in served.items():
             redirect_only = protocol == "HTTP" and bool(rules) and all(r.redirect for r in rules)
             bks = [b for rule in rules for b in rule.backends]
@@ -452,6 +523,10 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
                 service_ports=service_ports,
                 notes=front.notes,
                 rules=tuple(dict.fromkeys(rules)),
+                entry="gateway-api",
+                reachability=reach.cls,
+                reach_reason=reach.reason,
+                source_ranges=reach.source_ranges,
             )
 
 

@@ -224,6 +224,17 @@ class ExposureEntry:
     service_ports: tuple[ServicePort, ...] = ()
     notes: tuple[str, ...] = ()
     rules: tuple[RouteRule, ...] = ()
+    # What kind of entry point: istio-gateway, gateway-api, service (a LoadBalancer, NodePort or
+    # externalIPs Service in front of an application), ingress (networking.k8s.io Ingress),
+    # host-port, host-network. For entries that are not gateways, `gateway` is the Service,
+    # Ingress or Pod that opens the entry.
+    entry: str = "istio-gateway"
+    # internet, restricted, internal, node-local or cluster (auditor.istio.reachability)
+    reachability: str = "cluster"
+    reach_reason: str = ""
+    source_ranges: tuple[str, ...] = ()
+    via_istio_gateway: bool = True
+    workloads: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[bool, str, int, str]:
         return (not self.external, self.host, self.port, self.gateway.key)
@@ -249,4 +260,10 @@ class ExposureEntry:
             "service_ports": [p.to_json() for p in self.service_ports],
             "notes": list(self.notes),
             "rules": [r.to_json() for r in self.rules],
+            "entry": self.entry,
+            "reachability": self.reachability,
+            "reach_reason": self.reach_reason,
+            "source_ranges": list(self.source_ranges),
+            "via_istio_gateway": self.via_istio_gateway,
+            "workloads": list(self.workloads),
         }

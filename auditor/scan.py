@@ -12,8 +12,10 @@ from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.compliance import Framework, apply_frameworks, input_digest
 from auditor.egress import build_egress
+from auditor.entrypoints import build_entry_points
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
+from auditor.model import ExposureEntry
 from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
@@ -43,7 +45,9 @@ def scan(
         checks=checks,
         findings=findings,
         runs=runs,
-        exposure=build_exposure(index),
+        exposure=sorted(
+            build_exposure(index) + build_entry_points(index), key=ExposureEntry.sort_key
+        ),
         egress=[e.to_json() for e in build_egress(index)],
         mtls=[e.to_json() for e in build_mtls(index)],
         authorization=[a.to_json() for a in build_authorization(index)],

@@ -365,6 +365,8 @@ SERVICE = {
         "externalIPs": [str],
         "externalName": str,
         "loadBalancerIP": str,
+        "loadBalancerClass": str,
+        "loadBalancerSourceRanges": [str],
         "ports": [
             {
                 "name": str,
@@ -382,7 +384,7 @@ _CONTAINER = {
     "name": str,
     "image": str,
     "args": [str],
-    "ports": [{"containerPort": PORT, "name": str, "protocol": str}],
+    "ports": [{"containerPort": PORT, "hostPort": PORT, "name": str, "protocol": str}],
     "securityContext": {"runAsUser": int},
 }
 POD_SPEC = {
@@ -422,6 +424,24 @@ NETWORK_POLICY = {
         ],
     }
 }
+_INGRESS_BACKEND = {
+    "service": {"name": str, "port": {"number": int, "name": str}},
+    "resource": {"apiGroup": str, "kind": str, "name": str},
+}
+INGRESS = {
+    "spec": {
+        "ingressClassName": str,
+        "defaultBackend": _INGRESS_BACKEND,
+        "tls": [{"hosts": [str], "secretName": str}],
+        "rules": [
+            {
+                "host": str,
+                "http": {"paths": [{"path": str, "pathType": str, "backend": _INGRESS_BACKEND}]},
+            }
+        ],
+    },
+    "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}},
+}
 CONFIG_MAP = {"data": MapOf(str)}
 SECRET = {"type": str}
 
@@ -460,6 +480,7 @@ SPECS: dict[tuple[str, str], Any] = {
     ("", "Pod"): POD,
     ("", "Secret"): SECRET,
     ("networking.k8s.io", "NetworkPolicy"): NETWORK_POLICY,
+    ("networking.k8s.io", "Ingress"): INGRESS,
     ("", "ConfigMap"): CONFIG_MAP,
 }
 

@@ -186,7 +186,7 @@ def test_diff_command(before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert written == diff_reports(load_report(before), load_report(after))
     assert [f["id"] for f in written["new_findings"]] == [GW002]
     assert [f["id"] for f in written["resolved_findings"]] == [EGR003, VS001, VS002]
-    assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, GW005, MTLS001, GW001]
+    assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, MTLS001, GW001, GW005]
     counts = written["counts"]
     assert counts == {"new": 1, "resolved": 3, "unchanged": 4}
     assert written["old"]["generated_at"] == "2026-11-18T12:00:00Z"

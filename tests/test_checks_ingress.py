@@ -26,9 +26,23 @@ EXPECTED: dict[str, set[Key]] = {
     "gateway-api-good": set(),
     "wildcard-plaintext": {
         ("GW004", "Gateway", "marketing", "wildcard-gateway", "medium"),
-        ("GW005", "Gateway", "marketing", "wildcard-gateway", "medium"),
+        ("GW005", "Gateway", "marketing", "wildcard-gateway", "low"),
         ("TLS001", "Gateway", "marketing", "wildcard-gateway", "high"),
         ("VS004", "VirtualService", "marketing", "marketing-site", "medium"),
+    },
+    # Istio's samples side by side: HTTP servers on port 80 merge, SNI keeps 443 apart
+    "http-merge": set(),
+    "protocol-conflicts": {
+        ("GW003", "Gateway", "istio-system", "tcp-echo-gateway", "medium"),
+        ("GW003", "Gateway", "istio-system", "legacy-http", "medium"),
+        ("GW003", "Gateway", "istio-system", "web-http", "medium"),
+        ("GW003", "Gateway", "istio-system", "web-https", "medium"),
+        ("TLS003", "Gateway", "istio-system", "web-https", "medium"),
+    },
+    # egress, internal-LB and source-restricted gateways: no GW005; plaintext is low there
+    "gateway-layouts": {
+        ("TLS001", "Gateway", "hr", "hr-gateway", "low"),
+        ("TLS001", "Gateway", "partners", "partner-gateway", "low"),
     },
     "conflicting-gateways": {
         ("GW003", "Gateway", "istio-ingress", "api-a", "medium"),
@@ -90,3 +104,32 @@ def test_findings_name_the_field_and_the_problem() -> None:
     assert ("VS003", "orders-internal-ref", "spec.gateways[0]") in paths
     # VS001 does not also call the internal reference a missing Gateway
     assert not any(c == "VS001" and n == "orders-internal-ref" for c, n, _ in paths)
+
+
+def test_gateway_layouts_mark_the_reachability_class() -> None:
+    _, data = _ours("gateway-layouts")
+    classes = {(e["host"], e["reachability"], tuple(e["source_ranges"])) for e in data["exposure"]}
+    assert classes == {
+        ("hr.corp.example.com", "internal", ()),
+        ("partners.example.com", "restricted", ("198.51.100.0/24",)),
+        ("edition.cnn.com", "cluster", ()),
+    }
+
+
+def test_gw003_names_the_reason() -> None:
+    _, data = _ours("protocol-conflicts")
+    reasons = {
+        f["resource"]["name"]: f["evidence"]["reasons"]
+        for f in data["findings"]
+        if f["check"] == "GW003"
+    }
+    assert reasons == {
+        "tcp-echo-gateway": ["opaque"],
+        "legacy-http": ["opaque"],
+        "web-http": ["protocol"],
+        "web-https": ["protocol"],
+    }
+    _, data = _ours("conflicting-gateways")
+    assert {tuple(f["evidence"]["reasons"]) for f in data["findings"] if f["check"] == "GW003"} == {
+        ("duplicate-host",)
+    }

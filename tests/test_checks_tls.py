@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from auditor import certinfo
-from auditor.checks.tls import weak_cipher
+from auditor.checks.tls_settings import weak_cipher
+from auditor.collect.files import load_paths
+from auditor.scan import scan
 from tests.case_helpers import findings, report_for
 from tests.helpers import CASES, Key, finding_keys, scan_paths
 
@@ -26,7 +28,7 @@ def _paths(data: dict[str, Any], check: str) -> set[tuple[str, str]]:
 
 EXPECTED: dict[str, set[Key]] = {
     "gateway-secrets": {
-        ("GW005", "Gateway", "apps", "misplaced", "medium"),
+        ("GW005", "Gateway", "apps", "misplaced", "low"),
         ("TLS002", "Gateway", "istio-ingress", "no-credential", "high"),
         ("TLS003", "Gateway", "apps", "misplaced", "high"),
         ("TLS004", "Gateway", "istio-ingress", "certs", "high"),
@@ -163,3 +165,45 @@ def test_reach_is_judged_per_server_port() -> None:
         ("GW002", "spec.servers[1].port.number", "low"),
         ("GW002", "spec.servers[2].port.number", "low"),
     }
+
+
+def _versioned(version: str | None, *extra: str) -> set[tuple[str, str, str, str, str]]:
+    snapshot = load_paths(
+        [str(CASES / "tls" / "origination-versions.yaml"), *(str(CASES / "tls" / e) for e in extra)]
+    )
+    if version is not None:
+        snapshot.source.istio_version = version
+    data = scan(snapshot, generated_at="2026-01-01T00:00:00Z").data
+    return finding_keys(data, ("TLS009", "TLS010", "TLS011"))
+
+
+def test_origination_verdicts_follow_the_istio_version() -> None:
+    cnn = ("DestinationRule", "default", "edition-cnn-com")
+    sni = ("DestinationRule", "default", "explicit-sni")
+    # 1.21 and later: system roots and auto SAN validation
+    assert _versioned("1.24.2") == {
+        ("TLS009", *cnn, "info"),
+        ("TLS011", *cnn, "info"),
+        ("TLS011", *sni, "low"),
+    }
+    assert _versioned("1.21.0") == _versioned("1.24.2")
+    # before 1.21: no verification at all
+    assert _versioned("1.20.8") == {
+        ("TLS009", *cnn, "medium"),
+        ("TLS011", *cnn, "low"),
+        ("TLS011", *sni, "low"),
+    }
+    # unknown (no istiod, no --istio-version) and mixed revisions: low, both outcomes named
+    unknown = {("TLS009", *cnn, "low"), ("TLS011", *cnn, "low"), ("TLS011", *sni, "low")}
+    assert _versioned(None) == unknown
+    assert _versioned("1.20.8, 1.22.1") == unknown
+    # istiod's environment wins over its version (the 1.20 compatibility profile)
+    assert _versioned(None, "istiod/istiod-1.24-compat-1.20.yaml") == _versioned("1.20.8")
+
+
+def test_unknown_version_message_says_what_holds_for_each() -> None:
+    snapshot = load_paths([str(CASES / "tls" / "origination-versions.yaml")])
+    data = scan(snapshot, generated_at="2026-01-01T00:00:00Z").data
+    msg = next(f["message"] for f in data["findings"] if f["check"] == "TLS009")
+    assert "from Istio 1.21 on the proxy verifies the server against the system roots" in msg
+    assert "before 1.21" in msg and "--istio-version" in msg

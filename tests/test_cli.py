@@ -134,3 +134,32 @@ def test_unparsable_mesh_config_and_unwritable_output_are_one_line_exit_2(tmp_pa
     code, _, err = run("scan", "--from", str(DEMO), "--output-dir", str(blocker / "out"))
     assert code == 2
     assert err == f"mesh-audit: error: cannot write {blocker / 'out'}: Not a directory\n"
+
+
+def test_istio_version_option(tmp_path: Path) -> None:
+    case = str(CASES / "tls" / "origination-versions.yaml")
+    code, _, err = run("scan", "--from", case, "--istio-version", "latest")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "mesh-audit: error: --istio-version 'latest': expected a version such as 1.24.2"
+    ]
+    code, _, _ = run(
+        "scan",
+        "--from",
+        case,
+        "--istio-version",
+        "1.20.3",
+        "--format",
+        "json",
+        "--output-dir",
+        str(tmp_path),
+        "-q",
+    )
+    assert code == 0
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["source"]["istio_version"] == "1.20.3"
+    assert {
+        (f["check"], f["resource"]["name"], f["severity"])
+        for f in data["findings"]
+        if f["check"] == "TLS009"
+    } == {("TLS009", "edition-cnn-com", "medium")}

@@ -46,10 +46,14 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         ("GW002", "Gateway", "istio-ingress", "payments-gateway", "low"),
         ("VS001", "VirtualService", "payments", "payments-legacy", "low"),
     } == {
+        # X1: legacy billing on a NodePort in plaintext, around the gateway
+        ("GW006", "Service", "legacy", "legacy-billing-nodeport", "medium"),
+        # X2: payments-api behind an internal (Azure) load balancer: low, not internet-facing
+        ("GW006", "Service", "payments", "payments-api-backoffice", "low"),
         # E1: host * on the shared public edge
         ("GW004", "Gateway", "marketing", "wildcard-gateway", "medium"),
         # E3: marketing binds the istio-ingress workload
-        ("GW005", "Gateway", "marketing", "wildcard-gateway", "medium"),
+        ("GW005", "Gateway", "marketing", "wildcard-gateway", "low"),
         # E2: plaintext HTTP to marketing-web, no redirect
         ("TLS001", "Gateway", "marketing", "wildcard-gateway", "high"),
         # E4: hosts: ["*"] on the public gateway
@@ -65,9 +69,10 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         ("TLS005", "Gateway", "istio-ingress", "payments-gateway", "medium"),
         # T3: checkout-tls does not exist
         ("TLS003", "Gateway", "istio-ingress", "payments-gateway", "high"),
-        # T4: no caCertificates, no subjectAltNames
-        ("TLS009", "DestinationRule", "payments", "payments-plain", "low"),
-        ("TLS011", "DestinationRule", "payments", "payments-plain", "low"),
+        # T4: no caCertificates, no subjectAltNames; istiod 1.24.2 verifies against the system
+        # roots and the Host by default (Istio >= 1.21), so both are info
+        ("TLS009", "DestinationRule", "payments", "payments-plain", "info"),
+        ("TLS011", "DestinationRule", "payments", "payments-plain", "info"),
         # T5: insecureSkipVerify (and not also TLS009/TLS011)
         ("TLS010", "DestinationRule", "payments", "unknown-partner-tls", "medium"),
     }

@@ -71,6 +71,12 @@ def test_istio_gateway_entry_resolves_the_whole_path() -> None:
                     ["marketing-web.marketing.svc.cluster.local:80"],
                 )
             ],
+            "entry": "istio-gateway",
+            "reachability": "internet",
+            "reach_reason": "public load balancer",
+            "source_ranges": [],
+            "via_istio_gateway": True,
+            "workloads": ["istio-ingress/istio-ingressgateway"],
         }
     ]
 
@@ -92,6 +98,12 @@ def test_gateway_api_listeners_routes_and_granted_backends() -> None:
         "external": True,
         "addresses": ["203.0.113.20", "node:31080", "node:31443"],
         "notes": [],
+        "entry": "gateway-api",
+        "reachability": "internet",
+        "reach_reason": "public load balancer",
+        "source_ranges": [],
+        "via_istio_gateway": True,
+        "workloads": [],
     }
     assert entries == [
         {
@@ -152,6 +164,7 @@ def test_ungranted_backend_and_unattached_routes_are_not_exposed() -> None:
         for e in entries
     )
     assert summary == [
+        ("listeners[0] (http)", "*", (), ()),  # other-gw: class `other`, not Istio's
         ("listeners[0] (http)", "*", ("plain",), ("web.edge.svc.cluster.local:80",)),
         ("listeners[1] (bare)", "bare.example.com", (), ()),
         ("listeners[2] (shared)", "shared.example.com", ("cross-namespace",), ()),
@@ -176,6 +189,11 @@ def test_demo_mesh_exposure_map() -> None:
     assert summary == [
         ("marketing", "wildcard-gateway", "*", 80, "NONE", True,
          ("marketing-web.marketing.svc.cluster.local:80",)),
+        # X1 and X2: application Services reachable around the gateway
+        ("legacy", "legacy-billing-nodeport", "*", 8080, "NONE", True,
+         ("legacy-billing-nodeport.legacy.svc.cluster.local:8080",)),
+        ("payments", "payments-api-backoffice", "10.240.0.44", 443, "APPLICATION", True,
+         ("payments-api-backoffice.payments.svc.cluster.local:443",)),
         ("istio-ingress", "payments-gateway", "checkout.example.com", 80, "REDIRECT", True, ()),
         ("istio-ingress", "payments-gateway", "checkout.example.com", 443, "SIMPLE", True,
          (f"{pay}:8080",)),
@@ -205,4 +223,4 @@ def test_terminal_summary_lists_external_and_internal_entries() -> None:
         "Not reachable from outside (internal gateway, or a port no external Service carries): "
         "1 host/port entries"
     ) in text
-    assert "*:80 HTTP [PLAINTEXT] via Gateway istio-ingress/internal" in text
+    assert "*:80 HTTP [PLAINTEXT] (cluster) via Gateway istio-ingress/internal" in text

@@ -148,7 +148,7 @@ def test_html_summary_states_the_change_since_the_baseline(one_each: Run) -> Non
 def test_html_marks_exactly_the_new_findings(one_each: Run) -> None:
     html = one_each.html
     findings = section(html, '<section id="findings"', '<section id="resolved"')
-    assert [fid for fid, _ in findings_in(findings)] == [GW005, GW002, EGR001, MTLS001]
+    assert [fid for fid, _ in findings_in(findings)] == [GW002, GW005, EGR001, MTLS001]
     assert new_badged(findings) == [GW002]
     # GW001 is waived (unchanged): in the appendix, without the badge
     waived = section(html, 'id="waived"', 'id="waiver-audit"')
@@ -159,7 +159,7 @@ def test_html_marks_exactly_the_new_findings(one_each: Run) -> None:
     rows = re.findall(r"<tr><td class=\"num\">\d+</td>.*?</tr>", top, flags=re.S)
     marked = [text_of(r) for r in rows if "new-badge" in r]
     assert marked == [
-        "4 low GW002 Gateway server port is not exposed by the gateway's Service 1 NEW "
+        "3 low GW002 Gateway server port is not exposed by the gateway's Service 1 NEW "
         "Ingress exposure 1 Gateway shop/shop-gateway"
     ]
     assert len(rows) == 4
@@ -232,9 +232,10 @@ def test_html_flags_the_finding_of_an_expired_waiver_and_counts_it(one_each: Run
         "Waived by waivers[0]. <b>ghost</b> gateway & co kept for the migration · owner shop-team "
         "· expires 2026-12-31 · ticket SEC-101"
     )
-    # R = EGR001 4 + GW005 4 + MTLS001 4 + GW002 1 = 13 (GW001 waived): 100 * e^-0.13 = 87.8
-    assert '<div class="scorecard-score"><strong>88</strong> / 100</div>' in html
-    assert '<span class="tile-count">3</span><span class="tile-label">Medium</span>' in html
+    # weaknesses EGR001 4, MTLS001 4 * 0.9, GW002 1 * 0.81, GW005 1 * 0.729 (GW001 waived) = 9.1;
+    # exposure: shop.example.com:80 in plaintext to the internet 10. R = 19.1: 100 * e^-0.191 = 82.6
+    assert '<div class="scorecard-score"><strong>83</strong> / 100</div>' in html
+    assert '<span class="tile-count">2</span><span class="tile-label">Medium</span>' in html
 
 
 # --- PDF ----------------------------------------------------------------------------------------
@@ -274,7 +275,7 @@ def test_pdf_shows_the_same_change_resolved_list_and_audit(one_each: Run) -> Non
         assert squash(row) in flat, row
     expired_note = "Waiver expired. waivers[2] expired on 2026-11-24: this finding is not waived"
     assert squash(f"{expired_note} and counts in the score.") in flat
-    assert "B 88/100" in text
+    assert "B 83/100" in text
 
 
 # --- a waived new finding, caps, absent keys ------------------------------------------------------

@@ -104,16 +104,18 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
 def test_summary_states_score_grade_formula_and_counts(small: dict[str, Any]) -> None:
     html = render_html(small)
     text = " ".join("".join(parse_html(html).text).split())
-    # TLS001 high (10; port 9090 is not on the LoadBalancer Service, so only servers[1] is an
-    # external plaintext listener), TLS003 high (10), EGR001 and MTLS001 medium (4 each), GW001,
-    # GW002, VS001 and VS002 low (1 each) = 32 risk points: 100 * e^(-0.32) = 72.6.
-    assert "73 / 100" in text
-    assert '<div class="scorecard-grade">C</div>' in html
+    # Weaknesses (each its own group here), heaviest first, each next times 0.9: TLS001 high 10,
+    # TLS003 high 10 * 0.9, EGR001 and MTLS001 medium 4 * 0.81 and 4 * 0.729, GW001, GW002,
+    # VS001, VS002 low 1 * 0.9^4.. = 28.7; exposure: shop.example.com:80 plaintext to the internet
+    # 10, :443 over TLS 1 * 0.8 = 10.8 (port 9090 is not on the LoadBalancer Service: not
+    # reachable). R = 38.2: 100 * e^(-0.382) = 68.2.
+    assert "68 / 100" in text
+    assert '<div class="scorecard-grade">D</div>' in html
     assert (
-        "Risk points by check: TLS001 10, TLS003 10, EGR001 4, MTLS001 4, "
-        "GW001 1, GW002 1, VS001 1, VS002 1."
+        "Risk points by check: EXPOSURE 11, TLS001 10, TLS003 9, EGR001 3, MTLS001 3, "
+        "GW001 1, GW002 1, VS001 1."
     ) in text
-    assert "Weights: critical 25, high 10, medium 4, low 1, info 0." in text
+    assert "critical 25, high 10, medium 4, low 1, info 0" in text
     tiles = re.findall(r'sev-tile sev-(\w+)[^"]*"><span class="tile-count">(\d+)</span>', html)
     assert tiles == [("critical", "0"), ("high", "2"), ("medium", "2"), ("low", "4"), ("info", "0")]
     top = re.findall(r'<td><a href="#check-(\w+)">', html)
@@ -256,9 +258,9 @@ def test_waived_findings_have_their_appendix_and_leave_the_score(small: dict[str
     assert "Waived findings" in h_texts(html, 2)
     waived = html[html.index('id="waived"') : html.index('id="inventory"')]
     assert "EGR001-" in waived and "accepted until the egress gateway lands" in waived
-    # R = TLS001 10 + TLS003 10 + MTLS001 4 + 4 low checks 1 each = 28 (EGR001's 4 are waived):
-    # 100 * e^(-0.28) = 75.6
-    assert '<div class="scorecard-score"><strong>76</strong> / 100</div>' in html
+    # EGR001's weakness is waived: R = 38.2 - 2.7 (its decayed share and the shift of the rest)
+    # = 35.6: 100 * e^(-0.356) = 70.1
+    assert '<div class="scorecard-score"><strong>70</strong> / 100</div>' in html
     findings = html[html.index('id="findings"') : html.index('id="appendices"')]
     assert "EGR001" not in findings
 
@@ -278,17 +280,17 @@ def test_pdf_medium_shows_the_first_n_per_check_html_keeps_all(small: dict[str, 
     assert "… and 5 more in report.json/HTML." in pdf_html
 
 
-def test_score_caps_each_check_and_ignores_waived() -> None:
+def test_score_decays_per_weakness_and_ignores_waived() -> None:
     findings = [{"check": "TLS001", "severity": "high"}] * 7 + [
         {"check": "GW001", "severity": "low"},
         {"check": "EGR001", "severity": "critical", "waiver": {"reason": "x"}},
     ]
     result = score(findings)
-    assert result.deductions == (("TLS001", 30), ("GW001", 1))
-    # R = 31: 100 * e^(-0.31) = 73.3
-    assert (result.value, result.grade) == (73, "C")
-    # 15 criticals of one check are capped at 3 * 25 = 75: 100 * e^(-0.75) = 47.2
-    assert score([{"check": "X001", "severity": "critical"}] * 3 * 5).value == 47
+    # seven high weaknesses: 10 * (1 + 0.9 + ... + 0.9^6) = 52.2, the low one 0.9^7 = 0.48
+    assert result.deductions == (("TLS001", 52),)
+    assert (result.value, result.grade, result.weaknesses) == (59, "F", 8)
+    # fifteen criticals: 25 * (1 - 0.9^15) / 0.1 = 198.5: 100 * e^(-1.985) = 13.7
+    assert score([{"check": "X001", "severity": "critical"}] * 15).value == 14
     assert score([]).value == 100
 
 

@@ -76,8 +76,8 @@ def test_fixture_waivers_matched_expired_unused() -> None:
     assert data["summary"]["by_severity"] == {
         "critical": 0,
         "high": 0,
-        "medium": 3,  # EGR001 (its waiver expired), GW005, MTLS001
-        "low": 0,  # GW001 and GW002 are waived
+        "medium": 2,  # EGR001 (its waiver expired), MTLS001
+        "low": 1,  # GW005 (governance, low); GW001 and GW002 are waived
         "info": 0,
     }
     validate_report(data)

@@ -153,7 +153,7 @@ def listener_admits_all(ctx: CheckContext) -> Iterator[Result]:
     for kgw in ctx.index.k8s_gateways.values():
         if not ctx.index.is_istio_k8s_gateway(kgw):
             continue
-        if not k8s_gateway_frontend(ctx.index, kgw).external:
+        if not k8s_gateway_frontend(ctx.index, kgw).exposed:
             continue
         for i, listener in enumerate(kgw.spec.get("listeners") or ()):
             source = ((listener.get("allowedRoutes") or {}).get("namespaces") or {}).get("from")
@@ -191,7 +191,7 @@ def listener_any_hostname(ctx: CheckContext) -> Iterator[Result]:
     for kgw in ctx.index.k8s_gateways.values():
         if not ctx.index.is_istio_k8s_gateway(kgw):
             continue
-        if not k8s_gateway_frontend(ctx.index, kgw).external:
+        if not k8s_gateway_frontend(ctx.index, kgw).exposed:
             continue
         for i, listener in enumerate(kgw.spec.get("listeners") or ()):
             if str(listener.get("protocol") or "").upper() not in ("HTTP", "HTTPS", "TLS"):

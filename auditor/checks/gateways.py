@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import istio_servers, server_key, server_tls_mode
+from auditor.exposure import internet_servers, istio_servers, server_key, server_tls_mode
 from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
+from auditor.istio import gateway_merge as GM
 from auditor.istio import hosts as H
+from auditor.istio.gateway_merge import MergeServer
 from auditor.model import Category, Result, Severity
 
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
@@ -115,71 +117,104 @@ def _server_hosts(server: dict[str, Any]) -> list[str]:
     return [h.strip() for h in server.get("hosts") or () if isinstance(h, str)]
 
 
+REASONS = {
+    "duplicate-host": "both carry TLS settings for host(s) {hosts} on port {port}",
+    "protocol": "{mine} and {theirs} servers cannot share port {port}",
+    "opaque": "a {opaque} server shares port {port} with another server, and only HTTP "
+    "servers merge",
+}
+
+
 @check(
     id="GW003",
-    title="Gateways conflict on the same workload, port and host",
+    title="Gateway servers conflict on the same gateway workload and port",
     category=Category.EXPOSURE,
     severity=Severity.MEDIUM,
     needs=(K_GATEWAY, K_POD, K_DEPLOYMENT),
     remediation=(
-        "Keep one server per host and port on a gateway workload: merge the servers into one "
-        "Gateway, or change the host or port of one of them."
+        "Give each TLS host one server per port on a gateway workload (merge the servers into "
+        "one Gateway, or change the host or port of one), and keep plaintext HTTP, TLS and TCP "
+        "servers on different ports (or different `bind` addresses)."
     ),
-    references=(GATEWAY_DOCS, IST_DOCS.format(code="ist0145")),
+    references=(
+        GATEWAY_DOCS,
+        "https://github.com/istio/istio/blob/master/pilot/pkg/model/gateway.go",
+        IST_DOCS.format(code="ist0145"),
+    ),
     ist_codes=("IST0145",),
 )
 def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
-    """Two Gateways on the same gateway workload that declare the same port and host conflict.
+    """Servers on one gateway workload and port that istiod cannot merge: one of them is dropped.
 
-    Istio merges every Gateway that selects a gateway workload into one listener per port and
-    keeps only one server per host there, so which team's server (its TLS settings, its
-    certificate, the VirtualServices bound to it) takes effect depends on creation order, and
-    can change silently. Fires per server of each Gateway whose port, `bind` and exact host
-    (as written, like Istio's CheckDuplicates) are also declared by another Gateway with the
-    same selector or selecting a common workload (istioctl analyze: IST0145).
+    istiod merges every Gateway that selects a gateway workload, port by port (pilot's
+    mergeGateways). Plain HTTP servers on one port merge into one route configuration whatever
+    their hosts, and TLS servers share a port by SNI; those are not conflicts. The real ones:
+    two servers with TLS settings listing the same host on one port; an HTTP server and a TLS
+    server on one port; a TCP (or other non-HTTP, non-TLS) server sharing a port with any
+    other server. istiod keeps the server it reads first (the oldest Gateway) and silently drops
+    the other, so which team's server, certificate and routes take effect depends on creation
+    order. Fires per server in such a pair, on servers of one workload (or of one selector
+    when no workload matches), port and `bind`. istioctl analyze's IST0145 flags any two
+    Gateways with the same selector, port and overlapping hosts, HTTP servers that merge
+    included; mesh-audit reports only what istiod rejects, and agrees with IST0145 on its test
+    corpus.
     """
-    # (scope, port, bind, host) -> gateways; a scope is the selector itself or one workload
-    buckets: dict[tuple[Any, int, str, str], set[tuple[str, str]]] = {}
-    scopes: dict[tuple[str, str], list[Any]] = {}
+    scopes: dict[Any, list[MergeServer]] = {}
     for gw in ctx.snapshot.objects(K_GATEWAY):
         selector = gw.spec.get("selector") or {}
         own: list[Any] = [("selector", tuple(sorted(selector.items())))]
         own.extend(("workload", w.obj.ref.key) for w in ctx.index.gateway_workloads(gw))
-        scopes[(gw.namespace, gw.name)] = own
-        for server in gw.spec.get("servers") or ():
-            number = (server.get("port") or {}).get("number") or 0
-            bind = str(server.get("bind") or "")
-            for host in _server_hosts(server):
-                for scope in own:
-                    buckets.setdefault((scope, number, bind, host), set()).add(
-                        (gw.namespace, gw.name)
-                    )
-    for gw in ctx.snapshot.objects(K_GATEWAY):
-        me = (gw.namespace, gw.name)
         for i, server in enumerate(gw.spec.get("servers") or ()):
-            number = (server.get("port") or {}).get("number") or 0
-            bind = str(server.get("bind") or "")
-            others: set[tuple[str, str]] = set()
-            hosts: set[str] = set()
-            for host in _server_hosts(server):
-                for scope in scopes[me]:
-                    found = buckets.get((scope, number, bind, host), set()) - {me}
-                    if found:
-                        others |= found
-                        hosts.add(host)
-            if not others:
+            ms = GM.merge_server(gw.namespace, gw.name, i, server)
+            for scope in own:
+                scopes.setdefault(scope, []).append(ms)
+    found: dict[tuple[tuple[str, str], int], dict[tuple[str, str, int], GM.Conflict]] = {}
+    for servers in scopes.values():
+        for c in GM.conflicts(servers):
+            mine = found.setdefault((c.server.gateway, c.server.index), {})
+            mine.setdefault((*c.other.gateway, c.other.index), c)
+    for gw in ctx.snapshot.objects(K_GATEWAY):
+        for i, server in enumerate(gw.spec.get("servers") or ()):
+            partners = found.get(((gw.namespace, gw.name), i))
+            if not partners:
                 continue
-            names = ", ".join(f"{ns}/{name}" for ns, name in sorted(others))
+            conflicts = sorted(partners.values(), key=lambda c: (c.other.gateway, c.other.index))
+            number = conflicts[0].server.port
+            reasons = []
+            for c in conflicts:
+                other = f"{c.other.gateway[0]}/{c.other.gateway[1]} servers[{c.other.index}]"
+                why = REASONS[c.reason].format(
+                    hosts=", ".join(c.hosts),
+                    port=number,
+                    mine=c.server.protocol or "?",
+                    theirs=c.other.protocol or "?",
+                    opaque=next(
+                        (
+                            s.protocol or "?"
+                            for s in (c.server, c.other)
+                            if GM.server_class(s) == GM.OPAQUE
+                        ),
+                        "?",
+                    ),
+                )
+                reasons.append(f"{other}: {why}")
+            names = sorted({f"{c.other.gateway[0]}/{c.other.gateway[1]}" for c in conflicts})
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
                 detail=server_key(server),
                 message=(
-                    f"Gateway {gw.namespace}/{gw.name} declares host(s) "
-                    f"{', '.join(sorted(hosts))} on port {number}, as Gateway(s) {names} do on "
-                    "the same gateway workload: only one of these servers takes effect"
+                    f"Gateway {gw.namespace}/{gw.name} servers[{i}] ({conflicts[0].server.protocol}"
+                    f" on port {number}) cannot be merged on the same gateway workload with "
+                    + "; ".join(reasons)
+                    + ": istiod keeps whichever it reads first and drops the other"
                 ),
-                evidence={"port": number, "hosts": sorted(hosts), "conflicts_with": names},
+                evidence={
+                    "port": number,
+                    "hosts": _server_hosts(server),
+                    "conflicts_with": ", ".join(names),
+                    "reasons": sorted({c.reason for c in conflicts}),
+                },
             )
 
 
@@ -227,10 +262,10 @@ def wildcard_external_server(ctx: CheckContext) -> Iterator[Result]:
 
 @check(
     id="GW005",
-    title="Gateway in another namespace binds the shared gateway workload",
+    title="Gateway in another namespace publishes on the shared internet-facing ingress gateway",
     category=Category.EXPOSURE,
-    severity=Severity.MEDIUM,
-    needs=(K_GATEWAY, K_POD, K_DEPLOYMENT),
+    severity=Severity.LOW,
+    needs=(K_GATEWAY, K_POD, K_DEPLOYMENT, K_SERVICE),
     remediation=(
         "Define edge Gateways in the gateway workload's namespace (owned by the platform team) "
         "and let application namespaces bind VirtualServices to them; or set "
@@ -243,20 +278,29 @@ def wildcard_external_server(ctx: CheckContext) -> Iterator[Result]:
     ),
 )
 def cross_namespace_gateway(ctx: CheckContext) -> Iterator[Result]:
-    """A Gateway in an application namespace that selects a gateway workload in another namespace.
+    """A Gateway in an application namespace that opens ports on an internet-facing ingress
+    gateway workload in another namespace (governance).
 
     Istio matches Gateway selectors across namespaces by default, so anyone who may create a
     Gateway in their own namespace can open ports and publish hosts on the shared ingress
-    gateway, including hosts that belong to other teams, outside the platform team's review.
-    Fires for each Gateway (outside the mesh root namespace) whose selected workloads live in
-    another namespace.
+    gateway, outside the platform team's review. That is a governance question, not a weakness
+    in itself (Istio's own samples put Gateways in application namespaces), hence low. Fires for
+    each Gateway (outside the mesh root namespace) whose selected workloads live in another
+    namespace, when at least one of its servers is reachable from the internet (a LoadBalancer,
+    NodePort or externalIPs Service carries its port and is not an internal or source-restricted
+    load balancer). Never on egress gateways (workloads labelled `istio: egressgateway`, or
+    Gateways that carry external traffic), nor on gateways reachable only inside the cluster or
+    the private network.
     """
+    egress = {(g.namespace, g.name) for g in ctx.index.egress.egress_gateways()}
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        if gw.namespace == ctx.mesh.root_namespace:
+        if gw.namespace == ctx.mesh.root_namespace or (gw.namespace, gw.name) in egress:
             continue
         workloads = ctx.index.gateway_workloads(gw)
         elsewhere = sorted({w.namespace for w in workloads if w.namespace != gw.namespace})
-        if not elsewhere:
+        if not elsewhere or any(w.labels.get("istio") == "egressgateway" for w in workloads):
+            continue
+        if not any(internet for _, _, internet in internet_servers(ctx.index, gw)):
             continue
         names = sorted({f"{w.namespace}/{w.obj.name}" for w in workloads if not w.owned})
         yield Result(
@@ -265,7 +309,8 @@ def cross_namespace_gateway(ctx: CheckContext) -> Iterator[Result]:
             message=(
                 f"Gateway {gw.namespace}/{gw.name} selects gateway workload(s) "
                 f"{', '.join(names)} in namespace(s) {', '.join(elsewhere)}: namespace "
-                f"{gw.namespace} publishes ports and hosts on a gateway it does not own"
+                f"{gw.namespace} publishes ports and hosts on an internet-facing gateway it "
+                "does not own"
             ),
             evidence={"workloads": names, "selector": dict(gw.spec.get("selector") or {})},
         )

@@ -214,10 +214,10 @@ def catch_all_on_external_gateway(ctx: CheckContext) -> Iterator[Result]:
                 continue
             gw = ctx.index.gateways.get(ref)
             kgw = ctx.index.k8s_gateways.get((ref.namespace, ref.name))
-            external = (gw is not None and istio_gateway_frontend(ctx.index, gw).external) or (
+            external = (gw is not None and istio_gateway_frontend(ctx.index, gw).exposed) or (
                 kgw is not None
                 and ctx.index.is_istio_k8s_gateway(kgw)
-                and k8s_gateway_frontend(ctx.index, kgw).external
+                and k8s_gateway_frontend(ctx.index, kgw).exposed
             )
             if not external:
                 continue

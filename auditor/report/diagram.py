@@ -186,6 +186,16 @@ def _listener_sub(e: Mapping[str, Any]) -> str:
     return f"{e['protocol']} · plaintext"
 
 
+# The exposure diagram's first column: who reaches the entry (its reachability class).
+SOURCE_LABELS = {
+    "internet": "Internet",
+    "restricted": "Allowed ranges",
+    "internal": "Private network",
+    "node-local": "Node addresses",
+    "cluster": "In-cluster",
+}
+
+
 def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
     """Internet (or inside the cluster) → addresses → gateway → host:port → route → backend."""
     if not entries:
@@ -204,10 +214,11 @@ def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
         gw = e["gateway"]
         gw_name = f"{gw['namespace']}/{gw['name']}" if gw.get("namespace") else gw["name"]
         external = bool(e.get("external"))
+        reach = str(e.get("reachability") or ("internet" if external else "cluster"))
         src = cols[0].add(
-            "internet" if external else "cluster",
-            "Internet" if external else "In-cluster",
-            style="source" if external else "internal",
+            reach,
+            SOURCE_LABELS.get(reach, reach),
+            style="source" if reach in ("internet", "node-local") else "internal",
         )
         addrs = list(e["addresses"])
         addr_label = addrs[0] if addrs else ("no address" if external else "ClusterIP only")

@@ -18,6 +18,7 @@ from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
+from auditor.report import groups as G
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
@@ -46,6 +47,8 @@ def summarize(
     by_sev = Counter(f["severity"] for f in active)
     by_cat = Counter(f["category"] for f in active)
     statuses = Counter(r["status"] for r in runs)
+    grouped = G.active_groups(findings)
+    group_sev = Counter(g[0]["severity"] for g in grouped)
     read = sum(1 for c in collection.values() if c["status"] == STATUS_OK)
     summary: dict[str, Any] = {
         "total": len(active),
@@ -58,6 +61,14 @@ def summarize(
             "error": statuses.get("error", 0),
         },
         "coverage": {"kinds_read": read, "kinds_total": len(collection)},
+        # one weakness, one entry (auditor/report/groups.py): findings that are not waived,
+        # grouped by root cause; a group's severity is its primary's
+        "groups": {
+            "total": len(grouped),
+            "by_severity": {
+                s.label: group_sev.get(s.label, 0) for s in sorted(Severity, reverse=True)
+            },
+        },
     }
     if waivers_applied:
         summary["waived"] = len(findings) - len(active)
@@ -131,7 +142,7 @@ def build_report(
         }
         for w in value_warnings
     )
-    findings_json = [_with_origin(f, snapshot) for f in findings]
+    findings_json = G.with_groups([_with_origin(f, snapshot) for f in findings])
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
     check_docs = [c.meta.to_json() for c in checks]
     data: dict[str, Any] = {

@@ -39,9 +39,11 @@ def _exposure_line(e: Mapping[str, Any]) -> str:
         else ("redirect to HTTPS" if e["redirect_only"] else "PLAINTEXT")
     )
     gw = e["gateway"]
+    reach = f" ({e['reachability']})" if e.get("reachability") else ""
+    around = " AROUND THE ISTIO GATEWAY" if e.get("via_istio_gateway") is False else ""
     return (
-        f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}] via "
-        f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])} -> "
+        f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}]{reach} via "
+        f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])}{around} -> "
         f"{printable(', '.join(e['backends']) or '(no backend)', 80)}"
     )
 
@@ -72,17 +74,34 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     sev = summary["by_severity"]
     counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
     waived = f"   (waived: {summary['waived']})" if "waived" in summary else ""
-    lines.append(f"Findings: {summary['total']}   {counts}{waived}")
+    groups = summary.get("groups")
+    weaknesses = f" in {groups['total']} weaknesses" if groups else ""
+    lines.append(f"Findings: {summary['total']}{weaknesses}   {counts}{waived}")
     active = [f for f in data["findings"] if not f.get("waiver")]
-    for f in active[:TOP_FINDINGS]:
+    # one entry per weakness: a group's primary, with the related findings as its facets
+    by_id = {f["id"]: f for f in active}
+    shown = [
+        f
+        for f in active
+        if (f.get("group") or {}).get("primary", f["id"]) not in by_id
+        or (f.get("group") or {}).get("primary", f["id"]) == f["id"]
+    ]
+    for f in shown[:TOP_FINDINGS]:
         new = " NEW" if f.get("baseline_status") == "new" else ""
         lines.append(
             f"  [{f['severity'].upper():8}]{new} {f['check']}  {_resource(f['resource'])}  "
             f"{printable(f['path'], 50)}"
         )
         lines.append(f"             {printable(f['message'], 160)}")
-    if len(active) > TOP_FINDINGS:
-        lines.append(f"  ... and {len(active) - TOP_FINDINGS} more in the report")
+        related = [by_id[r] for r in (f.get("group") or {}).get("related", ()) if r in by_id]
+        if related and (f.get("group") or {}).get("primary") == f["id"]:
+            facets = "; ".join(
+                f"{r['check']} {_resource(r['resource'])} {printable(r['path'], 40)}"
+                for r in related
+            )
+            lines.append(f"             same weakness: {printable(facets, 200)}")
+    if len(shown) > TOP_FINDINGS:
+        lines.append(f"  ... and {len(shown) - TOP_FINDINGS} more in the report")
     lines.extend(_pipeline_lines(data))
     external = [e for e in data["exposure"] if e["external"]]
     internal = [e for e in data["exposure"] if not e["external"]]

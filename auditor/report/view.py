@@ -15,7 +15,7 @@ import yaml
 from auditor.baseline import NEW
 from auditor.model import Category
 from auditor.report import diagram, view_access, view_changes, view_compliance
-from auditor.report.score import FORMULA, is_waived, score
+from auditor.report.score import EXPOSURE_ID, FORMULA, is_waived, score
 from auditor.report.text import display_time, resource_text
 from auditor.report.view_mtls import mtls_context
 
@@ -108,7 +108,18 @@ def _finding_view(
         "waiver": _waiver_note(waiver) if isinstance(waiver, Mapping) else None,
         "expired_waiver": _waiver_note(lapsed) if lapsed else None,
         "new": f.get("baseline_status") == NEW,
+        "group": _group_note(f),
     }
+
+
+def _group_note(f: Mapping[str, Any]) -> str | None:
+    """One weakness, one entry: how this finding relates to the others of its group."""
+    group = f.get("group")
+    if not isinstance(group, Mapping) or not group.get("related"):
+        return None
+    if group.get("primary") == f["id"]:
+        return "Same weakness, counted once: " + ", ".join(str(r) for r in group["related"])
+    return f"Part of the weakness of {group.get('primary')} (counted once)"
 
 
 def _findings_by_category(
@@ -248,6 +259,15 @@ def _coverage(data: Mapping[str, Any], docs: Mapping[str, Mapping[str, Any]]) ->
     }
 
 
+REACH_LABELS = {
+    "internet": "internet",
+    "restricted": "allowed source ranges",
+    "internal": "private network",
+    "node-local": "node addresses",
+    "cluster": "cluster-internal",
+}
+
+
 def _exposure_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
@@ -266,6 +286,11 @@ def _exposure_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
                 "tls": tls,
                 "tls_class": tls_class,
                 "external": bool(e.get("external")),
+                "reach": REACH_LABELS.get(
+                    str(e.get("reachability") or ""),
+                    "external" if e.get("external") else "cluster-internal",
+                )
+                + (", around the Istio gateway" if e.get("via_istio_gateway") is False else ""),
                 "addresses": list(e["addresses"]),
                 "gateway": (f"{gw['kind']} {gw['namespace']}/{gw['name']}")
                 if gw.get("namespace")
@@ -351,7 +376,8 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "waivers" in data or "waiver_audit" in data or any("waiver" in f for f in all_findings)
     )
     expired = view_changes.expired_waivers(data)
-    sc = score(all_findings)
+    coverage = (data.get("summary") or {}).get("coverage")
+    sc = score(all_findings, data.get("exposure") or (), coverage)
     by_sev = Counter(f["severity"] for f in active)
     by_cat = Counter(f["category"] for f in active)
     by_cat_sev = Counter((f["category"], f["severity"]) for f in active)
@@ -382,7 +408,13 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
             "grade": sc.grade,
             "formula": FORMULA,
             "deductions": [
-                {"check": c, "points": p, "title": docs[c]["title"] if c in docs else ""}
+                {
+                    "check": c,
+                    "points": p,
+                    "title": docs[c]["title"]
+                    if c in docs
+                    else ("Entry points the internet reaches" if c == EXPOSURE_ID else ""),
+                }
                 for c, p in sc.deductions
             ],
         },

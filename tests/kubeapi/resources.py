@@ -185,6 +185,17 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short_names=("netpol",),
     ),
     ResourceType(
+        "networking.k8s.io",
+        ("v1",),
+        "v1",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        True,
+        short_names=("ing",),
+        subresources=(("status", STATUS_VERBS),),
+    ),
+    ResourceType(
         "admissionregistration.k8s.io",
         ("v1",),
         "v1",

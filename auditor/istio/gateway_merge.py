@@ -1,0 +1,136 @@
+"""How istiod merges the servers of every Gateway that selects one gateway workload.
+
+Follows pilot's `mergeGateways` (pilot/pkg/model/gateway.go, istio/istio) server by server, on
+one workload, one port and one `bind`:
+
+- HTTP-family servers (HTTP, HTTP2, GRPC, GRPC-WEB, HTTP_PROXY) merge into one route
+  configuration (`http.<port>`), whatever their hosts: two Gateways serving the same host over
+  plain HTTP on one port is how Istio is meant to be used, not a conflict.
+- TLS servers (HTTPS or TLS with `tls` settings, terminating or passing through) share a port by
+  SNI, each its own filter chain; PASSTHROUGH and SIMPLE servers for different hosts coexist.
+- Conflicts, where istiod keeps the server it reads first and drops the other
+  (`pilot_total_rejected_configs`):
+  - `duplicate-host`: two servers with `tls` settings (TLS servers, and HTTP servers with
+    `tls.httpsRedirect`) list the same host (Istio's CheckDuplicates: the host string after
+    `./h` becomes `<ns>/h`, `*/h` becomes `h` and `*/*` becomes `*`);
+  - `protocol`: an HTTP-family server and a TLS server on one port (canMergeProtocols, and
+    "TLS server without TLS options");
+  - `opaque`: a server of any other protocol (TCP, MONGO, TLS or HTTPS without `tls`) shares
+    the port with any other server (no route name to merge on).
+
+Istio reads Gateways oldest first, so which server survives depends on creation order: every
+server of a conflicting pair is reported. Ports are compared as written on the servers (istiod
+first translates a Service port to its targetPort; two servers reaching one targetPort through
+different Service ports are not compared here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+HTTP_FAMILY = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
+
+HTTP = "http"
+TLS = "tls"
+OPAQUE = "opaque"
+
+
+@dataclass(frozen=True, slots=True)
+class MergeServer:
+    """One server of one Gateway, as istiod sees it for merging."""
+
+    gateway: tuple[str, str]  # (namespace, name)
+    index: int  # position in spec.servers
+    port: int
+    bind: str
+    protocol: str  # upper case, as written
+    has_tls: bool  # the server has a `tls` block (Go: s.Tls != nil)
+    hosts: tuple[str, ...]  # sanitized as istiod does before CheckDuplicates
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A server that cannot be merged with `other` on the same workload and port."""
+
+    server: MergeServer
+    other: MergeServer
+    reason: str  # duplicate-host | protocol | opaque
+    hosts: tuple[str, ...] = ()  # the shared hosts, for duplicate-host
+
+
+def sanitize_hosts(hosts: Sequence[Any], namespace: str) -> tuple[str, ...]:
+    """pilot's sanitizeServerHostNamespace: `./h` -> `<ns>/h`, `*/h` -> `h`, `*/*` -> only `*`."""
+    out: list[str] = []
+    for raw in hosts:
+        if not isinstance(raw, str):
+            continue
+        host = raw.strip()
+        if "/" in host:
+            ns, _, name = host.partition("/")
+            if ns == ".":
+                host = f"{namespace}/{name}"
+            elif ns == "*":
+                if name == "*":
+                    return ("*",)
+                host = name
+        out.append(host)
+    return tuple(out)
+
+
+def merge_server(namespace: str, name: str, index: int, server: Mapping[str, Any]) -> MergeServer:
+    port = server.get("port") or {}
+    number = port.get("number")
+    return MergeServer(
+        gateway=(namespace, name),
+        index=index,
+        port=number if isinstance(number, int) else 0,
+        bind=str(server.get("bind") or ""),
+        protocol=str(port.get("protocol") or "").upper(),
+        has_tls=isinstance(server.get("tls"), Mapping),
+        hosts=sanitize_hosts(server.get("hosts") or (), namespace),
+    )
+
+
+def server_class(server: MergeServer) -> str:
+    """http (merges by route config), tls (shares a port by SNI) or opaque (shares nothing)."""
+    if server.protocol in HTTP_FAMILY:
+        return HTTP
+    if server.has_tls:
+        return TLS
+    return OPAQUE
+
+
+def conflict_reason(a: MergeServer, b: MergeServer) -> tuple[str, tuple[str, ...]] | None:
+    """Why two servers on one workload cannot both take effect, or None when istiod merges them.
+    Both are on the same workload; servers on different ports or binds never conflict."""
+    if a.port != b.port or a.bind != b.bind or not a.port:
+        return None
+    if a.has_tls and b.has_tls:
+        shared = tuple(sorted(set(a.hosts) & set(b.hosts)))
+        if shared:
+            return "duplicate-host", shared
+    ca, cb = server_class(a), server_class(b)
+    if OPAQUE in (ca, cb):
+        return "opaque", ()
+    if ca != cb:
+        return "protocol", ()
+    return None
+
+
+def conflicts(servers: Sequence[MergeServer]) -> list[Conflict]:
+    """Every (server, other) pair among the servers of one workload that istiod cannot merge."""
+    out: list[Conflict] = []
+    by_port: dict[int, list[MergeServer]] = {}
+    for s in servers:
+        by_port.setdefault(s.port, []).append(s)
+    for group in by_port.values():
+        for a in group:
+            for b in group:
+                if a is b or (a.gateway, a.index) == (b.gateway, b.index):
+                    continue
+                found = conflict_reason(a, b)
+                if found:
+                    out.append(Conflict(server=a, other=b, reason=found[0], hosts=found[1]))
+    return out
