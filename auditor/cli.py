@@ -61,8 +61,8 @@ class DefaultScanGroup(click.Group):
 def main() -> None:
     """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
 
-    Exit codes: 0 scan ran; 1 findings at or above --fail-on; 2 usage or input error;
-    3 cluster or collection error.
+    Exit codes: 0 scan ran; 1 a gate failed (--fail-on, --fail-on-new, --fail-under; one line
+    on stderr says why); 2 usage or input error; 3 cluster or collection error.
     """
 
 
@@ -163,7 +163,11 @@ def _collect_live(
     "formats",
     default=None,
     metavar="LIST",
-    help="Comma list of report formats: json, html, pdf, sarif, junit, csv. Default: json.",
+    help=(
+        "Comma list of report formats: json, html, pdf, sarif, junit, csv. Without --format "
+        "and --output-dir no file is written (terminal summary only); --output-dir alone "
+        "writes json."
+    ),
 )
 @click.option(
     "--output-dir",
@@ -202,6 +206,13 @@ def _collect_live(
     help="Exit 1 when a NEW finding (not in --baseline) at or above this severity exists.",
 )
 @click.option(
+    "--fail-under",
+    type=click.IntRange(0, 100),
+    default=None,
+    metavar="SCORE",
+    help="Exit 1 when the report's score (0-100, waived findings not counted) is below SCORE.",
+)
+@click.option(
     "--no-progress",
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
@@ -225,13 +236,15 @@ def scan(
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
+    fail_under: int | None,
     no_progress: bool,
     quiet: bool,
     debug: bool,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
-    from auditor.baseline import gating_findings, load_report
+    from auditor.baseline import load_report
     from auditor.collect.files import load_paths
+    from auditor.gates import Gates, failures
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
@@ -270,18 +283,17 @@ def scan(
         waivers=waivers,
         baseline=baseline,
         baseline_source=baseline_file or "",
+        gates=(gates := Gates(fail_on=fail_on, fail_on_new=fail_on_new, fail_under=fail_under)),
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
     if not quiet:
         click.echo(terminal.render(report.data, written))
-    findings = report.data["findings"]
-    if fail_on is not None and gating_findings(findings, fail_on):
-        sys.exit(EXIT_FINDINGS)
-    if fail_on_new is not None and gating_findings(findings, fail_on_new, new_only=True):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_OK)
+    failed = failures(report.data, gates)
+    for line in failed:
+        click.echo(f"mesh-audit: {line}", err=True)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 @main.command("diff")

@@ -11,6 +11,7 @@ from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
+from auditor.gates import Gates
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
@@ -25,6 +26,7 @@ def scan(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    gates: Gates | None = None,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -45,7 +47,9 @@ def scan(
         notes=notes,
         command=command,
     )
-    return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
+    return post_process(
+        report, waivers=waivers, baseline=baseline, baseline_source=baseline_source, gates=gates
+    )
 
 
 def post_process(
@@ -54,8 +58,12 @@ def post_process(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    gates: Gates | None = None,
 ) -> Report:
-    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json)."""
+    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json),
+    and record the CI gates the scan runs with (`gates`, read by the JUnit renderer)."""
+    if gates is not None and gates.any():
+        report = Report({**report.data, "gates": gates.to_json()})
     if waivers is None and baseline is None:
         return report
     data: Mapping[str, Any] = report.data

@@ -218,12 +218,14 @@ def test_junit_cases_per_check(broken_check: None) -> None:
         )
     ]
     assert cases("ZZZ999") == [("ZZZ999", "error", "check failed: RuntimeError: kaboom")]
-    # one failing case per (unwaived) finding; waived ones are skipped with the reason
+    # one case per finding. No gate was given, so only findings at or above high fail (the
+    # JUnit default, auditor/gates.py); EGR001 (medium) passes with the finding in system-out.
+    # Waived ones are skipped with the reason.
     assert cases("EGR001") == [
         (
             "EGR001 ConfigMap istio-system/istio data.mesh.outboundTrafficPolicy.mode",
-            "failure",
-            next(f["message"] for f in report.data["findings"] if f["id"] == EGR001),
+            "system-out",
+            "",
         )
     ]
     assert cases("GW002") == [
@@ -233,9 +235,18 @@ def test_junit_cases_per_check(broken_check: None) -> None:
             "waived: admin port is opened on a dedicated load balancer",
         )
     ]
-    assert suites["EGR001"].get("failures") == "1"
+    assert suites["EGR001"].get("failures") == "0"
     assert suites["GW002"].get("skipped") == "1"
-    failure = suites["EGR001"].find("testcase/failure")
+    out = suites["EGR001"].find("testcase/system-out")
+    assert out is not None and f"id: {EGR001}" in (out.text or "")
+    assert "severity: medium" in (out.text or "")
+    # with --fail-on medium recorded in the report, the same finding is a failure
+    gated = junit_tree(
+        {**report.data, "gates": {"fail_on": "medium", "fail_on_new": None, "fail_under": None}}
+    )
+    [failure] = [
+        c.find("failure") for c in gated.iter("testcase") if c.get("name", "").startswith("EGR001")
+    ]
     assert failure is not None and failure.get("type") == "medium"
     assert f"id: {EGR001}" in (failure.text or "")
     # totals add up over the suites
@@ -275,7 +286,9 @@ def hostile_data() -> dict[str, Any]:
 
 
 def test_junit_escapes_tenant_text() -> None:
-    root = junit_tree(hostile_data())
+    data = hostile_data()
+    data["findings"] = [{**data["findings"][0], "severity": "high"}]
+    root = junit_tree(data)
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None
     assert failure.get("message") == '=HYPERLINK("http://evil/","x") <b>&?[31m'

@@ -61,6 +61,8 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     sev = summary["by_severity"]
     counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
     waived = f"   (waived: {summary['waived']})" if "waived" in summary else ""
+    if "score" in summary:
+        lines.append(f"Score: {summary['score']}/100   grade {summary['grade']}")
     lines.append(f"Findings: {summary['total']}   {counts}{waived}")
     active = [f for f in data["findings"] if not f.get("waiver")]
     for f in active[:TOP_FINDINGS]:
@@ -126,7 +128,13 @@ def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"Since baseline {printable(base['source'])} ({base.get('generated_at')}): "
             f"{base['new']} new, {base['unchanged']} unchanged, {base['resolved']} resolved"
+            + (f", {base['not_compared']} not compared" if base.get("not_compared") else "")
         )
+        for f in data.get("not_compared") or []:
+            lines.append(
+                f"  NOT COMPARED {f['check']}  {_resource(f['resource'])}: "
+                f"{printable(f.get('not_compared_reason', ''), 120)}"
+            )
     audit = data.get("waiver_audit")
     if audit is not None:
         by_status = {s: sum(1 for w in audit if w["status"] == s) for s in _WAIVER_STATUSES}
@@ -162,12 +170,19 @@ def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
     lines = [
         f"mesh-audit diff: {old['generated_at']} ({old['findings']} findings) -> "
         f"{new['generated_at']} ({new['findings']} findings)",
-        f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}",
+        f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}"
+        + f"   Not compared: {counts.get('not_compared', 0)}",
     ]
     for title, key in (("New findings:", "new_findings"), ("Resolved:", "resolved_findings")):
         if result[key]:
             lines.append(title)
             lines.extend(_diff_line(f) for f in result[key])
+    not_compared = result.get("not_compared_findings") or []
+    if not_compared:
+        lines.append("Not compared (the newer scan could not see them; not counted as resolved):")
+        for f in not_compared:
+            lines.append(_diff_line(f))
+            lines.append(f"      {printable(f.get('not_compared_reason', ''), 140)}")
     if written is not None:
         lines.append(f"Wrote {written}")
     return "\n".join(lines)

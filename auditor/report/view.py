@@ -363,6 +363,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     resolved_rows, resolved_total, resolved_hidden = view_changes.resolved_rows(
         data, PDF_TABLE_ROWS if medium == "pdf" else None
     )
+    not_compared_rows, not_compared_total, not_compared_hidden = view_changes.resolved_rows(
+        data, PDF_TABLE_ROWS if medium == "pdf" else None, key="not_compared"
+    )
     exposure = list(data["exposure"])
     egress = list(data.get("egress") or [])
     return {
@@ -421,6 +424,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "resolved_rows": resolved_rows,
         "resolved_total": resolved_total,
         "resolved_hidden": resolved_hidden,
+        "not_compared_rows": not_compared_rows,
+        "not_compared_total": not_compared_total,
+        "not_compared_hidden": not_compared_hidden,
         "inventory": [
             {
                 "kind": kind,
