@@ -45,6 +45,7 @@ def scan(
         egress=[e.to_json() for e in build_egress(index)],
         generated_at=generated_at,
         notes=notes,
+        value_warnings=index.value_warnings,
         command=command,
     )
     return post_process(

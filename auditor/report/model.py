@@ -14,6 +14,7 @@ from typing import Any
 from auditor import __version__
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
+from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
@@ -100,6 +101,7 @@ def build_report(
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
     notes: Iterable[str] = (),
+    value_warnings: Iterable[ValueWarning] = (),
     command: Sequence[str] | None = None,
 ) -> Report:
     collection: dict[str, dict[str, Any]] = {}
@@ -119,6 +121,17 @@ def build_report(
             "problem": note,
         }
         for note in notes
+    )
+    warnings.extend(
+        {
+            "source": "mesh-audit",
+            "document": None,
+            "item": None,
+            "kind": w.kind,
+            "name": f"{w.namespace}/{w.name}" if w.namespace else w.name,
+            "problem": f"{w.field}: {w.problem}",
+        }
+        for w in value_warnings
     )
     findings_json = [_with_origin(f, snapshot) for f in findings]
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
