@@ -15,6 +15,7 @@ from auditor.gates import Gates
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
+from auditor.suppress import FlagSuppression, suppression_waivers
 from auditor.waivers import Waiver, apply_waivers
 
 
@@ -27,6 +28,7 @@ def scan(
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
     gates: Gates | None = None,
+    suppress: Sequence[FlagSuppression] = (),
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -47,6 +49,12 @@ def scan(
         notes=notes,
         command=command,
     )
+    # istioctl-style suppressions (resource annotations, --suppress) count as waiver entries
+    suppressed = suppression_waivers(
+        report.data["findings"], snapshot, suppress, first_index=len(waivers or ())
+    )
+    if suppressed:
+        waivers = [*(waivers or ()), *suppressed]
     return post_process(
         report, waivers=waivers, baseline=baseline, baseline_source=baseline_source, gates=gates
     )

@@ -139,14 +139,26 @@ def add_document(
     snapshot.add(doc, origin=origin, document=index, default_namespace=default_namespace)
 
 
+STDIN = "-"
+STDIN_ORIGIN = "<stdin>"
+
+
 def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> Snapshot:
-    """Read files and directories into one Snapshot. Raises InputError on unreadable input."""
+    """Read files and directories into one Snapshot. Raises InputError on unreadable input.
+
+    The path `-` reads YAML or JSON (or a snapshot) from standard input, as kubectl does.
+    """
     path_list = list(paths)
-    files = discover(path_list)
+    files = discover(p for p in path_list if p != STDIN)
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
     with bulk_load():
         for path in files:
             load_file(snapshot, path, default_namespace=default_namespace)
+        if STDIN in path_list:
+            data = sys.stdin.buffer.read()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            load_data(snapshot, Path(STDIN_ORIGIN), data, default_namespace=default_namespace)
     if snapshot.source.istio_version is None:
         snapshot.source.istio_version = istio_version(
             o.raw for o in snapshot.objects("apps/Deployment")
@@ -158,7 +170,14 @@ def load_file(snapshot: Snapshot, path: Path, *, default_namespace: str = "defau
     origin = str(path)
     if not path.name.endswith(YAML_SUFFIXES) and read_streamed(snapshot, path, origin=origin):
         return
-    data = _read_bytes(path)
+    load_data(snapshot, path, _read_bytes(path), default_namespace=default_namespace)
+
+
+def load_data(
+    snapshot: Snapshot, path: Path, data: bytes, *, default_namespace: str = "default"
+) -> None:
+    """Add the objects of one file's bytes (`path` names it in origins and errors)."""
+    origin = str(path)
     if _looks_like_json(path, data):
         doc = _parse_json(path, data)
         if isinstance(doc, dict) and doc.get("kind") == SNAPSHOT_KIND:
