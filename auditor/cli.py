@@ -353,15 +353,17 @@ def scan(
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
     if from_paths:
-        if context or kubeconfig or in_cluster or namespaces:
+        if context or kubeconfig or in_cluster:
             raise InputError("--from reads files; it cannot be combined with cluster options")
         snapshot = load_paths(from_paths)
     else:
+        # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
+        # references are read cluster-wide when permitted (auditor/scope.py)
         snapshot = _collect_live(
             context,
             kubeconfig,
             in_cluster,
-            namespaces,
+            (),
             request_timeout,
             deadline,
             progress=progress_for(no_progress=no_progress or quiet),
@@ -376,6 +378,7 @@ def scan(
         waivers=waivers,
         baseline=baseline,
         baseline_source=baseline_file or "",
+        scope=list(dict.fromkeys(namespaces)) or None,
         gates=(
             gates := Gates(
                 fail_on=settings.fail_on,
