@@ -144,4 +144,6 @@ def test_live_scan_with_namespace_names_its_scope(kube_api: FakeKubeAPI, tmp_pat
         f["id"] for f in everything["findings"] if finding_namespace(f) in ("marketing", None)
     }
     assert data["findings"]
-    assert any(line.startswith("  scope: namespaces marketing (") for line in result.stdout.splitlines())
+    assert any(
+        line.startswith("  scope: namespaces marketing (") for line in result.stdout.splitlines()
+    )

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import yaml
 
+from auditor.collect.lines import document_starts, item_starts
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError, yaml_error_text
 from auditor.istio.version import istio_version
@@ -191,5 +192,23 @@ def load_data(
             return
         add_document(snapshot, doc, origin=origin, index=1, default_namespace=default_namespace)
         return
-    for index, doc in enumerate(_yaml_documents(path, data), start=1):
+    docs = list(_yaml_documents(path, data))
+    for index, doc in enumerate(docs, start=1):
         add_document(snapshot, doc, origin=origin, index=index, default_namespace=default_namespace)
+    record_lines(snapshot, origin, data, docs)
+
+
+def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
+    """Note the line each document and List item starts on (for SARIF), when it is certain."""
+    text = data.decode("utf-8-sig", errors="replace")
+    starts = document_starts(text)
+    if len(starts) != len(docs):
+        return
+    for index, (doc, line) in enumerate(zip(docs, starts, strict=True), start=1):
+        snapshot.lines[f"{origin}#{index}"] = line
+        if isinstance(doc, dict) and _is_list(doc) and isinstance(doc.get("items"), list):
+            last = starts[index] - 1 if index < len(starts) else None
+            items = item_starts(text, line, last)
+            if len(items) == len(doc["items"]):
+                for i, item_line in enumerate(items):
+                    snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line
