@@ -340,7 +340,13 @@ def scan(
         settings.output_dir,
         settings.baseline_file,
     )
-    if settings.fail_on_new is not None and baseline_file is None:
+    overlay = bool(from_paths) and bool(context or kubeconfig or in_cluster)
+    if overlay and baseline_file is not None:
+        raise InputError(
+            "--context with --from audits a change against the live cluster, which is its "
+            "baseline; --baseline cannot be given too"
+        )
+    if settings.fail_on_new is not None and baseline_file is None and not overlay:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     suppressions = [parse_flag(s) for s in settings.suppress]
@@ -352,9 +358,8 @@ def scan(
     )
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
-    if from_paths:
-        if context or kubeconfig or in_cluster:
-            raise InputError("--from reads files; it cannot be combined with cluster options")
+    baseline_source = baseline_file or ""
+    if from_paths and not overlay:
         snapshot = load_paths(from_paths)
     else:
         # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
@@ -370,6 +375,19 @@ def scan(
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
+    if overlay:
+        # pre-merge: audit the cluster as it would be after applying the files, marked against
+        # the live cluster alone (auditor/overlay.py)
+        from auditor.overlay import apply_overlay
+
+        changes = load_paths(from_paths)
+        live = run_scan(snapshot, generated_at=_now(), scope=list(namespaces) or None)
+        counts = apply_overlay(snapshot, changes)
+        baseline = dict(live.data)
+        baseline_source = (
+            f"live cluster {snapshot.source.context} before the change "
+            f"({counts.replaced} objects replaced, {counts.added} added)"
+        )
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,
@@ -377,7 +395,7 @@ def scan(
         command=command,
         waivers=waivers,
         baseline=baseline,
-        baseline_source=baseline_file or "",
+        baseline_source=baseline_source,
         scope=list(dict.fromkeys(namespaces)) or None,
         gates=(
             gates := Gates(

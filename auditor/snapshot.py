@@ -180,6 +180,13 @@ class Snapshot:
         # KObject.origin -> the 1-based line its object starts on, where the loader knows it
         self.lines: dict[str, int] = {}
 
+    def put(self, obj: KObject) -> bool:
+        """Add an object read elsewhere (a pre-merge overlay); True when it replaced one."""
+        bucket = self._by_kind[kind_key(obj.group, obj.kind)]
+        replaced = (obj.namespace, obj.name) in bucket
+        bucket[(obj.namespace, obj.name)] = obj
+        return replaced
+
     # ---- reading -------------------------------------------------------------------------
 
     def objects(self, key: str) -> Iterator[KObject]:
