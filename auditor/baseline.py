@@ -69,8 +69,12 @@ class Coverage:
             c["id"]: list(c.get("looks_at") or []) for c in report.get("checks") or []
         }
         self._collection: Mapping[str, Mapping[str, Any]] = report.get("collection") or {}
-        scope = (report.get("source") or {}).get("namespaces")
+        scoped = report.get("scope") or {}
+        scope = scoped.get("namespaces") or (report.get("source") or {}).get("namespaces")
         self._scope: set[str] | None = set(scope) if scope else None
+        self._not_judged = {
+            f["id"]: str(f.get("not_judged_reason") or "") for f in scoped.get("not_judged") or []
+        }
 
     def _kind_gap(self, key: str) -> str | None:
         entry = self._collection.get(key)
@@ -90,8 +94,12 @@ class Coverage:
             return f"check {check} is not part of this scan"
         if run.get("status") != "ran":
             return f"check {check} did not run in this scan ({run.get('status')})"
+        if finding.get("id") in self._not_judged:
+            return self._not_judged[finding["id"]]
         resource = finding.get("resource") or {}
         namespace = resource.get("namespace")
+        if resource.get("kind") == "Namespace" and not namespace:
+            namespace = resource.get("name")
         if self._scope is not None and namespace and namespace not in self._scope:
             return f"namespace {namespace} was outside this scan's scope"
         keys = [_kind_key(resource), *self._looks_at.get(check, [])]

@@ -76,6 +76,31 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+class Duration(click.ParamType[float, Any]):
+    """kubectl's durations: 30s, 2m, 1m30s, 500ms; a bare number is seconds."""
+
+    name = "duration"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        from auditor.durations import parse_duration
+
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if seconds < self.minimum:
+            self.fail(f"{value!r} is shorter than {self.minimum:g}s", param, ctx)
+        return seconds
+
+
 def cluster_options(fn: F) -> F:
     """Options that choose and bound a live cluster read (scan and snapshot share them)."""
     options = [
@@ -100,23 +125,35 @@ def cluster_options(fn: F) -> F:
             help="Read namespaced kinds only in NS (repeatable). Default: all namespaces.",
         ),
         click.option(
+            "--all-namespaces",
+            "-A",
+            "all_namespaces",
+            is_flag=True,
+            help="All namespaces (the default; as kubectl spells it). Not with -n.",
+        ),
+        click.option(
             "--request-timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
+            type=Duration(0.1),
+            default="30s",
             show_default=True,
-            help="Seconds per API request.",
+            help="Per API request: 30s, 2m, 1m30s (a bare number is seconds).",
         ),
         click.option(
             "--deadline",
-            type=click.FloatRange(min=1),
-            default=600.0,
+            type=Duration(1),
+            default="10m",
             show_default=True,
-            help="Seconds for the whole collection.",
+            help="For the whole collection: 10m, 90s, 1h (a bare number is seconds).",
         ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _check_namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
+    if all_namespaces and namespaces:
+        raise InputError("-A/--all-namespaces and -n/--namespace cannot be combined")
 
 
 def _collect_live(
@@ -236,7 +273,7 @@ def _delivery(
     "from_paths",
     multiple=True,
     metavar="PATH",
-    help="File or directory of manifests, or a snapshot file (repeatable).",
+    help="File or directory of manifests, or a snapshot file (repeatable); - reads stdin.",
 )
 @click.option(
     "--mesh-config",
@@ -300,6 +337,33 @@ def _delivery(
     help="Exit 1 when the report's score (0-100, waived findings not counted) is below SCORE.",
 )
 @click.option(
+    "--suppress",
+    multiple=True,
+    metavar="CODE=RESOURCE",
+    help=(
+        'istioctl analyze suppression, e.g. "IST0102=Namespace frod" or "IST0107=Pod *.baz" '
+        "(repeatable): findings of checks with that IST code on matching resources are "
+        "counted as waived."
+    ),
+)
+@click.option(
+    "--output",
+    "-o",
+    "stdout_format",
+    type=click.Choice(["json", "sarif", "csv", "junit"]),
+    default=None,
+    help="Write this one format to stdout (no terminal summary); --format files still written.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Config file of defaults (formats, gates, waivers, suppress). Default: "
+    ".mesh-audit.yaml in the working directory, when it exists.",
+)
+@click.option(
     "--no-progress",
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
@@ -319,18 +383,23 @@ def scan(
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
+    all_namespaces: bool,
     request_timeout: float,
     deadline: float,
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
     fail_under: int | None,
+    suppress: tuple[str, ...],
+    stdout_format: str | None,
+    config_file: str | None,
     no_progress: bool,
     quiet: bool,
     debug: bool,
     **delivery_args: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
+    from auditor import config
     from auditor.baseline import load_report
     from auditor.collect.files import load_paths
     from auditor.deliver.run import deliver
@@ -340,32 +409,76 @@ def scan(
     from auditor.report import formats as fmt
     from auditor.report import terminal
     from auditor.scan import scan as run_scan
+    from auditor.suppress import parse_flag
     from auditor.waivers import load_waivers
 
-    if fail_on_new is not None and baseline_file is None:
+    _check_namespaces(namespaces, all_namespaces)
+    found = config.find_config(config_file)
+    settings = config.merge(
+        config.load_config(found) if found is not None else None,
+        formats=formats,
+        output_dir=output_dir,
+        fail_on=fail_on,
+        fail_on_new=fail_on_new,
+        fail_under=fail_under,
+        baseline_file=baseline_file,
+        waivers_file=waivers_file,
+        suppress=suppress,
+    )
+    formats, output_dir, baseline_file = (
+        settings.formats,
+        settings.output_dir,
+        settings.baseline_file,
+    )
+    overlay = bool(from_paths) and bool(context or kubeconfig or in_cluster)
+    if overlay and baseline_file is not None:
+        raise InputError(
+            "--context with --from audits a change against the live cluster, which is its "
+            "baseline; --baseline cannot be given too"
+        )
+    if settings.fail_on_new is not None and baseline_file is None and not overlay:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
+    suppressions = [parse_flag(s) for s in settings.suppress]
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
-    waivers = load_waivers(waivers_file) if waivers_file is not None else None
+    waivers = (
+        load_waivers(settings.waivers_file)
+        if settings.waivers_file is not None
+        else (list(settings.inline_waivers) if settings.inline_waivers is not None else None)
+    )
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
-    if from_paths:
-        if context or kubeconfig or in_cluster or namespaces:
-            raise InputError("--from reads files; it cannot be combined with cluster options")
+    baseline_source = baseline_file or ""
+    if from_paths and not overlay:
         snapshot = load_paths(from_paths)
     else:
+        # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
+        # references are read cluster-wide when permitted (auditor/scope.py)
         snapshot = _collect_live(
             context,
             kubeconfig,
             in_cluster,
-            namespaces,
+            (),
             request_timeout,
             deadline,
             progress=progress_for(no_progress=no_progress or quiet),
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
+    if overlay:
+        # pre-merge: audit the cluster as it would be after applying the files, marked against
+        # the live cluster alone (auditor/overlay.py)
+        from auditor.overlay import apply_overlay
+
+        changes = load_paths(from_paths)
+        live = run_scan(snapshot, generated_at=_now(), scope=list(namespaces) or None)
+        counts = apply_overlay(snapshot, changes)
+        baseline = dict(live.data)
+        baseline_source = (
+            f"live cluster {snapshot.source.context} before the change "
+            f"({counts.replaced} objects replaced, {counts.added} added)"
+        )
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,
@@ -373,13 +486,23 @@ def scan(
         command=command,
         waivers=waivers,
         baseline=baseline,
-        baseline_source=baseline_file or "",
-        gates=(gates := Gates(fail_on=fail_on, fail_on_new=fail_on_new, fail_under=fail_under)),
+        baseline_source=baseline_source,
+        scope=list(dict.fromkeys(namespaces)) or None,
+        gates=(
+            gates := Gates(
+                fail_on=settings.fail_on,
+                fail_on_new=settings.fail_on_new,
+                fail_under=settings.fail_under,
+            )
+        ),
+        suppress=suppressions,
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None or delivery.upload is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
-    if not quiet:
+    if stdout_format is not None:
+        click.echo(fmt.render_bytes(report, stdout_format), nl=False)
+    elif not quiet:
         click.echo(terminal.render(report.data, written))
     code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
     failed = failures(report.data, gates)
@@ -436,6 +559,7 @@ def snapshot_command(
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
+    all_namespaces: bool,
     request_timeout: float,
     deadline: float,
     debug: bool,
@@ -443,6 +567,7 @@ def snapshot_command(
     """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
     from auditor.collect.snapshot_file import document_for, write_snapshot
 
+    _check_namespaces(namespaces, all_namespaces)
     snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
     try:
         write_snapshot(Path(output), document_for(snapshot))

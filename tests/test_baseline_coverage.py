@@ -134,10 +134,13 @@ def test_partly_read_kind_is_not_compared(
 def test_namespace_outside_scope_is_not_compared(
     before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a scan limited to istio-system: every shop finding absent from it is out of scope
-    objects = [o for o in _objects(COMMON, BEFORE) if o["metadata"].get("namespace") != "shop"]
-    snap = write_snapshot(tmp_path / "snap.json", objects, namespaces=["istio-system"])
-    data, _ = scan_snapshot(snap, before, tmp_path / "after", monkeypatch)
+    # the same mesh scanned with -n istio-system: every shop finding is out of scope
+    out = tmp_path / "after"
+    args = ["scan", "--from", str(COMMON), "--from", str(BEFORE), "-n", "istio-system"]
+    result = run_cli([*args, "--baseline", str(before), "--output-dir", str(out)], monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    data = read_json(out / "report.json")
+    validate_report(data)
     assert data["resolved"] == []
     out_of_scope = "namespace shop was outside this scan's scope"
     gone = {f["id"]: f["not_compared_reason"] for f in data["not_compared"]}
@@ -149,6 +152,23 @@ def test_namespace_outside_scope_is_not_compared(
         VS002: out_of_scope,
     }
     assert [f["id"] for f in data["findings"]] == [EGR001, MTLS001]
+    # a snapshot that read only istio-system cannot judge even those: not compared either
+    objects = [o for o in _objects(COMMON, BEFORE) if o["metadata"].get("namespace") != "shop"]
+    snap = write_snapshot(tmp_path / "snap.json", objects, namespaces=["istio-system"])
+    data, _ = scan_snapshot(snap, before, tmp_path / "snap-out", monkeypatch)
+    assert data["findings"] == [] and data["resolved"] == []
+    assert {f["id"] for f in data["not_compared"]} == {
+        GW005,
+        EGR003,
+        GW001,
+        VS001,
+        VS002,
+        EGR001,
+        MTLS001,
+    }
+    assert {f["id"]: f["not_compared_reason"] for f in data["not_compared"]}[MTLS001].endswith(
+        "what it reports may only be unread, so it is not judged"
+    )
 
 
 def test_a_fully_read_scan_still_resolves(

@@ -102,8 +102,10 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
             "kind": "resource",
         }
     ]
+    # the Gateway is after.yaml's first document; its apiVersion is on line 3
     assert loc["physicalLocation"] == {
-        "artifactLocation": {"uri": "fixtures/cases/pipeline/after.yaml"}
+        "artifactLocation": {"uri": "fixtures/cases/pipeline/after.yaml"},
+        "region": {"startLine": 3},
     }
     assert loc["properties"] == {"document": 1}
     assert gw002["suppressions"] == [
@@ -123,6 +125,9 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
         "fixtures/cases/pipeline/common.yaml"
     )
     assert egr001["locations"][0]["properties"] == {"document": 4}
+    assert egr001["locations"][0]["physicalLocation"]["region"] == {"startLine": 25}
+    assert run["automationDetails"] == {"id": "mesh-audit/files/"}
+    assert rule_help(rules, "EGR001") == "https://github.com/mesh-audit/mesh-audit#checks"
 
     gw001 = results[GW001]
     assert gw001["suppressions"][0]["properties"] == {
@@ -133,6 +138,10 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
     rule = next(r for r in rules if r["id"] == "EGR001")
     assert rule["defaultConfiguration"] == {"level": "warning"}
     assert rule["properties"]["security-severity"] == "5.5"
+
+
+def rule_help(rules: list[dict[str, Any]], check: str) -> str:
+    return str(next(r for r in rules if r["id"] == check)["helpUri"])
 
 
 def test_sarif_absolute_paths_become_file_uris() -> None:
@@ -152,6 +161,11 @@ def test_sarif_of_a_live_source_has_only_logical_locations(in_root: None) -> Non
     doc = sarif.to_sarif(data)
     validate_sarif(doc)
     assert all("physicalLocation" not in r["locations"][0] for r in doc["runs"][0]["results"])
+    assert all(r["locations"][0]["logicalLocations"] for r in doc["runs"][0]["results"])
+    data["source"] = {**data["source"], "context": "prod/eu west"}
+    assert sarif.to_sarif(data)["runs"][0]["automationDetails"] == {
+        "id": "mesh-audit/prod-eu-west/"
+    }
 
 
 def test_sarif_of_the_demo_mesh_validates(tmp_path: Path) -> None:
@@ -160,6 +174,58 @@ def test_sarif_of_the_demo_mesh_validates(tmp_path: Path) -> None:
     doc = json.loads(path.read_text())
     validate_sarif(doc)
     assert len(doc["runs"][0]["results"]) == len(report.data["findings"])
+    # GitHub code scanning needs a line: every result has one, on its object's first key
+    for result in doc["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        uri, line = physical["artifactLocation"]["uri"], physical["region"]["startLine"]
+        text = Path(uri.removeprefix("file://")).read_text().splitlines()[line - 1]
+        assert text.lstrip("- ").startswith(("apiVersion:", "kind:", "metadata:")), (uri, line)
+        name = result["locations"][0]["logicalLocations"][0]["name"]
+        following = Path(uri.removeprefix("file://")).read_text().splitlines()[line - 1 : line + 40]
+        assert any(f"name: {name}" in t for t in following), (uri, line, name)
+
+
+def test_lines_of_documents_and_list_items(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(
+        "# leading comment\n"
+        "---\n"
+        "apiVersion: v1\n"  # 3
+        "kind: Namespace\n"
+        "metadata: {name: shop}\n"
+        "---\n"
+        "---\n"  # an empty document
+        "apiVersion: v1\n"  # 8
+        "kind: List\n"
+        "items:\n"
+        "- apiVersion: v1\n"  # 11
+        "  kind: Namespace\n"
+        "  metadata:\n"
+        "    name: a\n"
+        "- apiVersion: v1\n"  # 15
+        "  kind: Namespace\n"
+        "  metadata: {name: b}\n"
+        "---\n"
+        "apiVersion: v1\n"  # 19
+        "kind: Namespace\n"
+        "metadata: {name: c}\n"
+    )
+    snapshot = load_paths([str(path)])
+    assert snapshot.lines == {
+        f"{path}#1": 3,
+        f"{path}#2": 6,  # the empty document: its --- line
+        f"{path}#3": 8,
+        f"{path}#3.items[0]": 11,
+        f"{path}#3.items[1]": 15,
+        f"{path}#4": 19,
+    }
+    origins = {o.name: o.origin for o in snapshot.objects("Namespace")}
+    assert origins == {
+        "shop": f"{path}#1",
+        "a": f"{path}#3.items[0]",
+        "b": f"{path}#3.items[1]",
+        "c": f"{path}#4",
+    }
 
 
 # ---- checks that did not run, for JUnit and SARIF ---------------------------------------

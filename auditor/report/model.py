@@ -87,6 +87,9 @@ def _with_origin(finding: Finding, snapshot: Snapshot) -> dict[str, Any]:
     obj = snapshot.get(kind_key(ref.group, ref.kind), ref.namespace, ref.name)
     if obj is not None and obj.origin:
         out["origin"] = obj.origin
+        line = snapshot.lines.get(obj.origin)
+        if line is not None:
+            out["origin_line"] = line
     return out
 
 

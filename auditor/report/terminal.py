@@ -47,6 +47,7 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
         f"checks run: {summary['checks']['ran']}/{summary['checks']['total']}   "
         f"mesh config: {printable(data['mesh_config']['source'])}"
     )
+    lines.extend(_scope_lines(data))
     missing = [(k, v) for k, v in data["collection"].items() if v["status"] != "ok"]
     for key, entry in missing:
         msg = f": {printable(entry['message'])}" if entry.get("message") else ""
@@ -118,6 +119,32 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     for path in written:
         lines.append(f"Wrote {path}")
     return "\n".join(lines)
+
+
+def _scope_lines(data: Mapping[str, Any]) -> list[str]:
+    """What -n limited: the scope, findings outside it, and findings it could not judge."""
+    scope = data.get("scope")
+    if not scope:
+        return []
+    names = scope.get("namespaces")
+    where = "namespaces " + ", ".join(printable(n) for n in names) if names else "all namespaces"
+    read = scope.get("read")
+    lines = [
+        f"  scope: {where} ({scope['outside_findings']} findings outside it not reported; "
+        + ("read: " + ", ".join(printable(n) for n in read) if read else "read cluster-wide")
+        + ")"
+    ]
+    not_judged = scope.get("not_judged") or []
+    if not_judged:
+        lines.append(
+            f"  NOT JUDGED {len(not_judged)} findings: they depend on namespaces this scan "
+            "did not read (listed in report scope.not_judged[])"
+        )
+        for f in not_judged[:TOP_FINDINGS]:
+            lines.append(f"    {f['check']}  {_resource(f['resource'])}")
+        if len(not_judged) > TOP_FINDINGS:
+            lines.append(f"    ... and {len(not_judged) - TOP_FINDINGS} more in the report")
+    return lines
 
 
 def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
