@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -368,6 +369,11 @@ def _delivery(
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",
+)
 @cluster_options
 @delivery_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -394,6 +400,7 @@ def scan(
     stdout_format: str | None,
     config_file: str | None,
     no_progress: bool,
+    no_color: bool,
     quiet: bool,
     debug: bool,
     **delivery_args: Any,
@@ -503,7 +510,13 @@ def scan(
     if stdout_format is not None:
         click.echo(fmt.render_bytes(report, stdout_format), nl=False)
     elif not quiet:
-        click.echo(terminal.render(report.data, written))
+        width, color = terminal.style_for(
+            sys.stdout.isatty(),
+            os.environ,
+            no_color=no_color,
+            columns=shutil.get_terminal_size().columns,
+        )
+        click.echo(terminal.render(report.data, written, width=width, color=color), color=color)
     code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
     failed = failures(report.data, gates)
     for line in failed:

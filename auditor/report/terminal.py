@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 TOP_FINDINGS = 10
+TOP_HOSTS = 5
+
+# False while rendering for a pipe or file: nothing is cut (see `render`)
+_CAP: ContextVar[bool] = ContextVar("mesh_audit_terminal_cap", default=True)
+
+# ANSI SGR colours for the severity tag, only on a terminal and never with NO_COLOR
+_COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO": "2"}
 
 
 def printable(text: object, limit: int = 120) -> str:
     """Strip control characters (terminal escapes) from untrusted text and cap its length."""
     s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    if not _CAP.get():
+        return s
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def style_for(
+    is_tty: bool, env: Mapping[str, str], *, no_color: bool = False, columns: int = 80
+) -> tuple[int | None, bool]:
+    """(width, colour) for the summary: on a terminal, COLUMNS (else its size, `columns`) and
+    colour unless --no-color or NO_COLOR (https://no-color.org: set and not empty); piped or
+    redirected, no cutting and no colour."""
+    if not is_tty:
+        return None, False
+    raw = env.get("COLUMNS", "")
+    width = int(raw) if raw.isdigit() and int(raw) >= 20 else max(columns, 20)
+    return width, not no_color and not env.get("NO_COLOR")
+
+
+def _fit(line: str, width: int | None) -> str:
+    return line if width is None or len(line) <= width else line[: max(width - 1, 1)] + "…"
+
+
+def _colour(line: str) -> str:
+    for sev, code in _COLOURS.items():
+        tag = f"[{sev:8}]"
+        if line.startswith(f"  {tag}"):
+            return f"  \x1b[{code}m{tag}\x1b[0m{line[2 + len(tag) :]}"
+    return line
 
 
 def _resource(ref: Mapping[str, Any]) -> str:
@@ -35,7 +70,28 @@ def _exposure_line(e: Mapping[str, Any]) -> str:
     )
 
 
-def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
+def render(
+    data: Mapping[str, Any],
+    written: Sequence[Path] = (),
+    *,
+    width: int | None = 100,
+    color: bool = False,
+) -> str:
+    """The summary. `width`: the terminal's columns (lines longer are cut with …); None for a
+    pipe or file, where nothing is cut. `color`: colour the severity tags (a terminal without
+    NO_COLOR)."""
+    token = _CAP.set(width is not None)
+    try:
+        lines = _render(data, written)
+    finally:
+        _CAP.reset(token)
+    lines = [_fit(line, width) for line in lines]
+    if color:
+        lines = [_colour(line) for line in lines]
+    return "\n".join(lines)
+
+
+def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
     lines: list[str] = []
     src = data["source"]
     where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
@@ -95,21 +151,37 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     if egress:
         via = sum(1 for e in egress if e["via_egress_gateway"])
         lines.append(f"Egress: {len(egress)} external hosts, {via} through an egress gateway")
+        # the same bypass reason (a namespace without an egress NetworkPolicy) applies to many
+        # hosts: each is numbered and printed once, with the hosts it applies to
+        reasons: dict[str, list[str]] = {}
         for e in egress[:TOP_FINDINGS]:
             ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
             gw = e["via_egress_gateway"]
             route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
+            numbers = []
+            for reason in e["bypass"]:
+                hosts = reasons.setdefault(reason, [])
+                hosts.append(printable(e["host"], 60))
+                numbers.append(str(list(reasons).index(reason) + 1))
             lines.append(
                 f"  {printable(e['host'], 60)} {ports} {route} "
                 f"[TLS origination: {e['tls_origination']}]"
                 + ("" if e["registered_by"] else " UNREGISTERED")
+                + (f"  bypass: {','.join(numbers)}" if numbers else "")
             )
-            for reason in e["bypass"][:3]:
-                lines.append(f"      bypass: {printable(reason, 140)}")
-            if len(e["bypass"]) > 3:
-                lines.append(f"      ... and {len(e['bypass']) - 3} more bypass reasons")
         if len(egress) > TOP_FINDINGS:
             lines.append(f"  ... and {len(egress) - TOP_FINDINGS} more in the report")
+        if reasons:
+            shown = len(egress[:TOP_FINDINGS])
+            lines.append("  Bypass reasons (numbered above):")
+            for n, (reason, hosts) in enumerate(reasons.items(), start=1):
+                if len(hosts) == shown and shown > 1:
+                    which = f"all {shown} hosts"
+                else:
+                    which = ", ".join(hosts[:TOP_HOSTS])
+                    if len(hosts) > TOP_HOSTS:
+                        which += f" and {len(hosts) - TOP_HOSTS} more"
+                lines.append(f"    {n}. {printable(reason, 140)} ({which})")
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
@@ -118,7 +190,7 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
             lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
     for path in written:
         lines.append(f"Wrote {path}")
-    return "\n".join(lines)
+    return lines
 
 
 def _scope_lines(data: Mapping[str, Any]) -> list[str]:
