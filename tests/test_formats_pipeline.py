@@ -407,3 +407,33 @@ def test_cli_writes_pipeline_formats(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
     validate_sarif(json.loads((out / "report.sarif").read_text()))
     ET.parse(out / "report.junit.xml")
+
+
+def test_sarif_meets_githubs_documented_ingestion_requirements(tmp_path: Path) -> None:
+    """docs.github.com, code-security/reference/code-scanning/sarif-files/
+    sarif-support-for-code-scanning: a result needs ruleId, message.text and at least one
+    location with physicalLocation.artifactLocation.uri and region.startLine to be shown;
+    security-severity is a string 0.0-10.0; runAutomationDetails.id's part before the last
+    slash is the category; limits per run: 25,000 results and rules, 20 tags per rule, 1,000
+    locations per result; partialFingerprints keep alerts stable across runs."""
+    report = scan(load_paths([str(ROOT / "fixtures" / "demo-mesh")]), generated_at=FIXED_CLOCK)
+    doc = sarif.to_sarif(report.data)
+    validate_sarif(doc)
+    assert len(doc["runs"]) <= 20
+    [run] = doc["runs"]
+    assert run["automationDetails"]["id"].endswith("/")
+    rules = run["tool"]["driver"]["rules"]
+    assert len(rules) <= 25_000 and len(run["results"]) <= 25_000
+    for rule in rules:
+        assert rule["id"] and rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert 0.0 <= float(rule["properties"]["security-severity"]) <= 10.0
+        assert len(rule["properties"]["tags"]) <= 20
+    ids = {r["id"] for r in rules}
+    for result in run["results"]:
+        assert result["ruleId"] in ids and result["message"]["text"]
+        assert 1 <= len(result["locations"]) <= 1000
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"]
+        assert isinstance(physical["region"]["startLine"], int)
+        assert physical["region"]["startLine"] >= 1
+        assert result["partialFingerprints"]["meshAuditFindingId/v1"]
