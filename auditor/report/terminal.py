@@ -74,7 +74,7 @@ def render(
     data: Mapping[str, Any],
     written: Sequence[Path] = (),
     *,
-    width: int | None = 100,
+    width: int | None = None,
     color: bool = False,
 ) -> str:
     """The summary. `width`: the terminal's columns (lines longer are cut with …); None for a
