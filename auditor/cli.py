@@ -470,7 +470,8 @@ def scan(
     suppressions = [parse_flag(s) for s in settings.suppress]
     if from_paths and (all_contexts or len(contexts) > 1):
         raise InputError(
-            "--from with a cluster audits one cluster with the files applied; give one --context"
+            "--from and several contexts cannot be combined: --context with --from audits "
+            "one cluster with the files applied"
         )
     if (all_contexts or len(contexts) > 1) and (
         in_cluster or baseline_file is not None or delivery.cluster is not None
