@@ -79,6 +79,7 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Exposure map",
         "Access: who may call what",
         "Egress map",
+        "Mutual TLS by workload",
         "Findings",
         "Appendices",
     ]

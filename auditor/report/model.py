@@ -22,7 +22,7 @@ from auditor.report.command import redact_argv
 from auditor.report.score import score as risk_score
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model)
+SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), mtls[]
 TOOL_NAME = "mesh-audit"
 
 
@@ -103,6 +103,7 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    mtls: Sequence[Mapping[str, Any]] = (),
     authorization: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
     value_warnings: Iterable[ValueWarning] = (),
@@ -159,6 +160,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "mtls": list(mtls),
         "authorization": list(authorization),
         "warnings": warnings,
     }
