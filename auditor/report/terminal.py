@@ -1,4 +1,9 @@
-"""The terminal summary printed after a scan. Tenant-written text is made printable first."""
+"""The terminal summary printed after a scan.
+
+Tenant-written text is made inert (auditor/report/text.py): each field is escaped and capped as
+it is placed, and the finished summary is passed through `inert` once more, line by line, so no
+control character from any input (a report, a baseline, a diff input) can reach the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+
+from auditor.report.text import inert
 
 TOP_FINDINGS = 10
 TOP_HOSTS = 5
@@ -18,11 +25,16 @@ _COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO
 
 
 def printable(text: object, limit: int = 120) -> str:
-    """Strip control characters (terminal escapes) from untrusted text and cap its length."""
-    s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    """Untrusted text for one terminal field: control characters escaped, length capped
+    (not capped while rendering for a pipe or file: see `render`)."""
     if not _CAP.get():
-        return s
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+        return inert(text)
+    return inert(text, limit)
+
+
+def _lines(lines: Sequence[str]) -> str:
+    """The final text: every line inert, whatever field it was built from."""
+    return "\n".join(inert(line) for line in "\n".join(lines).split("\n"))
 
 
 def style_for(
@@ -85,7 +97,7 @@ def render(
         lines = _render(data, written)
     finally:
         _CAP.reset(token)
-    lines = [_fit(line, width) for line in lines]
+    lines = [_fit(line, width) for line in _lines(lines).split("\n")]
     if color:
         lines = [_colour(line) for line in lines]
     return "\n".join(lines)
@@ -284,4 +296,4 @@ def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
             lines.append(f"      {printable(f.get('not_compared_reason', ''), 140)}")
     if written is not None:
         lines.append(f"Wrote {written}")
-    return "\n".join(lines)
+    return _lines(lines)
