@@ -117,6 +117,10 @@ EGRESS_MTLS_AUTHZ = {
     # gateways route to (shop and marketing have policies)
     ("AUTHZ006", "Namespace", "", "payments", "high"),
     ("AUTHZ006", "Namespace", "", "partner-api", "high"),
+    # A4: the RequestAuthentication trusts Istio's published sample key
+    ("AUTHZ012", "RequestAuthentication", "payments", "payments-jwt", "high"),
+    # A5: ... and no policy requires a token on the publicly routed payments-api
+    ("AUTHZ010", "RequestAuthentication", "payments", "payments-jwt", "high"),
 }
 
 

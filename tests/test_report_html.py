@@ -45,6 +45,7 @@ DOC_ORIGINS = (
     "https://kubernetes.io/",
     "https://kiali.io/",
     "https://github.com/istio/istio/",
+    "https://github.com/tetratelabs/istio-security-analyzer",
 )
 
 HOSTILE = [
