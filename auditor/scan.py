@@ -14,11 +14,14 @@ from auditor.compliance import Framework, apply_frameworks, input_digest
 from auditor.egress import build_egress
 from auditor.entrypoints import build_entry_points
 from auditor.exposure import build_exposure
+from auditor.gates import Gates
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.model import ExposureEntry
 from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
+from auditor.scope import apply_scope
 from auditor.snapshot import Snapshot
+from auditor.suppress import FlagSuppression, suppression_waivers
 from auditor.waivers import Waiver, apply_waivers
 
 
@@ -31,6 +34,9 @@ def scan(
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
     frameworks: Sequence[Framework] = (),
+    gates: Gates | None = None,
+    suppress: Sequence[FlagSuppression] = (),
+    scope: Sequence[str] | None = None,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -57,11 +63,24 @@ def scan(
         command=command,
     )
     report = Report({**report.data, "evidence": input_digest(snapshot)})
+    # -n: report on the scope only; what names unread namespaces is not judged (auditor/scope.py)
+    if scope is None and snapshot.source.namespaces is not None:
+        scope = snapshot.source.namespaces
+    scoped = apply_scope(report.data, scope)
+    if "scope" in scoped:
+        report = Report(resummarize(scoped))
+    # istioctl-style suppressions (resource annotations, --suppress) count as waiver entries
+    suppressed = suppression_waivers(
+        report.data["findings"], snapshot, suppress, first_index=len(waivers or ())
+    )
+    if suppressed:
+        waivers = [*(waivers or ()), *suppressed]
     return post_process(
         report,
         waivers=waivers,
         baseline=baseline,
         baseline_source=baseline_source,
+        gates=gates,
         frameworks=frameworks,
     )
 
@@ -72,10 +91,14 @@ def post_process(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    gates: Gates | None = None,
     frameworks: Sequence[Framework] = (),
 ) -> Report:
     """Apply waivers, then a baseline, then control frameworks, to a built report (also usable
-    on a loaded report.json)."""
+    on a loaded report.json), and record the CI gates the scan runs with (`gates`, read by the
+    JUnit renderer)."""
+    if gates is not None and gates.any():
+        report = Report({**report.data, "gates": gates.to_json()})
     if waivers is None and baseline is None:
         if frameworks:
             return Report(apply_frameworks(report.data, frameworks))

@@ -20,6 +20,7 @@ from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report import groups as G
 from auditor.report.command import redact_argv
+from auditor.report.score import score as risk_score
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
 SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), mtls[]
@@ -41,6 +42,7 @@ def summarize(
     collection: Mapping[str, Mapping[str, Any]],
     *,
     waivers_applied: bool = False,
+    exposure: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     # A waived finding (see auditor/waivers.py) is counted apart and never in the severities.
     active = [f for f in findings if not f.get("waiver")]
@@ -50,8 +52,13 @@ def summarize(
     grouped = G.active_groups(findings)
     group_sev = Counter(g[0]["severity"] for g in grouped)
     read = sum(1 for c in collection.values() if c["status"] == STATUS_OK)
+    coverage = {"kinds_read": read, "kinds_total": len(collection)}
+    # the same risk model the HTML/PDF scorecard shows (exposure and coverage included)
+    risk = risk_score(findings, exposure, coverage)
     summary: dict[str, Any] = {
         "total": len(active),
+        "score": risk.value,
+        "grade": risk.grade,
         "by_severity": {s.label: by_sev.get(s.label, 0) for s in sorted(Severity, reverse=True)},
         "by_category": {str(c): by_cat.get(str(c), 0) for c in Category},
         "checks": {
@@ -60,7 +67,7 @@ def summarize(
             "skipped": statuses.get("skipped", 0),
             "error": statuses.get("error", 0),
         },
-        "coverage": {"kinds_read": read, "kinds_total": len(collection)},
+        "coverage": coverage,
         # one weakness, one entry (auditor/report/groups.py): findings that are not waived,
         # grouped by root cause; a group's severity is its primary's
         "groups": {
@@ -83,6 +90,7 @@ def resummarize(data: Mapping[str, Any]) -> dict[str, Any]:
         data["check_runs"],
         data["collection"],
         waivers_applied="waiver_audit" in data,
+        exposure=data.get("exposure") or (),
     )
     return out
 
@@ -94,6 +102,9 @@ def _with_origin(finding: Finding, snapshot: Snapshot) -> dict[str, Any]:
     obj = snapshot.get(kind_key(ref.group, ref.kind), ref.namespace, ref.name)
     if obj is not None and obj.origin:
         out["origin"] = obj.origin
+        line = snapshot.lines.get(obj.origin)
+        if line is not None:
+            out["origin_line"] = line
     return out
 
 
@@ -156,7 +167,12 @@ def build_report(
             "outbound_traffic_policy": mesh.outbound_mode,
             "outbound_traffic_policy_set": mesh.outbound_mode_set,
         },
-        "summary": summarize(findings_json, runs_json, collection),
+        "summary": summarize(
+            findings_json,
+            runs_json,
+            collection,
+            exposure=[e.to_json() for e in exposure],
+        ),
         "inventory": dict(sorted(snapshot.inventory.items())),
         "collection": collection,
         "checks": check_docs,
