@@ -353,9 +353,10 @@ def test_snapshot_rescan_reproduces_findings_and_compliance(tmp_path: Path) -> N
     ).data
     for key in ("compliance", "evidence", "exposure", "egress", "check_runs"):
         assert json.dumps(again[key], sort_keys=True) == json.dumps(first[key], sort_keys=True), key
-    # findings are identical but for `origin`, the file each object was read from
-    assert [{k: v for k, v in f.items() if k != "origin"} for f in again["findings"]] == [
-        {k: v for k, v in f.items() if k != "origin"} for f in first["findings"]
+    # findings are identical but for where each object was read from (file and line)
+    where = {"origin", "origin_line"}
+    assert [{k: v for k, v in f.items() if k not in where} for f in again["findings"]] == [
+        {k: v for k, v in f.items() if k not in where} for f in first["findings"]
     ]
     assert {f["origin"].split("#")[0] for f in again["findings"]} == {str(saved)}
     assert first["evidence"]["input_objects"] == sum(1 for _ in snapshot.all_objects())
