@@ -15,8 +15,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from auditor import __version__
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, InputError
+from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES
+from auditor.completeness import DEFAULT_MIN_COVERAGE
+from auditor.errors import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_OK,
+    AuditError,
+    InputError,
+)
 from auditor.model import Severity
+from auditor.redact import redact_text
 
 if TYPE_CHECKING:
     from auditor.progress import Progress
@@ -40,7 +50,7 @@ def handle_errors(fn: F) -> F:
         except AuditError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"mesh-audit: error: {exc}", err=True)
+            click.echo(f"mesh-audit: error: {redact_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -62,7 +72,7 @@ def main() -> None:
     """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
 
     Exit codes: 0 scan ran; 1 findings at or above --fail-on; 2 usage or input error;
-    3 cluster or collection error.
+    3 cluster or collection error; 4 audit incomplete (too little could be read: fail closed).
     """
 
 
@@ -110,7 +120,28 @@ def cluster_options(fn: F) -> F:
             type=click.FloatRange(min=1),
             default=600.0,
             show_default=True,
-            help="Seconds for the whole collection.",
+            help="Seconds for the whole collection (slow answers included).",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(min=0, max=20),
+            default=4,
+            show_default=True,
+            help="Retries of a 429/5xx answer or dropped connection, with backoff.",
+        ),
+        click.option(
+            "--max-body-bytes",
+            type=click.IntRange(min=1024),
+            default=DEFAULT_MAX_BODY_BYTES,
+            show_default=True,
+            help="Largest API answer read; a larger one makes that kind an error.",
+        ),
+        click.option(
+            "--max-pages",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_PAGES,
+            show_default=True,
+            help="Most pages read of one list; a longer continue chain makes that kind an error.",
         ),
     ]
     for option in reversed(options):
@@ -125,19 +156,26 @@ def _collect_live(
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
+    max_retries: int,
+    max_body_bytes: int,
+    max_pages: int,
     progress: Progress | None = None,
 ) -> Any:
     from auditor.collect.cluster import CollectOptions
     from auditor.collect.live import LiveOptions, collect
+    from auditor.collect.names import check_namespaces
 
     options = LiveOptions(
         context=context,
         kubeconfig=kubeconfig,
         in_cluster=in_cluster,
         collect=CollectOptions(
-            namespaces=tuple(dict.fromkeys(namespaces)),
+            namespaces=check_namespaces(namespaces),
             request_timeout=request_timeout,
             deadline=deadline,
+            max_retries=max_retries,
+            max_body_bytes=max_body_bytes,
+            max_pages=max_pages,
         ),
     )
     return collect(options, progress=progress).snapshot
@@ -206,6 +244,15 @@ def _collect_live(
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=DEFAULT_MIN_COVERAGE,
+    show_default=True,
+    metavar="SHARE",
+    help="Exit 4 (audit incomplete) when less than this share of the kinds the cluster serves "
+    "was read, or none of its Istio kinds.",
+)
 @cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -216,22 +263,19 @@ def scan(
     formats: str | None,
     output_dir: str | None,
     fail_on: Severity | None,
-    context: str | None,
-    kubeconfig: str | None,
-    in_cluster: bool,
-    namespaces: tuple[str, ...],
-    request_timeout: float,
-    deadline: float,
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
     no_progress: bool,
+    min_coverage: float,
     quiet: bool,
     debug: bool,
+    **cluster: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
+    from auditor.completeness import is_incomplete, statement
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
@@ -247,19 +291,16 @@ def scan(
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
     if from_paths:
-        if context or kubeconfig or in_cluster or namespaces:
+        if (
+            cluster["context"]
+            or cluster["kubeconfig"]
+            or cluster["in_cluster"]
+            or (cluster["namespaces"])
+        ):
             raise InputError("--from reads files; it cannot be combined with cluster options")
         snapshot = load_paths(from_paths)
     else:
-        snapshot = _collect_live(
-            context,
-            kubeconfig,
-            in_cluster,
-            namespaces,
-            request_timeout,
-            deadline,
-            progress=progress_for(no_progress=no_progress or quiet),
-        )
+        snapshot = _collect_live(**cluster, progress=progress_for(no_progress=no_progress or quiet))
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
     command = click.get_current_context().meta.get(ARGV_KEY)
@@ -270,12 +311,17 @@ def scan(
         waivers=waivers,
         baseline=baseline,
         baseline_source=baseline_file or "",
+        min_coverage=min_coverage,
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
     if not quiet:
         click.echo(terminal.render(report.data, written))
+    if is_incomplete(report.data):
+        # Fail closed: whatever --fail-on says, an audit that saw too little is not a pass.
+        click.echo(f"mesh-audit: {statement(report.data)}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
     findings = report.data["findings"]
     if fail_on is not None and gating_findings(findings, fail_on):
         sys.exit(EXIT_FINDINGS)
@@ -324,20 +370,11 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
 @cluster_options
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def snapshot_command(
-    output: str,
-    context: str | None,
-    kubeconfig: str | None,
-    in_cluster: bool,
-    namespaces: tuple[str, ...],
-    request_timeout: float,
-    deadline: float,
-    debug: bool,
-) -> None:
+def snapshot_command(output: str, debug: bool, **cluster: Any) -> None:
     """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
     from auditor.collect.snapshot_file import document_for, write_snapshot
 
-    snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
+    snapshot = _collect_live(**cluster)
     try:
         write_snapshot(Path(output), document_for(snapshot))
     except OSError as exc:

@@ -6,6 +6,9 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_CLUSTER = 3
+# The audit could not read enough of the cluster to be an answer (fail closed; see
+# auditor/completeness.py). Wins over EXIT_FINDINGS: an incomplete audit is never green.
+EXIT_INCOMPLETE = 4
 
 
 class AuditError(Exception):

@@ -9,6 +9,7 @@ from typing import Any
 from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.completeness import DEFAULT_MIN_COVERAGE, is_incomplete
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
@@ -25,6 +26,7 @@ def scan(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -45,6 +47,7 @@ def scan(
         notes=notes,
         value_warnings=index.value_warnings,
         command=command,
+        min_coverage=min_coverage,
     )
     return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
 
@@ -63,6 +66,22 @@ def post_process(
     if waivers is not None:
         scan_date = dt.date.fromisoformat(str(data["generated_at"])[:10])
         data = apply_waivers(data, waivers, scan_date)
-    if baseline is not None:
+    if baseline is not None and is_incomplete(data):
+        # An audit that failed closed did not see what it misses: nothing it lacks is
+        # "resolved", so it is not compared with the baseline at all.
+        note = f"baseline {baseline_source or 'report'} not compared: this audit is incomplete"
+        data = {**data, "warnings": [*data["warnings"], _note(note)]}
+    elif baseline is not None:
         data = apply_baseline(data, baseline, baseline_source)
     return Report(resummarize(data))
+
+
+def _note(problem: str) -> dict[str, Any]:
+    return {
+        "source": "mesh-audit",
+        "document": None,
+        "item": None,
+        "kind": None,
+        "name": None,
+        "problem": problem,
+    }

@@ -4,8 +4,11 @@
 # by a copy of this run and runs beyond the newest $MESH_AUDIT_KEEP are removed.
 #
 # Exit status is mesh-audit's: 0 whatever the findings (no --fail-on is passed), 2 for an input
-# error (e.g. a malformed waivers file), 3 when the cluster cannot be read. A failed run leaves
-# latest/ as it was and removes its own partial folder.
+# error (e.g. a malformed waivers file), 3 when the cluster cannot be read, 4 when the audit is
+# incomplete (it read too little of the cluster: fail closed). A failed run leaves latest/ as it
+# was and removes its own partial folder; an incomplete run keeps its folder (its report says
+# what could not be read) but never replaces latest/, and it was not compared with latest/, so it
+# reports nothing as "resolved".
 set -eu
 
 reports="${MESH_AUDIT_REPORTS_DIR:-/reports}"
@@ -34,6 +37,10 @@ fi
 
 rc=0
 mesh-audit "$@" || rc=$?
+if [ "$rc" -eq 4 ] && [ -f "$out/report.json" ]; then
+  echo "mesh-audit-scheduled: audit incomplete (exit 4); kept $out, $reports/latest left as it was" >&2
+  exit 4
+fi
 if [ "$rc" -ne 0 ]; then
   rm -rf "$out"
   echo "mesh-audit-scheduled: scan failed (exit $rc); $reports/latest left as it was" >&2

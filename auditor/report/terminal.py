@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from auditor.completeness import statement
+
 TOP_FINDINGS = 10
 
 
@@ -40,6 +42,9 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     src = data["source"]
     where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
     lines.append(f"mesh-audit {data['tool']['version']}: audited {printable(where)}")
+    incomplete = statement(data)
+    if incomplete:
+        lines.append(f"  AUDIT INCOMPLETE: {printable(incomplete, 300)}")
     summary = data["summary"]
     cov = summary["coverage"]
     lines.append(

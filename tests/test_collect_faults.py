@@ -1,0 +1,392 @@
+"""Issue #21: hostile and broken API answers against the loopback FakeKubeAPI, end to end.
+
+Per fault: the run ends in bounded time, with the documented exit code (0 with a partial audit
+naming the failed kind, 3 for a cluster that cannot be read, 4 for an audit that failed closed),
+the report states what happened, and the request log shows what was asked. Deadlines and
+timeouts are tiny so that the whole file stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from auditor.cli import main
+from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
+from tests.kubeapi import FakeKubeAPI
+from tests.live_support import METADATA_LIST, kubeconfig, load_demo
+
+FAST = ["--request-timeout", "1", "--deadline", "5", "--max-retries", "0", "--no-progress"]
+
+
+@pytest.fixture
+def demo(kube_api: FakeKubeAPI) -> FakeKubeAPI:
+    return load_demo(kube_api)
+
+
+def scan(api: FakeKubeAPI, tmp_path: Path, *extra: str) -> tuple[Result, float]:
+    kc = kubeconfig(api, tmp_path)
+    args = ["scan", "--context", "prod", "--kubeconfig", str(kc), *FAST, *extra]
+    args += ["--format", "json", "--output-dir", str(tmp_path / "out")]
+    started = time.monotonic()
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result, time.monotonic() - started
+
+
+def report(tmp_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((tmp_path / "out" / "report.json").read_text())
+    return data
+
+
+def not_ok(data: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {
+        k: (v["status"], v["message"]) for k, v in data["collection"].items() if v["status"] != "ok"
+    }
+
+
+def lists(api: FakeKubeAPI, path: str) -> list[int]:
+    return [r.status for r in api.requests if r.path == path and "limit" in r.query]
+
+
+SERVICES = "/api/v1/services"
+
+
+@pytest.mark.parametrize(
+    ("resource", "key", "path", "body", "content_type", "message"),
+    [
+        (
+            "services",
+            "Service",
+            SERVICES,
+            '{"kind":"ServiceList","items":[{"metadata":{"na',  # cut, no Content-Length
+            "application/json",
+            "invalid JSON (unexpected end of data, byte 47)",
+        ),
+        (
+            "services",
+            "Service",
+            SERVICES,
+            "<html><body>Proxy login required</body></html>",  # a corporate proxy, status 200
+            "text/html; charset=utf-8",
+            "answered text/html, not JSON",
+        ),
+        (
+            "services",
+            "Service",
+            SERVICES,
+            '{"kind":"ServiceList","items":{"a":1}}',
+            "application/json",
+            "items is not a list (a JSON dict)",
+        ),
+        (
+            "services",
+            "Service",
+            SERVICES,
+            '{"kind":"ServiceList","items":[42]}',
+            "application/json",
+            "items[0] is not an object with metadata.name",
+        ),
+        (
+            "networking.istio.io/gateways",
+            "networking.istio.io/Gateway",
+            "/apis/networking.istio.io/v1/gateways",
+            '{"kind":"SecretList","items":[]}',
+            "application/json",
+            "answered kind SecretList, expected GatewayList",
+        ),
+        (
+            "secrets",
+            "Secret",
+            "/api/v1/secrets",
+            # a server that ignores the metadata-only Accept header: nothing of it is kept
+            '{"kind":"SecretList","items":[{"metadata":{"name":"x"},"data":{"k":"c2VjcmV0"}}]}',
+            "application/json",
+            "the server did not answer metadata only (PartialObjectMetadataList); nothing kept",
+        ),
+        (
+            "services",
+            "Service",
+            SERVICES,
+            "[1, 2, 3]",
+            "application/json",
+            "not a list document (a JSON list)",
+        ),
+    ],
+)
+def test_bad_list_answer_marks_that_kind_error_and_the_scan_goes_on(
+    demo: FakeKubeAPI,
+    tmp_path: Path,
+    resource: str,
+    key: str,
+    path: str,
+    body: str,
+    content_type: str,
+    message: str,
+) -> None:
+    demo.answer_raw(resource, body, content_type=content_type)
+    result, took = scan(demo, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert took < 10
+    data = report(tmp_path)
+    assert not_ok(data) == {key: ("error", message)}
+    assert data["audit"]["complete"] is True
+    assert f"NOT READ {key} (error): {message}" in result.stdout
+    assert lists(demo, path) == [200]  # a bad answer is not retried
+    assert data["summary"]["coverage"] == {"kinds_read": 25, "kinds_total": 26}
+    if key == "Secret":
+        assert data["inventory"].get("Secret", 0) == 0
+
+
+def test_truncated_body_with_content_length_is_a_dropped_answer(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    demo.truncate("services", '{"kind":"ServiceList","items":[', declared=5000)
+    result, took = scan(demo, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert took < 10
+    assert not_ok(report(tmp_path)) == {
+        "Service": ("error", "connection closed before the whole answer arrived")
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type", "reason"),
+    [
+        ("/apis", '{"groups":{"a":1}}', "application/json", "/apis: not an APIGroupList document"),
+        ("/api", '{"versions":"v1"}', "application/json", "/api: not an APIVersions document"),
+        ("/apis", "<html>proxy</html>", "text/html", "/apis: answered text/html, not JSON"),
+        ("/version", "[]", "application/json", "/version: not a version document"),
+        ("/version", "{", "application/json", "/version: invalid JSON"),
+        (
+            "/apis/networking.istio.io/v1",
+            '{"resources":[{"kind":"Gateway"}]}',
+            "application/json",
+            "/apis/networking.istio.io/v1: not an APIResourceList document",
+        ),
+    ],
+)
+def test_bad_discovery_is_exit_3_with_one_line(
+    demo: FakeKubeAPI, tmp_path: Path, path: str, body: str, content_type: str, reason: str
+) -> None:
+    demo.answer_raw(path, body, content_type=content_type)
+    result, took = scan(demo, tmp_path)
+    assert result.exit_code == 3, result.output
+    assert took < 10
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"mesh-audit: error: cannot read {demo.url} (context prod): {reason}"
+    )
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize("fail_on", [[], ["--fail-on", "critical"], ["--fail-on", "info"]])
+def test_server_error_storm_fails_closed(
+    demo: FakeKubeAPI, tmp_path: Path, fail_on: list[str]
+) -> None:
+    for resource in demo.resource_keys:
+        demo.fail(resource, status=500, times=None)
+    result, took = scan(demo, tmp_path, *fail_on)
+    assert result.exit_code == 4, result.output
+    assert took < 10
+    data = report(tmp_path)
+    audit = data["audit"]
+    assert (audit["complete"], audit["kinds_read"], audit["istio_kinds_read"]) == (False, 0, 0)
+    assert audit["reasons"] == [
+        "none of the 10 Istio kinds the cluster serves could be read",
+        "read 0 of 26 needed kinds (0%), below the minimum coverage of 50%",
+    ]
+    assert data["findings"] == []
+    assert result.stderr.endswith(
+        "mesh-audit: audit incomplete (fail closed): none of the 10 Istio kinds the cluster "
+        "serves could be read; read 0 of 26 needed kinds (0%), below the minimum coverage of "
+        "50%\n"
+    )
+    assert "AUDIT INCOMPLETE" in result.stdout
+    assert {r.method for r in demo.requests} == {"GET"}
+    assert lists(demo, SERVICES) == [500]  # --max-retries 0
+
+
+def test_throttle_storm_ends_at_the_deadline_and_fails_closed(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    for resource in demo.resource_keys:
+        demo.throttle(resource, times=1000, retry_after=1)
+    result, took = scan(demo, tmp_path, "--max-retries", "20", "--deadline", "2")
+    assert result.exit_code == 4, result.output
+    assert took < 2 + 3
+    data = report(tmp_path)
+    assert data["audit"]["kinds_read"] == 0
+    messages = {v["message"] for v in data["collection"].values()}
+    assert messages == {"not read: the overall deadline (2s) passed"}
+    assert 2 <= len(lists(demo, SERVICES)) <= 3  # at once, then after each Retry-After: 1
+
+
+def test_min_coverage_is_configurable(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    demo.forbid("secrets")
+    demo.forbid("services")
+    result, _ = scan(demo, tmp_path, "--min-coverage", "0.95")
+    assert result.exit_code == 4, result.output
+    assert report(tmp_path)["audit"]["reasons"] == [
+        "read 24 of 26 needed kinds (92%), below the minimum coverage of 95%"
+    ]
+    result, _ = scan(demo, tmp_path, "--min-coverage", "0.9")
+    assert result.exit_code == 0, result.output
+
+
+def test_slow_drip_body_is_stopped_at_the_deadline(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    body = '{"kind":"ServiceList","items":[]}' + " " * 400  # ~100 s at 4 bytes / 0.25 s
+    demo.drip("services", body, chunk=4, interval=0.25)
+    result, took = scan(demo, tmp_path, "--deadline", "2", "--request-timeout", "1")
+    assert took < 2 + 3, took
+    assert result.exit_code == 0, result.output
+    assert not_ok(report(tmp_path)) == {
+        "Service": ("error", "not read: the overall deadline (2s) passed")
+    }
+
+
+def test_endless_continue_stops_at_the_page_cap(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    demo.endless_continue("pods")
+    result, took = scan(demo, tmp_path, "--max-pages", "5")
+    assert result.exit_code == 0, result.output
+    assert took < 10
+    assert not_ok(report(tmp_path)) == {
+        "Pod": ("error", "list continues past 5 pages (--max-pages)")
+    }
+    tokens = [r.query.get("continue", "") for r in demo.requests if r.path == "/api/v1/pods"]
+    assert tokens == ["", "page-1", "page-2", "page-3", "page-4"]
+
+
+def test_oversized_declared_body_is_refused_unread(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    demo.oversized("pods", declared=2 * 1024**3)
+    result, took = scan(demo, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert took < 10
+    assert not_ok(report(tmp_path)) == {
+        "Pod": (
+            "error",
+            f"answer declares {2 * 1024**3} bytes, above the limit of "
+            f"{DEFAULT_MAX_BODY_BYTES} (--max-body-bytes)",
+        )
+    }
+    assert lists(demo, "/api/v1/pods") == [200]
+
+
+def test_body_growing_past_the_cap_is_cut_off(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    demo.answer_raw("services", '{"kind":"ServiceList","items":[]}' + " " * 5000)
+    result, _ = scan(demo, tmp_path, "--max-body-bytes", "2048")
+    assert result.exit_code == 0, result.output
+    assert not_ok(report(tmp_path)) == {
+        "Service": (
+            "error",
+            "answer declares 5033 bytes, above the limit of 2048 (--max-body-bytes)",
+        )
+    }
+    demo.clear_faults()
+    demo.drip("services", '{"kind":"ServiceList","items":[]}' + " " * 5000, chunk=1000, interval=0)
+    result, _ = scan(demo, tmp_path, "--max-body-bytes", "2048")
+    assert not_ok(report(tmp_path)) == {
+        "Service": ("error", "answer larger than the limit of 2048 bytes (--max-body-bytes)")
+    }
+
+
+HOSTILE_DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "superscript", "namespace": "shop"},
+    "spec": {
+        "selector": {"matchLabels": {"app": "superscript"}},
+        "template": {
+            "metadata": {
+                "labels": {"app": "superscript"},
+                "annotations": {"traffic.sidecar.istio.io/excludeOutboundPorts": "²"},
+            },
+            "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+        },
+    },
+}
+
+
+def test_hostile_annotation_degrades_one_value_not_the_live_scan(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    demo.load_objects([HOSTILE_DEPLOYMENT])
+    result, _ = scan(demo, tmp_path)
+    assert result.exit_code == 0, result.output
+    data = report(tmp_path)
+    assert [
+        (w["kind"], w["name"], w["problem"]) for w in data["warnings"] if w["kind"] == "Deployment"
+    ] == [
+        (
+            "Deployment",
+            "shop/superscript",
+            "spec.template.metadata.annotations[traffic.sidecar.istio.io/excludeOutboundPorts]: "
+            "not a port (0-65535, digits 0-9): '²'",
+        )
+    ]
+    assert {r["status"] for r in data["check_runs"]} == {"ran"}
+
+
+# ---- inputs that reach URLs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    ["a/../../../../api/v1/secrets#", "Shop", "shop?x=1", "-shop", "a" * 64, "", "sh%2Fop", "ns "],
+)
+def test_invalid_namespace_is_exit_2_before_any_request(
+    demo: FakeKubeAPI, tmp_path: Path, namespace: str
+) -> None:
+    result, _ = scan(demo, tmp_path, "-n", namespace)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "is not a valid namespace name (a DNS-1123 label" in result.stderr
+    assert demo.requests == []
+
+
+SECRET_OPTION_SETS: list[list[str]] = [
+    [],
+    ["-n", "shop"],
+    ["-n", "shop", "-n", "payments", "-n", "istio-system"],
+    ["--max-pages", "1"],
+]
+
+
+@pytest.mark.parametrize("options", SECRET_OPTION_SETS)
+@pytest.mark.parametrize("grant", ["all", "namespaced", "forbidden"])
+def test_secrets_are_only_ever_requested_as_metadata(
+    demo: FakeKubeAPI, tmp_path: Path, options: list[str], grant: str
+) -> None:
+    if grant == "namespaced":
+        demo.forbid_cluster_wide("secrets")
+    elif grant == "forbidden":
+        demo.forbid("secrets")
+    result, _ = scan(demo, tmp_path, *options)
+    assert result.exit_code == 0, result.output
+    secret_requests = [r for r in demo.requests if "secrets" in r.path]
+    assert secret_requests
+    assert {r.accept for r in secret_requests} == {METADATA_LIST}
+    assert all(r.path.endswith("/secrets") for r in secret_requests)
+
+
+def test_namespaces_from_the_server_are_quoted_into_paths(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    # a hostile (or broken) server lists a namespace whose name is a path
+    demo.answer_raw(
+        "namespaces",
+        '{"kind":"NamespaceList","items":[{"metadata":{"name":"a/../../../api/v1/secrets#"}}]}',
+    )
+    demo.forbid_cluster_wide("secrets")
+    demo.forbid_cluster_wide("services")
+    result, _ = scan(demo, tmp_path)
+    assert result.exit_code == 0, result.output
+    asked = [r.path for r in demo.requests if r.path.startswith("/api/v1/namespaces/a")]
+    assert asked  # werkzeug decodes %2F back, but the request went to one namespace segment
+    assert all(r.accept == METADATA_LIST for r in demo.requests if "secrets" in r.path)
+    assert "/api/v1/secrets" not in [r.path for r in demo.requests if r.accept != METADATA_LIST]
