@@ -383,12 +383,12 @@ def _list_page(doc: Any, list_kind: str) -> tuple[list[dict[str, Any]], str]:
     if not isinstance(doc, dict):
         raise BadAnswer(f"not a list document (a JSON {type(doc).__name__})")
     kind = doc.get("kind")
-    if list_kind and kind is not None and kind != list_kind:
-        raise BadAnswer(f"answered kind {_shown(str(kind))}, expected {list_kind}")
     if list_kind == PARTIAL_LIST and kind != PARTIAL_LIST:
         raise BadAnswer(
             "the server did not answer metadata only (PartialObjectMetadataList); nothing kept"
         )
+    if list_kind and kind is not None and kind != list_kind:
+        raise BadAnswer(f"answered kind {_shown(str(kind))}, expected {list_kind}")
     items = doc.get("items")
     if items is None:
         items = []

@@ -258,6 +258,9 @@ def configure(options: LiveOptions) -> tuple[client.Configuration, str]:
         if context not in names:
             known = ", ".join(names) or "none"
             raise ClusterError(f"context {context} not found in {path} (contexts: {known})")
+        # Before the client reads it: its own errors (an exec plugin's stderr) may quote them.
+        with contextlib.suppress(Exception):
+            register_secrets(kubeconfig_user_secrets(_user_entry(options, context)))
         try:
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path, context=context, client_configuration=cfg, persist_config=False
@@ -278,14 +281,10 @@ def _register_credentials(cfg: client.Configuration, options: LiveOptions) -> No
         if isinstance(value, str) and " " in value:
             values.append(value.split(" ", 1)[1])  # "Bearer <token>"
     register_secrets(values)
-    if _use_in_cluster(options):
-        return
-    with contextlib.suppress(Exception):  # the kubeconfig was already read once: best effort
-        register_secrets(kubeconfig_user_secrets(_user_entry(options)))
 
 
-def _user_entry(options: LiveOptions) -> dict[str, Any]:
-    """The `users[].user` mapping of the context in use, from the (first) kubeconfig file."""
+def _user_entry(options: LiveOptions, context: str) -> dict[str, Any]:
+    """The `users[].user` mapping of `context`, from the first kubeconfig file that names it."""
     path = _kubeconfig_path(options.kubeconfig)
     for file in [p for p in path.split(os.pathsep) if p]:
         doc = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
@@ -296,8 +295,9 @@ def _user_entry(options: LiveOptions) -> dict[str, Any]:
             for c in doc.get("contexts") or []
             if isinstance(c, dict)
         }
-        name = options.context or doc.get("current-context")
-        user_name = (contexts.get(name) or {}).get("user")
+        if context not in contexts:
+            continue
+        user_name = (contexts.get(context) or {}).get("user")
         for user in doc.get("users") or []:
             if isinstance(user, dict) and user.get("name") == user_name:
                 entry = user.get("user")

@@ -98,6 +98,7 @@ class RecordedRequest:
     query: dict[str, str]
     accept: str
     status: int
+    raw_path: str = ""  # the path as sent, before percent-decoding
 
 
 @dataclass
@@ -587,6 +588,9 @@ class FakeKubeAPI:
             query=dict(request.args.items()),
             accept=request.headers.get("Accept", ""),
             status=response.status_code,
+            raw_path=str(
+                request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+            ).partition("?")[0],
         )
         with self._lock:
             self.requests.append(record)
