@@ -397,3 +397,42 @@ def test_namespaces_from_the_server_are_quoted_into_paths(
     ]
     secret_requests = [r for r in demo.requests if r.raw_path.endswith("/secrets")]
     assert {r.accept for r in secret_requests} == {METADATA_LIST}
+
+
+# ---- quiet means quiet ----------------------------------------------------------------------
+
+
+def insecure_kubeconfig(api: FakeKubeAPI, tmp_path: Path) -> Path:
+    import yaml
+
+    path = kubeconfig(api, tmp_path)
+    config = yaml.safe_load(path.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"].pop("certificate-authority", None)
+        cluster["cluster"]["insecure-skip-tls-verify"] = True
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_skipped_tls_verification_is_one_collection_note(
+    demo: FakeKubeAPI, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.collect.live import INSECURE_TLS
+
+    kc = insecure_kubeconfig(demo, tmp_path)
+    base = ["scan", "--context", "prod", "--kubeconfig", str(kc), "--no-progress"]
+    out = ["--format", "json", "--output-dir", str(tmp_path / "out")]
+    with pytest.warns() as caught:
+        loud = CliRunner().invoke(main, [*base, *out], catch_exceptions=False)
+        quiet = CliRunner().invoke(main, [*base, "-q"], catch_exceptions=False)
+        import warnings
+
+        warnings.warn("sentinel", UserWarning, stacklevel=1)  # pytest.warns needs one
+    assert [str(w.message) for w in caught] == ["sentinel"]
+    assert loud.exit_code == 0 and quiet.exit_code == 0
+    problems = [w["problem"] for w in report(tmp_path)["warnings"]]
+    assert problems.count(INSECURE_TLS) == 1
+    assert loud.stdout.count(INSECURE_TLS) == 1
+    assert loud.stderr == ""
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    assert "InsecureRequestWarning" not in capfd.readouterr().err
