@@ -23,6 +23,7 @@ from auditor.errors import (
     EXIT_INPUT,
     EXIT_OK,
     AuditError,
+    IncompleteAuditError,
     InputError,
 )
 from auditor.model import Severity
@@ -347,9 +348,15 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
     import orjson
 
     from auditor.baseline import diff_reports, load_report
+    from auditor.completeness import is_incomplete, statement
     from auditor.report.terminal import render_diff
 
-    result = diff_reports(load_report(old), load_report(new))
+    before, after = load_report(old), load_report(new)
+    for path, data in ((old, before), (new, after)):
+        if is_incomplete(data):
+            # Fail closed: what an incomplete audit missed would show as "resolved".
+            raise IncompleteAuditError(f"{path}: {statement(data)}; not compared")
+    result = diff_reports(before, after)
     if output is not None:
         try:
             Path(output).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
@@ -373,6 +380,7 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
 def snapshot_command(output: str, debug: bool, **cluster: Any) -> None:
     """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
     from auditor.collect.snapshot_file import document_for, write_snapshot
+    from auditor.completeness import assess, is_incomplete, statement
 
     snapshot = _collect_live(**cluster)
     try:
@@ -388,6 +396,10 @@ def snapshot_command(output: str, debug: bool, **cluster: Any) -> None:
     for key, status in sorted(snapshot.collection.items()):
         if status.status != "ok":
             click.echo(f"  NOT READ {key} ({status.status}): {status.message}", err=True)
+    audit = {"audit": assess({k: {"status": v.status} for k, v in snapshot.collection.items()})}
+    if is_incomplete(audit):
+        click.echo(f"mesh-audit: {statement(audit)}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
     sys.exit(EXIT_OK)
 
 

@@ -21,7 +21,9 @@ DEFAULT_MIN_COVERAGE = 0.5
 ISTIO_KEYS = frozenset(spec.key for spec in KINDS if spec.is_istio)
 
 
-def assess(collection: Mapping[str, Mapping[str, Any]], min_coverage: float) -> dict[str, Any]:
+def assess(
+    collection: Mapping[str, Mapping[str, Any]], min_coverage: float = DEFAULT_MIN_COVERAGE
+) -> dict[str, Any]:
     """The report's `audit` field: `complete`, `reasons`, and the counts behind them."""
     needed = [k for k, c in collection.items() if c.get("status") != STATUS_NOT_INSTALLED]
     read = [k for k in needed if collection[k].get("status") == STATUS_OK]

@@ -29,6 +29,12 @@ class ClusterError(AuditError):
     exit_code = EXIT_CLUSTER
 
 
+class IncompleteAuditError(AuditError):
+    """An audit that failed closed was asked to stand for a complete one (e.g. in a diff)."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
 def yaml_error_text(where: str, exc: Exception) -> str:
     """One line for a YAML syntax error: `file:line:column: invalid YAML: problem (context)`."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

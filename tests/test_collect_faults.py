@@ -436,3 +436,38 @@ def test_skipped_tls_verification_is_one_collection_note(
     assert loud.stderr == ""
     assert (quiet.stdout, quiet.stderr) == ("", "")
     assert "InsecureRequestWarning" not in capfd.readouterr().err
+
+
+def test_incomplete_snapshot_and_diff_fail_closed(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    complete, _ = scan(demo, tmp_path)
+    assert complete.exit_code == 0
+    good = tmp_path / "good.json"
+    (tmp_path / "out" / "report.json").rename(good)
+    for resource in demo.resource_keys:
+        demo.fail(resource, status=503, times=None)
+    kc = kubeconfig(demo, tmp_path)
+    saved = tmp_path / "snap.json"
+    snap = CliRunner().invoke(
+        main,
+        ["snapshot", "--context", "prod", "--kubeconfig", str(kc), "-o", str(saved), *FAST[:6]],
+        catch_exceptions=False,
+    )
+    assert snap.exit_code == 4, snap.output
+    assert saved.exists()  # written, and it says what was not read
+    assert snap.stderr.splitlines()[-1].startswith("mesh-audit: audit incomplete (fail closed):")
+    failed, _ = scan(demo, tmp_path)
+    assert failed.exit_code == 4
+    bad = tmp_path / "out" / "report.json"
+    diff = CliRunner().invoke(main, ["diff", str(good), str(bad)], catch_exceptions=False)
+    assert diff.exit_code == 4
+    assert diff.stderr.startswith(f"mesh-audit: error: {bad}: audit incomplete (fail closed): ")
+    assert diff.stderr.endswith("; not compared\n")
+    assert "resolved" not in diff.stdout.lower()
+    # and as --baseline: the incomplete run is not compared at all
+    again, _ = scan(demo, tmp_path, "--baseline", str(good))
+    assert again.exit_code == 4
+    data = report(tmp_path)
+    assert "resolved" not in data and "baseline" not in data
+    assert data["warnings"][-1]["problem"] == (
+        f"baseline {good} not compared: this audit is incomplete"
+    )
