@@ -31,8 +31,8 @@ def demo(kube_api: FakeKubeAPI) -> FakeKubeAPI:
 
 def scan(api: FakeKubeAPI, tmp_path: Path, *extra: str) -> tuple[Result, float]:
     kc = kubeconfig(api, tmp_path)
-    args = ["scan", "--context", "prod", "--kubeconfig", str(kc), *FAST, *extra]
-    args += ["--format", "json", "--output-dir", str(tmp_path / "out")]
+    args = ["scan", "--context", "prod", "--kubeconfig", str(kc), *FAST]
+    args += ["--format", "json", "--output-dir", str(tmp_path / "out"), *extra]
     started = time.monotonic()
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     return result, time.monotonic() - started
@@ -191,7 +191,7 @@ def test_server_error_storm_fails_closed(
 ) -> None:
     for resource in demo.resource_keys:
         demo.fail(resource, status=500, times=None)
-    result, took = scan(demo, tmp_path, *fail_on)
+    result, took = scan(demo, tmp_path, *fail_on, "--format", "json,html")
     assert result.exit_code == 4, result.output
     assert took < 10
     data = report(tmp_path)
@@ -208,6 +208,10 @@ def test_server_error_storm_fails_closed(
         "50%\n"
     )
     assert "AUDIT INCOMPLETE" in result.stdout
+    html = (tmp_path / "out" / "report.html").read_text()
+    cover = html[html.index('<section class="cover"') : html.index("</section>")]
+    assert "Audit incomplete: this is not a pass" in cover
+    assert "none of the 10 Istio kinds the cluster serves could be read" in cover
     assert {r.method for r in demo.requests} == {"GET"}
     assert lists(demo, SERVICES) == [500]  # --max-retries 0
 
