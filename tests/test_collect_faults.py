@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,30 @@ from click.testing import CliRunner, Result
 from auditor.cli import main
 from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
 from tests.kubeapi import FakeKubeAPI
+from tests.kubeapi.fixture import running_kube_api
 from tests.live_support import METADATA_LIST, kubeconfig, load_demo
 
 FAST = ["--request-timeout", "1", "--deadline", "5", "--max-retries", "0", "--no-progress"]
 
 
+@pytest.fixture(scope="module")
+def shared_demo() -> Iterator[FakeKubeAPI]:
+    """One demo cluster for the module (starting one costs seconds); faults are per test."""
+    with running_kube_api() as api:
+        yield load_demo(api)
+
+
 @pytest.fixture
-def demo(kube_api: FakeKubeAPI) -> FakeKubeAPI:
+def demo(shared_demo: FakeKubeAPI) -> Iterator[FakeKubeAPI]:
+    shared_demo.clear_faults()
+    shared_demo.clear_requests()
+    yield shared_demo
+    shared_demo.clear_faults()
+
+
+@pytest.fixture
+def own_demo(kube_api: FakeKubeAPI) -> FakeKubeAPI:
+    """A demo cluster of its own, for a test that adds objects."""
     return load_demo(kube_api)
 
 
@@ -56,90 +74,85 @@ def lists(api: FakeKubeAPI, path: str) -> list[int]:
 SERVICES = "/api/v1/services"
 
 
-@pytest.mark.parametrize(
-    ("resource", "key", "path", "body", "content_type", "message"),
-    [
-        (
-            "services",
-            "Service",
-            SERVICES,
-            '{"kind":"ServiceList","items":[{"metadata":{"na',  # cut, no Content-Length
-            "application/json",
-            "invalid JSON (unexpected end of data, byte 47)",
-        ),
-        (
-            "services",
-            "Service",
-            SERVICES,
-            "<html><body>Proxy login required</body></html>",  # a corporate proxy, status 200
-            "text/html; charset=utf-8",
-            "answered text/html, not JSON",
-        ),
-        (
-            "services",
-            "Service",
-            SERVICES,
-            '{"kind":"ServiceList","items":{"a":1}}',
-            "application/json",
-            "items is not a list (a JSON dict)",
-        ),
-        (
-            "services",
-            "Service",
-            SERVICES,
-            '{"kind":"ServiceList","items":[42]}',
-            "application/json",
-            "items[0] is not an object with metadata.name",
-        ),
-        (
-            "networking.istio.io/gateways",
-            "networking.istio.io/Gateway",
-            "/apis/networking.istio.io/v1/gateways",
-            '{"kind":"SecretList","items":[]}',
-            "application/json",
-            "answered kind SecretList, expected GatewayList",
-        ),
-        (
-            "secrets",
-            "Secret",
-            "/api/v1/secrets",
-            # a server that ignores the metadata-only Accept header: nothing of it is kept
-            '{"kind":"SecretList","items":[{"metadata":{"name":"x"},"data":{"k":"c2VjcmV0"}}]}',
-            "application/json",
-            "the server did not answer metadata only (PartialObjectMetadataList); nothing kept",
-        ),
-        (
-            "services",
-            "Service",
-            SERVICES,
-            "[1, 2, 3]",
-            "application/json",
-            "not a list document (a JSON list)",
-        ),
-    ],
+BAD_LIST_ANSWERS = (
+    (
+        "services",
+        "Service",
+        SERVICES,
+        '{"kind":"ServiceList","items":[{"metadata":{"na',  # cut, no Content-Length
+        "application/json",
+        "invalid JSON (unexpected end of data, byte 47)",
+    ),
+    (
+        "services",
+        "Service",
+        SERVICES,
+        "<html><body>Proxy login required</body></html>",  # a corporate proxy, status 200
+        "text/html; charset=utf-8",
+        "answered text/html, not JSON",
+    ),
+    (
+        "services",
+        "Service",
+        SERVICES,
+        '{"kind":"ServiceList","items":{"a":1}}',
+        "application/json",
+        "items is not a list (a JSON dict)",
+    ),
+    (
+        "services",
+        "Service",
+        SERVICES,
+        '{"kind":"ServiceList","items":[42]}',
+        "application/json",
+        "items[0] is not an object with metadata.name",
+    ),
+    (
+        "networking.istio.io/gateways",
+        "networking.istio.io/Gateway",
+        "/apis/networking.istio.io/v1/gateways",
+        '{"kind":"SecretList","items":[]}',
+        "application/json",
+        "answered kind SecretList, expected GatewayList",
+    ),
+    (
+        "secrets",
+        "Secret",
+        "/api/v1/secrets",
+        # a server that ignores the metadata-only Accept header: nothing of it is kept
+        '{"kind":"SecretList","items":[{"metadata":{"name":"x"},"data":{"k":"c2VjcmV0"}}]}',
+        "application/json",
+        "the server did not answer metadata only (PartialObjectMetadataList); nothing kept",
+    ),
+    (
+        "services",
+        "Service",
+        SERVICES,
+        "[1, 2, 3]",
+        "application/json",
+        "not a list document (a JSON list)",
+    ),
 )
+
+
 def test_bad_list_answer_marks_that_kind_error_and_the_scan_goes_on(
-    demo: FakeKubeAPI,
-    tmp_path: Path,
-    resource: str,
-    key: str,
-    path: str,
-    body: str,
-    content_type: str,
-    message: str,
+    demo: FakeKubeAPI, tmp_path: Path
 ) -> None:
-    demo.answer_raw(resource, body, content_type=content_type)
-    result, took = scan(demo, tmp_path)
-    assert result.exit_code == 0, result.output
-    assert took < 10
-    data = report(tmp_path)
-    assert not_ok(data) == {key: ("error", message)}
-    assert data["audit"]["complete"] is True
-    assert f"NOT READ {key} (error): {message}" in result.stdout
-    assert lists(demo, path) == [200]  # a bad answer is not retried
-    assert data["summary"]["coverage"] == {"kinds_read": 25, "kinds_total": 26}
-    if key == "Secret":
-        assert data["inventory"].get("Secret", 0) == 0
+    for resource, key, path, body, content_type, message in BAD_LIST_ANSWERS:
+        demo.clear_faults()
+        demo.clear_requests()
+        demo.answer_raw(resource, body, content_type=content_type)
+        result, took = scan(demo, tmp_path)
+        assert result.exit_code == 0, result.output
+        assert took < 10
+        data = report(tmp_path)
+        assert not_ok(data) == {key: ("error", message)}
+        assert data["audit"]["complete"] is True
+        assert f"NOT READ {key} (error): {message}" in result.stdout
+        assert lists(demo, path) == [200]  # a bad answer is not retried
+        assert data["summary"]["coverage"] == {"kinds_read": 25, "kinds_total": 26}
+        if key == "Secret":
+            assert data["inventory"].get("Secret", 0) == 0
 
 
 def test_truncated_body_with_content_length_is_a_dropped_answer(
@@ -154,44 +167,44 @@ def test_truncated_body_with_content_length_is_a_dropped_answer(
     }
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "content_type", "reason"),
-    [
-        ("/apis", '{"groups":{"a":1}}', "application/json", "/apis: not an APIGroupList document"),
-        ("/api", '{"versions":"v1"}', "application/json", "/api: not an APIVersions document"),
-        ("/apis", "<html>proxy</html>", "text/html", "/apis: answered text/html, not JSON"),
-        ("/version", "[]", "application/json", "/version: not a version document"),
-        ("/version", "{", "application/json", "/version: invalid JSON"),
-        (
-            "/apis/networking.istio.io/v1",
-            '{"resources":[{"kind":"Gateway"}]}',
-            "application/json",
-            "/apis/networking.istio.io/v1: not an APIResourceList document",
-        ),
-    ],
+BAD_DISCOVERY = (
+    ("/apis", '{"groups":{"a":1}}', "application/json", "/apis: not an APIGroupList document"),
+    ("/api", '{"versions":"v1"}', "application/json", "/api: not an APIVersions document"),
+    ("/apis", "<html>proxy</html>", "text/html", "/apis: answered text/html, not JSON"),
+    ("/version", "[]", "application/json", "/version: not a version document"),
+    ("/version", "{", "application/json", "/version: invalid JSON"),
+    (
+        "/apis/networking.istio.io/v1",
+        '{"resources":[{"kind":"Gateway"}]}',
+        "application/json",
+        "/apis/networking.istio.io/v1: not an APIResourceList document",
+    ),
 )
-def test_bad_discovery_is_exit_3_with_one_line(
-    demo: FakeKubeAPI, tmp_path: Path, path: str, body: str, content_type: str, reason: str
-) -> None:
-    demo.answer_raw(path, body, content_type=content_type)
-    result, took = scan(demo, tmp_path)
-    assert result.exit_code == 3, result.output
-    assert took < 10
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith(
-        f"mesh-audit: error: cannot read {demo.url} (context prod): {reason}"
-    )
-    assert not (tmp_path / "out" / "report.json").exists()
 
 
-@pytest.mark.parametrize("fail_on", [[], ["--fail-on", "critical"], ["--fail-on", "info"]])
-def test_server_error_storm_fails_closed(
-    demo: FakeKubeAPI, tmp_path: Path, fail_on: list[str]
-) -> None:
+def test_bad_discovery_is_exit_3_with_one_line(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    for path, body, content_type, reason in BAD_DISCOVERY:
+        demo.clear_faults()
+        demo.answer_raw(path, body, content_type=content_type)
+        result, took = scan(demo, tmp_path)
+        assert result.exit_code == 3, result.output
+        assert took < 10
+        assert result.stdout == ""
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith(
+            f"mesh-audit: error: cannot read {demo.url} (context prod): {reason}"
+        )
+        assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_server_error_storm_fails_closed(demo: FakeKubeAPI, tmp_path: Path) -> None:
     for resource in demo.resource_keys:
         demo.fail(resource, status=500, times=None)
-    result, took = scan(demo, tmp_path, *fail_on, "--format", "json,html")
+    for fail_on in (["--fail-on", "critical"], ["--fail-on", "info"]):
+        gated, _ = scan(demo, tmp_path, *fail_on)
+        assert gated.exit_code == 4, gated.output
+    demo.clear_requests()
+    result, took = scan(demo, tmp_path, "--format", "json,html")
     assert result.exit_code == 4, result.output
     assert took < 10
     data = report(tmp_path)
@@ -320,8 +333,9 @@ HOSTILE_DEPLOYMENT = {
 
 
 def test_hostile_annotation_degrades_one_value_not_the_live_scan(
-    demo: FakeKubeAPI, tmp_path: Path
+    own_demo: FakeKubeAPI, tmp_path: Path
 ) -> None:
+    demo = own_demo
     demo.load_objects([HOSTILE_DEPLOYMENT])
     result, _ = scan(demo, tmp_path)
     assert result.exit_code == 0, result.output
@@ -342,43 +356,48 @@ def test_hostile_annotation_degrades_one_value_not_the_live_scan(
 # ---- inputs that reach URLs -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "namespace",
-    ["a/../../../../api/v1/secrets#", "Shop", "shop?x=1", "-shop", "a" * 64, "", "sh%2Fop", "ns "],
+INVALID_NAMESPACES = (
+    "a/../../../../api/v1/secrets#",
+    "Shop",
+    "shop?x=1",
+    "-shop",
+    "a" * 64,
+    "",
+    "sh%2Fop",
+    "ns ",
 )
-def test_invalid_namespace_is_exit_2_before_any_request(
-    demo: FakeKubeAPI, tmp_path: Path, namespace: str
-) -> None:
-    result, _ = scan(demo, tmp_path, "-n", namespace)
-    assert result.exit_code == 2, result.output
-    assert result.stderr.count("\n") == 1
-    assert "is not a valid namespace name (a DNS-1123 label" in result.stderr
-    assert demo.requests == []
 
 
-SECRET_OPTION_SETS: list[list[str]] = [
-    [],
-    ["-n", "shop"],
-    ["-n", "shop", "-n", "payments", "-n", "istio-system"],
-    ["--max-pages", "1"],
-]
+def test_invalid_namespace_is_exit_2_before_any_request(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    for namespace in INVALID_NAMESPACES:
+        result, _ = scan(demo, tmp_path, "-n", "shop", "-n", namespace)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1
+        assert "is not a valid namespace name (a DNS-1123 label" in result.stderr
+        assert demo.requests == []
 
 
-@pytest.mark.parametrize("options", SECRET_OPTION_SETS)
-@pytest.mark.parametrize("grant", ["all", "namespaced", "forbidden"])
-def test_secrets_are_only_ever_requested_as_metadata(
-    demo: FakeKubeAPI, tmp_path: Path, options: list[str], grant: str
-) -> None:
-    if grant == "namespaced":
-        demo.forbid_cluster_wide("secrets")
-    elif grant == "forbidden":
-        demo.forbid("secrets")
-    result, _ = scan(demo, tmp_path, *options)
-    assert result.exit_code == 0, result.output
-    secret_requests = [r for r in demo.requests if "secrets" in r.path]
-    assert secret_requests
-    assert {r.accept for r in secret_requests} == {METADATA_LIST}
-    assert all(r.path.endswith("/secrets") for r in secret_requests)
+def test_secrets_are_only_ever_requested_as_metadata(demo: FakeKubeAPI, tmp_path: Path) -> None:
+    runs = [
+        ("all", []),
+        ("all", ["-n", "shop", "-n", "istio-system", "--max-pages", "1"]),
+        ("namespaced", []),
+        ("namespaced", ["-n", "payments"]),
+        ("forbidden", []),
+    ]
+    for grant, options in runs:
+        demo.clear_faults()
+        demo.clear_requests()
+        if grant == "namespaced":
+            demo.forbid_cluster_wide("secrets")
+        elif grant == "forbidden":
+            demo.forbid("secrets")
+        result, _ = scan(demo, tmp_path, *options)
+        assert result.exit_code == 0, result.output
+        secret_requests = [r for r in demo.requests if "secrets" in r.path]
+        assert secret_requests
+        assert {r.accept for r in secret_requests} == {METADATA_LIST}, (grant, options)
+        assert all(r.path.endswith("/secrets") for r in secret_requests)
 
 
 def test_namespaces_from_the_server_are_quoted_into_paths(
@@ -419,27 +438,25 @@ def insecure_kubeconfig(api: FakeKubeAPI, tmp_path: Path) -> Path:
 
 
 def test_skipped_tls_verification_is_one_collection_note(
-    demo: FakeKubeAPI, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    kube_api: FakeKubeAPI, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    import warnings
+
     from auditor.collect.live import INSECURE_TLS
+    from auditor.report.terminal import render
 
-    kc = insecure_kubeconfig(demo, tmp_path)
-    base = ["scan", "--context", "prod", "--kubeconfig", str(kc), "--no-progress"]
-    out = ["--format", "json", "--output-dir", str(tmp_path / "out")]
+    kc = insecure_kubeconfig(kube_api, tmp_path)
+    args = ["scan", "--context", "prod", "--kubeconfig", str(kc), "--no-progress", "-q"]
+    args += ["--format", "json", "--output-dir", str(tmp_path / "out")]
     with pytest.warns() as caught:
-        loud = CliRunner().invoke(main, [*base, *out], catch_exceptions=False)
-        quiet = CliRunner().invoke(main, [*base, "-q"], catch_exceptions=False)
-        import warnings
-
+        quiet = CliRunner().invoke(main, args, catch_exceptions=False)
         warnings.warn("sentinel", UserWarning, stacklevel=1)  # pytest.warns needs one
     assert [str(w.message) for w in caught] == ["sentinel"]
-    assert loud.exit_code == 0 and quiet.exit_code == 0
-    problems = [w["problem"] for w in report(tmp_path)["warnings"]]
-    assert problems.count(INSECURE_TLS) == 1
-    assert loud.stdout.count(INSECURE_TLS) == 1
-    assert loud.stderr == ""
-    assert (quiet.stdout, quiet.stderr) == ("", "")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
     assert "InsecureRequestWarning" not in capfd.readouterr().err
+    data = report(tmp_path)
+    assert [w["problem"] for w in data["warnings"]] == [INSECURE_TLS]
+    assert render(data).count(INSECURE_TLS) == 1  # without -q: one terminal line
 
 
 def test_incomplete_snapshot_and_diff_fail_closed(demo: FakeKubeAPI, tmp_path: Path) -> None:
