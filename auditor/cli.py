@@ -50,7 +50,7 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except AuditError as exc:
             if debug:
-                traceback.print_exc()
+                click.echo(redact_text(traceback.format_exc()).rstrip("\n"), err=True)
             click.echo(f"mesh-audit: error: {redact_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 

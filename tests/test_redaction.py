@@ -104,6 +104,10 @@ def test_user_info_in_the_error_line(demo: FakeKubeAPI, tmp_path: Path) -> None:
         f"mesh-audit: error: cannot reach https://{REDACTED}@127.0.0.1:1 (context prod): "
         "connection refused\n"
     )
+    traced = run(kc, tmp_path / "out", "--debug")  # the traceback goes through redaction too
+    assert traced.exit_code == 3
+    assert "Traceback" in traced.stderr
+    assert_nowhere("Pa55-dead", outputs(traced, tmp_path / "out"))
 
 
 def test_bearer_token(demo: FakeKubeAPI, tmp_path: Path) -> None:
