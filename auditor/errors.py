@@ -9,6 +9,8 @@ EXIT_CLUSTER = 3
 # The audit could not read enough of the cluster to be an answer (fail closed; see
 # auditor/completeness.py). Wins over EXIT_FINDINGS: an incomplete audit is never green.
 EXIT_INCOMPLETE = 4
+EXIT_PARTIAL = 5  # --fail-on-partial: a kind was forbidden or unreadable
+EXIT_UPLOAD = 6  # --upload failed; the local report files are kept
 
 
 class AuditError(Exception):

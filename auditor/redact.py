@@ -24,6 +24,8 @@ REDACTED = "***"
 SECRET_OPTION = re.compile(
     r"^--?[\w-]*(token|password|passwd|secret|key|credential|auth)[\w-]*$", re.I
 )
+# Options whose whole value is a credential: a webhook URL's path is its secret.
+SECRET_VALUE_OPTIONS = frozenset({"--notify"})
 URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
 SECRET_PARAM = re.compile(
     r"(?P<name>[?&;][^=&;]*(token|password|secret|key|sig)[^=&;]*=)[^&;\s]*", re.I
@@ -80,7 +82,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
             hide_next = False
             continue
         name, eq, _value = arg.partition("=")
-        if SECRET_OPTION.match(name):
+        if SECRET_OPTION.match(name) or name in SECRET_VALUE_OPTIONS:
             if eq:
                 out.append(f"{name}={REDACTED}")
             else:
@@ -111,7 +113,7 @@ def _exec_arg_secrets(args: list[Any]) -> list[str]:
     texts = [a for a in args if isinstance(a, str)]
     for i, arg in enumerate(texts):
         name, eq, value = arg.partition("=")
-        if SECRET_OPTION.match(name):
+        if SECRET_OPTION.match(name) or name in SECRET_VALUE_OPTIONS:
             if eq:
                 found.append(value)
             elif i + 1 < len(texts):
