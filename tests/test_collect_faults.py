@@ -23,6 +23,9 @@ from tests.kubeapi import FakeKubeAPI
 from tests.kubeapi.fixture import running_kube_api
 from tests.live_support import METADATA_LIST, kubeconfig, load_demo
 
+# Seconds a run may take beyond its --deadline: start-up, checks and report writing on a busy
+# CI machine. Without the deadline these faults run for 20 s (429 storm) to 100 s (slow drip).
+SLACK = 6
 FAST = ["--request-timeout", "1", "--deadline", "5", "--max-retries", "0", "--no-progress"]
 
 
@@ -144,7 +147,7 @@ def test_bad_list_answer_marks_that_kind_error_and_the_scan_goes_on(
         demo.answer_raw(resource, body, content_type=content_type)
         result, took = scan(demo, tmp_path)
         assert result.exit_code == 0, result.output
-        assert took < 10
+        assert took < 5 + SLACK  # --deadline 5
         data = report(tmp_path)
         assert not_ok(data) == {key: ("error", message)}
         assert data["audit"]["complete"] is True
@@ -161,7 +164,7 @@ def test_truncated_body_with_content_length_is_a_dropped_answer(
     demo.truncate("services", '{"kind":"ServiceList","items":[', declared=5000)
     result, took = scan(demo, tmp_path)
     assert result.exit_code == 0, result.output
-    assert took < 10
+    assert took < 5 + SLACK  # --deadline 5
     assert not_ok(report(tmp_path)) == {
         "Service": ("error", "connection closed before the whole answer arrived")
     }
@@ -188,7 +191,7 @@ def test_bad_discovery_is_exit_3_with_one_line(demo: FakeKubeAPI, tmp_path: Path
         demo.answer_raw(path, body, content_type=content_type)
         result, took = scan(demo, tmp_path)
         assert result.exit_code == 3, result.output
-        assert took < 10
+        assert took < 5 + SLACK  # --deadline 5
         assert result.stdout == ""
         assert result.stderr.count("\n") == 1
         assert result.stderr.startswith(
@@ -206,7 +209,7 @@ def test_server_error_storm_fails_closed(demo: FakeKubeAPI, tmp_path: Path) -> N
     demo.clear_requests()
     result, took = scan(demo, tmp_path, "--format", "json,html")
     assert result.exit_code == 4, result.output
-    assert took < 10
+    assert took < 5 + SLACK  # --deadline 5
     data = report(tmp_path)
     audit = data["audit"]
     assert (audit["complete"], audit["kinds_read"], audit["istio_kinds_read"]) == (False, 0, 0)
@@ -236,13 +239,16 @@ def test_throttle_storm_ends_at_the_deadline_and_fails_closed(
         demo.throttle(resource, times=1000, retry_after=1)
     result, took = scan(demo, tmp_path, "--max-retries", "20", "--deadline", "2")
     assert result.exit_code == 4, result.output
-    assert took < 2 + 3
+    assert took < 2 + SLACK
     data = report(tmp_path)
     assert data["audit"]["kinds_read"] == 0
     messages = {v["message"] for v in data["collection"].values()}
     assert messages == {"not read: the overall deadline (2s) passed"}
-    # at once, then after each Retry-After: 1 while that still ends before the deadline
-    assert 1 <= len(lists(demo, SERVICES)) <= 3
+    # each kind at most at once, then after each Retry-After: 1 before the deadline (on a busy
+    # machine the deadline may pass before a kind is asked at all)
+    asked = [r for r in demo.requests if "limit" in r.query]
+    assert {r.status for r in asked} == {429}
+    assert all(len(lists(demo, path)) <= 3 for path in {r.path for r in asked})
 
 
 def test_min_coverage_is_configurable(demo: FakeKubeAPI, tmp_path: Path) -> None:
@@ -261,7 +267,7 @@ def test_slow_drip_body_is_stopped_at_the_deadline(demo: FakeKubeAPI, tmp_path: 
     body = '{"kind":"ServiceList","items":[]}' + " " * 400  # ~100 s at 4 bytes / 0.25 s
     demo.drip("services", body, chunk=4, interval=0.25)
     result, took = scan(demo, tmp_path, "--deadline", "2", "--request-timeout", "1")
-    assert took < 2 + 3, took
+    assert took < 2 + SLACK, took
     assert result.exit_code == 0, result.output
     assert not_ok(report(tmp_path)) == {
         "Service": ("error", "not read: the overall deadline (2s) passed")
@@ -272,7 +278,7 @@ def test_endless_continue_stops_at_the_page_cap(demo: FakeKubeAPI, tmp_path: Pat
     demo.endless_continue("pods")
     result, took = scan(demo, tmp_path, "--max-pages", "5")
     assert result.exit_code == 0, result.output
-    assert took < 10
+    assert took < 5 + SLACK  # --deadline 5
     assert not_ok(report(tmp_path)) == {
         "Pod": ("error", "list continues past 5 pages (--max-pages)")
     }
@@ -284,7 +290,7 @@ def test_oversized_declared_body_is_refused_unread(demo: FakeKubeAPI, tmp_path: 
     demo.oversized("pods", declared=2 * 1024**3)
     result, took = scan(demo, tmp_path)
     assert result.exit_code == 0, result.output
-    assert took < 10
+    assert took < 5 + SLACK  # --deadline 5
     assert not_ok(report(tmp_path)) == {
         "Pod": (
             "error",
