@@ -258,3 +258,17 @@ def test_kubeconfig_user_secrets_every_form() -> None:
     assert sorted(kubeconfig_user_secrets(user)) == sorted(
         ["tok-1", "pw-1", "key-1", "arg-1", "s-1", "env-1", "id-1", "ref-1", "cs-1"]
     )
+
+
+def test_server_messages_quoting_a_credential_are_redacted(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    kc = edit_kubeconfig(demo, tmp_path)
+    status = {"kind": "Status", "message": f"proxy rejected token {demo.token}", "code": 500}
+    demo.answer_raw("services", json.dumps(status), status=500)
+    result = run(kc, tmp_path / "out", "--max-retries", "0")
+    assert result.exit_code == 0, result.output
+    texts = outputs(result, tmp_path / "out")
+    assert_nowhere(demo.token, texts)
+    data = json.loads(texts["report.json"])
+    assert data["collection"]["Service"]["message"] == f"proxy rejected token {REDACTED}"

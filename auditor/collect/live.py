@@ -11,6 +11,7 @@ policy in cluster.Requester is the one that runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -43,7 +44,7 @@ from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
 from auditor.errors import ClusterError
 from auditor.istio.version import istio_version
 from auditor.progress import Progress
-from auditor.redact import kubeconfig_user_secrets, redact_url, register_secrets
+from auditor.redact import kubeconfig_user_secrets, redact_text, redact_url, register_secrets
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 
 CHUNK = 64 * 1024
@@ -367,7 +368,11 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
     origin = f"cluster {context}"
     for obj in iter_objects(data):
         snapshot.add(obj, origin=origin, document=None)
-    snapshot.collection = {key: result.status for key, result in data.results.items()}
+    # A server's own messages (Status bodies, errors) are output too: they go through redaction.
+    snapshot.collection = {
+        key: dataclasses.replace(result.status, message=redact_text(result.status.message))
+        for key, result in data.results.items()
+    }
     if not data.istio_served:
         snapshot.warnings.append(InputWarning(source=origin, document=None, problem=NO_ISTIO))
     return snapshot
