@@ -2,12 +2,14 @@
 
 from auditor.checks import (  # noqa: F401
     authz,
+    authz_model,
     bypass,
     config,
     egress,
     gatewayapi,
     gateways,
     mtls,
+    requestauth,
     tls,
     virtualservices,
 )
