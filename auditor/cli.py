@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 ARGV_KEY = "mesh_audit.argv"
+LIMITS_KEY = "mesh_audit.limits"
 
 
 def _now() -> str:
@@ -87,10 +88,26 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+def _limit(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """Collection limits go to ctx.meta (read once in the main thread by `_limits`)."""
+    ctx.meta.setdefault(LIMITS_KEY, {})[str(param.name)] = value
+    return value
+
+
+def _limits() -> dict[str, int]:
+    return dict(click.get_current_context().meta.get(LIMITS_KEY) or {})
+
+
 def cluster_options(fn: F) -> F:
     """Options that choose and bound a live cluster read (scan and snapshot share them)."""
     options = [
-        click.option("--context", default=None, help="kubeconfig context (default: current)."),
+        click.option(
+            "--context",
+            "contexts",
+            multiple=True,
+            metavar="NAME",
+            help="kubeconfig context (default: current). `scan` takes it more than once.",
+        ),
         click.option(
             "--kubeconfig",
             type=click.Path(dir_okay=False),
@@ -129,6 +146,8 @@ def cluster_options(fn: F) -> F:
             type=click.IntRange(min=0, max=20),
             default=4,
             show_default=True,
+            expose_value=False,
+            callback=_limit,
             help="Retries of a 429/5xx answer or dropped connection, with backoff.",
         ),
         click.option(
@@ -136,6 +155,8 @@ def cluster_options(fn: F) -> F:
             type=click.IntRange(min=1024),
             default=DEFAULT_MAX_BODY_BYTES,
             show_default=True,
+            expose_value=False,
+            callback=_limit,
             help="Largest API answer read; a larger one makes that kind an error.",
         ),
         click.option(
@@ -143,6 +164,8 @@ def cluster_options(fn: F) -> F:
             type=click.IntRange(min=1),
             default=DEFAULT_MAX_PAGES,
             show_default=True,
+            expose_value=False,
+            callback=_limit,
             help="Most pages read of one list; a longer continue chain makes that kind an error.",
         ),
     ]
@@ -158,15 +181,16 @@ def _collect_live(
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
-    max_retries: int,
-    max_body_bytes: int,
-    max_pages: int,
     progress: Progress | None = None,
+    *,
+    limits: dict[str, int] | None = None,
 ) -> Any:
+    """`limits`: max_retries, max_body_bytes, max_pages (from `_limits()`, main thread only)."""
     from auditor.collect.cluster import CollectOptions
     from auditor.collect.live import LiveOptions, collect
     from auditor.collect.names import check_namespaces
 
+    lim = limits or {}
     options = LiveOptions(
         context=context,
         kubeconfig=kubeconfig,
@@ -175,9 +199,9 @@ def _collect_live(
             namespaces=check_namespaces(namespaces),
             request_timeout=request_timeout,
             deadline=deadline,
-            max_retries=max_retries,
-            max_body_bytes=max_body_bytes,
-            max_pages=max_pages,
+            max_retries=lim.get("max_retries", 4),
+            max_body_bytes=lim.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+            max_pages=lim.get("max_pages", DEFAULT_MAX_PAGES),
         ),
     )
     return collect(options, progress=progress).snapshot
@@ -342,6 +366,18 @@ def _delivery(
     "was read, or none of its Istio kinds.",
 )
 @cluster_options
+@click.option(
+    "--all-contexts",
+    is_flag=True,
+    help="Audit every context of the kubeconfig: a folder each and a fleet summary.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    help="With several contexts: how many are read at once.",
+)
 @delivery_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -352,15 +388,14 @@ def scan(
     formats: str | None,
     output_dir: str | None,
     fail_on: Severity | None,
-    context: str | None,
+    contexts: tuple[str, ...],
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
-    max_retries: int,
-    max_body_bytes: int,
-    max_pages: int,
+    all_contexts: bool,
+    parallel: int,
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
@@ -386,13 +421,54 @@ def scan(
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
+    if from_paths and (contexts or kubeconfig or in_cluster or namespaces or all_contexts):
+        raise InputError("--from reads files; it cannot be combined with cluster options")
+    if (all_contexts or len(contexts) > 1) and (
+        in_cluster or baseline_file is not None or delivery.cluster is not None
+    ):
+        raise InputError(
+            "--in-cluster, --baseline and --cluster-name name one cluster; with several "
+            "contexts, compare each folder's report with `mesh-audit diff`"
+        )
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
+    limits = _limits()  # thread-local like the command line: read it here
+    if all_contexts or len(contexts) > 1:
+        command = click.get_current_context().meta.get(ARGV_KEY)  # thread-local: read it here
+
+        def audit(name: str) -> Any:
+            snap = _collect_live(
+                name, kubeconfig, False, namespaces, request_timeout, deadline, limits=limits
+            )
+            if mesh_config is not None and override is not None and override.raw is not None:
+                snap.mesh_config_override = (mesh_config, override.raw)
+            return run_scan(
+                snap,
+                generated_at=_now(),
+                command=command,
+                waivers=waivers,
+                min_coverage=min_coverage,
+            )
+
+        _scan_contexts(
+            list(dict.fromkeys(contexts)) if not all_contexts else None,
+            kubeconfig,
+            audit,
+            names,
+            Path(output_dir or "mesh-audit-report"),
+            delivery,
+            parallel,
+            # an incomplete context (fail closed) always gates the fleet run
+            lambda data: (
+                is_incomplete(data)
+                or bool(fail_on is not None and gating_findings(data["findings"], fail_on))
+            ),
+            quiet,
+        )
+    context = contexts[0] if contexts else None
     if from_paths:
-        if context or kubeconfig or in_cluster or namespaces:
-            raise InputError("--from reads files; it cannot be combined with cluster options")
         snapshot = load_paths(from_paths)
     else:
         snapshot = _collect_live(
@@ -402,10 +478,8 @@ def scan(
             namespaces,
             request_timeout,
             deadline,
-            max_retries,
-            max_body_bytes,
-            max_pages,
             progress=progress_for(no_progress=no_progress or quiet),
+            limits=limits,
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
@@ -436,6 +510,101 @@ def scan(
         sys.exit(EXIT_FINDINGS)
     if fail_on_new is not None and gating_findings(findings, fail_on_new, new_only=True):
         sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+def _scan_contexts(
+    contexts: list[str] | None,
+    kubeconfig: str | None,
+    audit: Callable[[str], Any],
+    names: list[str],
+    out: Path,
+    delivery: Any,
+    parallel: int,
+    gate: Callable[[dict[str, Any]], bool],
+    quiet: bool,
+) -> None:
+    """Several contexts (auditor/fleet_scan.py): a folder each, a fleet summary, one exit code."""
+    from dataclasses import replace
+
+    from auditor.deliver.run import deliver
+    from auditor.fleet_scan import (
+        ContextRun,
+        check_folders,
+        exit_code,
+        fleet_summary,
+        folder_for,
+        kubeconfig_contexts,
+        scan_contexts,
+    )
+    from auditor.report import formats as fmt
+    from auditor.report.fleet_render import terminal_lines
+
+    chosen = contexts if contexts is not None else kubeconfig_contexts(kubeconfig)
+    check_folders(chosen)
+    say: Callable[[str], None] = lambda line: click.echo(line, err=True)  # noqa: E731
+
+    def one(name: str) -> ContextRun:
+        report = audit(name)
+        written = fmt.render_all(report, names, out / folder_for(name))
+        code = deliver(report.data, written, replace(delivery, cluster=name), say, quiet=quiet)
+        return ContextRun(context=name, data=report.data, written=written, code=code)
+
+    runs = scan_contexts(chosen, one, parallel)
+    fleet, written = fleet_summary(runs, out, names, _now())
+    if not quiet:
+        click.echo("\n".join(terminal_lines(fleet)))
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+    sys.exit(exit_code(runs, gate))
+
+
+@main.command("fleet")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "--format",
+    "formats",
+    default="json,html",
+    show_default=True,
+    metavar="LIST",
+    help="Comma list of fleet report formats: json, html, pdf.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="mesh-audit-fleet",
+    show_default=True,
+    help="Where fleet.<ext> files go.",
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=0),
+    default=48.0,
+    show_default=True,
+    metavar="HOURS",
+    help="A cluster whose newest report is older than this is stale.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def fleet_command(
+    sources: tuple[str, ...],
+    formats: str,
+    output_dir: str,
+    stale_after: float,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """One report over many clusters from report files, folders or an s3:// prefix of uploads."""
+    from auditor.fleet import load_sources
+    from auditor.report.fleet_model import build_fleet
+    from auditor.report.fleet_render import parse_fleet_formats, terminal_lines, write_fleet
+
+    names = parse_fleet_formats(formats)
+    data = build_fleet(load_sources(sources), generated_at=_now(), stale_hours=stale_after)
+    written = write_fleet(data, names, Path(output_dir))
+    if not quiet:
+        click.echo("\n".join(terminal_lines(data)))
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
     sys.exit(EXIT_OK)
 
 
@@ -485,12 +654,26 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
 @cluster_options
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
-def snapshot_command(output: str, debug: bool, **cluster: Any) -> None:
+def snapshot_command(
+    output: str,
+    contexts: tuple[str, ...],
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    request_timeout: float,
+    deadline: float,
+    debug: bool,
+) -> None:
     """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
+    if len(contexts) > 1:
+        raise InputError("snapshot reads one cluster: give --context once")
+    context = contexts[0] if contexts else None
     from auditor.collect.snapshot_file import document_for, write_snapshot
     from auditor.completeness import assess, is_incomplete, statement
 
-    snapshot = _collect_live(**cluster)
+    snapshot = _collect_live(
+        context, kubeconfig, in_cluster, namespaces, request_timeout, deadline, limits=_limits()
+    )
     try:
         write_snapshot(Path(output), document_for(snapshot))
     except OSError as exc:
