@@ -624,6 +624,7 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
     """Show findings new in NEW.json, resolved since OLD.json, and unchanged."""
     import orjson
 
+    from auditor.atomic import write_atomic
     from auditor.baseline import diff_reports, load_report
     from auditor.completeness import is_incomplete, statement
     from auditor.report.terminal import render_diff
@@ -636,7 +637,7 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
     result = diff_reports(before, after)
     if output is not None:
         try:
-            Path(output).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+            write_atomic(Path(output), orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
         except OSError as exc:
             raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
     click.echo(render_diff(result, Path(output) if output else None))

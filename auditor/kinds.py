@@ -70,6 +70,20 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True, rbac=RBAC_OPT_IN),
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
     KindSpec("", "ConfigMap", "configmaps", ("v1",), rbac=RBAC_ROOT_NAMESPACE),
+    KindSpec(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        ("v1",),
+        namespaced=False,
+    ),
+    KindSpec(
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        ("v1",),
+        namespaced=False,
+    ),
 )
 
 BY_KEY: dict[str, KindSpec] = {k.key: k for k in KINDS}

@@ -22,7 +22,7 @@ from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[] (the per-workload access model)
+SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[]
 TOOL_NAME = "mesh-audit"
 
 
@@ -97,6 +97,7 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    mtls: Sequence[Mapping[str, Any]] = (),
     authorization: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
     value_warnings: Iterable[ValueWarning] = (),
@@ -155,6 +156,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "mtls": list(mtls),
         "authorization": list(authorization),
         "warnings": warnings,
     }
