@@ -16,14 +16,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from auditor import __version__
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AuditError, InputError
+from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES
+from auditor.completeness import DEFAULT_MIN_COVERAGE
+from auditor.errors import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_OK,
+    AuditError,
+    IncompleteAuditError,
+    InputError,
+)
 from auditor.model import Severity
+from auditor.redact import redact_text
 
 if TYPE_CHECKING:
     from auditor.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 ARGV_KEY = "mesh_audit.argv"
+LIMITS_KEY = "mesh_audit.limits"
 
 
 def _now() -> str:
@@ -40,8 +52,8 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except AuditError as exc:
             if debug:
-                traceback.print_exc()
-            click.echo(f"mesh-audit: error: {exc}", err=True)
+                click.echo(redact_text(traceback.format_exc()).rstrip("\n"), err=True)
+            click.echo(f"mesh-audit: error: {redact_text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -64,6 +76,7 @@ def main() -> None:
 
     Exit codes: 0 scan ran; 1 a gate failed (--fail-on, --fail-on-new, --fail-under; one line
     on stderr says why); 2 usage or input error; 3 cluster or collection error;
+    4 audit incomplete (too little could be read: fail closed);
     5 --fail-on-partial and a kind was not read; 6 --upload failed (local report files kept).
     """
 
@@ -100,6 +113,16 @@ class Duration(click.ParamType[float, Any]):
         if seconds < self.minimum:
             self.fail(f"{value!r} is shorter than {self.minimum:g}s", param, ctx)
         return seconds
+
+
+def _limit(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """Collection limits go to ctx.meta (read once in the main thread by `_limits`)."""
+    ctx.meta.setdefault(LIMITS_KEY, {})[str(param.name)] = value
+    return value
+
+
+def _limits() -> dict[str, int]:
+    return dict(click.get_current_context().meta.get(LIMITS_KEY) or {})
 
 
 def cluster_options(fn: F) -> F:
@@ -150,7 +173,34 @@ def cluster_options(fn: F) -> F:
             type=Duration(1),
             default="10m",
             show_default=True,
-            help="For the whole collection: 10m, 90s, 1h (a bare number is seconds).",
+            help="Whole collection, slow answers included: 10m, 90s, 1h (bare number: seconds).",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(min=0, max=20),
+            default=4,
+            show_default=True,
+            expose_value=False,
+            callback=_limit,
+            help="Retries of a 429/5xx answer or dropped connection, with backoff.",
+        ),
+        click.option(
+            "--max-body-bytes",
+            type=click.IntRange(min=1024),
+            default=DEFAULT_MAX_BODY_BYTES,
+            show_default=True,
+            expose_value=False,
+            callback=_limit,
+            help="Largest API answer read; a larger one makes that kind an error.",
+        ),
+        click.option(
+            "--max-pages",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_PAGES,
+            show_default=True,
+            expose_value=False,
+            callback=_limit,
+            help="Most pages read of one list; a longer continue chain makes that kind an error.",
         ),
     ]
     for option in reversed(options):
@@ -171,18 +221,26 @@ def _collect_live(
     request_timeout: float,
     deadline: float,
     progress: Progress | None = None,
+    *,
+    limits: dict[str, int] | None = None,
 ) -> Any:
+    """`limits`: max_retries, max_body_bytes, max_pages (from `_limits()`, main thread only)."""
     from auditor.collect.cluster import CollectOptions
     from auditor.collect.live import LiveOptions, collect
+    from auditor.collect.names import check_namespaces
 
+    lim = limits or {}
     options = LiveOptions(
         context=context,
         kubeconfig=kubeconfig,
         in_cluster=in_cluster,
         collect=CollectOptions(
-            namespaces=tuple(dict.fromkeys(namespaces)),
+            namespaces=check_namespaces(namespaces),
             request_timeout=request_timeout,
             deadline=deadline,
+            max_retries=lim.get("max_retries", 4),
+            max_body_bytes=lim.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+            max_pages=lim.get("max_pages", DEFAULT_MAX_PAGES),
         ),
     )
     return collect(options, progress=progress).snapshot
@@ -407,6 +465,15 @@ def _delivery(
     is_flag=True,
     help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",
 )
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=DEFAULT_MIN_COVERAGE,
+    show_default=True,
+    metavar="SHARE",
+    help="Exit 4 (audit incomplete) when less than this share of the kinds the cluster serves "
+    "was read, or none of its Istio kinds.",
+)
 @cluster_options
 @framework_options
 @click.option(
@@ -452,6 +519,7 @@ def scan(
     framework_files: tuple[str, ...],
     istio_version: str | None,
     no_color: bool,
+    min_coverage: float,
     quiet: bool,
     debug: bool,
     **delivery_args: Any,
@@ -460,6 +528,7 @@ def scan(
     from auditor import config
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
+    from auditor.completeness import is_incomplete, statement
     from auditor.compliance import load_frameworks
     from auditor.deliver.run import deliver
     from auditor.gates import Gates, failures
@@ -524,11 +593,14 @@ def scan(
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
     frameworks = load_frameworks(framework_names, framework_files)
+    limits = _limits()  # thread-local like the command line: read it here
     if all_contexts or len(contexts) > 1:
         command = click.get_current_context().meta.get(ARGV_KEY)  # thread-local: read it here
 
         def audit(name: str) -> Any:
-            snap = _collect_live(name, kubeconfig, False, namespaces, request_timeout, deadline)
+            snap = _collect_live(
+                name, kubeconfig, False, namespaces, request_timeout, deadline, limits=limits
+            )
             if mesh_config is not None and override is not None and override.raw is not None:
                 snap.mesh_config_override = (mesh_config, override.raw)
             return run_scan(
@@ -537,6 +609,7 @@ def scan(
                 command=command,
                 waivers=waivers,
                 frameworks=frameworks,
+                min_coverage=min_coverage,
             )
 
         _scan_contexts(
@@ -547,8 +620,13 @@ def scan(
             Path(output_dir or "mesh-audit-report"),
             delivery,
             parallel,
-            lambda data: bool(
-                settings.fail_on is not None and gating_findings(data["findings"], settings.fail_on)
+            # an incomplete context (fail closed) always gates the fleet run
+            lambda data: (
+                is_incomplete(data)
+                or bool(
+                    settings.fail_on is not None
+                    and gating_findings(data["findings"], settings.fail_on)
+                )
             ),
             quiet,
         )
@@ -567,6 +645,7 @@ def scan(
             request_timeout,
             deadline,
             progress=progress_for(no_progress=no_progress or quiet),
+            limits=limits,
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
@@ -603,6 +682,7 @@ def scan(
             )
         ),
         suppress=suppressions,
+        min_coverage=min_coverage,
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None or delivery.upload is not None:
@@ -618,6 +698,10 @@ def scan(
         )
         click.echo(terminal.render(report.data, written, width=width, color=color), color=color)
     code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
+    if is_incomplete(report.data):
+        # Fail closed: whatever --fail-on says, an audit that saw too little is not a pass.
+        click.echo(f"mesh-audit: {statement(report.data)}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
     failed = failures(report.data, gates)
     for line in failed:
         click.echo(f"mesh-audit: {line}", err=True)
@@ -739,9 +823,15 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
 
     from auditor.atomic import write_atomic
     from auditor.baseline import diff_reports, load_report
+    from auditor.completeness import is_incomplete, statement
     from auditor.report.terminal import render_diff
 
-    result = diff_reports(load_report(old), load_report(new))
+    before, after = load_report(old), load_report(new)
+    for path, data in ((old, before), (new, after)):
+        if is_incomplete(data):
+            # Fail closed: what an incomplete audit missed would show as "resolved".
+            raise IncompleteAuditError(f"{path}: {statement(data)}; not compared")
+    result = diff_reports(before, after)
     if output is not None:
         try:
             write_atomic(Path(output), orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
@@ -778,9 +868,12 @@ def snapshot_command(
         raise InputError("snapshot reads one cluster: give --context once")
     context = contexts[0] if contexts else None
     from auditor.collect.snapshot_file import document_for, write_snapshot
+    from auditor.completeness import assess, is_incomplete, statement
 
     _check_namespaces(namespaces, all_namespaces)
-    snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
+    snapshot = _collect_live(
+        context, kubeconfig, in_cluster, namespaces, request_timeout, deadline, limits=_limits()
+    )
     try:
         write_snapshot(Path(output), document_for(snapshot))
     except OSError as exc:
@@ -794,6 +887,10 @@ def snapshot_command(
     for key, status in sorted(snapshot.collection.items()):
         if status.status != "ok":
             click.echo(f"  NOT READ {key} ({status.status}): {status.message}", err=True)
+    audit = {"audit": assess({k: {"status": v.status} for k, v in snapshot.collection.items()})}
+    if is_incomplete(audit):
+        click.echo(f"mesh-audit: {statement(audit)}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
     sys.exit(EXIT_OK)
 
 

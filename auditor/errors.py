@@ -6,6 +6,9 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_CLUSTER = 3
+# The audit could not read enough of the cluster to be an answer (fail closed; see
+# auditor/completeness.py). Wins over EXIT_FINDINGS: an incomplete audit is never green.
+EXIT_INCOMPLETE = 4
 EXIT_PARTIAL = 5  # --fail-on-partial: a kind was forbidden or unreadable
 EXIT_UPLOAD = 6  # --upload failed; the local report files are kept
 
@@ -26,6 +29,12 @@ class ClusterError(AuditError):
     """The cluster could not be reached or read at all."""
 
     exit_code = EXIT_CLUSTER
+
+
+class IncompleteAuditError(AuditError):
+    """An audit that failed closed was asked to stand for a complete one (e.g. in a diff)."""
+
+    exit_code = EXIT_INCOMPLETE
 
 
 def yaml_error_text(where: str, exc: Exception) -> str:

@@ -10,6 +10,7 @@ from auditor.authorization import build_authorization
 from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
+from auditor.completeness import DEFAULT_MIN_COVERAGE, is_incomplete
 from auditor.compliance import Framework, apply_frameworks, input_digest
 from auditor.egress import build_egress
 from auditor.entrypoints import build_entry_points
@@ -37,6 +38,7 @@ def scan(
     gates: Gates | None = None,
     suppress: Sequence[FlagSuppression] = (),
     scope: Sequence[str] | None = None,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -61,6 +63,7 @@ def scan(
         notes=notes,
         value_warnings=index.value_warnings,
         command=command,
+        min_coverage=min_coverage,
     )
     report = Report({**report.data, "evidence": input_digest(snapshot)})
     # -n: report on the scope only; what names unread namespaces is not judged (auditor/scope.py)
@@ -107,9 +110,25 @@ def post_process(
     if waivers is not None:
         scan_date = dt.date.fromisoformat(str(data["generated_at"])[:10])
         data = apply_waivers(data, waivers, scan_date)
-    if baseline is not None:
+    if baseline is not None and is_incomplete(data):
+        # An audit that failed closed did not see what it misses: nothing it lacks is
+        # "resolved", so it is not compared with the baseline at all.
+        note = f"baseline {baseline_source or 'report'} not compared: this audit is incomplete"
+        data = {**data, "warnings": [*data["warnings"], _note(note)]}
+    elif baseline is not None:
         data = apply_baseline(data, baseline, baseline_source)
     data = resummarize(data)
     if frameworks:
         data = apply_frameworks(data, frameworks)
     return Report(data)
+
+
+def _note(problem: str) -> dict[str, Any]:
+    return {
+        "source": "mesh-audit",
+        "document": None,
+        "item": None,
+        "kind": None,
+        "name": None,
+        "problem": problem,
+    }

@@ -4,11 +4,13 @@
 # by a copy of this run and runs beyond the newest $MESH_AUDIT_KEEP are removed.
 #
 # Exit status is mesh-audit's: 0 whatever the findings (no --fail-on is passed), 2 for an input
-# error (e.g. a malformed waivers file), 3 when the cluster cannot be read, 5 when
-# --fail-on-partial is given and a kind was not read, 6 when --upload failed. A failed run leaves
-# latest/ as it was and removes its own folder, except: exit 5 keeps the run's folder (a partial
-# report is still evidence) but never makes it latest/ (the next baseline); exit 6 keeps the
-# folder and refreshes latest/ (the report is complete, only its upload failed).
+# error (e.g. a malformed waivers file), 3 when the cluster cannot be read, 4 when the audit is
+# incomplete (it read too little of the cluster: fail closed), 5 when --fail-on-partial is given
+# and a kind was not read, 6 when --upload failed. A failed run leaves latest/ as it was and
+# removes its own folder, except: exits 4 and 5 keep the run's folder (its report says what could
+# not be read) but never make it latest/ (the next baseline); an incomplete run (4) was not
+# compared with latest/ either, so it reports nothing as "resolved"; exit 6 keeps the folder and
+# refreshes latest/ (the report is complete, only its upload failed).
 #
 # Optional environment: MESH_AUDIT_PARTIAL_OK (comma list of kinds expected unreadable, passed as
 # --partial-ok), MESH_AUDIT_UPLOAD (s3://bucket/prefix, passed as --upload), and what mesh-audit
@@ -50,6 +52,10 @@ fi
 
 rc=0
 mesh-audit "$@" || rc=$?
+if [ "$rc" -eq 4 ] && [ -f "$out/report.json" ]; then
+  echo "mesh-audit-scheduled: audit incomplete (exit 4); kept $out, $reports/latest left as it was" >&2
+  exit 4
+fi
 if [ "$rc" -eq 5 ]; then
   echo "mesh-audit-scheduled: partial audit (exit 5) kept in $out; $reports/latest left as it was" >&2
   exit 5

@@ -404,12 +404,17 @@ def test_dropped_connection_is_retried(demo: FakeKubeAPI, tmp_path: Path) -> Non
         server = inner.server
 
         def get(
-            self, path: str, query: Sequence[tuple[str, str]], accept: str, timeout: float
+            self,
+            path: str,
+            query: Sequence[tuple[str, str]],
+            accept: str,
+            timeout: float,
+            until: float | None = None,
         ) -> Response:
             if path == "/api/v1/services" and not dropped:
                 dropped.append(path)
                 raise TransportError("dropped", "connection reset by peer")
-            return inner.get(path, query, accept, timeout)
+            return inner.get(path, query, accept, timeout, until)
 
     sleeps: list[float] = []
     data = collect_cluster(Flaky(), CollectOptions(backoff_base=0.1), sleep=sleeps.append)

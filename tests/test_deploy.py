@@ -325,9 +325,11 @@ def wrapper_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run_wrapper(env: dict[str, str], stamp: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_wrapper(
+    env: dict[str, str], stamp: str, *args: str, source: Path = COMMON
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["sh", str(SCRIPT), "--from", str(COMMON), *args],
+        ["sh", str(SCRIPT), "--from", str(source), *args],
         env={**env, "FAKE_STAMP": stamp},
         capture_output=True,
         text=True,
@@ -387,6 +389,53 @@ def test_wrapper_failure_keeps_latest_and_exits_with_mesh_audits_code(
     assert f"mesh-audit: error: {bad}: waivers[0]: 'reason' is required" in failed.stderr
     assert sorted(p.name for p in reports.iterdir()) == ["20261101T031700Z", "latest"]
     assert (reports / "latest" / "report.json").read_bytes() == before
+
+
+def test_wrapper_incomplete_run_keeps_latest_and_resolves_nothing(
+    wrapper_env: dict[str, str], tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    assert run_wrapper(wrapper_env, "20261101T031700Z").returncode == 0
+    before = (reports / "latest" / "report.json").read_bytes()
+    assert json.loads(before)["findings"]
+    # the same objects as a live read that could read none of the Istio kinds (500s, say)
+    blind = tmp_path / "blind.json"
+    blind.write_text(json.dumps(failed_istio_snapshot(COMMON)))
+    failed = run_wrapper(wrapper_env, "20261102T031700Z", source=blind)
+    assert failed.returncode == 4, failed.stderr
+    assert "mesh-audit: audit incomplete (fail closed): none of the" in failed.stderr
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "20261101T031700Z",
+        "20261102T031700Z",
+        "latest",
+    ]
+    assert (reports / "latest" / "report.json").read_bytes() == before
+    data = json.loads((reports / "20261102T031700Z" / "report.json").read_text())
+    assert data["audit"]["complete"] is False
+    assert "baseline" not in data and "resolved" not in data
+    assert all("baseline_status" not in f for f in data["findings"])
+
+
+def failed_istio_snapshot(path: Path) -> dict[str, Any]:
+    """A snapshot document of `path` whose Istio kinds all failed to be read."""
+    from auditor.collect.files import load_paths
+    from auditor.collect.snapshot_file import document_for
+    from auditor.snapshot import CollectionStatus
+
+    snapshot = load_paths([str(path)])
+    for spec in KINDS:
+        if spec.is_istio:
+            snapshot.collection[spec.key] = CollectionStatus(
+                status="error", message="HTTP 500: injected failure"
+            )
+    doc = document_for(snapshot)
+    istio = {(s.group, s.kind) for s in KINDS if s.is_istio}
+    doc["objects"] = [
+        o
+        for o in doc["objects"]
+        if (str(o.get("apiVersion", "")).rpartition("/")[0], o.get("kind")) not in istio
+    ]
+    return doc
 
 
 def test_wrapper_findings_do_not_fail_the_job(wrapper_env: dict[str, str]) -> None:

@@ -65,7 +65,7 @@ def test_config_example_is_valid(tmp_path: Path) -> None:
 
 def test_score_formula_in_readme_is_the_code() -> None:
     text = " ".join(section("  - *Score*").split())
-    assert f"Score = 100 · e^(−R/{score.SCALE}) · coverage" in text
+    assert f"Score = 100 · e^(\u2212R/{score.SCALE}) · coverage" in text
     weights = ", ".join(f"{sev} {w:g}" for sev, w in score.WEIGHTS.items())
     assert f"({weights} —" in text
     assert f"each next group times {score.DECAY:g}" in text

@@ -17,9 +17,11 @@ from typing import Any
 
 import orjson
 
+from auditor.collect.names import segment
 from auditor.collect.shaping import SECRET_TYPE_UNKNOWN, normalize
 from auditor.collect.transport import (
     JSON,
+    BadAnswer,
     CollectOptions,
     DeadlineExceeded,
     Requester,
@@ -40,8 +42,10 @@ from auditor.snapshot import (
 )
 
 __all__ = [
+    "BadAnswer",
     "CollectOptions",
     "DeadlineExceeded",
+    "DiscoveryError",
     "Response",
     "StatusError",
     "Transport",
@@ -51,6 +55,7 @@ __all__ = [
 ]
 
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+PARTIAL_LIST = "PartialObjectMetadataList"
 # Secret types learned with extra metadata-only lists (`fieldSelector=type=...`); any other
 # Secret gets SECRET_TYPE_UNKNOWN, since metadata-only lists do not carry `type`.
 SECRET_TYPES = ("kubernetes.io/tls", "Opaque")
@@ -81,8 +86,9 @@ class Plan:
 
     @property
     def prefix(self) -> str:
+        version = segment(self.version)
         return (
-            f"/apis/{self.spec.group}/{self.version}" if self.spec.group else f"/api/{self.version}"
+            f"/apis/{segment(self.spec.group)}/{version}" if self.spec.group else f"/api/{version}"
         )
 
     @property
@@ -90,26 +96,97 @@ class Plan:
         return f"{self.spec.group}/{self.version}" if self.spec.group else self.version
 
 
+class DiscoveryError(Exception):
+    """/version or a discovery document mesh-audit cannot use: the cluster cannot be read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode(resp: Response) -> Any:
+    """The JSON body of a 200 answer; BadAnswer when it is not JSON (an HTML proxy page...)."""
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != JSON:
+        raise BadAnswer(
+            f"answered {_shown(ctype) if ctype else 'without a content type'}, not JSON"
+        )
+    try:
+        return orjson.loads(resp.body)
+    except orjson.JSONDecodeError as exc:
+        return _invalid_json(exc)
+
+
+def _invalid_json(exc: orjson.JSONDecodeError) -> Any:
+    raise BadAnswer(f"invalid JSON ({str(exc).split(':')[0]}, byte {exc.pos})")
+
+
+def _shown(text: str) -> str:
+    cut = text[:60]
+    return repr(cut) if not cut.isprintable() or not cut.isascii() else cut
+
+
 def _json(req: Requester, path: str) -> Any:
-    resp = req.get(path)
-    if resp.status != 200:
-        raise StatusError(resp.status, status_message(resp))
-    return orjson.loads(resp.body)
+    try:
+        resp = req.get(path)
+        if resp.status != 200:
+            raise StatusError(resp.status, status_message(resp))
+        return decode(resp)
+    except BadAnswer as exc:
+        raise DiscoveryError(f"{path}: {exc.reason}") from None
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _discovery_doc(req: Requester, path: str, check: str) -> dict[str, Any]:
+    """A discovery document, shape-checked: `check` names the list it must hold."""
+    doc = _json(req, path)
+    if not isinstance(doc, dict):
+        raise DiscoveryError(f"{path}: not a discovery document (a JSON object)")
+    if check == "versions" and not _strings(doc.get("versions")):
+        raise DiscoveryError(f"{path}: not an APIVersions document (versions: list of strings)")
+    if check == "groups":
+        groups = doc.get("groups")
+        if groups is None:
+            groups = doc["groups"] = []
+        ok = _objects(groups) and all(
+            isinstance(g.get("name"), str)
+            and _objects(g.get("versions"))
+            and all(isinstance(v.get("version"), str) for v in g["versions"])
+            for g in groups
+        )
+        if not ok:
+            raise DiscoveryError(f"{path}: not an APIGroupList document (groups with versions)")
+    if check == "resources":
+        resources = doc.get("resources")
+        if resources is None:
+            resources = doc["resources"] = []
+        if not _objects(resources) or not all(isinstance(r.get("name"), str) for r in resources):
+            raise DiscoveryError(f"{path}: not an APIResourceList document (named resources)")
+    return doc
 
 
 def discover(req: Requester, kinds: Sequence[KindSpec] = KINDS) -> dict[str, Plan]:
     """Pick, per kind, the preferred served version that mesh-audit understands.
 
     Versions are tried in the server's order (its preferred version first); a version is usable
-    when its resource list names the kind's plural and the kind's KindSpec lists it.
+    when its resource list names the kind's plural and the kind's KindSpec lists it. A discovery
+    document of the wrong shape is a DiscoveryError (the cluster cannot be read).
     """
-    served: dict[str, list[str]] = {"": list(_json(req, "/api").get("versions") or [])}
-    for group in _json(req, "/apis").get("groups") or []:
-        versions = [v.get("version") for v in group.get("versions") or []]
-        preferred = (group.get("preferredVersion") or {}).get("version")
+    served: dict[str, list[str]] = {"": list(_discovery_doc(req, "/api", "versions")["versions"])}
+    for group in _discovery_doc(req, "/apis", "groups")["groups"]:
+        versions = [v["version"] for v in group["versions"]]
+        preferred_doc = group.get("preferredVersion")
+        preferred = preferred_doc.get("version") if isinstance(preferred_doc, dict) else None
         ordered = [preferred] if preferred in versions else []
         ordered += [v for v in versions if v != preferred]
-        served[str(group.get("name"))] = [str(v) for v in ordered]
+        served[str(group["name"])] = [str(v) for v in ordered]
     wanted: dict[tuple[str, str], set[str]] = {}
     for spec in kinds:
         for version in served.get(spec.group, ()):
@@ -117,10 +194,10 @@ def discover(req: Requester, kinds: Sequence[KindSpec] = KINDS) -> dict[str, Pla
                 wanted.setdefault((spec.group, version), set()).add(spec.plural)
     resources: dict[tuple[str, str], set[str]] = {}
     for group, version in sorted(wanted):
-        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-        doc = _json(req, path)
+        path = f"/apis/{segment(group)}/{segment(version)}" if group else f"/api/{segment(version)}"
+        doc = _discovery_doc(req, path, "resources")
         resources[(group, version)] = {
-            str(r.get("name")) for r in doc.get("resources") or [] if "/" not in str(r.get("name"))
+            str(r["name"]) for r in doc["resources"] if "/" not in str(r["name"])
         }
     plans: dict[str, Plan] = {}
     for spec in kinds:
@@ -168,12 +245,25 @@ class Lister:
         self.namespaces = namespaces  # every namespace's name when Namespaces were listable
 
     def pages(
-        self, path: str, accept: str, selector: Sequence[tuple[str, str]] = ()
+        self,
+        path: str,
+        accept: str,
+        selector: Sequence[tuple[str, str]] = (),
+        list_kind: str = "",
     ) -> list[dict[str, Any]]:
-        """All items of one list; a 410 on a continue token restarts the list from scratch."""
+        """All items of one list; a 410 on a continue token restarts the list from scratch.
+
+        Each page is checked before use (BadAnswer otherwise): JSON, a list document of the
+        expected kind (`PartialObjectMetadataList` when metadata only was asked for: a server
+        that ignores that Accept header is never trusted with Secrets), `items` a list of
+        objects with a metadata.name, and at most `max_pages` pages."""
+        if path.rsplit("/", 1)[-1] == "secrets" and accept != METADATA_LIST:
+            # Never reachable by design; kept so that no future path can read Secret data.
+            raise BadAnswer("refused: Secrets are only ever listed as metadata")
         items: list[dict[str, Any]] = []
         token = ""
         restarts = 0
+        pages = 0
         while True:
             query = [("limit", str(self.options.page_size)), *selector]
             if token:
@@ -183,21 +273,27 @@ class Lister:
                 restarts += 1
                 items.clear()
                 token = ""
+                pages = 0
                 continue
             if resp.status != 200:
                 raise StatusError(resp.status, status_message(resp))
-            doc = orjson.loads(resp.body)
-            items.extend(doc.get("items") or [])
-            token = (doc.get("metadata") or {}).get("continue") or ""
+            page, token = _list_page(
+                decode(resp), PARTIAL_LIST if accept == METADATA_LIST else list_kind
+            )
+            items.extend(page)
+            pages += 1
             if not token:
                 return items
+            if pages >= self.options.max_pages:
+                raise BadAnswer(f"list continues past {self.options.max_pages} pages (--max-pages)")
 
     def scoped(
         self, plan: Plan, accept: str, selector: Sequence[tuple[str, str]] = ()
     ) -> tuple[list[dict[str, Any]], str]:
         """Items across the namespaces in scope, and a note when some namespaces were denied."""
         spec = plan.spec
-        base = f"{plan.prefix}/{spec.plural}"
+        base = f"{plan.prefix}/{segment(spec.plural)}"
+        list_kind = f"{spec.kind}List"
         cluster_wide: StatusError | None = None
         if spec.kind == "ConfigMap":
             names = [self.options.istio_namespace]
@@ -205,7 +301,7 @@ class Lister:
             names = list(self.options.namespaces)
         else:
             try:
-                return self.pages(base, accept, selector), ""
+                return self.pages(base, accept, selector, list_kind), ""
             except StatusError as exc:
                 if exc.status != 403 or not spec.namespaced or self.namespaces is None:
                     raise
@@ -214,9 +310,9 @@ class Lister:
         items: list[dict[str, Any]] = []
         denied: list[str] = []
         for ns in names:
-            path = f"{plan.prefix}/namespaces/{ns}/{spec.plural}"
+            path = f"{plan.prefix}/namespaces/{segment(ns)}/{segment(spec.plural)}"
             try:
-                items.extend(self.pages(path, accept, selector))
+                items.extend(self.pages(path, accept, selector, list_kind))
             except StatusError as exc:
                 if exc.status != 403:
                     raise
@@ -272,7 +368,7 @@ class Lister:
             return KindResult(
                 CollectionStatus(status=STATUS_ERROR, message=message, version=plan.version)
             )
-        except TransportError as exc:
+        except (TransportError, BadAnswer) as exc:
             return KindResult(
                 CollectionStatus(status=STATUS_ERROR, message=exc.reason, version=plan.version)
             )
@@ -280,6 +376,33 @@ class Lister:
             status=STATUS_OK, message=note, count=len(objects), version=plan.version
         )
         return KindResult(read, objects)
+
+
+def _list_page(doc: Any, list_kind: str) -> tuple[list[dict[str, Any]], str]:
+    """The items and continue token of one list answer; BadAnswer when it is not one."""
+    if not isinstance(doc, dict):
+        raise BadAnswer(f"not a list document (a JSON {type(doc).__name__})")
+    kind = doc.get("kind")
+    if list_kind == PARTIAL_LIST and kind != PARTIAL_LIST:
+        raise BadAnswer(
+            "the server did not answer metadata only (PartialObjectMetadataList); nothing kept"
+        )
+    if list_kind and kind is not None and kind != list_kind:
+        raise BadAnswer(f"answered kind {_shown(str(kind))}, expected {list_kind}")
+    items = doc.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise BadAnswer(f"items is not a list (a JSON {type(items).__name__})")
+    for i, item in enumerate(items):
+        meta = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise BadAnswer(f"items[{i}] is not an object with metadata.name")
+    meta = doc.get("metadata")
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    if token is not None and not isinstance(token, str):
+        raise BadAnswer("metadata.continue is not a string")
+    return items, token or ""
 
 
 def _installed(plan: Plan) -> bool:
@@ -317,6 +440,8 @@ def _collect_cluster(
 ) -> ClusterData:
     req = Requester(transport, options, **requester_kw)
     version_doc = _json(req, "/version")
+    if not isinstance(version_doc, dict):
+        raise DiscoveryError("/version: not a version document (a JSON object)")
     plans = discover(req)
     results: dict[str, KindResult] = {}
     ns_key = "Namespace"

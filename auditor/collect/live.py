@@ -10,40 +10,61 @@ policy in cluster.Requester is the one that runs.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from auditor import __version__
 from auditor.collect.cluster import (
+    BadAnswer,
     ClusterData,
     CollectOptions,
     DeadlineExceeded,
+    DiscoveryError,
     Response,
     StatusError,
     TransportError,
     collect_cluster,
     iter_objects,
 )
+from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
 from auditor.errors import ClusterError
 from auditor.istio.version import istio_version
 from auditor.progress import Progress
+from auditor.redact import kubeconfig_user_secrets, redact_text, redact_url, register_secrets
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo
+
+CHUNK = 64 * 1024
+
+
+class DeadlinePassed(Exception):
+    """The overall deadline passed while an answer was still arriving."""
+
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 # At most 120 characters: the terminal summary shows warnings cut to that length.
 NO_ISTIO = (
     "Istio is not installed (no networking.istio.io or security.istio.io API served): "
     "only Kubernetes-side checks ran"
+)
+
+
+# At most 120 characters, as NO_ISTIO.
+INSECURE_TLS = (
+    "TLS verification is off (insecure-skip-tls-verify): the API server's identity was not checked"
 )
 
 
@@ -62,14 +83,35 @@ class LiveResult:
 
 
 class ClientTransport:
-    """cluster.Transport over the official client's REST layer."""
+    """cluster.Transport over the official client's REST layer.
 
-    def __init__(self, api: client.ApiClient, server: str) -> None:
+    Bodies are streamed, never buffered whole by the client: a declared Content-Length above
+    `max_bytes` is refused before reading, a body that grows past it is cut off. Each chunk's
+    socket read waits at most `timeout`, and no read goes past `until` (the overall collection
+    deadline, on this transport's clock): a server that drips a few bytes at a time is stopped
+    at the deadline, not when it stops sending.
+    """
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        server: str,
+        *,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.api = api
         self.server = server
+        self.max_bytes = max_bytes
+        self.clock = clock
 
     def get(
-        self, path: str, query: Sequence[tuple[str, str]], accept: str, timeout: float
+        self,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        accept: str,
+        timeout: float,
+        until: float | None = None,
     ) -> Response:
         method, url, headers, _, _ = self.api.param_serialize(
             "GET",
@@ -80,15 +122,23 @@ class ClientTransport:
         )
         try:
             resp = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
-            body = resp.read()  # type: ignore[no-untyped-call]
+            body = self._read(resp.response, until, timeout)
         except ApiException as exc:  # the REST layer turns TLS failures into status 0
             raise TransportError("tls", _tls_reason(str(exc.reason or exc))) from exc
         except urllib3.exceptions.SSLError as exc:
             raise TransportError("tls", _tls_reason(str(exc))) from exc
         except urllib3.exceptions.NewConnectionError as exc:
             raise TransportError("connect", _errno_reason(str(exc))) from exc
-        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
+        except DeadlinePassed as e:
+            raise DeadlineExceeded from e
+        except (
+            urllib3.exceptions.ConnectTimeoutError,
+            urllib3.exceptions.ReadTimeoutError,
+            TimeoutError,
+        ) as e:
             raise TransportError("timeout", f"no answer within {timeout:g}s") from e
+        except urllib3.exceptions.ProtocolError as exc:
+            raise TransportError("dropped", _dropped_reason(str(exc))) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransportError("dropped", _errno_reason(str(exc))) from exc
         return Response(
@@ -96,6 +146,60 @@ class ClientTransport:
             headers={k.lower(): v for k, v in resp.headers.items()},
             body=body,
         )
+
+    def _read(self, raw: urllib3.BaseHTTPResponse, until: float | None, timeout: float) -> bytes:
+        try:
+            declared = int(raw.headers.get("content-length", "") or -1)
+        except ValueError:
+            declared = -1
+        if declared > self.max_bytes:
+            raw.close()  # never drain it: the connection is dropped, not reused
+            raise BadAnswer(
+                f"answer declares {declared} bytes, above the limit of {self.max_bytes} "
+                "(--max-body-bytes)"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                wait = timeout
+                if until is not None:
+                    left = until - self.clock()
+                    if left <= 0:
+                        raise DeadlinePassed
+                    wait = min(wait, left)
+                _set_read_timeout(raw, wait)
+                chunk = raw.read1(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise BadAnswer(
+                        f"answer larger than the limit of {self.max_bytes} bytes (--max-body-bytes)"
+                    )
+                chunks.append(chunk)
+        except BaseException:
+            with contextlib.suppress(Exception):  # already released after a read error
+                raw.shutdown()
+            raw.close()
+            raise
+        raw.release_conn()
+        return b"".join(chunks)
+
+
+def _set_read_timeout(raw: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    """Bound the next socket read to the time left for this answer."""
+    conn = getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(seconds, 0.001))
+
+
+def _dropped_reason(text: str) -> str:
+    if "IncompleteRead" in text or "incomplete" in text.lower():
+        return "connection closed before the whole answer arrived"
+    return _errno_reason(text)
 
 
 def _errno_reason(text: str) -> str:
@@ -155,15 +259,51 @@ def configure(options: LiveOptions) -> tuple[client.Configuration, str]:
         if context not in names:
             known = ", ".join(names) or "none"
             raise ClusterError(f"context {context} not found in {path} (contexts: {known})")
+        # Before the client reads it: its own errors (an exec plugin's stderr) may quote them.
+        with contextlib.suppress(Exception):
+            register_secrets(kubeconfig_user_secrets(_user_entry(options, context)))
         try:
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path, context=context, client_configuration=cfg, persist_config=False
             )
         except (ConfigException, OSError, ValueError) as exc:
             raise ClusterError(f"cannot use context {context} from {path}: {exc}") from None
+    _register_credentials(cfg, options)
     cfg.retries = False  # cluster.Requester owns retries and backoff
     cfg.connection_pool_maxsize = max(options.collect.workers, 1)
     return cfg, context
+
+
+def _register_credentials(cfg: client.Configuration, options: LiveOptions) -> None:
+    """Tell auditor/redact.py every credential this context holds, before anything is printed."""
+    values: list[object] = [cfg.password]
+    for value in (cfg.api_key or {}).values():
+        values.append(value)
+        if isinstance(value, str) and " " in value:
+            values.append(value.split(" ", 1)[1])  # "Bearer <token>"
+    register_secrets(values)
+
+
+def _user_entry(options: LiveOptions, context: str) -> dict[str, Any]:
+    """The `users[].user` mapping of `context`, from the first kubeconfig file that names it."""
+    path = _kubeconfig_path(options.kubeconfig)
+    for file in [p for p in path.split(os.pathsep) if p]:
+        doc = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            continue
+        contexts = {
+            c.get("name"): c.get("context") or {}
+            for c in doc.get("contexts") or []
+            if isinstance(c, dict)
+        }
+        if context not in contexts:
+            continue
+        user_name = (contexts.get(context) or {}).get("user")
+        for user in doc.get("users") or []:
+            if isinstance(user, dict) and user.get("name") == user_name:
+                entry = user.get("user")
+                return entry if isinstance(entry, dict) else {}
+    return {}
 
 
 def _now() -> str:
@@ -180,11 +320,15 @@ def collect(
     server = str(cfg.host)
     api = client.ApiClient(cfg)
     api.user_agent = f"mesh-audit/{__version__}"
-    where = f"{server} (context {context})"
+    where = f"{redact_url(server)} (context {context})"
+    notes: list[str] = []
+    if not cfg.verify_ssl:
+        # One collection note instead of a urllib3 warning per request.
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        notes.append(INSECURE_TLS)
+    transport = ClientTransport(api, server, max_bytes=options.collect.max_body_bytes)
     try:
-        data = collect_cluster(
-            ClientTransport(api, server), options.collect, progress=progress, **requester_kw
-        )
+        data = collect_cluster(transport, options.collect, progress=progress, **requester_kw)
     except TransportError as exc:
         verb = "cannot reach" if exc.kind in ("connect", "timeout", "dropped") else "cannot talk to"
         raise ClusterError(f"{verb} {where}: {exc.reason}") from None
@@ -192,14 +336,21 @@ def collect(
         if exc.status == 401:
             raise ClusterError(f"authentication to {where} failed: {exc.message}") from None
         raise ClusterError(f"cannot read {where}: {exc}") from None
+    except DiscoveryError as exc:
+        raise ClusterError(f"cannot read {where}: {exc.reason}") from None
+    except BadAnswer as exc:
+        raise ClusterError(f"cannot read {where}: {exc.reason}") from None
     except DeadlineExceeded:
         deadline = options.collect.deadline
         raise ClusterError(f"cannot read {where}: deadline of {deadline:g}s passed") from None
     finally:
         api.close()  # type: ignore[no-untyped-call]
-    return LiveResult(
-        snapshot=build_snapshot(data, context, server, options), requests=data.requests
+    snapshot = build_snapshot(data, context, server, options)
+    origin = f"cluster {context}"
+    snapshot.warnings.extend(
+        InputWarning(source=origin, document=None, problem=note) for note in notes
     )
+    return LiveResult(snapshot=snapshot, requests=data.requests)
 
 
 def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOptions) -> Snapshot:
@@ -207,7 +358,7 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
     source = SourceInfo(
         type="cluster",
         context=context,
-        server=server,
+        server=redact_url(server),
         kubernetes_version=data.kubernetes_version,
         istio_version=istio_version(deployments.objects) if deployments else None,
         namespaces=list(options.collect.namespaces) or None,
@@ -217,7 +368,11 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
     origin = f"cluster {context}"
     for obj in iter_objects(data):
         snapshot.add(obj, origin=origin, document=None)
-    snapshot.collection = {key: result.status for key, result in data.results.items()}
+    # A server's own messages (Status bodies, errors) are output too: they go through redaction.
+    snapshot.collection = {
+        key: dataclasses.replace(result.status, message=redact_text(result.status.message))
+        for key, result in data.results.items()
+    }
     if not data.istio_served:
         snapshot.warnings.append(InputWarning(source=origin, document=None, problem=NO_ISTIO))
     return snapshot

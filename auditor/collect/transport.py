@@ -17,6 +17,10 @@ import orjson
 
 JSON = "application/json"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A page of 500 objects is rarely above a few MB; 64 MiB leaves room for very large Pods lists
+# while refusing a server that declares gigabytes. 1000 pages of 500 is 500k objects of a kind.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_PAGES = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,11 +39,28 @@ class TransportError(Exception):
         self.reason = reason
 
 
+class BadAnswer(Exception):
+    """An HTTP answer mesh-audit will not use (wrong content type, invalid JSON, wrong shape,
+    too large, too many pages); `reason` is one short phrase. Never retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Transport(Protocol):
+    """One GET. `timeout` bounds each wait for the server (connect, each read); `until` is the
+    overall deadline on the Requester's clock: no answer is still being read after it."""
+
     server: str
 
     def get(
-        self, path: str, query: Sequence[tuple[str, str]], accept: str, timeout: float
+        self,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        accept: str,
+        timeout: float,
+        until: float | None = None,
     ) -> Response: ...
 
 
@@ -67,6 +88,8 @@ class CollectOptions:
     backoff_base: float = 0.5
     backoff_max: float = 10.0
     istio_namespace: str = "istio-system"  # where the mesh-config ConfigMaps are read
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # one answer's body, declared or read
+    max_pages: int = DEFAULT_MAX_PAGES  # pages of one list (`continue` chain)
 
 
 def status_message(resp: Response) -> str:
@@ -127,7 +150,11 @@ class Requester:
                 self._count += 1
             try:
                 resp = self.transport.get(
-                    path, query, accept, min(self.options.request_timeout, remaining)
+                    path,
+                    query,
+                    accept,
+                    min(self.options.request_timeout, remaining),
+                    self.deadline_at,
                 )
             except TransportError as exc:
                 retryable = exc.kind in ("timeout", "dropped") or (

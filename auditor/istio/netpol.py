@@ -15,11 +15,11 @@ Source: https://kubernetes.io/docs/concepts/services-networking/network-policies
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.istio import annotations as ann
 from auditor.istio.selectors import label_selector_matches
 
 DNS_PORTS = frozenset({53})
@@ -35,11 +35,10 @@ def policy_types(spec: Mapping[str, Any]) -> set[str]:
     return out
 
 
-def _is_any_cidr(cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
-    except ValueError:
-        return False
+def _is_any_cidr(cidr: object) -> bool:
+    """A tenant-written ipBlock.cidr read by the one parser (auditor/istio/annotations.py)."""
+    net = ann.cidr(cidr.strip()) if isinstance(cidr, str) else None
+    return net is not None and net.prefixlen == 0
 
 
 def _dns_only(ports: Sequence[Mapping[str, Any]]) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 from auditor import __version__
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
+from auditor.completeness import DEFAULT_MIN_COVERAGE, assess
 from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
@@ -23,7 +24,7 @@ from auditor.report.command import redact_argv
 from auditor.report.score import score as risk_score
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), mtls[]
+SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[]
 TOOL_NAME = "mesh-audit"
 
 
@@ -123,6 +124,7 @@ def build_report(
     notes: Iterable[str] = (),
     value_warnings: Iterable[ValueWarning] = (),
     command: Sequence[str] | None = None,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Report:
     collection: dict[str, dict[str, Any]] = {}
     for spec in KINDS:
@@ -167,6 +169,7 @@ def build_report(
             "outbound_traffic_policy": mesh.outbound_mode,
             "outbound_traffic_policy_set": mesh.outbound_mode_set,
         },
+        "audit": assess(collection, min_coverage),
         "summary": summarize(
             findings_json,
             runs_json,

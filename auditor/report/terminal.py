@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from auditor.completeness import statement
 from auditor.report.text import inert
 
 TOP_FINDINGS = 10
@@ -110,6 +111,9 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
     src = data["source"]
     where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
     lines.append(f"mesh-audit {data['tool']['version']}: audited {printable(where)}")
+    incomplete = statement(data)
+    if incomplete:
+        lines.append(f"  AUDIT INCOMPLETE: {printable(incomplete, 300)}")
     summary = data["summary"]
     cov = summary["coverage"]
     lines.append(

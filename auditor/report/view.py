@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from auditor.baseline import NEW
+from auditor.completeness import is_incomplete
 from auditor.model import Category
 from auditor.report import diagram, view_access, view_changes, view_compliance
 from auditor.report.score import EXPOSURE_ID, FORMULA, is_waived, score
@@ -366,6 +367,19 @@ def _egress_rows(
     return rows
 
 
+def _incomplete(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first-page statement of an audit that failed closed (auditor/completeness.py)."""
+    if not is_incomplete(data):
+        return None
+    audit = data["audit"]
+    return {
+        "reasons": list(audit.get("reasons") or ()),
+        "not_read": list(audit.get("not_read") or ()),
+        "kinds_read": audit.get("kinds_read", 0),
+        "kinds_needed": audit.get("kinds_needed", 0),
+    }
+
+
 def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     """The template context. `medium` is "html" (everything) or "pdf" (capped per check)."""
     docs = {d["id"]: d for d in data["checks"]}
@@ -405,6 +419,7 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "target": target_text(source),
         "source": source,
         "command": data.get("command"),
+        "incomplete": _incomplete(data),
         "mesh_config": data["mesh_config"],
         "score": {
             "value": sc.value,

@@ -4,7 +4,9 @@ It answers the legacy discovery documents, list and get, the way kube-apiserver 
 the official ``kubernetes`` client can be pointed at it through an ordinary kubeconfig. Custom
 resources are served from the real Istio and Gateway API CRD bundles in ``tests/data/crds``, so
 group/version choices made by the collector are tested against what a cluster really serves.
-Fault injection (403, 404, 410, 429, 5xx, slowness) exercises the collector's error paths.
+Fault injection (403, 404, 410, 429, 5xx, slowness) exercises the collector's error paths, and
+raw answers (``answer_raw``, ``truncate``, ``drip``, ``endless_continue``, ``oversized``) stand in
+for broken proxies, overloaded control planes and hostile servers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +98,7 @@ class RecordedRequest:
     query: dict[str, str]
     accept: str
     status: int
+    raw_path: str = ""  # the path as sent, before percent-decoding
 
 
 @dataclass
@@ -121,6 +124,20 @@ class _Fault:
             return False
         self.remaining -= 1
         return self.remaining <= 0
+
+
+@dataclass
+class _RawAnswer:
+    """A hostile or broken answer served instead of the real one (see ``answer_raw``)."""
+
+    kind: Literal["body", "drip", "endless_continue", "oversized"]
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/json"
+    headers: dict[str, str] | None = None
+    chunk: int = 4
+    interval: float = 0.0
+    remaining: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,7 @@ class FakeKubeAPI:
         self.handler_errors: list[Exception] = []
         self._lock = threading.Lock()
         self._faults: dict[str, list[_Fault]] = {}
+        self._raw: dict[str, _RawAnswer] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {}
         self._resource_version = 1000
         self._server: HTTPServer | None = None
@@ -402,9 +420,112 @@ class FakeKubeAPI:
         """Delay every answer for the resource (to test client timeouts)."""
         self._add_fault(resource, _Fault("slow", None, seconds=seconds))
 
+    def answer_raw(
+        self,
+        target: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer ``target`` (a resource key such as ``services``, or a discovery path such as
+        ``/apis``) with exactly this body: invalid JSON, an HTML proxy page with status 200, a
+        truncated body, a document of the wrong shape..."""
+        raw = body.encode() if isinstance(body, str) else body
+        self._add_raw(
+            target,
+            _RawAnswer(
+                "body",
+                raw,
+                status=status,
+                content_type=content_type,
+                headers=dict(headers or {}),
+                remaining=times,
+            ),
+        )
+
+    def truncate(self, target: str, body: bytes | str, declared: int) -> None:
+        """Declare ``declared`` bytes of Content-Length, send ``body`` (fewer), then close."""
+        raw = body.encode() if isinstance(body, str) else body
+        self._add_raw(target, _RawAnswer("body", raw, headers={"Content-Length": str(declared)}))
+
+    def drip(
+        self, target: str, body: bytes | str, *, chunk: int = 4, interval: float = 0.2
+    ) -> None:
+        """Send the answer ``chunk`` bytes at a time, ``interval`` seconds apart (slow drip)."""
+        raw = body.encode() if isinstance(body, str) else body
+        self._add_raw(target, _RawAnswer("drip", raw, chunk=chunk, interval=interval))
+
+    def endless_continue(self, resource: str) -> None:
+        """Every page of the list says there is another (``metadata.continue`` never ends)."""
+        self._add_raw(resource, _RawAnswer("endless_continue"))
+
+    def oversized(self, target: str, declared: int) -> None:
+        """Declare a huge Content-Length, then send bytes slowly until the client hangs up."""
+        self._add_raw(
+            target,
+            _RawAnswer(
+                "oversized",
+                b'{"items":[',
+                headers={"Content-Length": str(declared)},
+                interval=0.05,
+            ),
+        )
+
+    def _add_raw(self, target: str, raw: _RawAnswer) -> None:
+        if not target.startswith("/") and target not in self._by_key:
+            raise KeyError(f"{target!r} is not served; known: {', '.join(self.resource_keys)}")
+        with self._lock:
+            self._raw[target] = raw
+
+    def _take_raw(self, target: str) -> _RawAnswer | None:
+        with self._lock:
+            raw = self._raw.get(target)
+            if raw is not None and raw.remaining is not None:
+                raw.remaining -= 1
+                if raw.remaining <= 0:
+                    del self._raw[target]
+        return raw
+
+    def _raw_response(self, raw: _RawAnswer, target: _Target | None, token: str) -> Response:
+        headers = dict(raw.headers or {})
+        if raw.kind == "endless_continue":
+            assert target is not None
+            page = int(token.rpartition("-")[2] or 0) if token.startswith("page-") else 0
+            body = {
+                "kind": f"{target.rtype.kind}List",
+                "apiVersion": target.rtype.api_version(target.version),
+                "metadata": {"resourceVersion": "1", "continue": f"page-{page + 1}"},
+                "items": [],
+            }
+            return self._json(body)
+        if raw.kind in ("drip", "oversized"):
+            return Response(
+                self._slowly(raw), status=raw.status, headers=headers, content_type=raw.content_type
+            )
+        response = Response(raw.body, status=raw.status, content_type=raw.content_type)
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+
+    @staticmethod
+    def _slowly(raw: _RawAnswer) -> Iterator[bytes]:
+        if raw.kind == "oversized":
+            yield raw.body
+            for _ in range(2000):  # about 100 s at most, then the thread ends on its own
+                time.sleep(raw.interval)
+                yield b"{}," * 8
+            return
+        for start in range(0, len(raw.body), raw.chunk):
+            time.sleep(raw.interval)
+            yield raw.body[start : start + raw.chunk]
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._raw.clear()
 
     def _take_fault(
         self, rtype: ResourceType, target: _Target, has_continue: bool
@@ -467,6 +588,9 @@ class FakeKubeAPI:
             query=dict(request.args.items()),
             accept=request.headers.get("Accept", ""),
             status=response.status_code,
+            raw_path=str(
+                request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+            ).partition("?")[0],
         )
         with self._lock:
             self.requests.append(record)
@@ -483,6 +607,9 @@ class FakeKubeAPI:
             return self._status(
                 405, "the server does not allow this method on the requested resource"
             )
+        raw = self._take_raw(request.path.rstrip("/") or "/")
+        if raw is not None:
+            return self._raw_response(raw, None, "")
         return self._route(request.path, request.args, request.headers.get("Accept", ""))
 
     def _authorized(self, header: str) -> bool:
@@ -652,6 +779,9 @@ class FakeKubeAPI:
     def _serve_resource(self, target: _Target, args: MultiDict[str, str], accept: str) -> Response:
         verb = "list" if target.name is None else "get"
         has_continue = bool(args.get("continue"))
+        raw = self._take_raw(target.rtype.key)
+        if raw is not None:
+            return self._raw_response(raw, target, args.get("continue") or "")
         fault = self._take_fault(target.rtype, target, has_continue and verb == "list")
         if fault is not None:
             return self._fault_response(fault, target, verb)
