@@ -209,8 +209,13 @@ def cluster_options(fn: F) -> F:
 
 
 def _check_namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
+    """Usage errors before anything is read: -A with -n, or a -n value that is no namespace name
+    (it reaches request paths and the scope, so it must be a DNS-1123 label)."""
+    from auditor.collect.names import check_namespaces
+
     if all_namespaces and namespaces:
         raise InputError("-A/--all-namespaces and -n/--namespace cannot be combined")
+    check_namespaces(namespaces)
 
 
 def _collect_live(
