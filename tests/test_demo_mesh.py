@@ -159,6 +159,7 @@ def test_demo_egress_map(demo: Report) -> None:
     # a ServiceEntry for *.com is not routed through the gateway by a route for one of its hosts
     assert entries["*.com"]["via_egress_gateway"] is None
     assert entries["*.com"]["bypass"][0] == "not routed through an egress gateway"
+    assert entries["*.com"]["destination_class"] == "public"
     unknown = entries["api.unknown-partner.io"]
     assert (unknown["registered_by"], unknown["bypass"][0]) == (
         [],

@@ -5,6 +5,7 @@ from auditor.checks import (  # noqa: F401
     bypass,
     config,
     egress,
+    egress_paths,
     gatewayapi,
     gateways,
     mtls,

@@ -278,6 +278,29 @@ class EgressRouting:
                     return "egress-gateway" if via_gateway else "sidecar"
         return "none"
 
+    def routed_gateways(self) -> list[KObject]:
+        """Gateways that carry at least one completely wired external host and port."""
+        found: dict[tuple[str, str], KObject] = {}
+        for route in self._cache.values():
+            if route.gateway is not None and route.complete:
+                found[(route.gateway.namespace, route.gateway.name)] = route.gateway
+        return [found[k] for k in sorted(found)]
+
+    def gateway_leg_ports(self, host: str, gw: KObject) -> set[int]:
+        """Ports of `host` that the gateway legs bound to `gw` send its traffic on to."""
+        out: set[int] = set()
+        ref = GatewayRef(gw.namespace, gw.name)
+        for vs in self.index.virtual_services_by_gateway.get(ref, ()):
+            for _kind, _i, rule in route_rules(vs.spec):
+                if not rule_applies(rule, vs.namespace, ref, None):
+                    continue
+                for _j, dest in destinations(rule):
+                    target = H.fqdn(str(dest.get("host", "")), vs.namespace, self.index.domain)
+                    number = (dest.get("port") or {}).get("number")
+                    if isinstance(number, int) and (H.matches(target, host) or target == host):
+                        out.add(number)
+        return out
+
     def egress_gateways(self) -> list[KObject]:
         """Gateways that carry external traffic (routed hosts) or select egress gateway pods."""
         found: dict[tuple[str, str], KObject] = {}

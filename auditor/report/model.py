@@ -20,7 +20,7 @@ from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL_NAME = "mesh-audit"
 
 

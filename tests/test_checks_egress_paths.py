@@ -1,0 +1,119 @@
+"""The egress model's verdicts as findings: NetworkPolicy evaluation in BYP001, destination
+classes (EGR010 metadata endpoints, no egress-gateway advice for private or metadata
+destinations) and plaintext internet egress (TLS012). Exact findings per case."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.case_helpers import Finding, findings, report_for
+
+CASES: dict[str, set[Finding]] = {
+    # Istio's documented hardened pattern: no egress-bypass or egress-registration finding,
+    # nothing at medium or above in those families. What remains is outside them: the doc has
+    # no AuthorizationPolicy on the egress gateway (AUTHZ001) nor a mesh-wide STRICT policy
+    # (MTLS001), its Gateway lives in `default` while the gateway pods run in istio-system
+    # (GW005), and its DestinationRule verifies no CA or SAN (TLS009, TLS011).
+    "egress/istio-docs-hardened-egress.yaml": {
+        ("AUTHZ001", "Gateway", "default", "istio-egressgateway", "medium"),
+        ("GW005", "Gateway", "default", "istio-egressgateway", "medium"),
+        ("MTLS001", "Namespace", "", "istio-system", "medium"),
+        ("TLS009", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
+        ("TLS011", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
+        ("BYP009", "Namespace", "", "default", "info"),
+    },
+    "egress/destination-classes.yaml": {
+        ("EGR010", "ServiceEntry", "apps", "aws-imds", "high"),
+        ("EGR010", "ServiceEntry", "apps", "metadata-google-internal", "high"),
+        ("BYP001", "ServiceEntry", "apps", "httpbin-ext", "medium"),
+        ("BYP004", "Namespace", "", "apps", "medium"),
+        ("TLS012", "ServiceEntry", "apps", "httpbin-ext", "medium"),
+    },
+}
+
+
+# The new checks on the older egress fixtures (their other checks are asserted in
+# test_checks_bypass.py and test_checks_egress.py).
+NEW_CHECKS_ON_OLDER_CASES: dict[str, set[Finding]] = {
+    # edition.cnn.com:80 goes through the egress gateway, which sends plain HTTP on to the
+    # internet (the egress-gateway task's HTTP leg; TLS origination is a separate task)
+    "egress/hardened-mesh.yaml": {("TLS012", "ServiceEntry", "apps", "cnn", "medium")},
+    # loop.example.com:80 plain HTTP; api.github.com:80 has sidecar TLS origination
+    "egress/leaky-mesh.yaml": {("TLS012", "ServiceEntry", "apps", "loop", "medium")},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_egress_path_findings(case: str) -> None:
+    assert findings(case, ("",)) == CASES[case]
+
+
+@pytest.mark.parametrize("case", sorted(NEW_CHECKS_ON_OLDER_CASES))
+def test_new_checks_on_older_cases(case: str) -> None:
+    assert findings(case, ("TLS012", "EGR010")) == NEW_CHECKS_ON_OLDER_CASES[case]
+
+
+def _entry(case: str, host: str) -> dict:
+    (entry,) = [e for e in report_for(case)["egress"] if e["host"] == host]
+    return entry
+
+
+def test_hardened_pattern_map_entry_says_gateway_and_blocked_by_the_named_policy() -> None:
+    entry = _entry("egress/istio-docs-hardened-egress.yaml", "edition.cnn.com")
+    gateway = {"kind": "Gateway", "namespace": "default", "name": "istio-egressgateway"}
+    assert entry["via_egress_gateway"] == gateway
+    assert entry["bypass"] == []
+    assert entry["destination_class"] == "public"
+    http, https = entry["ports"]
+    assert (http["number"], http["path"], http["gateway"], http["tls_origination"]) == (
+        80,
+        "egress-gateway",
+        gateway,
+        "egress-gateway",
+    )
+    assert http["direct"] == []
+    assert (https["number"], https["path"]) == (443, "direct")
+    assert https["direct"] == [
+        {
+            "namespace": "test-egress",
+            "why": "sent straight out by its sidecar (port not routed through an egress gateway)",
+            "verdict": "blocked",
+            "policies": ["test-egress/allow-egress-to-istio-system-and-kube-dns"],
+            "only": [],
+            "workloads": ["Deployment sleep"],
+            "count": 1,
+        }
+    ]
+    assert https["notes"] == [
+        "egress gateway default/istio-egressgateway sends routed traffic for edition.cnn.com "
+        "on to this port"
+    ]
+    assert entry["notes"] == [
+        "NetworkPolicy verdicts hold only where the cluster's network plugin (CNI) enforces "
+        "NetworkPolicy"
+    ]
+
+
+def test_metadata_and_private_destinations_are_not_the_internet() -> None:
+    case = "egress/destination-classes.yaml"
+    data = report_for(case)
+    classes = {e["host"]: (e["destination_class"], e["addresses"]) for e in data["egress"]}
+    assert classes == {
+        "httpbin.org": ("public", []),
+        "imds.aws.example": ("metadata", ["169.254.169.254"]),
+        "metadata.google.internal": ("metadata", ["169.254.169.254"]),
+        "mymongodb.somedomain": ("private", ["10.40.0.0/24", "10.40.0.2", "10.40.0.3"]),
+    }
+    for e in data["egress"]:
+        if e["destination_class"] != "public":
+            assert not any("egress gateway" in b for b in e["bypass"]), e["bypass"]
+    for f in data["findings"]:
+        if f["check"] == "EGR010":
+            assert "egress gateway" not in f["message"]
+            assert "internet" not in f["message"]
+    (byp,) = [f for f in data["findings"] if f["check"] == "BYP001"]
+    assert byp["message"] == (
+        "httpbin.org (ServiceEntry apps/httpbin-ext) port 80 leaves without an egress gateway "
+        "(the mesh has none): sidecars send it directly to the internet from apps (1 workload, "
+        "no egress NetworkPolicy)"
+    )
