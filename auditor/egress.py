@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.egress_reach import Group, Reachers
-from auditor.index import K_VS, MeshIndex
+from auditor.egress_sources import HostSource, collect_hosts, export_to
+from auditor.index import MeshIndex
 from auditor.istio import hosts as H
 from auditor.istio.destinations import (
     DestinationClass,
@@ -35,7 +36,7 @@ from auditor.istio.destinations import (
     classify,
     gateway_advice_applies,
 )
-from auditor.istio.egress import ORIGINATING, route_destinations
+from auditor.istio.egress import ORIGINATING
 from auditor.istio.mtls import client_tls_modes
 from auditor.istio.netpol import Verdict
 from auditor.istio.refs import visible_in
@@ -44,7 +45,6 @@ from auditor.snapshot import KObject
 
 MAX_NAMED = 5
 MAX_GROUPS = 20
-ROUTE_PROTOCOL = {"http": "HTTP", "tls": "TLS", "tcp": "TCP"}
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 # CNI-specific policy kinds mesh-audit counts but does not evaluate.
 CNI_POLICY_KINDS = (
@@ -158,7 +158,7 @@ class PortEntry:
 class EgressEntry:
     host: str
     ports: tuple[PortEntry, ...]
-    registration: str  # service-entry | unregistered
+    registration: str  # service-entry | external-name | service-endpoints | unregistered
     registered_by: tuple[ResourceRef, ...]
     destination_class: DestinationClass
     addresses: tuple[str, ...]
@@ -190,50 +190,6 @@ class EgressEntry:
 # ---- building the map ---------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Host:
-    ports: dict[int, tuple[str, str]]
-    by: dict[tuple[str, str], KObject]
-    addresses: list[str]
-    unregistered: bool = False
-
-
-def _collect_hosts(index: MeshIndex) -> dict[str, _Host]:
-    hosts: dict[str, _Host] = {}
-    for se in index.egress.external_entries:
-        addresses = [str(a) for a in se.spec.get("addresses") or ()]
-        for ep in se.spec.get("endpoints") or ():
-            if isinstance(ep, Mapping) and ep.get("address"):
-                addresses.append(str(ep["address"]))
-        for host in se.spec.get("hosts") or ():
-            name = H.fqdn(host, se.namespace, index.domain)
-            entry = hosts.setdefault(name, _Host(ports={}, by={}, addresses=[]))
-            entry.by[(se.namespace, se.name)] = se
-            entry.addresses.extend(a for a in addresses if a not in entry.addresses)
-            for p in se.spec.get("ports") or ():
-                if isinstance(p.get("number"), int):
-                    entry.ports.setdefault(
-                        p["number"],
-                        (str(p.get("protocol") or "TCP").upper(), str(p.get("name") or "")),
-                    )
-
-    # External names routes send to that nothing registers.
-    for vs in index.snapshot.objects(K_VS):
-        for path, dest, _mirror in route_destinations(vs.spec):
-            raw = str(dest.get("host") or "")
-            name = H.fqdn(raw, vs.namespace, index.domain) if raw else ""
-            if not name or name in hosts or not H.is_external_name(name, index.domain):
-                continue
-            if "." not in raw or index.host_registered(raw, vs.namespace):
-                continue
-            entry = hosts.setdefault(name, _Host(ports={}, by={}, addresses=[], unregistered=True))
-            number = (dest.get("port") or {}).get("number")
-            if isinstance(number, int):
-                protocol = ROUTE_PROTOCOL.get(path.split(".")[1].split("[")[0], "TCP")
-                entry.ports.setdefault(number, (protocol, ""))
-    return hosts
-
-
 class EgressModel:
     """The egress map of one MeshIndex; build once (`MeshIndex.egress_model`)."""
 
@@ -243,8 +199,9 @@ class EgressModel:
         self.reachers = Reachers(index)
         self.has_egress_gateway = bool(self.routing.egress_gateways())
         self.cni_policies = self._cni_policies()
+        self.sources = collect_hosts(index)
         self.entries: list[EgressEntry] = [
-            self._entry(host, info) for host, info in sorted(_collect_hosts(index).items())
+            self._entry(host, info) for host, info in sorted(self.sources.items())
         ]
         self.by_host: dict[str, EgressEntry] = {e.host: e for e in self.entries}
 
@@ -258,7 +215,7 @@ class EgressModel:
 
     # ---- one host ----------------------------------------------------------------------
 
-    def _entry(self, host: str, info: _Host) -> EgressEntry:
+    def _entry(self, host: str, info: HostSource) -> EgressEntry:
         mesh_internal = False
         placement: Placement = classify(
             host, info.addresses, mesh_internal=mesh_internal, domain=self.index.domain
@@ -270,7 +227,7 @@ class EgressModel:
         upstream = self._gateway_upstream_ports(host)
         for number in sorted(info.ports):
             protocol, pname = info.ports[number]
-            route = self.routing.route(host, number) if not info.unregistered else None
+            route = self.routing.route(host, number) if info.in_registry else None
             routed = route is not None and route.complete
             if route is not None and route.routed:
                 for problem in route.problems:
@@ -289,7 +246,7 @@ class EgressModel:
                     bypass.append(f"port {number}: {g.why}: {_qualified(g)} ({g.enforcement()})")
             if entry.direct_more:
                 bypass.append(f"port {number}: and {entry.direct_more} more groups of workloads")
-        if unrouted and not info.unregistered and gateway_advice_applies(placement.cls):
+        if unrouted and info.in_registry and gateway_advice_applies(placement.cls):
             what = (
                 "not routed through an egress gateway"
                 if self.has_egress_gateway
@@ -298,9 +255,9 @@ class EgressModel:
             if len(unrouted) < len(ports):
                 what = f"port {', '.join(map(str, unrouted))} {what}"
             bypass.insert(0, what)
-        if info.unregistered:
+        if info.registration == "unregistered":
             bypass.insert(0, "not registered by any ServiceEntry")
-        notes: list[str] = []
+        notes: list[str] = list(dict.fromkeys(info.notes))
         if any(g.verdict is not Verdict.NO_POLICY for p in ports for g in p.direct):
             notes.append(ENFORCEMENT_NOTE)
         if self.cni_policies:
@@ -315,7 +272,7 @@ class EgressModel:
         return EgressEntry(
             host=host,
             ports=tuple(ports),
-            registration="unregistered" if info.unregistered else "service-entry",
+            registration=info.registration,
             registered_by=tuple(info.by[k].ref for k in sorted(info.by)),
             destination_class=placement.cls,
             addresses=placement.addresses,
@@ -336,7 +293,7 @@ class EgressModel:
     def _port(
         self,
         host: str,
-        info: _Host,
+        info: HostSource,
         placement: Placement,
         number: int,
         protocol: str,
@@ -397,22 +354,23 @@ class EgressModel:
             notes=tuple(notes),
         )
 
-    def _proxy_sends(self, group: Group, info: _Host, cls: DestinationClass) -> str:
+    def _proxy_sends(self, group: Group, info: HostSource, cls: DestinationClass) -> str:
         """Why an in-mesh group's own proxy sends this host straight out ("" if it does not)."""
         proxy = "ztunnel" if group.mode == "ambient" else "sidecar"
         allow_any = self.index.mesh.outbound_mode == "ALLOW_ANY"
-        if info.unregistered:
+        if not info.in_registry:
             if not allow_any:
                 return ""
             return f"unregistered host passed through by its {proxy} (ALLOW_ANY)"
         visible = allow_any or any(
             visible_in(
-                se.spec.get("exportTo"),
-                se.namespace,
+                export_to(obj),
+                obj.namespace,
                 group.namespace,
                 self.index.mesh.default_service_export_to,
             )
-            for se in info.by.values()
+            for obj in info.by.values()
+            if obj.kind in ("ServiceEntry", "Service")
         )
         if not visible:
             return ""
@@ -443,6 +401,26 @@ def _qualified(group: DirectGroup) -> str:
     ]
     extra = group.count - len(names)
     return ", ".join(names) + (f" and {extra} more" if extra else "")
+
+
+def registrations(index: MeshIndex) -> Iterator[tuple[KObject, str, EgressEntry]]:
+    """(registering object, its field path, egress entry) for every registered external host:
+    each host of a MESH_EXTERNAL ServiceEntry, then each ExternalName or selector-less Service
+    that is a way out of its own (an ExternalName alias of a registered host is reported
+    through that host's ServiceEntry)."""
+    model = index.egress_model
+    for se in index.egress.external_entries:
+        for j, host in enumerate(se.spec.get("hosts") or ()):
+            entry = model.by_host.get(H.fqdn(host, se.namespace, index.domain))
+            if entry is not None:
+                yield se, f"spec.hosts[{j}]", entry
+    for entry in model.entries:
+        if entry.registration not in ("external-name", "service-endpoints"):
+            continue
+        for (kind, _ns, _name), obj in sorted(model.sources[entry.host].by.items()):
+            if kind == "Service":
+                path = "spec.externalName" if entry.registration == "external-name" else "spec"
+                yield obj, path, entry
 
 
 def build_egress(index: MeshIndex) -> list[EgressEntry]:

@@ -61,6 +61,7 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("", "Pod", "pods", ("v1",)),
     KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True),
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
+    KindSpec("discovery.k8s.io", "EndpointSlice", "endpointslices", ("v1",)),
     KindSpec("", "ConfigMap", "configmaps", ("v1",)),
 )
 

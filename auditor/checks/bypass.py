@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import PROXY_SENDS, DirectGroup
+from auditor.egress import PROXY_SENDS, DirectGroup, registrations
 from auditor.egress_reach import app_workloads, excluded_namespace, uncontained
 from auditor.index import (
     K_DAEMONSET,
@@ -74,8 +74,9 @@ def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
     """Traffic to a registered internet host that goes straight from the workloads' proxies is
     not seen at the border: no central policy, no egress log.
 
-    Fires per host of a MESH_EXTERNAL ServiceEntry on the public internet (medium) or with a
-    name that cannot be placed (low), for the ports no VirtualService mesh leg sends to an egress
+    Fires per host of a MESH_EXTERNAL ServiceEntry, ExternalName Service or selector-less
+    Service with EndpointSlices on the public internet (medium) or with a name that cannot be
+    placed (low), for the ports no VirtualService mesh leg sends to an egress
     gateway, when some workload that sees the entry would send it straight out and no
     NetworkPolicy blocks that. Ports an egress gateway's own outbound hop uses, and which every
     workload's NetworkPolicy blocks (Istio's hardened egress pattern), do not fire. Private,
@@ -86,9 +87,9 @@ def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
     """
     model = ctx.index.egress_model
     no_workloads = not model.reachers.groups
-    for se, j, host, _ports in _external_hosts(ctx):
-        entry = model.by_host.get(host)
-        if entry is None or not gateway_advice_applies(entry.destination_class):
+    for obj, path, entry in registrations(ctx.index):
+        host = entry.host
+        if not gateway_advice_applies(entry.destination_class):
             continue
         leaking: list[int] = []
         who: list[str] = []
@@ -122,11 +123,11 @@ def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
         )
         namespaces = "; ".join(dict.fromkeys(who)) or "any namespace the entry is exported to"
         yield Result(
-            resource=se.ref,
-            path=f"spec.hosts[{j}]",
+            resource=obj.ref,
+            path=path,
             detail=host,
             message=(
-                f"{host} (ServiceEntry {se.namespace}/{se.name}) port "
+                f"{host} ({obj.kind} {obj.namespace}/{obj.name}) port "
                 f"{', '.join(map(str, leaking))} {how}: {proxies} send it {where} from "
                 f"{namespaces}"
             ),

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import EgressEntry, PortEntry
+from auditor.egress import EgressEntry, PortEntry, registrations
 from auditor.index import K_DEPLOYMENT, K_DR, K_GATEWAY, K_NETPOL, K_POD, K_SE, K_VS
-from auditor.istio import hosts as H
 from auditor.istio.destinations import DestinationClass
 from auditor.model import Category, Result, Severity
 from auditor.snapshot import KObject
@@ -31,14 +30,9 @@ PLAINTEXT_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "TCP", "MONGO", "REDIS
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC"})
 
 
-def _entries(ctx: CheckContext) -> Iterator[tuple[KObject, int, EgressEntry]]:
-    """(ServiceEntry, host index, egress entry) for every registered external host."""
-    model = ctx.index.egress_model
-    for se in ctx.index.egress.external_entries:
-        for j, host in enumerate(se.spec.get("hosts") or ()):
-            entry = model.by_host.get(H.fqdn(host, se.namespace, ctx.index.domain))
-            if entry is not None:
-                yield se, j, entry
+def _entries(ctx: CheckContext) -> Iterator[tuple[KObject, str, EgressEntry]]:
+    """(registering object, field path, egress entry) for every registered external host."""
+    return registrations(ctx.index)
 
 
 def _port_index(se: KObject, number: int) -> int | None:
@@ -82,7 +76,7 @@ def metadata_endpoint_registered(ctx: CheckContext) -> Iterator[Result]:
     allowance, as GKE Workload Identity set-ups make: the finding still names who can call
     it).
     """
-    for se, j, entry in _entries(ctx):
+    for se, hpath, entry in _entries(ctx):
         if entry.destination_class is not DestinationClass.METADATA:
             continue
         callers = [c for p in entry.ports for c in _callers(p)]
@@ -104,10 +98,10 @@ def metadata_endpoint_registered(ctx: CheckContext) -> Iterator[Result]:
             how.append("any workload the entry is exported to may call it")
         yield Result(
             resource=se.ref,
-            path=f"spec.hosts[{j}]",
+            path=hpath,
             detail=entry.host,
             message=(
-                f"ServiceEntry {se.namespace}/{se.name} registers cloud metadata endpoint "
+                f"{se.kind} {se.namespace}/{se.name} registers cloud metadata endpoint "
                 f"{entry.host} ({', '.join(entry.addresses) or 'address unknown'}): "
                 + "; ".join(how)
             ),
@@ -145,7 +139,7 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
     for the hop that leaves the mesh), when some workload's traffic actually takes that port
     out. HTTP is medium; TCP is low because the application may run its own TLS inside it.
     """
-    for se, _j, entry in _entries(ctx):
+    for se, hpath, entry in _entries(ctx):
         if entry.destination_class not in (DestinationClass.PUBLIC, DestinationClass.UNKNOWN):
             continue
         if entry.host == "*":
@@ -155,7 +149,7 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
                 continue
             if not port.used and ctx.index.egress_model.reachers.groups:
                 continue
-            i = _port_index(se, port.number)
+            i = _port_index(se, port.number) if se.kind == "ServiceEntry" else None
             http = port.protocol in HTTP_PROTOCOLS
             severity = Severity.MEDIUM if http else Severity.LOW
             if entry.destination_class is DestinationClass.UNKNOWN:
@@ -166,10 +160,10 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
                 where = "workloads send it"
             yield Result(
                 resource=se.ref,
-                path=f"spec.ports[{i}]" if i is not None else "spec.ports",
+                path=f"spec.ports[{i}]" if i is not None else hpath,
                 detail=f"{entry.host}:{port.number}",
                 message=(
-                    f"{entry.host} port {port.number} ({port.protocol}, ServiceEntry "
+                    f"{entry.host} port {port.number} ({port.protocol}, {se.kind} "
                     f"{se.namespace}/{se.name}): {where} to the internet in clear text; no "
                     "TLS is originated on the way out"
                 ),

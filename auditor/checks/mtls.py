@@ -9,6 +9,7 @@ from auditor.index import K_DR, K_PA, K_SERVICE
 from auditor.istio import hosts as H
 from auditor.istio.mtls import WEAK_MODES, client_tls_modes, pa_mode
 from auditor.model import Category, ResourceRef, Result, Severity
+from auditor.snapshot import KObject
 
 PA_DOCS = "https://istio.io/latest/docs/reference/config/security/peer_authentication/"
 MTLS_TASK = "https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/"
@@ -126,7 +127,19 @@ def _in_mesh_host(ctx: CheckContext, host: str, namespace: str) -> bool:
     name = H.fqdn(host, namespace)
     if name in MESH_WILDCARDS:
         return True
-    return name.endswith(f".svc.{H.CLUSTER_DOMAIN}") or name in ctx.index.services_by_host
+    svc = ctx.index.services_by_host.get(name)
+    if svc is not None and _leads_out(ctx, svc):
+        # an ExternalName Service, or a selector-less one whose endpoints are outside the
+        # cluster: Istio's egress-kubernetes-services task requires a non-mTLS mode for it
+        return False
+    return name.endswith(f".svc.{H.CLUSTER_DOMAIN}") or svc is not None
+
+
+def _leads_out(ctx: CheckContext, svc: KObject) -> bool:
+    if str(svc.spec.get("type") or "") == "ExternalName":
+        return True
+    entry = ctx.index.egress_model.by_host.get(f"{svc.name}.{svc.namespace}.svc.{H.CLUSTER_DOMAIN}")
+    return entry is not None and entry.registration == "service-endpoints"
 
 
 @check(
@@ -148,7 +161,9 @@ def destination_rule_disables_mtls(ctx: CheckContext) -> Iterator[Result]:
     Against a PERMISSIVE server the traffic is accepted unauthenticated; against STRICT it
     fails. Fires per DISABLE or SIMPLE setting (destination, port or subset level) in a
     DestinationRule for an in-cluster service host (`*.svc.cluster.local`, a short name,
-    `*.local` and wider wildcards).
+    `*.local` and wider wildcards), but not for an ExternalName Service or a selector-less
+    Service whose EndpointSlices lead out of the cluster (Istio's egress-kubernetes-services
+    task requires a mode other than mutual TLS there).
     """
     for dr in ctx.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")

@@ -185,6 +185,15 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short_names=("netpol",),
     ),
     ResourceType(
+        "discovery.k8s.io",
+        ("v1",),
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        True,
+    ),
+    ResourceType(
         "apiextensions.k8s.io",
         ("v1",),
         "v1",
@@ -199,7 +208,7 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
 )
 
 # The priority order kube-aggregator gives built-in groups in /apis (CRD groups come after).
-BUILTIN_GROUP_ORDER = ("", "apps", "networking.k8s.io", "apiextensions.k8s.io")
+BUILTIN_GROUP_ORDER = ("", "apps", "networking.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io")
 
 
 @functools.cache
