@@ -143,7 +143,12 @@ class PortEntry:
             "name": self.name,
             "path": self.path,
             "gateway": (
-                {"kind": gw.kind, "namespace": gw.namespace or None, "name": gw.name}
+                {
+                    "kind": gw.kind,
+                    "namespace": gw.namespace or None,
+                    "name": gw.name,
+                    "group": gw.group,
+                }
                 if gw is not None
                 else None
             ),

@@ -75,7 +75,12 @@ EGRESS_SAMPLE: list[dict[str, Any]] = [
                 "TLS",
                 "tls",
                 path="egress-gateway",
-                gateway={"kind": "Gateway", "namespace": "istio-egress", "name": "egress"},
+                gateway={
+                    "kind": "Gateway",
+                    "namespace": "istio-egress",
+                    "name": "egress",
+                    "group": "networking.istio.io",
+                },
                 tls_origination="application",
                 direct=[
                     {

@@ -22,6 +22,12 @@ CASES: dict[str, set[Finding]] = {
         ("TLS011", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
         ("BYP009", "Namespace", "", "default", "info"),
     },
+    # the Gateway API tab of the same task: no egress finding; the listener terminating Istio
+    # mTLS (tls-terminate-mode ISTIO_MUTUAL) needs no certificate (no TLS002)
+    "egress/gateway-api-egress.yaml": {
+        ("TLS009", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
+        ("TLS011", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
+    },
     "egress/destination-classes.yaml": {
         ("EGR010", "ServiceEntry", "apps", "aws-imds", "high"),
         ("EGR010", "ServiceEntry", "apps", "metadata-google-internal", "high"),
@@ -62,6 +68,7 @@ def test_hardened_pattern_map_entry_says_gateway_and_blocked_by_the_named_policy
     entry = _entry("egress/istio-docs-hardened-egress.yaml", "edition.cnn.com")
     gateway = {"kind": "Gateway", "namespace": "default", "name": "istio-egressgateway"}
     assert entry["via_egress_gateway"] == gateway
+    gateway = {**gateway, "group": "networking.istio.io"}
     assert entry["bypass"] == []
     assert entry["destination_class"] == "public"
     http, https = entry["ports"]
@@ -117,3 +124,28 @@ def test_metadata_and_private_destinations_are_not_the_internet() -> None:
         "(the mesh has none): sidecars send it directly to the internet from apps (1 workload, "
         "no egress NetworkPolicy)"
     )
+
+
+def test_gateway_api_egress_gateway_is_the_path_out() -> None:
+    entry = _entry("egress/gateway-api-egress.yaml", "edition.cnn.com")
+    gateway = {
+        "kind": "Gateway",
+        "namespace": "default",
+        "name": "cnn-egress-gateway",
+        "group": "gateway.networking.k8s.io",
+    }
+    http, https = entry["ports"]
+    assert (http["path"], http["gateway"], http["tls_origination"], http["direct"]) == (
+        "egress-gateway",
+        gateway,
+        "egress-gateway",
+        [],
+    )
+    # an HTTPRoute on the ServiceEntry carries only its HTTP port: 443 stays direct, and the
+    # NetworkPolicy blocks it
+    assert (https["path"], [g["verdict"] for g in https["direct"]]) == ("direct", ["blocked"])
+    assert https["notes"] == [
+        "egress gateway default/cnn-egress-gateway sends routed traffic for edition.cnn.com on "
+        "to this port"
+    ]
+    assert entry["bypass"] == []

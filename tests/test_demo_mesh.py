@@ -70,6 +70,9 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         ("TLS011", "DestinationRule", "payments", "payments-plain", "low"),
         # T5: insecureSkipVerify (and not also TLS009/TLS011)
         ("TLS010", "DestinationRule", "payments", "unknown-partner-tls", "medium"),
+        # T6: TCP 5432 to a public name, nothing originates TLS on the way out (low: Postgres
+        # may negotiate its own TLS inside the connection)
+        ("TLS012", "ServiceEntry", "payments", "settlement-db", "low"),
     }
 
 

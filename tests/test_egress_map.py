@@ -23,6 +23,11 @@ def _gw(ns: str, name: str) -> dict[str, object]:
     return {"kind": "Gateway", "namespace": ns, "name": name}
 
 
+def _pgw(ns: str, name: str) -> dict[str, object]:
+    """A port's gateway, which also names its API group."""
+    return {**_gw(ns, name), "group": "networking.istio.io"}
+
+
 def _port(number: int, protocol: str, name: str, **fields: object) -> dict[str, object]:
     out: dict[str, object] = {
         "number": number,
@@ -55,17 +60,18 @@ def test_hardened_mesh_routes_its_host_through_the_gateway_with_no_bypass() -> N
     data = report_for("egress/hardened-mesh.yaml")
     jsonschema.validate(data, SCHEMA)
     gw = _gw("istio-egress", "istio-egressgateway")
+    pgw = _pgw("istio-egress", "istio-egressgateway")
     assert data["egress"] == [
         {
             "host": "edition.cnn.com",
             "ports": [
-                _port(80, "HTTP", "http-port", path="egress-gateway", gateway=gw),
+                _port(80, "HTTP", "http-port", path="egress-gateway", gateway=pgw),
                 _port(
                     443,
                     "TLS",
                     "tls",
                     path="egress-gateway",
-                    gateway=gw,
+                    gateway=pgw,
                     tls_origination="application",
                 ),
             ],
@@ -128,7 +134,7 @@ def test_leaky_mesh_shows_each_way_out() -> None:
     # the mesh leg sends 443 to the egress gateway, whose wiring is incomplete: the sidecars
     # do not send it straight out, but the capture exclusions and the legacy namespace do
     (port,) = httpbin["ports"]
-    assert (port["path"], port["gateway"]) == ("egress-gateway", _gw("istio-system", "egress"))
+    assert (port["path"], port["gateway"]) == ("egress-gateway", _pgw("istio-system", "egress"))
     assert [(d["namespace"], d["why"]) for d in port["direct"]] == [
         ("apps", WEB_ESCAPES),
         ("apps", "capture excluded (excludeOutboundPorts 443)"),

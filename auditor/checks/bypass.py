@@ -182,7 +182,7 @@ def egress_wiring_incomplete(ctx: CheckContext) -> Iterator[Result]:
                 path="spec",
                 detail=f"{host}:{port}",
                 message=(
-                    f"VirtualService {vs.namespace}/{vs.name} sends {host} port {port} to the "
+                    f"{vs.kind} {vs.namespace}/{vs.name} sends {host} port {port} to the "
                     f"egress gateway, but {'; '.join(route.problems)}"
                 ),
                 evidence={"host": host, "port": port, "problems": list(route.problems)},

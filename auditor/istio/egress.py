@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditor.istio import hosts as H
+from auditor.istio.egress_gapi import GatewayApiEgress
 from auditor.istio.injection import is_gateway_pod
 from auditor.istio.mtls import client_tls_modes
 from auditor.istio.refs import GatewayRef, resolve_gateway_name
+from auditor.kinds import GATEWAY_API
 
 if TYPE_CHECKING:
     from auditor.index import MeshIndex
@@ -42,7 +44,7 @@ class PortRoute:
     port: int
     service: KObject | None  # egress gateway Service the mesh leg sends this port to
     gateway: KObject | None  # the Gateway that carries it on, when found
-    mesh_leg: KObject | None  # VirtualService holding the mesh leg
+    mesh_leg: KObject | None  # VirtualService (or Gateway API mesh route) holding the mesh leg
     problems: tuple[str, ...]  # what is missing in the wiring
 
     @property
@@ -133,6 +135,7 @@ class EgressRouting:
             se for se in snap.objects(K_SE) if external_service_entry(se)
         ]
         self._vs_all = list(snap.objects(K_VS))
+        self.gateway_api = GatewayApiEgress(index)
         self._cache: dict[tuple[str, int], PortRoute] = {}
 
     # ---- lookups ---------------------------------------------------------------------------
@@ -195,6 +198,16 @@ class EgressRouting:
                     candidate = self._gateway_leg(host, vs, svc, dest)
                     if best is None or (candidate.complete and not best.complete):
                         best = candidate
+        if best is None or not best.complete:
+            leg = self.gateway_api.leg(host, port)
+            if leg is not None and (best is None or not leg.problems):
+                best = PortRoute(
+                    port=port,
+                    service=leg.service,
+                    gateway=leg.gateway,
+                    mesh_leg=leg.route,
+                    problems=leg.problems,
+                )
         return best or PortRoute(port=port, service=None, gateway=None, mesh_leg=None, problems=())
 
     def _gateway_leg(
@@ -288,6 +301,8 @@ class EgressRouting:
 
     def gateway_leg_ports(self, host: str, gw: KObject) -> set[int]:
         """Ports of `host` that the gateway legs bound to `gw` send its traffic on to."""
+        if gw.group == GATEWAY_API:
+            return self.gateway_api.upstream_ports(host, gw)
         out: set[int] = set()
         ref = GatewayRef(gw.namespace, gw.name)
         for vs in self.index.virtual_services_by_gateway.get(ref, ()):
