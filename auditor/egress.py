@@ -56,6 +56,8 @@ CNI_POLICY_KINDS = (
     ("projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
 )
 PROXY_SENDS = "sent straight out by its"
+USE_WAYPOINT = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 ENFORCEMENT_NOTE = (
     "NetworkPolicy verdicts hold only where the cluster's network plugin (CNI) enforces "
     "NetworkPolicy"
@@ -119,9 +121,9 @@ class PortEntry:
     number: int
     protocol: str
     name: str
-    path: str  # egress-gateway | direct
+    path: str  # egress-gateway | egress-waypoint | direct
     gateway: ResourceRef | None
-    tls_origination: str  # application | sidecar | egress-gateway | none
+    tls_origination: str  # application | sidecar | egress-gateway | waypoint | none
     direct: tuple[DirectGroup, ...]
     direct_more: int  # groups left out of `direct`
     notes: tuple[str, ...]
@@ -272,7 +274,8 @@ class EgressModel:
             )
         origins = {p.tls_origination for p in ports}
         summary = next(
-            (o for o in ("egress-gateway", "sidecar", "application") if o in origins), "none"
+            (o for o in ("egress-gateway", "waypoint", "sidecar", "application") if o in origins),
+            "none",
         )
         return EgressEntry(
             host=host,
@@ -310,11 +313,12 @@ class EgressModel:
         # a mesh leg to the gateway, wired or not: the proxy sends the port to the gateway
         to_gateway = route is not None and route.routed
         addresses = placement.addresses
+        waypoint = None if to_gateway else self._waypoint(info)
         groups: list[DirectGroup] = []
         candidates: Iterable[Group] = self.reachers.escaping if to_gateway else self.reachers.groups
         for group in candidates:
             why = self.reachers.escape(group, addresses, number)
-            if not why and not to_gateway:
+            if not why and not to_gateway and not (waypoint and group.mode == "ambient"):
                 why = self._proxy_sends(group, info, placement.cls)
             if not why:
                 continue
@@ -347,17 +351,45 @@ class EgressModel:
             )
         if placement.cls is DestinationClass.METADATA:
             notes.append("cloud metadata endpoint: callers are identified by their own address")
+        path = "egress-gateway" if to_gateway else "direct"
+        gateway = route.gateway.ref if to_gateway and route.gateway is not None else None
+        origination = self._origination(host, number, protocol, routed)
+        if waypoint is not None:
+            ns, name, found = waypoint
+            path = "egress-waypoint"
+            gateway = found.ref if found is not None else None
+            notes.append(
+                f"ambient workloads reach it through waypoint {ns}/{name}"
+                + ("" if found is not None else " (no such waypoint Gateway in the input)")
+            )
+            if origination == "sidecar":
+                origination = "waypoint"
         return PortEntry(
             number=number,
             protocol=protocol,
             name=pname,
-            path="egress-gateway" if to_gateway else "direct",
-            gateway=route.gateway.ref if to_gateway and route.gateway is not None else None,
-            tls_origination=self._origination(host, number, protocol, routed),
+            path=path,
+            gateway=gateway,
+            tls_origination=origination,
             direct=tuple(groups[:MAX_GROUPS]),
             direct_more=max(0, len(groups) - MAX_GROUPS),
             notes=tuple(notes),
         )
+
+    def _waypoint(self, info: HostSource) -> tuple[str, str, KObject | None] | None:
+        """The waypoint a ServiceEntry is bound to (`istio.io/use-waypoint` on the entry, else
+        on its namespace; `none` opts out), as Istio's ambient egress gateway task binds it."""
+        for (kind, ns, _name), obj in sorted(info.by.items()):
+            if kind != "ServiceEntry":
+                continue
+            name = obj.labels.get(USE_WAYPOINT)
+            if name is None:
+                name = (self.index.namespace_labels.get(ns) or {}).get(USE_WAYPOINT)
+            if not name or name == "none":
+                continue
+            wp_ns = obj.labels.get(USE_WAYPOINT_NAMESPACE) or ns
+            return wp_ns, name, self.index.k8s_gateways.get((wp_ns, name))
+        return None
 
     def _proxy_sends(self, group: Group, info: HostSource, cls: DestinationClass) -> str:
         """Why an in-mesh group's own proxy sends this host straight out ("" if it does not)."""

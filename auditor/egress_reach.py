@@ -159,3 +159,19 @@ class Reachers:
                 shown = ",".join(group.include_ranges) or "empty"
                 return f"not captured (includeOutboundIPRanges {shown})"
         return ""
+
+
+def proxies(index: MeshIndex) -> str:
+    """What carries the mesh's outbound traffic, in words: `sidecars`, `ztunnel` (ambient), or
+    both; a mesh with no application workloads in the input is spoken of as sidecars."""
+    modes = {
+        index.mesh_status(w).mode
+        for ns in index.workloads_by_namespace
+        if not excluded_namespace(index, ns)
+        for w in app_workloads(index, ns)
+    }
+    if "ambient" in modes and "sidecar" in modes:
+        return "sidecars and ztunnel"
+    if "ambient" in modes:
+        return "ztunnel"
+    return "sidecars"

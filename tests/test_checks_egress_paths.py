@@ -149,3 +149,43 @@ def test_gateway_api_egress_gateway_is_the_path_out() -> None:
         "to this port"
     ]
     assert entry["bypass"] == []
+
+
+# Ambient mode (istio.io ambient egress gateway task): the egress families only; membership
+# and mTLS verdicts on ambient meshes belong to the mTLS checks.
+AMBIENT = "egress/ambient-egress-waypoint.yaml"
+
+
+def test_ambient_waypoint_egress_findings() -> None:
+    assert findings(AMBIENT, ("BYP", "EGR", "TLS")) == {
+        ("BYP004", "Namespace", "", "default", "medium"),
+        ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
+        # example.com: "an external service without TLS origination", sent by the waypoint
+        ("TLS012", "ServiceEntry", "istio-egress", "example-com", "medium"),
+        ("TLS009", "DestinationRule", "istio-egress", "httpbin-org-tls", "low"),
+        ("TLS011", "DestinationRule", "istio-egress", "httpbin-org-tls", "low"),
+    }
+
+
+def test_ambient_waypoint_is_the_path_and_no_message_says_sidecar() -> None:
+    data = report_for(AMBIENT)
+    waypoint = {
+        "kind": "Gateway",
+        "namespace": "istio-egress",
+        "name": "waypoint",
+        "group": "gateway.networking.k8s.io",
+    }
+    paths = {
+        e["host"]: [
+            (p["path"], p["gateway"], p["tls_origination"], p["direct"]) for p in e["ports"]
+        ]
+        for e in data["egress"]
+    }
+    assert paths == {
+        "example.com": [("egress-waypoint", waypoint, "none", [])],
+        "httpbin.org": [("egress-waypoint", waypoint, "waypoint", [])],
+    }
+    for f in data["findings"]:
+        assert "sidecar" not in f["message"], f["message"]
+    (egr,) = [f for f in data["findings"] if f["check"] == "EGR001"]
+    assert "ztunnel forward traffic" in egr["message"]

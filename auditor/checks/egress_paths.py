@@ -156,6 +156,8 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
                 severity = Severity.LOW if http else Severity.INFO
             if port.path == "egress-gateway" and port.gateway is not None:
                 where = f"the egress gateway {port.gateway.namespace}/{port.gateway.name} sends it"
+            elif port.path == "egress-waypoint" and port.gateway is not None:
+                where = f"the waypoint {port.gateway.namespace}/{port.gateway.name} sends it"
             else:
                 where = "workloads send it"
             yield Result(
