@@ -28,6 +28,25 @@ CASES: dict[str, set[Finding]] = {
         ("TLS009", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
         ("TLS011", "DestinationRule", "default", "originate-tls-for-edition-cnn-com", "low"),
     },
+    # github.com/npolshakova/egress-gateway-examples: port 80 rides mTLS to the egress gateway,
+    # which originates TLS; port 443 is registered but not routed, and nothing stops the pod
+    "egress/public-npolshakova-mtls-egress.yaml": {
+        ("AUTHZ001", "Gateway", "default", "istio-egressgateway", "medium"),
+        ("BYP001", "ServiceEntry", "default", "httpbin", "medium"),
+        ("BYP004", "Namespace", "", "default", "medium"),
+        ("GW005", "Gateway", "default", "istio-egressgateway", "medium"),
+        ("MTLS001", "Namespace", "", "istio-system", "medium"),
+        ("TLS009", "DestinationRule", "default", "originate-tls-for-httpbin", "low"),
+        ("TLS011", "DestinationRule", "default", "originate-tls-for-httpbin", "low"),
+    },
+    # Google's GKE egress tutorial (team-x): the metadata server is allowed on purpose by a
+    # NetworkPolicy naming 169.254.169.254/32 (info); Google APIs are reached directly only
+    # through the Private Google Access ranges (low); example.com goes through the gateway
+    "egress/public-gke-egress-tutorial.yaml": {
+        ("EGR010", "ServiceEntry", "istio-egress", "metadata-google-internal", "info"),
+        ("BYP001", "ServiceEntry", "istio-egress", "private-googleapis-com", "low"),
+        ("TLS012", "ServiceEntry", "istio-egress", "private-googleapis-com", "low"),
+    },
     "egress/destination-classes.yaml": {
         ("EGR010", "ServiceEntry", "apps", "aws-imds", "high"),
         ("EGR010", "ServiceEntry", "apps", "metadata-google-internal", "high"),

@@ -137,7 +137,8 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
     one level lower) whose protocol is plaintext (HTTP, HTTP2, GRPC, TCP and the like) and on
     whose path out nothing originates TLS (no DestinationRule with `tls.mode` SIMPLE or MUTUAL
     for the hop that leaves the mesh), when some workload's traffic actually takes that port
-    out. HTTP is medium; TCP is low because the application may run its own TLS inside it.
+    out. HTTP is medium; TCP is low because the application may run its own TLS inside it; one
+    level lower when the only way out is a NetworkPolicy naming specific addresses.
     """
     for se, hpath, entry in _entries(ctx):
         if entry.destination_class not in (DestinationClass.PUBLIC, DestinationClass.UNKNOWN):
@@ -152,7 +153,9 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
             i = _port_index(se, port.number) if se.kind == "ServiceEntry" else None
             http = port.protocol in HTTP_PROTOCOLS
             severity = Severity.MEDIUM if http else Severity.LOW
-            if entry.destination_class is DestinationClass.UNKNOWN:
+            reach = [g for g in port.direct if g.reachable]
+            limited = port.path == "direct" and bool(reach) and all(g.deliberate for g in reach)
+            if entry.destination_class is DestinationClass.UNKNOWN or limited:
                 severity = Severity.LOW if http else Severity.INFO
             if port.path == "egress-gateway" and port.gateway is not None:
                 where = f"the egress gateway {port.gateway.namespace}/{port.gateway.name} sends it"
