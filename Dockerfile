@@ -6,7 +6,8 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 # The package and its templates (.dockerignore leaves out tests, fixtures and local state).
 COPY . .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# `[upload]`: boto3, for `--upload s3://...` from the CronJob
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[upload]'
 
 FROM python:3.11-slim-bookworm
 # WeasyPrint (PDF) needs Pango with FreeType and HarfBuzz subsetting; fonts for the reports.
@@ -15,7 +16,7 @@ RUN apt-get update \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels mesh-audit \
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'mesh-audit[upload]' \
  && rm -rf /wheels \
  && groupadd --system --gid 10001 mesh-audit \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \

@@ -62,7 +62,8 @@ def main() -> None:
     """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
 
     Exit codes: 0 scan ran; 1 findings at or above --fail-on; 2 usage or input error;
-    3 cluster or collection error.
+    3 cluster or collection error; 5 --fail-on-partial and a kind was not read;
+    6 --upload failed (local report files kept).
     """
 
 
@@ -143,6 +144,92 @@ def _collect_live(
     return collect(options, progress=progress).snapshot
 
 
+def delivery_options(fn: F) -> F:
+    """Where a finished report goes (auditor/deliver/), and the --fail-on-partial gate."""
+    options = [
+        click.option(
+            "--fail-on-partial",
+            is_flag=True,
+            help="Exit 5 when any kind was forbidden or unreadable (the log names which).",
+        ),
+        click.option(
+            "--partial-ok",
+            multiple=True,
+            metavar="KIND",
+            help="A kind expected to be unreadable (e.g. Secret): never trips --fail-on-partial.",
+        ),
+        click.option(
+            "--upload",
+            default=None,
+            metavar="URL",
+            help="Also upload the report to s3://bucket/prefix/<cluster>/<timestamp>/ and "
+            "latest/ (exit 6 if that fails; local files are kept).",
+        ),
+        click.option(
+            "--cluster-name",
+            envvar="MESH_AUDIT_CLUSTER",
+            default=None,
+            metavar="NAME",
+            help="Cluster name in upload paths and notifications (default: the context; "
+            "env MESH_AUDIT_CLUSTER).",
+        ),
+        click.option(
+            "--notify",
+            "notify_url",
+            envvar="MESH_AUDIT_NOTIFY_URL",
+            default=None,
+            metavar="URL",
+            help="POST a summary to this webhook (env MESH_AUDIT_NOTIFY_URL keeps it out of "
+            "process listings).",
+        ),
+        click.option(
+            "--notify-format",
+            type=click.Choice(["slack", "json"]),
+            default="slack",
+            show_default=True,
+            help="Webhook body: Slack-compatible, or generic JSON.",
+        ),
+        click.option(
+            "--report-base-url",
+            default=None,
+            metavar="URL",
+            help="HTTPS URL that serves the upload bucket, for the link in notifications.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _delivery(
+    fail_on_partial: bool,
+    partial_ok: tuple[str, ...],
+    upload: str | None,
+    cluster_name: str | None,
+    notify_url: str | None,
+    notify_format: str,
+    report_base_url: str | None,
+) -> Any:
+    """Validate the delivery options before anything is collected (bad input: exit 2)."""
+    from auditor.deliver.notify import check_url
+    from auditor.deliver.run import Delivery
+    from auditor.deliver.upload import parse_target, require_client_library
+    from auditor.partial import parse_kinds
+
+    target = parse_target(upload) if upload else None
+    if target is not None:
+        require_client_library()
+    return Delivery(
+        upload=target,
+        cluster=cluster_name or None,
+        notify_url=check_url(notify_url) if notify_url else None,
+        notify_format=notify_format,
+        report_base_url=report_base_url,
+        fail_on_partial=fail_on_partial,
+        partial_ok=parse_kinds(partial_ok),
+    )
+
+
 @main.command()
 @click.option(
     "--from",
@@ -207,6 +294,7 @@ def _collect_live(
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
 @cluster_options
+@delivery_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
@@ -228,10 +316,12 @@ def scan(
     no_progress: bool,
     quiet: bool,
     debug: bool,
+    **delivery_args: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
+    from auditor.deliver.run import deliver
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
@@ -242,6 +332,7 @@ def scan(
     if fail_on_new is not None and baseline_file is None:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
+    delivery = _delivery(**delivery_args)
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
@@ -272,10 +363,13 @@ def scan(
         baseline_source=baseline_file or "",
     )
     written: list[Path] = []
-    if formats is not None or output_dir is not None:
+    if formats is not None or output_dir is not None or delivery.upload is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
     if not quiet:
         click.echo(terminal.render(report.data, written))
+    code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
+    if code is not None:
+        sys.exit(code)
     findings = report.data["findings"]
     if fail_on is not None and gating_findings(findings, fail_on):
         sys.exit(EXIT_FINDINGS)

@@ -6,6 +6,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_CLUSTER = 3
+EXIT_PARTIAL = 5  # --fail-on-partial: a kind was forbidden or unreadable
+EXIT_UPLOAD = 6  # --upload failed; the local report files are kept
 
 
 class AuditError(Exception):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from auditor.istio import annotations as ann
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
@@ -241,6 +242,31 @@ class MeshIndex:
         return out
 
     # ---- workloads and services ----------------------------------------------------------
+
+    @cached_property
+    def value_warnings(self) -> list[ann.ValueWarning]:
+        """Pod annotations the audit reads whose values are not valid (report `warnings[]`).
+
+        Controller-owned Pods are left out: their template carries the same values."""
+        out: list[ann.ValueWarning] = []
+        for w in self.workloads:
+            if w.owned:
+                continue
+            path = (
+                "metadata.annotations"
+                if w.obj.kind == "Pod"
+                else ("spec.template.metadata.annotations")
+            )
+            out.extend(
+                ann.pod_annotation_warnings(
+                    w.annotations,
+                    kind=w.obj.kind,
+                    namespace=w.namespace,
+                    name=w.obj.name,
+                    path=path,
+                )
+            )
+        return out
 
     def _add_workload(self, workload: Workload) -> None:
         self.workloads.append(workload)

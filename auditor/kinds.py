@@ -12,6 +12,10 @@ ISTIO_NET = "networking.istio.io"
 ISTIO_SEC = "security.istio.io"
 GATEWAY_API = "gateway.networking.k8s.io"
 
+RBAC_CLUSTER = "cluster"
+RBAC_ROOT_NAMESPACE = "root-namespace"
+RBAC_OPT_IN = "opt-in"
+
 
 @dataclass(frozen=True, slots=True)
 class KindSpec:
@@ -21,6 +25,10 @@ class KindSpec:
     versions: tuple[str, ...]
     namespaced: bool = True
     metadata_only: bool = False
+    # How deploy/ grants `list` on it: RBAC_CLUSTER (the base ClusterRole), RBAC_ROOT_NAMESPACE (a
+    # Role in the Istio root namespace: the collector reads it only there) or RBAC_OPT_IN (not in
+    # the base; a kustomize component adds it). tests/test_deploy.py holds deploy/ to this.
+    rbac: str = "cluster"
 
     @property
     def key(self) -> str:
@@ -59,10 +67,10 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("apps", "StatefulSet", "statefulsets", ("v1",)),
     KindSpec("apps", "DaemonSet", "daemonsets", ("v1",)),
     KindSpec("", "Pod", "pods", ("v1",)),
-    KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True),
+    KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True, rbac=RBAC_OPT_IN),
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
     KindSpec("discovery.k8s.io", "EndpointSlice", "endpointslices", ("v1",)),
-    KindSpec("", "ConfigMap", "configmaps", ("v1",)),
+    KindSpec("", "ConfigMap", "configmaps", ("v1",), rbac=RBAC_ROOT_NAMESPACE),
 )
 
 BY_KEY: dict[str, KindSpec] = {k.key: k for k in KINDS}

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from auditor.authorization import build_authorization
 from auditor.baseline import apply_baseline
 from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
@@ -41,8 +42,10 @@ def scan(
         runs=runs,
         exposure=build_exposure(index),
         egress=[e.to_json() for e in build_egress(index)],
+        authorization=[a.to_json() for a in build_authorization(index)],
         generated_at=generated_at,
         notes=notes,
+        value_warnings=index.value_warnings,
         command=command,
     )
     return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)

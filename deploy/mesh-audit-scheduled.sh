@@ -4,8 +4,15 @@
 # by a copy of this run and runs beyond the newest $MESH_AUDIT_KEEP are removed.
 #
 # Exit status is mesh-audit's: 0 whatever the findings (no --fail-on is passed), 2 for an input
-# error (e.g. a malformed waivers file), 3 when the cluster cannot be read. A failed run leaves
-# latest/ as it was and removes its own partial folder.
+# error (e.g. a malformed waivers file), 3 when the cluster cannot be read, 5 when
+# --fail-on-partial is given and a kind was not read, 6 when --upload failed. A failed run leaves
+# latest/ as it was and removes its own folder, except: exit 5 keeps the run's folder (a partial
+# report is still evidence) but never makes it latest/ (the next baseline); exit 6 keeps the
+# folder and refreshes latest/ (the report is complete, only its upload failed).
+#
+# Optional environment: MESH_AUDIT_PARTIAL_OK (comma list of kinds expected unreadable, passed as
+# --partial-ok), MESH_AUDIT_UPLOAD (s3://bucket/prefix, passed as --upload), and what mesh-audit
+# reads itself: MESH_AUDIT_CLUSTER, MESH_AUDIT_NOTIFY_URL, AWS_* for the upload.
 set -eu
 
 reports="${MESH_AUDIT_REPORTS_DIR:-/reports}"
@@ -31,10 +38,23 @@ fi
 if [ -f "$waivers" ]; then
   set -- "$@" --waivers "$waivers"
 fi
+if [ -n "${MESH_AUDIT_PARTIAL_OK:-}" ]; then
+  set -- "$@" --partial-ok "$MESH_AUDIT_PARTIAL_OK"
+fi
+if [ -n "${MESH_AUDIT_UPLOAD:-}" ]; then
+  set -- "$@" --upload "$MESH_AUDIT_UPLOAD"
+fi
+if [ -n "${MESH_AUDIT_NOTIFY_FORMAT:-}" ]; then
+  set -- "$@" --notify-format "$MESH_AUDIT_NOTIFY_FORMAT"
+fi
 
 rc=0
 mesh-audit "$@" || rc=$?
-if [ "$rc" -ne 0 ]; then
+if [ "$rc" -eq 5 ]; then
+  echo "mesh-audit-scheduled: partial audit (exit 5) kept in $out; $reports/latest left as it was" >&2
+  exit 5
+fi
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 6 ]; then
   rm -rf "$out"
   echo "mesh-audit-scheduled: scan failed (exit $rc); $reports/latest left as it was" >&2
   exit "$rc"
@@ -53,3 +73,4 @@ rm -rf "$reports/.latest.old"
 ls -1d "$reports"/[0-9]*T*Z 2>/dev/null | sort -r | tail -n +"$((keep + 1))" |
   while IFS= read -r dir; do rm -rf "$dir"; done
 echo "mesh-audit-scheduled: wrote $out and refreshed $reports/latest"
+exit "$rc"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.kubeapi.fixture"]
+pytest_plugins = ["tests.kubeapi.fixture", "tests.s3.fixture"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

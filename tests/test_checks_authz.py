@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.case_helpers import findings, report_for
 
 
@@ -24,3 +26,99 @@ def test_allow_all_rules() -> None:
     assert by_name["mesh-allow-all"]["message"].endswith(
         "every workload in the mesh (root namespace, no selector)"
     )
+
+
+AUTHZ_CASES: dict[str, set[tuple[str, str, str, str, str]]] = {
+    # documented correct patterns: nothing at medium or above
+    "authz/kubeflow-oauth2-proxy.yaml": {
+        ("AUTHZ013", "RequestAuthentication", "istio-system", "dex-jwt", "low"),
+    },
+    "authz/istio-authz-http.yaml": set(),
+    "authz/istio-authz-deny.yaml": set(),
+    "authz/istio-authz-custom.yaml": set(),
+    "authz/deny-paths-merge-slashes.yaml": set(),
+    # the doc's own key is Istio's published sample
+    "authz/istio-authz-jwt.yaml": {
+        ("AUTHZ012", "RequestAuthentication", "foo", "jwt-example", "high"),
+    },
+    "authz/istio-authz-dry-run.yaml": {
+        ("AUTHZ006", "Namespace", "", "istio-system", "medium"),
+    },
+    "authz/kubeflow-pipelines.yaml": {
+        ("AUTHZ004", "AuthorizationPolicy", "kubeflow", "service-cache-server", "medium"),
+        ("AUTHZ007", "AuthorizationPolicy", "kubeflow", "ml-pipeline", "medium"),
+        ("AUTHZ007", "AuthorizationPolicy", "kubeflow", "ml-pipeline-ui", "medium"),
+    },
+    "authz/no-policy-mesh.yaml": {
+        ("AUTHZ006", "Namespace", "", "istio-system", "high"),
+    },
+    "authz/weak-rules.yaml": {
+        ("AUTHZ007", "AuthorizationPolicy", "apps", "partner-header", "high"),
+        ("AUTHZ008", "AuthorizationPolicy", "apps", "reports-not-private", "medium"),
+        ("AUTHZ008", "AuthorizationPolicy", "apps", "reports-not-private", "low"),
+        ("AUTHZ009", "AuthorizationPolicy", "apps", "deny-admin-path", "medium"),
+    },
+    "authz/request-auth.yaml": {
+        ("AUTHZ010", "RequestAuthentication", "apps", "idp", "medium"),
+        ("AUTHZ011", "RequestAuthentication", "apps", "legacy-idp", "high"),
+        ("AUTHZ012", "RequestAuthentication", "apps", "batch-jwt", "high"),
+        ("AUTHZ013", "RequestAuthentication", "apps", "idp", "low"),
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUTHZ_CASES))
+def test_authorization_findings(case: str) -> None:
+    assert findings(case, ("AUTHZ",)) == AUTHZ_CASES[case]
+
+
+def _by_check(case: str, check: str) -> list[dict[str, object]]:
+    return [f for f in report_for(case)["findings"] if f["check"] == check]
+
+
+def test_bypass_names_the_policies_that_combine() -> None:
+    (found,) = _by_check("authz/weak-rules.yaml", "AUTHZ007")
+    assert found["path"] == "spec.rules[0]"
+    assert found["evidence"] == {
+        "weak_rule": "apps/partner-header spec.rules[0]",
+        "bypassed_rules": ["apps/require-jwt spec.rules[0]"],
+        "workloads": ["Deployment apps/payments (exposed)"],
+    }
+
+
+def test_http_key_fetches_are_reported_per_field() -> None:
+    paths = sorted(f["path"] for f in _by_check("authz/request-auth.yaml", "AUTHZ011"))
+    assert paths == ["spec.jwtRules[0].jwksUri", "spec.jwtRules[1].issuer"]
+
+
+def test_oauth2_proxy_pattern_access_model() -> None:
+    model = {
+        a["workload"]["name"]: a
+        for a in report_for("authz/kubeflow-oauth2-proxy.yaml")["authorization"]
+    }
+    gw = model["istio-ingressgateway"]
+    assert (gw["role"], gw["exposed"], gw["open_to_internet"]) == ("gateway", True, False)
+    assert gw["default"] == "restricted" and gw["token_required"] is True
+    assert gw["custom_authorization"] == ["istio-system/istio-ingressgateway-oauth2-proxy"]
+    assert [(p["action"], p["name"]) for p in gw["policies"]] == [
+        ("CUSTOM", "istio-ingressgateway-oauth2-proxy"),
+        ("DENY", "istio-ingressgateway-require-jwt"),
+        ("ALLOW", "global-deny-all"),
+        ("ALLOW", "istio-ingressgateway"),
+    ]
+    dash = model["centraldashboard"]
+    assert dash["effective_callers"] == [
+        {
+            "policy": "kubeflow/central-dashboard",
+            "rule": 0,
+            "sources": [
+                {
+                    "principals": [
+                        "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+                    ]
+                }
+            ],
+            "limited_to_operations": False,
+        }
+    ]
+    assert dash["anyone"] is False and dash["exposed"] is True

@@ -7,9 +7,10 @@ import pytest
 from tests.case_helpers import Finding, findings
 
 CASES: dict[str, set[Finding]] = {
-    "egress/hardened-mesh.yaml": set(),
+    # the egress hardening is complete; the app namespace has no AuthorizationPolicy at all
+    "egress/hardened-mesh.yaml": {("AUTHZ006", "Namespace", "", "apps", "medium")},
     "egress/leaky-mesh.yaml": {
-        ("AUTHZ001", "Gateway", "istio-system", "egress", "medium"),
+        ("AUTHZ001", "Deployment", "istio-system", "istio-egressgateway", "medium"),
         ("BYP001", "ServiceEntry", "apps", "github", "medium"),
         ("BYP002", "VirtualService", "apps", "httpbin-via-egress", "medium"),
         ("BYP003", "ServiceEntry", "apps", "loop", "medium"),
@@ -34,7 +35,7 @@ CASES: dict[str, set[Finding]] = {
         ("BYP004", "Namespace", "", "web", "medium"),
     },
     "bypass/egress-gateway-authz.yaml": {
-        ("AUTHZ001", "Gateway", "istio-egress", "open", "medium"),
+        ("AUTHZ001", "Deployment", "istio-egress", "egress-open", "medium"),
     },
 }
 
@@ -42,6 +43,18 @@ CASES: dict[str, set[Finding]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bypass_findings(case: str) -> None:
     assert findings(case, ("BYP", "AUTHZ")) == CASES[case]
+
+
+def test_egress_gateway_authz_is_reported_once_per_workload_naming_its_gateways() -> None:
+    from tests.case_helpers import report_for
+
+    (found,) = [
+        f
+        for f in report_for("bypass/egress-gateway-authz.yaml")["findings"]
+        if f["check"] == "AUTHZ001"
+    ]
+    assert found["evidence"]["gateways"] == ["istio-egress/open", "istio-egress/open-http"]
+    assert found["evidence"]["policies"] == ["istio-egress/allow-all-namespaces"]
 
 
 def test_partial_network_policy_names_the_uncovered_workload_only() -> None:

@@ -113,7 +113,11 @@ EGRESS_MTLS_AUTHZ = {
     # A1: ALLOW with rules: [{}]
     ("AUTHZ004", "AuthorizationPolicy", "marketing", "allow-all", "medium"),
     # A2: nothing restricts who may use the egress gateway
-    ("AUTHZ001", "Gateway", "istio-egress", "egress-gateway", "medium"),
+    ("AUTHZ001", "Deployment", "istio-egress", "istio-egressgateway", "medium"),
+    # A3: no AuthorizationPolicy applies in payments or partner-api, whose workloads the public
+    # gateways route to (shop and marketing have policies)
+    ("AUTHZ006", "Namespace", "", "payments", "high"),
+    ("AUTHZ006", "Namespace", "", "partner-api", "high"),
 }
 
 

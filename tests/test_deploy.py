@@ -19,11 +19,12 @@ import yaml
 from kubernetes_validate import utils as kv_utils
 
 from auditor.collect.cluster import rbac_resources
-from auditor.kinds import KINDS
+from auditor.kinds import KINDS, RBAC_CLUSTER, RBAC_OPT_IN, RBAC_ROOT_NAMESPACE
 from tests.helpers import ROOT
 from tests.pipeline_helpers import COMMON, WAIVERS
 
 DEPLOY = ROOT / "deploy"
+SECRET_COMPONENT = DEPLOY / "components" / "secret-metadata"
 SCRIPT = DEPLOY / "mesh-audit-scheduled.sh"
 KUBECTL = shutil.which("kubectl")
 READ_VERBS = {"get", "list", "watch"}
@@ -31,13 +32,30 @@ READ_VERBS = {"get", "list", "watch"}
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 
-@pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
+def kustomize(path: Path) -> list[dict[str, Any]]:
     assert KUBECTL is not None
     out = subprocess.run(
-        [KUBECTL, "kustomize", str(DEPLOY)], check=True, capture_output=True, text=True
+        [KUBECTL, "kustomize", str(path)], check=True, capture_output=True, text=True
     ).stdout
     return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict[str, Any]]:
+    return kustomize(DEPLOY)
+
+
+def overlay(tmp_path: Path, body: str) -> Path:
+    """An overlay directory whose kustomization.yaml is `body` with {base} = deploy/."""
+    out = tmp_path / "overlay"
+    out.mkdir()
+    (out / "kustomization.yaml").write_text(
+        body.format(
+            base=os.path.relpath(DEPLOY, out),
+            components=os.path.relpath(DEPLOY / "components", out),
+        )
+    )
+    return out
 
 
 def only(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -45,14 +63,38 @@ def only(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return doc
 
 
-def expected_rules() -> dict[str, set[str]]:
-    """API group -> resources, straight from the collector's table of kinds."""
+def expected_rules(scope: str) -> dict[str, set[str]]:
+    """API group -> resources granted at `scope`, straight from the collector's table of kinds."""
     out: dict[str, set[str]] = {}
     for spec in KINDS:
-        out.setdefault(spec.group, set()).add(spec.plural)
-    # the collector's own statement of what it lists says the same
-    assert sorted((g, r) for g, rs in out.items() for r in rs) == rbac_resources()
+        if spec.rbac == scope:
+            out.setdefault(spec.group, set()).add(spec.plural)
     return out
+
+
+def test_every_kind_has_one_rbac_scope() -> None:
+    scopes = (RBAC_CLUSTER, RBAC_ROOT_NAMESPACE, RBAC_OPT_IN)
+    assert {spec.rbac for spec in KINDS} <= set(scopes)
+    every = sorted((g, r) for s in scopes for g, rs in expected_rules(s).items() for r in rs)
+    # the collector's own statement of what it lists says the same
+    assert every == rbac_resources()
+    # least privilege: Secrets are opt-in, ConfigMaps only in the root namespace
+    assert expected_rules(RBAC_OPT_IN) == {"": {"secrets"}}
+    assert expected_rules(RBAC_ROOT_NAMESPACE) == {"": {"configmaps"}}
+
+
+def granted_by(role: dict[str, Any]) -> dict[str, set[str]]:
+    granted: dict[str, set[str]] = {}
+    for rule in role["rules"]:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no URLs, no names
+        assert set(rule["verbs"]) <= READ_VERBS, rule
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
+        assert not any("/" in r for r in rule["resources"]), rule  # no subresources
+        for group in rule["apiGroups"]:
+            granted.setdefault(group, set()).update(rule["resources"])
+    # the collector only lists (paged); it never gets one object or watches
+    assert {v for rule in role["rules"] for v in rule["verbs"]} == {"list"}
+    return granted
 
 
 @needs_kubectl
@@ -64,6 +106,8 @@ def test_base_renders_the_expected_objects(rendered: list[dict[str, Any]]) -> No
         ("CronJob", "mesh-audit"),
         ("Namespace", ""),
         ("PersistentVolumeClaim", "mesh-audit"),
+        ("Role", "istio-system"),
+        ("RoleBinding", "istio-system"),
         ("ServiceAccount", "mesh-audit"),
     ]
     assert only(rendered, "Namespace")["metadata"]["name"] == "mesh-audit"
@@ -74,16 +118,8 @@ def test_cluster_role_is_exactly_the_collectors_kinds_read_only(
     rendered: list[dict[str, Any]],
 ) -> None:
     role = only(rendered, "ClusterRole")
-    granted: dict[str, set[str]] = {}
-    for rule in role["rules"]:
-        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no URLs, no names
-        assert set(rule["verbs"]) <= READ_VERBS, rule
-        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule
-        assert not any("/" in r for r in rule["resources"]), rule  # no subresources
-        for group in rule["apiGroups"]:
-            granted.setdefault(group, set()).update(rule["resources"])
-    expected = expected_rules()
-    assert granted == expected, (
+    expected = expected_rules(RBAC_CLUSTER)
+    assert granted_by(role) == expected, (
         "deploy/clusterrole.yaml and auditor/kinds.py KINDS differ; the rules should be:\n"
         + yaml.safe_dump(
             [
@@ -92,10 +128,68 @@ def test_cluster_role_is_exactly_the_collectors_kinds_read_only(
             ]
         )
     )
-    # the collector only lists (paged); it never gets one object or watches
-    assert {v for rule in role["rules"] for v in rule["verbs"]} == {"list"}
-    # no other role is shipped
-    assert [d["kind"] for d in rendered if d["kind"] in ("Role", "RoleBinding")] == []
+
+
+@needs_kubectl
+def test_base_never_grants_secrets(rendered: list[dict[str, Any]]) -> None:
+    for doc in rendered:
+        if doc["kind"] in ("ClusterRole", "Role"):
+            assert "secrets" not in {r for rule in doc["rules"] for r in rule["resources"]}
+    env = only(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]["env"]
+    # without the grant, an unreadable Secret list is expected and does not fail the Job
+    assert {"name": "MESH_AUDIT_PARTIAL_OK", "value": "Secret"} in env
+
+
+@needs_kubectl
+def test_mesh_config_is_read_through_a_role_in_the_root_namespace(
+    rendered: list[dict[str, Any]],
+) -> None:
+    role = only(rendered, "Role")
+    binding = only(rendered, "RoleBinding")
+    sa = only(rendered, "ServiceAccount")
+    assert role["metadata"]["namespace"] == "istio-system"
+    assert granted_by(role) == expected_rules(RBAC_ROOT_NAMESPACE)
+    assert binding["metadata"]["namespace"] == "istio-system"
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "mesh-audit", "namespace": sa["metadata"]["namespace"]}
+    ]
+
+
+@needs_kubectl
+def test_secret_metadata_component_adds_exactly_secret_list(tmp_path: Path) -> None:
+    docs = kustomize(
+        overlay(tmp_path, "resources: [{base}]\ncomponents: [{components}/secret-metadata]\n")
+    )
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
+    assert set(roles) == {"mesh-audit-reader", "mesh-audit-secret-metadata"}
+    assert granted_by(roles["mesh-audit-secret-metadata"]) == expected_rules(RBAC_OPT_IN)
+    bindings = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRoleBinding"}
+    assert bindings["mesh-audit-secret-metadata"]["roleRef"]["name"] == (
+        "mesh-audit-secret-metadata"
+    )
+    assert bindings["mesh-audit-secret-metadata"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "mesh-audit", "namespace": "mesh-audit"}
+    ]
+    # with the base, every kind the collector lists is granted exactly once
+    all_granted: dict[str, set[str]] = {}
+    for doc in docs:
+        if doc["kind"] in ("ClusterRole", "Role"):
+            for group, resources in granted_by(doc).items():
+                all_granted.setdefault(group, set()).update(resources)
+    assert sorted((g, r) for g, rs in all_granted.items() for r in rs) == rbac_resources()
+    # and an unreadable Secret list fails the scheduled run again
+    container = only(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert {"name": "MESH_AUDIT_PARTIAL_OK", "value": ""} in container["env"]
+    assert "--fail-on-partial" in container["args"]
 
 
 @needs_kubectl
@@ -146,7 +240,9 @@ def test_cronjob_is_hardened_and_never_fails_on_findings(rendered: list[dict[str
         assert set(container["resources"][section]) == {"cpu", "memory"}
     command = container["command"] + container.get("args", [])
     assert command[0] == "mesh-audit-scheduled"
-    assert not any(a.startswith("--fail-on") for a in command)
+    # findings never fail the Job; an audit that could not read a kind does (exit 5)
+    assert not any(a.startswith("--fail-on") and a != "--fail-on-partial" for a in command)
+    assert "--fail-on-partial" in command
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["MESH_AUDIT_REPORTS_DIR"] == "/reports"
     assert container["image"] == "mesh-audit:0.1.0"

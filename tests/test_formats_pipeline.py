@@ -214,7 +214,7 @@ def test_junit_cases_per_check(broken_check: None) -> None:
         (
             "VS001",
             "skipped",
-            "not audited: could not read networking.istio.io/VirtualService",
+            "not audited: networking.istio.io/VirtualService not readable (forbidden)",
         )
     ]
     assert cases("ZZZ999") == [("ZZZ999", "error", "check failed: RuntimeError: kaboom")]

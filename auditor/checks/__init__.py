@@ -2,6 +2,7 @@
 
 from auditor.checks import (  # noqa: F401
     authz,
+    authz_model,
     bypass,
     config,
     egress,
@@ -9,6 +10,7 @@ from auditor.checks import (  # noqa: F401
     gatewayapi,
     gateways,
     mtls,
+    requestauth,
     tls,
     virtualservices,
 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
+from auditor.authorization import applying_to, build_authorization
 from auditor.checks.registry import CheckContext, check
 from auditor.index import (
     K_AP,
@@ -17,6 +17,7 @@ from auditor.index import (
     K_SERVICE,
     K_VS,
 )
+from auditor.istio import authz as A
 from auditor.model import Category, Result, Severity
 from auditor.snapshot import KObject
 
@@ -24,43 +25,12 @@ AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-
 EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
 EGRESS_POLICY_TASK = "https://istio.io/latest/docs/tasks/security/authorization/authz-egress/"
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
-SOURCE_RESTRICTIONS = (
-    "namespaces",
-    "principals",
-    "requestPrincipals",
-    "ipBlocks",
-    "remoteIpBlocks",
-)
-NEGATED = ("notNamespaces", "notPrincipals", "notRequestPrincipals", "notIpBlocks")
+BEST_PRACTICES = "https://istio.io/latest/docs/ops/best-practices/security/"
+KIALI = "https://kiali.io/docs/features/validations/#{anchor}"
 
 
 def _selector(ap: KObject) -> Mapping[str, str]:
     return (ap.spec.get("selector") or {}).get("matchLabels") or {}
-
-
-def _restricts_sources(ap: KObject) -> bool:
-    """Whether the policy limits which callers may use the workload it applies to."""
-    action = str(ap.spec.get("action") or "ALLOW").upper()
-    rules: list[Mapping[str, Any]] = ap.spec.get("rules") or []
-    if action == "ALLOW":
-        if not rules:
-            return True  # an ALLOW policy with no rules denies everything
-        for rule in rules:
-            sources = [f.get("source") or {} for f in rule.get("from") or ()]
-            if not sources:
-                return False
-            for src in sources:
-                named = [v for k in SOURCE_RESTRICTIONS for v in src.get(k) or ()]
-                if not named or "*" in named:
-                    return False
-        return True
-    if action == "DENY":
-        for rule in rules:
-            for f in rule.get("from") or ():
-                src = f.get("source") or {}
-                if any(src.get(k) for k in NEGATED):
-                    return True
-    return False
 
 
 @check(
@@ -81,39 +51,34 @@ def egress_gateway_unrestricted(ctx: CheckContext) -> Iterator[Result]:
     without a policy, any workload (any namespace, any identity) may use it to reach every
     host it serves.
 
-    Fires per egress Gateway (one carrying routed external hosts, or selecting
-    `istio: egressgateway` pods) whose pods no AuthorizationPolicy restricts by source: an
-    ALLOW policy whose rules all name source namespaces or principals (or that has no rules,
-    denying all), or a DENY policy on `notNamespaces`/`notPrincipals`.
+    Fires once per egress gateway workload (the pods that one or more egress Gateways select:
+    Gateways carrying routed external hosts, or selecting `istio: egressgateway` pods) whose
+    authorization model (auditor/istio/authz.py, every policy that applies: root namespace,
+    namespace, selector) does not restrict callers: no deny-all, an ALLOW rule that admits a
+    caller without naming its principal, namespace or IP block, and no DENY on
+    `notPrincipals`/`notNamespaces`. The finding is on the workload and lists its Gateways.
     """
-    policies = list(ctx.snapshot.objects(K_AP))
-    root = ctx.mesh.root_namespace
+    model = {(e.ref.key): e for e in build_authorization(ctx.index)}
+    gateways_of: dict[str, list[KObject]] = {}
     for gw in ctx.index.egress.egress_gateways():
-        workloads = ctx.index.gateway_workloads(gw)
-        if not workloads:
+        for w in ctx.index.gateway_workloads(gw):
+            if not w.owned:
+                gateways_of.setdefault(w.obj.ref.key, []).append(gw)
+    for key in sorted(gateways_of):
+        entry = model.get(key)
+        if entry is None or A.restricts_callers(entry.posture):
             continue
-        restricted = False
-        for ap in policies:
-            selector = _selector(ap)
-            applies = any(
-                (ap.namespace == w.namespace or (ap.namespace == root and not selector))
-                and all(w.labels.get(k) == v for k, v in selector.items())
-                for w in workloads
-            )
-            if applies and _restricts_sources(ap):
-                restricted = True
-                break
-        if restricted:
-            continue
-        names = sorted({f"{w.namespace}/{w.obj.name}" for w in workloads})
+        names = sorted({f"{g.namespace}/{g.name}" for g in gateways_of[key]})
+        applying = [p.key for p in entry.posture.policies if p.enforced]
         yield Result(
-            resource=gw.ref,
-            path="spec.selector",
+            resource=entry.ref,
+            path="spec.template.metadata.labels" if entry.ref.kind != "Pod" else "metadata.labels",
             message=(
-                f"Egress Gateway {gw.namespace}/{gw.name} (pods of {', '.join(names)}) has no "
+                f"Egress gateway {entry.display} (Gateway {', '.join(names)}) has no "
                 "AuthorizationPolicy restricting which namespaces or service accounts may use it"
+                + (f" (policies applying: {', '.join(applying)})" if applying else "")
             ),
-            evidence={"workloads": names},
+            evidence={"gateways": names, "policies": applying, "default": entry.posture.default},
         )
 
 
@@ -124,7 +89,13 @@ def egress_gateway_unrestricted(ctx: CheckContext) -> Iterator[Result]:
     severity=Severity.LOW,
     needs=(K_AP, K_POD, K_DEPLOYMENT, K_NAMESPACE),
     remediation="Fix the selector (or namespace) so the policy applies where it was meant to.",
-    references=(AP_DOCS, IST_DOCS.format(code="ist0127")),
+    references=(
+        AP_DOCS,
+        IST_DOCS.format(code="ist0127"),
+        KIALI.format(
+            anchor="kia0004---no-matching-workload-found-for-the-selector-in-this-namespace"
+        ),
+    ),
     ist_codes=("IST0127",),
 )
 def policy_matches_nothing(ctx: CheckContext) -> Iterator[Result]:
@@ -179,7 +150,11 @@ def _namespace_matches(pattern: str, name: str) -> bool:
     severity=Severity.LOW,
     needs=(K_AP, K_NAMESPACE),
     remediation="Fix the namespace name or pattern in `from.source.namespaces`.",
-    references=(AP_DOCS, IST_DOCS.format(code="ist0101")),
+    references=(
+        AP_DOCS,
+        IST_DOCS.format(code="ist0101"),
+        KIALI.format(anchor="kia0101---namespace-not-found-for-this-rule"),
+    ),
     ist_codes=("IST0101",),
 )
 def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
@@ -213,10 +188,6 @@ def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
                         )
 
 
-def _empty_rule(rule: Mapping[str, Any]) -> bool:
-    return not any(rule.get(k) for k in ("from", "to", "when"))
-
-
 @check(
     id="AUTHZ004",
     title="ALLOW AuthorizationPolicy with an empty rule allows every request",
@@ -228,7 +199,7 @@ def _empty_rule(rule: Mapping[str, Any]) -> bool:
         "`namespaces`) and operations (`to.operation`) that are meant to be allowed, or delete "
         "the policy."
     ),
-    references=(AP_DOCS, "https://istio.io/latest/docs/ops/best-practices/security/"),
+    references=(AP_DOCS, BEST_PRACTICES),
 )
 def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
     """An ALLOW policy whose rule is empty (`rules: [{}]`) matches every request.
@@ -236,16 +207,25 @@ def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
     ALLOW policies are combined with OR, so one allow-all rule makes every other ALLOW policy on
     the same workloads meaningless: any caller, from inside or outside the mesh, may call any
     path. Without a selector it covers the whole namespace, and in the root namespace the whole
-    mesh (then high). Fires per ALLOW policy (action unset or ALLOW) with at least one rule that
-    has no `from`, `to` or `when`.
+    mesh (then high). Fires per ALLOW policy (action unset or ALLOW, not dry-run) with at least
+    one rule that has no `from`, `to` or `when`, judged in context: Istio evaluates CUSTOM and
+    DENY before ALLOW, so when every workload the policy applies to is still guarded by an
+    enforced CUSTOM (ext-authz) policy or a DENY on `notRequestPrincipals` (the oauth2-proxy
+    ingress pattern: root deny-all, CUSTOM, DENY without a JWT, ALLOW `[{}]` re-open), the empty
+    rule only re-opens what those still check, and it does not fire. The evidence names the
+    policies that guard or fail to guard.
     """
     root = ctx.mesh.root_namespace
     for ap in ctx.snapshot.objects(K_AP):
-        if str(ap.spec.get("action") or "ALLOW").upper() != "ALLOW" or ap.spec.get("provider"):
+        policy = A.parse_policy(ap.namespace, ap.name, ap.spec, ap.annotations)
+        if policy.action != "ALLOW" or not policy.enforced:
             continue
         for i, rule in enumerate(ap.spec.get("rules") or ()):
-            if not isinstance(rule, Mapping) or not _empty_rule(rule):
+            if not isinstance(rule, Mapping) or not A.is_empty_rule(rule):
                 continue
+            covered = applying_to(ctx.index, policy)
+            if covered and all(e.posture.identity_guarded for e in covered):
+                break
             selector = _selector(ap)
             if selector:
                 shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
@@ -254,6 +234,14 @@ def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
                 scope = "every workload in the mesh (root namespace, no selector)"
             else:
                 scope = f"every workload in namespace {ap.namespace}"
+            guards = sorted(
+                {
+                    p.key
+                    for e in covered
+                    for p in e.posture.policies
+                    if p.enforced and p.action in ("CUSTOM", "DENY")
+                }
+            )
             yield Result(
                 resource=ap.ref,
                 path=f"spec.rules[{i}]",
@@ -263,12 +251,17 @@ def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
                     f"AuthorizationPolicy {ap.namespace}/{ap.name} has an empty ALLOW rule "
                     f"(spec.rules[{i}]): any caller may send any request to {scope}"
                 ),
-                evidence={"rule": {}, "selector": dict(selector)},
+                evidence={
+                    "rule": {},
+                    "selector": dict(selector),
+                    "workloads": [e.display for e in covered],
+                    "custom_or_deny_policies": guards,
+                },
             )
             break
 
 
-GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+GATEWAY_NAME_LABEL = A.GATEWAY_NAME_LABEL
 
 
 @check(

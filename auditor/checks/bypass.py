@@ -8,7 +8,6 @@ unless a Kubernetes NetworkPolicy stops it
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
@@ -26,6 +25,7 @@ from auditor.index import (
     K_STATEFULSET,
     K_VS,
 )
+from auditor.istio import annotations as ann
 from auditor.istio import hosts as H
 from auditor.istio import injection as inj
 from auditor.istio.destinations import DestinationClass, gateway_advice_applies
@@ -278,16 +278,9 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
 
 
 def _covers_everything(ranges: str) -> bool:
-    for part in ranges.split(","):
-        part = part.strip()
-        if part == "*":
-            return True
-        try:
-            if ipaddress.ip_network(part, strict=False).prefixlen == 0:
-                return True
-        except ValueError:
-            continue
-    return False
+    if ranges.strip() == "*" or "*" in (p.strip() for p in ranges.split(",")):
+        return True
+    return ann.covers_everything(ann.cidr_list(ranges).value)
 
 
 @check(

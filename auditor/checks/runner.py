@@ -6,8 +6,9 @@ import traceback
 from dataclasses import dataclass
 
 from auditor.checks.registry import Check, CheckContext, all_checks
+from auditor.kinds import BY_KEY
 from auditor.model import Finding, Result, finding_id
-from auditor.snapshot import Snapshot
+from auditor.snapshot import STATUS_NOT_INSTALLED, Snapshot
 
 RAN = "ran"
 SKIPPED = "skipped"
@@ -55,6 +56,15 @@ def to_finding(chk: Check, result: Result) -> Finding:
     )
 
 
+def unread_text(key: str, status: str) -> str:
+    """`Secrets not readable (forbidden)`: core kinds by plural name, others by group/Kind."""
+    spec = BY_KEY.get(key)
+    label = f"{spec.kind}s" if spec is not None and not spec.group else key
+    if status == STATUS_NOT_INSTALLED:
+        return f"{label} not installed"
+    return f"{label} not readable ({status})"
+
+
 def run_checks(
     ctx: CheckContext, checks: list[Check] | None = None
 ) -> tuple[list[Finding], list[CheckRun]]:
@@ -69,7 +79,8 @@ def run_checks(
                 CheckRun(
                     check=chk.meta.id,
                     status=SKIPPED,
-                    message="not audited: could not read " + ", ".join(missing),
+                    message="not audited: "
+                    + "; ".join(unread_text(k, ctx.snapshot.collection[k].status) for k in missing),
                     missing_kinds=missing,
                 )
             )

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.istio import annotations as ann
+
 SYSTEM_NAMESPACES = frozenset(
     {"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
 )
@@ -36,9 +38,9 @@ INJECT = "sidecar.istio.io/inject"
 PROXY_CONTAINER = "istio-proxy"
 PROXY_UID = 1337
 
-EXCLUDE_IPS = "traffic.sidecar.istio.io/excludeOutboundIPRanges"
-EXCLUDE_PORTS = "traffic.sidecar.istio.io/excludeOutboundPorts"
-INCLUDE_IPS = "traffic.sidecar.istio.io/includeOutboundIPRanges"
+EXCLUDE_IPS = ann.EXCLUDE_OUTBOUND_IPS
+EXCLUDE_PORTS = ann.EXCLUDE_OUTBOUND_PORTS
+INCLUDE_IPS = ann.INCLUDE_OUTBOUND_IPS
 
 # Labels Istio's own charts put on control-plane and gateway pods.
 GATEWAY_LABEL_VALUES = frozenset({"ingressgateway", "egressgateway", "eastwestgateway"})
@@ -121,25 +123,25 @@ def mesh_status(
 
 
 def capture_exclusions(annotations: Mapping[str, str]) -> dict[str, str]:
-    """The outbound capture annotations that let traffic leave without the sidecar."""
+    """The outbound capture annotations that let traffic leave without the sidecar, as written.
+
+    Values that are not strings (possible only in saved manifests) or hold no valid entry are
+    left out; their warning comes from `annotations.pod_annotation_warnings`."""
     out: dict[str, str] = {}
-    for key in (EXCLUDE_IPS, EXCLUDE_PORTS):
-        value = annotations.get(key, "").strip()
-        if value:
+    for key, parse in ((EXCLUDE_IPS, ann.cidr_list), (EXCLUDE_PORTS, ann.port_list)):
+        value = ann.text_value(annotations.get(key)).value.strip()
+        # A value with no valid entry excludes nothing (Istio's injector refuses the pod).
+        if value and (value == "*" or parse(value).value):
             out[key] = value
     include = annotations.get(INCLUDE_IPS)
-    if include is not None and include.strip() != "*":
+    if isinstance(include, str) and include.strip() != "*":
         out[INCLUDE_IPS] = include.strip()
     return out
 
 
 def excluded_ports(annotations: Mapping[str, str]) -> set[int]:
-    out: set[int] = set()
-    for part in annotations.get(EXCLUDE_PORTS, "").split(","):
-        part = part.strip()
-        if part.isdigit():
-            out.add(int(part))
-    return out
+    """The ports of `excludeOutboundPorts` that Istio's injector accepts (ASCII digits, 0-65535)."""
+    return set(ann.port_list(annotations.get(EXCLUDE_PORTS)).value)
 
 
 def runs_as_proxy_uid(pod_spec: Mapping[str, Any]) -> str:

@@ -119,3 +119,14 @@ def load_file(path: str) -> MeshConfig:
         raise InputError(yaml_error_text(path, exc)) from exc
     except (ValueError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: not valid MeshConfig YAML: {exc}") from exc
+
+
+def path_normalization(cfg: MeshConfig) -> str:
+    """`pathNormalization.normalization` (Istio's default is BASE: RFC 3986 plus backslashes,
+    no slash merging; https://istio.io/latest/docs/ops/best-practices/security/)."""
+    raw = cfg.raw or {}
+    block = raw.get("pathNormalization")
+    value = block.get("normalization") if isinstance(block, Mapping) else None
+    if isinstance(value, str) and value and value.upper() != "DEFAULT":
+        return value.upper()
+    return "BASE"

@@ -9,6 +9,8 @@ REDACTED = "***"
 SECRET_OPTION = re.compile(
     r"^--?[\w-]*(token|password|passwd|secret|key|credential|auth)[\w-]*$", re.I
 )
+# Options whose whole value is a credential: a webhook URL's path is its secret.
+SECRET_VALUE_OPTIONS = frozenset({"--notify"})
 URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
 SECRET_PARAM = re.compile(
     r"(?P<name>[?&;][^=&;]*(token|password|secret|key|sig)[^=&;]*=)[^&;]*", re.I
@@ -30,7 +32,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
             hide_next = False
             continue
         name, eq, _value = arg.partition("=")
-        if SECRET_OPTION.match(name):
+        if SECRET_OPTION.match(name) or name in SECRET_VALUE_OPTIONS:
             if eq:
                 out.append(f"{name}={REDACTED}")
             else:

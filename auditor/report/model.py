@@ -14,13 +14,14 @@ from typing import Any
 from auditor import __version__
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
+from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), egress[] per port
 TOOL_NAME = "mesh-audit"
 
 
@@ -95,7 +96,9 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    authorization: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
+    value_warnings: Iterable[ValueWarning] = (),
     command: Sequence[str] | None = None,
 ) -> Report:
     collection: dict[str, dict[str, Any]] = {}
@@ -115,6 +118,17 @@ def build_report(
             "problem": note,
         }
         for note in notes
+    )
+    warnings.extend(
+        {
+            "source": "mesh-audit",
+            "document": None,
+            "item": None,
+            "kind": w.kind,
+            "name": f"{w.namespace}/{w.name}" if w.namespace else w.name,
+            "problem": f"{w.field}: {w.problem}",
+        }
+        for w in value_warnings
     )
     findings_json = [_with_origin(f, snapshot) for f in findings]
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
@@ -138,6 +152,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "authorization": list(authorization),
         "warnings": warnings,
     }
     if command is not None:

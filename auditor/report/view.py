@@ -14,7 +14,7 @@ import yaml
 
 from auditor.baseline import NEW
 from auditor.model import Category
-from auditor.report import diagram, view_changes
+from auditor.report import diagram, view_access, view_changes
 from auditor.report.score import FORMULA, is_waived, score
 from auditor.report.text import display_time, resource_text
 
@@ -407,6 +407,8 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     )
     exposure = list(data["exposure"])
     egress = list(data.get("egress") or [])
+    access = list(data.get("authorization") or [])  # absent in schema_version 1 reports
+    access_limit = PDF_TABLE_ROWS if medium == "pdf" else len(access)
     return {
         "medium": medium,
         "tool": data["tool"],
@@ -447,6 +449,11 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
             1 for e in exposure if e.get("external") and not e["tls"] and not e.get("redirect_only")
         ),
         "exposure_svg": diagram.exposure_svg(exposure),
+        "access_rows": view_access.access_rows(access[:access_limit]),
+        "access_total": len(access),
+        "access_hidden": max(0, len(access) - access_limit),
+        "access_exposed": sum(1 for a in access if a.get("exposed")),
+        "access_open": sum(1 for a in access if a.get("open_to_internet")),
         "egress_rows": _egress_rows(
             egress[:table_limit], PDF_BYPASS_REASONS if medium == "pdf" else None
         ),

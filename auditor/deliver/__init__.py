@@ -1,0 +1,1 @@
+"""Getting a finished report to people: object-storage upload and webhook notifications."""

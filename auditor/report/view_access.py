@@ -1,0 +1,58 @@
+"""The access table (report.json `authorization[]`) as template rows: exposed workloads first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _source_text(source: Mapping[str, Sequence[str]]) -> str:
+    if "anyone" in source:
+        return "any caller"
+    return "; ".join(f"{k} {', '.join(v)}" for k, v in source.items())
+
+
+def caller_lines(entry: Mapping[str, Any]) -> list[str]:
+    default = entry.get("default")
+    if default == "allow-all":
+        return ["anyone (no ALLOW policy)"]
+    if default == "deny-all":
+        return ["nobody (deny-all)"]
+    lines = []
+    for caller in entry.get("effective_callers") or ():
+        who = " or ".join(_source_text(s) for s in caller.get("sources") or ()) or "any caller"
+        scope = ", some operations" if caller.get("limited_to_operations") else ""
+        lines.append(f"{who}{scope} ({caller['policy']} rule {caller['rule']})")
+    return lines
+
+
+def access_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        w = e["workload"]
+        rows.append(
+            {
+                "workload": f"{w['kind']} {w['namespace']}/{w['name']}",
+                "role": e["role"],
+                "reach": (
+                    "internet, unguarded"
+                    if e.get("open_to_internet")
+                    else ("internet, via guarded gateway" if e.get("exposed") else "cluster")
+                ),
+                "open": bool(e.get("open_to_internet")),
+                "default": e["default"],
+                "callers": caller_lines(e),
+                "token": "required" if e.get("token_required") else "optional",
+                "custom": list(e.get("custom_authorization") or ()),
+                "policies": [
+                    f"{p['action']} {p['namespace']}/{p['name']}"
+                    + ("" if p.get("enforced") else " (not enforced)")
+                    for p in e.get("policies") or ()
+                ],
+                "weak": [
+                    f"{w_['policy']} {w_['path']}: {w_['reason']}"
+                    for w_ in e.get("weak_conditions") or ()
+                ],
+            }
+        )
+    return rows
