@@ -29,7 +29,7 @@ EXPECTED: set[Finding] = {
 
 
 def test_exact_findings() -> None:
-    assert findings(CASE, ("",)) == EXPECTED
+    assert findings(CASE, ("BYP", "EGR", "TLS", "MTLS")) == EXPECTED
 
 
 def _entries(data: dict) -> dict[str, dict]:
