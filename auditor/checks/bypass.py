@@ -29,6 +29,7 @@ from auditor.istio import annotations as ann
 from auditor.istio import hosts as H
 from auditor.istio import injection as inj
 from auditor.istio.destinations import DestinationClass, gateway_advice_applies
+from auditor.istio.egress import PortRoute
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -205,13 +206,16 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
     """With `resolution: NONE` the egress gateway forwards to the original destination address,
     which is the gateway itself: Istio documents this as an infinite loop.
 
-    Fires per such ServiceEntry host routed (by its mesh leg) to an egress gateway.
+    Fires per such ServiceEntry host routed (by its mesh leg) to an egress gateway whose gateway
+    leg sends it on to the host itself (or is missing). A gateway leg to another host that DNS
+    resolves, as Istio's wildcard-egress-hosts task sends `*.wikipedia.org` on to
+    `www.wikipedia.org`, is no loop.
     """
     routing = ctx.index.egress
     for se, _j, host, ports in _external_hosts(ctx):
         if str(se.spec.get("resolution") or "NONE").upper() != "NONE":
             continue
-        routed = [p for p in ports if routing.route(host, p).routed]
+        routed = [p for p in ports if _forwards_to_original(ctx, host, routing.route(host, p))]
         if not routed:
             continue
         yield Result(
@@ -224,6 +228,28 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"host": host, "ports": routed},
         )
+
+
+def _forwards_to_original(ctx: CheckContext, host: str, route: PortRoute) -> bool:
+    """Whether the egress gateway would send `host` to its original destination (itself)."""
+    if not route.routed:
+        return False
+    gw = route.gateway
+    if gw is None or gw.kind != "Gateway" or gw.group != "networking.istio.io":
+        return True
+    targets = ctx.index.egress.gateway_leg_targets(host, gw)
+    if not targets:
+        return True
+    for target in targets:
+        if target == host or H.is_wildcard(target):
+            return True
+        entries = ctx.index.service_entry_hosts.lookup(target)
+        if not entries or all(
+            str(getattr(e, "spec", {}).get("resolution") or "NONE").upper() == "NONE"
+            for e in entries
+        ):
+            return True
+    return False
 
 
 @check(

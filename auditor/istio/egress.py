@@ -299,6 +299,26 @@ class EgressRouting:
                 found[(route.gateway.namespace, route.gateway.name)] = route.gateway
         return [found[k] for k in sorted(found)]
 
+    def gateway_leg_targets(self, host: str, gw: KObject) -> set[str]:
+        """Hosts the gateway legs bound to an Istio Gateway `gw` send `host`'s traffic on to."""
+        out: set[str] = set()
+        ref = GatewayRef(gw.namespace, gw.name)
+        for vs in self.index.virtual_services_by_gateway.get(ref, ()):
+            if not any(
+                H.matches(H.fqdn(h, vs.namespace, self.index.domain), host)
+                or H.matches(host, H.fqdn(h, vs.namespace, self.index.domain))
+                for h in vs.spec.get("hosts") or ()
+            ):
+                continue
+            for _kind, _i, rule in route_rules(vs.spec):
+                if not rule_applies(rule, vs.namespace, ref, None):
+                    continue
+                for _j, dest in destinations(rule):
+                    target = H.fqdn(str(dest.get("host", "")), vs.namespace, self.index.domain)
+                    if H.matches(host, target) or H.matches(target, host):
+                        out.add(target)
+        return out
+
     def gateway_leg_ports(self, host: str, gw: KObject) -> set[int]:
         """Ports of `host` that the gateway legs bound to `gw` send its traffic on to."""
         if gw.group == GATEWAY_API:
