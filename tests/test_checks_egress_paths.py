@@ -51,6 +51,14 @@ CASES: dict[str, set[Finding]] = {
     "egress/istio-docs-wildcard-egress.yaml": {
         ("BYP004", "Namespace", "", "default", "medium"),
     },
+    # egress-tls-origination task: the sidecar originates TLS for port 80 (no TLS012); with no
+    # egress gateway and no NetworkPolicy in the task, both ports leave straight from the sidecar
+    "egress/istio-docs-sidecar-tls-origination.yaml": {
+        ("BYP001", "ServiceEntry", "default", "edition-cnn-com", "medium"),
+        ("BYP004", "Namespace", "", "default", "medium"),
+        ("TLS009", "DestinationRule", "default", "edition-cnn-com", "low"),
+        ("TLS011", "DestinationRule", "default", "edition-cnn-com", "low"),
+    },
     "egress/destination-classes.yaml": {
         ("EGR010", "ServiceEntry", "apps", "aws-imds", "high"),
         ("EGR010", "ServiceEntry", "apps", "metadata-google-internal", "high"),
