@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.index import MeshIndex, Workload
+from auditor.istio import annotations as ann
 from auditor.istio import injection as inj
 from auditor.istio.netpol import Reach, Target, egress_posture, external_reach, ranges_cover
 
@@ -93,15 +94,11 @@ class Reachers:
                 elif inj.runs_as_proxy_uid(w.pod_spec):
                     outside = "runs as the proxy's UID 1337, so its traffic is not captured"
                 sidecar = status.mode == "sidecar" and not outside
-                exclude = tuple(
-                    r.strip()
-                    for r in w.annotations.get(inj.EXCLUDE_IPS, "").split(",")
-                    if r.strip() and sidecar
-                )
+                exclude = _ranges(w.annotations.get(inj.EXCLUDE_IPS)) if sidecar else ()
                 include_raw = w.annotations.get(inj.INCLUDE_IPS)
                 include = (
-                    tuple(r.strip() for r in include_raw.split(",") if r.strip())
-                    if include_raw is not None and include_raw.strip() != "*" and sidecar
+                    _ranges(include_raw)
+                    if isinstance(include_raw, str) and include_raw.strip() != "*" and sidecar
                     else None
                 )
                 ports = frozenset(inj.excluded_ports(w.annotations)) if sidecar else frozenset()
@@ -175,3 +172,12 @@ def proxies(index: MeshIndex) -> str:
     if "ambient" in modes:
         return "ztunnel"
     return "sidecars"
+
+
+def _ranges(value: object) -> tuple[str, ...]:
+    """A capture CIDR list as the injector reads it (auditor.istio.annotations); `*` stays `*`.
+    Entries that are not prefixes are left out (the annotation layer warns about them)."""
+    parsed = ann.cidr_list(value, star=True).value
+    if parsed is None:
+        return ("*",)
+    return tuple(str(n) for n in parsed)
