@@ -163,3 +163,26 @@ def test_terminal_summary_lists_the_egress_map() -> None:
     assert "  api.github.com 80/HTTP DIRECT [TLS origination: sidecar]" in text
     assert "  api.payments-partner.io 8443/TCP DIRECT [TLS origination: none] UNREGISTERED" in text
     assert "  loop.example.com 80/HTTP via istio-system/egress [TLS origination: none]" in text
+
+
+def test_cni_policy_objects_are_named_as_not_evaluated(tmp_path: Path) -> None:
+    """A CiliumNetworkPolicy may block more than the Kubernetes NetworkPolicies say: the map says
+    it exists and was not evaluated, so no verdict claims more than was judged."""
+    from auditor.collect.files import load_paths
+    from auditor.scan import scan
+    from tests.case_helpers import CASES, GENERATED_AT
+
+    extra = tmp_path / "cilium.yaml"
+    extra.write_text(
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: to-fqdns\n"
+        "  namespace: apps\nspec:\n  endpointSelector: {}\n  egress:\n"
+        "  - toFQDNs:\n    - matchName: api.github.com\n"
+    )
+    snapshot = load_paths([str(CASES / "egress/leaky-mesh.yaml"), str(extra)])
+    data = dict(scan(snapshot, generated_at=GENERATED_AT).data)
+    assert data["inventory"]["cilium.io/CiliumNetworkPolicy"] == 1
+    for entry in data["egress"]:
+        assert entry["notes"][-1] == (
+            "1 CiliumNetworkPolicy present and not evaluated: they may block more than this map "
+            "shows"
+        )
