@@ -8,14 +8,19 @@ introduced, not for debt it inherited.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from auditor.errors import InputError
+from auditor.limits import LIMITS
 from auditor.model import Severity
+from auditor.report.text import inert
 from auditor.waivers import is_waived
 
 NEW = "new"
@@ -24,25 +29,62 @@ RESOLVED = "resolved"
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
-    """A previous report.json, checked just enough to compare with (findings with ids)."""
+    """A previous report.json (for --baseline and `diff`), checked for what is read from it.
+
+    Each finding must be a complete finding as report.schema.json describes it (a baseline's
+    findings are copied into `resolved[]`, and a report must validate against its own schema);
+    `source` and `generated_at` are checked for type. Older reports with other top-level
+    fields are still accepted.
+    """
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            raw = fh.read(LIMITS.max_file_bytes + 1)
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+    if len(raw) > LIMITS.max_file_bytes:
+        raise InputError(f"{name}: larger than {LIMITS.max_file_bytes} bytes (README: Limits)")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{name}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict) or (data.get("tool") or {}).get("name") != "mesh-audit":
-        raise InputError(f"{name}: not a mesh-audit report.json")
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(tool, dict) or tool.get("name") != "mesh-audit":
+        raise InputError(f"{name}: not a mesh-audit report.json (no tool.name 'mesh-audit')")
     findings = data.get("findings")
     if not isinstance(findings, list):
         raise InputError(f"{name}: report has no 'findings' list")
+    finding_ok = _finding_validator()
     for i, finding in enumerate(findings):
         if not isinstance(finding, dict) or not isinstance(finding.get("id"), str):
             raise InputError(f"{name}: findings[{i}] has no 'id'")
+        error = next(iter(finding_ok.iter_errors(finding)), None)
+        if error is not None:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            raise InputError(f"{name}: findings[{i}]{where}: {inert(error.message, 160)}")
+    source = data.get("source")
+    if source is not None and not (
+        isinstance(source, dict)
+        and isinstance(source.get("context") or "", str)
+        and isinstance(source.get("paths") or [], list)
+        and all(isinstance(p, str) for p in source.get("paths") or [])
+    ):
+        raise InputError(f"{name}: source: expected a mapping with a 'paths' list of strings")
+    if data.get("generated_at") is not None and not isinstance(data["generated_at"], str):
+        raise InputError(f"{name}: generated_at: expected a string")
+    assert isinstance(data, dict)
     return data
+
+
+@cache
+def _finding_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(
+        resources.files("auditor.schema").joinpath("report.schema.json").read_text("utf-8")
+    )
+    finding = {"$defs": schema["$defs"], **schema["properties"]["findings"]["items"]}
+    return jsonschema.Draft202012Validator(finding)
 
 
 def _strip(finding: Mapping[str, Any]) -> dict[str, Any]:

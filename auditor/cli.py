@@ -79,7 +79,13 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def cluster_options(fn: F) -> F:
     """Options that choose and bound a live cluster read (scan and snapshot share them)."""
     options = [
-        click.option("--context", default=None, help="kubeconfig context (default: current)."),
+        click.option(
+            "--context",
+            "contexts",
+            multiple=True,
+            metavar="NAME",
+            help="kubeconfig context (default: current). `scan` takes it more than once.",
+        ),
         click.option(
             "--kubeconfig",
             type=click.Path(dir_okay=False),
@@ -294,6 +300,18 @@ def _delivery(
     help="No progress line (also off when output is not a terminal or CI is set).",
 )
 @cluster_options
+@click.option(
+    "--all-contexts",
+    is_flag=True,
+    help="Audit every context of the kubeconfig: a folder each and a fleet summary.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    help="With several contexts: how many are read at once.",
+)
 @delivery_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -304,12 +322,14 @@ def scan(
     formats: str | None,
     output_dir: str | None,
     fail_on: Severity | None,
-    context: str | None,
+    contexts: tuple[str, ...],
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
     request_timeout: float,
     deadline: float,
+    all_contexts: bool,
+    parallel: int,
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
@@ -333,13 +353,41 @@ def scan(
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
+    if from_paths and (contexts or kubeconfig or in_cluster or namespaces or all_contexts):
+        raise InputError("--from reads files; it cannot be combined with cluster options")
+    if (all_contexts or len(contexts) > 1) and (
+        in_cluster or baseline_file is not None or delivery.cluster is not None
+    ):
+        raise InputError(
+            "--in-cluster, --baseline and --cluster-name name one cluster; with several "
+            "contexts, compare each folder's report with `mesh-audit diff`"
+        )
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
     waivers = load_waivers(waivers_file) if waivers_file is not None else None
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
+    if all_contexts or len(contexts) > 1:
+        command = click.get_current_context().meta.get(ARGV_KEY)  # thread-local: read it here
+
+        def audit(name: str) -> Any:
+            snap = _collect_live(name, kubeconfig, False, namespaces, request_timeout, deadline)
+            if mesh_config is not None and override is not None and override.raw is not None:
+                snap.mesh_config_override = (mesh_config, override.raw)
+            return run_scan(snap, generated_at=_now(), command=command, waivers=waivers)
+
+        _scan_contexts(
+            list(dict.fromkeys(contexts)) if not all_contexts else None,
+            kubeconfig,
+            audit,
+            names,
+            Path(output_dir or "mesh-audit-report"),
+            delivery,
+            parallel,
+            lambda data: bool(fail_on is not None and gating_findings(data["findings"], fail_on)),
+            quiet,
+        )
+    context = contexts[0] if contexts else None
     if from_paths:
-        if context or kubeconfig or in_cluster or namespaces:
-            raise InputError("--from reads files; it cannot be combined with cluster options")
         snapshot = load_paths(from_paths)
     else:
         snapshot = _collect_live(
@@ -378,6 +426,101 @@ def scan(
     sys.exit(EXIT_OK)
 
 
+def _scan_contexts(
+    contexts: list[str] | None,
+    kubeconfig: str | None,
+    audit: Callable[[str], Any],
+    names: list[str],
+    out: Path,
+    delivery: Any,
+    parallel: int,
+    gate: Callable[[dict[str, Any]], bool],
+    quiet: bool,
+) -> None:
+    """Several contexts (auditor/fleet_scan.py): a folder each, a fleet summary, one exit code."""
+    from dataclasses import replace
+
+    from auditor.deliver.run import deliver
+    from auditor.fleet_scan import (
+        ContextRun,
+        check_folders,
+        exit_code,
+        fleet_summary,
+        folder_for,
+        kubeconfig_contexts,
+        scan_contexts,
+    )
+    from auditor.report import formats as fmt
+    from auditor.report.fleet_render import terminal_lines
+
+    chosen = contexts if contexts is not None else kubeconfig_contexts(kubeconfig)
+    check_folders(chosen)
+    say: Callable[[str], None] = lambda line: click.echo(line, err=True)  # noqa: E731
+
+    def one(name: str) -> ContextRun:
+        report = audit(name)
+        written = fmt.render_all(report, names, out / folder_for(name))
+        code = deliver(report.data, written, replace(delivery, cluster=name), say, quiet=quiet)
+        return ContextRun(context=name, data=report.data, written=written, code=code)
+
+    runs = scan_contexts(chosen, one, parallel)
+    fleet, written = fleet_summary(runs, out, names, _now())
+    if not quiet:
+        click.echo("\n".join(terminal_lines(fleet)))
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+    sys.exit(exit_code(runs, gate))
+
+
+@main.command("fleet")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "--format",
+    "formats",
+    default="json,html",
+    show_default=True,
+    metavar="LIST",
+    help="Comma list of fleet report formats: json, html, pdf.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="mesh-audit-fleet",
+    show_default=True,
+    help="Where fleet.<ext> files go.",
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=0),
+    default=48.0,
+    show_default=True,
+    metavar="HOURS",
+    help="A cluster whose newest report is older than this is stale.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def fleet_command(
+    sources: tuple[str, ...],
+    formats: str,
+    output_dir: str,
+    stale_after: float,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """One report over many clusters from report files, folders or an s3:// prefix of uploads."""
+    from auditor.fleet import load_sources
+    from auditor.report.fleet_model import build_fleet
+    from auditor.report.fleet_render import parse_fleet_formats, terminal_lines, write_fleet
+
+    names = parse_fleet_formats(formats)
+    data = build_fleet(load_sources(sources), generated_at=_now(), stale_hours=stale_after)
+    written = write_fleet(data, names, Path(output_dir))
+    if not quiet:
+        click.echo("\n".join(terminal_lines(data)))
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+    sys.exit(EXIT_OK)
+
+
 @main.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
@@ -394,13 +537,14 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
     """Show findings new in NEW.json, resolved since OLD.json, and unchanged."""
     import orjson
 
+    from auditor.atomic import write_atomic
     from auditor.baseline import diff_reports, load_report
     from auditor.report.terminal import render_diff
 
     result = diff_reports(load_report(old), load_report(new))
     if output is not None:
         try:
-            Path(output).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+            write_atomic(Path(output), orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
         except OSError as exc:
             raise InputError(f"{output}: cannot write: {exc.strerror}") from exc
     click.echo(render_diff(result, Path(output) if output else None))
@@ -420,7 +564,7 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
 @handle_errors
 def snapshot_command(
     output: str,
-    context: str | None,
+    contexts: tuple[str, ...],
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
@@ -429,6 +573,9 @@ def snapshot_command(
     debug: bool,
 ) -> None:
     """Read the cluster and save what was read, to audit later with `scan --from FILE`."""
+    if len(contexts) > 1:
+        raise InputError("snapshot reads one cluster: give --context once")
+    context = contexts[0] if contexts else None
     from auditor.collect.snapshot_file import document_for, write_snapshot
 
     snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)

@@ -71,6 +71,20 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
     KindSpec("discovery.k8s.io", "EndpointSlice", "endpointslices", ("v1",)),
     KindSpec("", "ConfigMap", "configmaps", ("v1",), rbac=RBAC_ROOT_NAMESPACE),
+    KindSpec(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        ("v1",),
+        namespaced=False,
+    ),
+    KindSpec(
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        ("v1",),
+        namespaced=False,
+    ),
 )
 
 BY_KEY: dict[str, KindSpec] = {k.key: k for k in KINDS}

@@ -13,6 +13,7 @@ from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
 from auditor.index import MeshIndex, resolve_mesh_config
+from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
 from auditor.snapshot import Snapshot
 from auditor.waivers import Waiver, apply_waivers
@@ -42,6 +43,7 @@ def scan(
         runs=runs,
         exposure=build_exposure(index),
         egress=[e.to_json() for e in build_egress(index)],
+        mtls=[e.to_json() for e in build_mtls(index)],
         authorization=[a.to_json() for a in build_authorization(index)],
         generated_at=generated_at,
         notes=notes,

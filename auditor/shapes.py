@@ -6,8 +6,13 @@ fields have the wrong type could never exist in a cluster, so the loader leaves 
 and reports why in `warnings[]`. A `null` where a list or mapping belongs is read as absent (as the
 API server does) and also reported.
 
-Specs are small: `str`, `int`, `bool`, `INT_OR_STR`, `ANY`, a one-element list `[spec]` for a list,
-a dict for an object (unknown keys are ignored), and `MapOf(spec)` for a string-keyed mapping.
+A null *inside* a list or as a mapping's value (`servers: [null]`, `labels: {app: null}`) has no
+"absent" reading, so it is fatal like a wrong type. Integers are bounded where they are used:
+`PORT` is 1-65535 (what the API server and Istio's validation accept).
+
+Specs are small: `str`, `int`, `bool`, `INT_OR_STR`, `PORT`, `ANY`, a one-element list `[spec]`
+for a list, a dict for an object (unknown keys are ignored), and `MapOf(spec)` for a string-keyed
+mapping.
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ class _Any:
     pass
 
 
+class _Port:
+    pass
+
+
 INT_OR_STR = _IntOrStr()
+PORT = _Port()
+PORT_MIN, PORT_MAX = 1, 65535
 ANY = _Any()
 LABELS = MapOf(str)
 
@@ -68,6 +79,15 @@ def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
         return
     if spec is ANY:
         return
+    if spec is PORT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = f" {value!r}" if isinstance(value, str) else ""
+            out.append(
+                ShapeProblem(path, f"expected an integer, got {_type_name(value)}{shown}", True)
+            )
+        elif not PORT_MIN <= value <= PORT_MAX:
+            out.append(ShapeProblem(path, f"port {value} is outside {PORT_MIN}-{PORT_MAX}", True))
+        return
     if spec is str:
         if not isinstance(value, str):
             out.append(ShapeProblem(path, f"expected a string, got {_type_name(value)}", True))
@@ -94,14 +114,22 @@ def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
             out.append(ShapeProblem(path, f"expected a list, got {_type_name(value)}", True))
             return
         for i, item in enumerate(value):
-            validate(item, spec[0], f"{path}[{i}]", out)
+            if item is None:
+                out.append(ShapeProblem(f"{path}[{i}]", "is null", True))
+            else:
+                validate(item, spec[0], f"{path}[{i}]", out)
         return
     if isinstance(spec, MapOf):
         if not isinstance(value, dict):
             out.append(ShapeProblem(path, f"expected a mapping, got {_type_name(value)}", True))
             return
         for key, item in value.items():
-            validate(item, spec.value, f"{path}.{key}", out)
+            if not isinstance(key, str):
+                out.append(ShapeProblem(f"{path}", f"key {key!r} is not a string", True))
+            elif item is None:
+                out.append(ShapeProblem(f"{path}.{key}", "is null", True))
+            else:
+                validate(item, spec.value, f"{path}.{key}", out)
         return
     if isinstance(spec, dict):
         if not isinstance(value, dict):
@@ -116,7 +144,7 @@ def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
 
 # ---- specs for the fields checks read -------------------------------------------------------
 
-_PORT_SELECTOR = {"number": int}
+_PORT_SELECTOR = {"number": PORT}
 _TLS_SETTINGS = {
     "mode": str,
     "credentialName": str,
@@ -131,14 +159,14 @@ _TLS_SETTINGS = {
 }
 _DESTINATION = {"host": str, "subset": str, "port": _PORT_SELECTOR}
 _ROUTE_DEST = [{"destination": _DESTINATION, "weight": int}]
-_L4_MATCH = [{"port": int, "gateways": [str], "sniHosts": [str], "destinationSubnets": [str]}]
+_L4_MATCH = [{"port": PORT, "gateways": [str], "sniHosts": [str], "destinationSubnets": [str]}]
 
 GATEWAY = {
     "spec": {
         "selector": LABELS,
         "servers": [
             {
-                "port": {"number": int, "protocol": str, "name": str, "targetPort": int},
+                "port": {"number": PORT, "protocol": str, "name": str, "targetPort": PORT},
                 "hosts": [str],
                 "bind": str,
                 "name": str,
@@ -171,7 +199,7 @@ VIRTUAL_SERVICE = {
                 "match": [
                     {
                         "gateways": [str],
-                        "port": int,
+                        "port": PORT,
                         "uri": MapOf(str),
                         "authority": MapOf(str),
                         "method": MapOf(str),
@@ -179,7 +207,7 @@ VIRTUAL_SERVICE = {
                     }
                 ],
                 "route": _ROUTE_DEST,
-                "redirect": {"scheme": str, "port": int, "authority": str, "uri": str},
+                "redirect": {"scheme": str, "port": PORT, "authority": str, "uri": str},
                 "mirror": _DESTINATION,
                 "mirrors": [{"destination": _DESTINATION}],
             }
@@ -208,11 +236,11 @@ SERVICE_ENTRY = {
     "spec": {
         "hosts": [str],
         "addresses": [str],
-        "ports": [{"number": int, "protocol": str, "name": str, "targetPort": int}],
+        "ports": [{"number": PORT, "protocol": str, "name": str, "targetPort": PORT}],
         "location": str,
         "resolution": str,
         "exportTo": [str],
-        "endpoints": [{"address": str, "ports": MapOf(int), "labels": LABELS}],
+        "endpoints": [{"address": str, "ports": MapOf(PORT), "labels": LABELS}],
         "workloadSelector": {"labels": LABELS},
     },
     "status": {"addresses": [{"host": str, "value": str}]},
@@ -222,7 +250,7 @@ SIDECAR = {
     "spec": {
         "workloadSelector": {"labels": LABELS},
         "egress": [
-            {"hosts": [str], "port": {"number": int, "protocol": str, "name": str}, "bind": str}
+            {"hosts": [str], "port": {"number": PORT, "protocol": str, "name": str}, "bind": str}
         ],
         "outboundTrafficPolicy": {"mode": str, "egressProxy": _DESTINATION},
     }
@@ -266,9 +294,9 @@ _PARENT_REF = {
     "namespace": str,
     "name": str,
     "sectionName": str,
-    "port": int,
+    "port": PORT,
 }
-_BACKEND_REF = {"group": str, "kind": str, "namespace": str, "name": str, "port": int}
+_BACKEND_REF = {"group": str, "kind": str, "namespace": str, "name": str, "port": PORT}
 _ROUTE_COMMON = {"parentRefs": [_PARENT_REF], "hostnames": [str]}
 
 GATEWAY_CLASS = {"spec": {"controllerName": str}}
@@ -280,7 +308,7 @@ K8S_GATEWAY = {
             {
                 "name": str,
                 "hostname": str,
-                "port": int,
+                "port": PORT,
                 "protocol": str,
                 "tls": {
                     "mode": str,
@@ -308,7 +336,7 @@ HTTP_ROUTE = {
         "rules": [
             {
                 "backendRefs": [_BACKEND_REF],
-                "filters": [{"type": str, "requestRedirect": {"scheme": str, "port": int}}],
+                "filters": [{"type": str, "requestRedirect": {"scheme": str, "port": PORT}}],
                 "matches": [
                     {
                         "path": {"type": str, "value": str},
@@ -340,9 +368,9 @@ SERVICE = {
         "ports": [
             {
                 "name": str,
-                "port": int,
+                "port": PORT,
                 "targetPort": INT_OR_STR,
-                "nodePort": int,
+                "nodePort": PORT,
                 "protocol": str,
                 "appProtocol": str,
             }
@@ -354,7 +382,7 @@ _CONTAINER = {
     "name": str,
     "image": str,
     "args": [str],
-    "ports": [{"containerPort": int, "name": str, "protocol": str}],
+    "ports": [{"containerPort": PORT, "name": str, "protocol": str}],
     "securityContext": {"runAsUser": int},
 }
 POD_SPEC = {
@@ -389,7 +417,7 @@ NETWORK_POLICY = {
                         "podSelector": _LABEL_SELECTOR,
                     }
                 ],
-                "ports": [{"port": INT_OR_STR, "protocol": str, "endPort": int}],
+                "ports": [{"port": INT_OR_STR, "protocol": str, "endPort": PORT}],
             }
         ],
     }
@@ -398,7 +426,13 @@ CONFIG_MAP = {"data": MapOf(str)}
 SECRET = {"type": str}
 
 METADATA = {
-    "metadata": {"name": str, "namespace": str, "labels": LABELS, "annotations": LABELS},
+    "metadata": {
+        "name": str,
+        "namespace": str,
+        "labels": LABELS,
+        "annotations": LABELS,
+        "ownerReferences": [{"apiVersion": str, "kind": str, "name": str, "controller": bool}],
+    },
 }
 
 SPECS: dict[tuple[str, str], Any] = {
@@ -448,10 +482,49 @@ SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# The API server refuses an object whose annotations total more than 256 KiB (keys and values;
+# apimachinery ValidateAnnotationsSize, TotalAnnotationSizeLimitB), pod templates included.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def _annotations_size(meta: Any) -> int:
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict):
+        return 0
+    return sum(len(str(k)) + len(v) for k, v in annotations.items() if isinstance(v, str))
+
+
+def _annotation_problems(obj: dict[str, Any]) -> list[ShapeProblem]:
+    out = []
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    for path, meta in (
+        ("metadata.annotations", obj.get("metadata")),
+        (
+            "spec.template.metadata.annotations",
+            template.get("metadata") if isinstance(template, dict) else None,
+        ),
+    ):
+        size = _annotations_size(meta)
+        if size > ANNOTATIONS_MAX_BYTES:
+            out.append(
+                ShapeProblem(
+                    path,
+                    f"{size} characters in all, over the API server's limit of "
+                    f"{ANNOTATIONS_MAX_BYTES}",
+                    True,
+                )
+            )
+    return out
+
+
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
     """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
     key = (group, kind)
     ok = _FAST.get(key, _fast_metadata_only)
+    too_big = _annotation_problems(obj)
+    if too_big:
+        return too_big
     if ok(obj):
         return []  # the common case: no problem, and no paths or messages built
     out: list[ShapeProblem] = []
@@ -497,6 +570,12 @@ def _ok_int_or_str(value: Any) -> bool:
     return value is None or (isinstance(value, int | str) and not isinstance(value, bool))
 
 
+def _ok_port(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and PORT_MIN <= value <= PORT_MAX
+    )
+
+
 def _compile(spec: Any) -> Predicate:
     if spec is ANY:
         return _ok_any
@@ -508,6 +587,8 @@ def _compile(spec: Any) -> Predicate:
         return _ok_bool
     if spec is INT_OR_STR:
         return _ok_int_or_str
+    if spec is PORT:
+        return _ok_port
     if isinstance(spec, list):
         item_ok = _compile(spec[0])
         if item_ok is _ok_str:
@@ -518,7 +599,7 @@ def _compile(spec: Any) -> Predicate:
             return ok_str_list
 
         def ok_list(value: Any) -> bool:
-            return isinstance(value, list) and all(item_ok(v) for v in value)
+            return isinstance(value, list) and all(v is not None and item_ok(v) for v in value)
 
         return ok_list
     if isinstance(spec, MapOf):
@@ -526,12 +607,16 @@ def _compile(spec: Any) -> Predicate:
         if value_ok is _ok_str:
 
             def ok_str_map(value: Any) -> bool:
-                return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+                return isinstance(value, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+                )
 
             return ok_str_map
 
         def ok_map(value: Any) -> bool:
-            return isinstance(value, dict) and all(value_ok(v) for v in value.values())
+            return isinstance(value, dict) and all(
+                isinstance(k, str) and v is not None and value_ok(v) for k, v in value.items()
+            )
 
         return ok_map
     if isinstance(spec, dict):

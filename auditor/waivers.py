@@ -20,9 +20,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.errors import InputError
+from auditor.report.text import inert
 
 MATCHED = "matched"
 UNUSED = "unused"
@@ -80,18 +79,10 @@ class Waiver:
 
 def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and validate a waivers file; any problem is one InputError line naming the entry."""
+    from auditor.collect.files import read_single_yaml
+
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{name}{where}: not valid YAML: {problem}") from exc
+    data = read_single_yaml(Path(path))
     return parse_waivers(data, name)
 
 
@@ -107,8 +98,8 @@ def parse_waivers(data: Any, source: str) -> list[Waiver]:
 def _parse_entry(entry: Any, index: int, source: str) -> Waiver:
     where = f"{source}: waivers[{index}]"
 
-    def fail(problem: str) -> InputError:
-        return InputError(f"{where}: {problem}")
+    def fail(problem: str, key: str | None = None) -> InputError:
+        return InputError(f"{where}.{key}: {problem}" if key else f"{where}: {problem}")
 
     if not isinstance(entry, dict):
         raise fail("must be a mapping")
@@ -172,15 +163,13 @@ def _parse_resource(value: Any, fail: Any) -> dict[str, str] | None:
 def _parse_date(value: Any, fail: Any) -> dt.date | None:
     if value is None:
         return None
-    # Unquoted YAML dates arrive as date objects; quoted ones as text.
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
+    # YAML dates arrive as text (the loader keeps timestamps as strings, quoted or not).
     if isinstance(value, str) and _DATE.match(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise fail(f"'expires' must be a date YYYY-MM-DD, got {value!r}")
+    raise fail(f"{inert(value, 60)} is not a date (YYYY-MM-DD)", key="expires")
 
 
 def _parse_ticket(value: Any, fail: Any) -> str | None:

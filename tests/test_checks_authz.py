@@ -41,6 +41,13 @@ AUTHZ_CASES: dict[str, set[tuple[str, str, str, str, str]]] = {
     "authz/istio-authz-jwt.yaml": {
         ("AUTHZ012", "RequestAuthentication", "foo", "jwt-example", "high"),
     },
+    # the gateway's IP allow-list is clean; httpbin itself admits any in-mesh caller
+    "authz/istio-authz-ingress.yaml": {
+        ("AUTHZ006", "Namespace", "", "foo", "medium"),
+    },
+    "authz/istio-authz-ingress-gateway-api.yaml": {
+        ("AUTHZ006", "Namespace", "", "foo", "medium"),
+    },
     "authz/istio-authz-dry-run.yaml": {
         ("AUTHZ006", "Namespace", "", "istio-system", "medium"),
     },
@@ -122,3 +129,20 @@ def test_oauth2_proxy_pattern_access_model() -> None:
         }
     ]
     assert dash["anyone"] is False and dash["exposed"] is True
+
+
+def test_gateway_api_gateway_takes_policy_through_target_refs() -> None:
+    model = {
+        a["workload"]["name"]: a
+        for a in report_for("authz/istio-authz-ingress-gateway-api.yaml")["authorization"]
+    }
+    gw = model["httpbin-gateway-istio"]
+    assert (gw["role"], gw["exposed"], gw["open_to_internet"]) == ("gateway", True, False)
+    assert [p["name"] for p in gw["policies"]] == ["ingress-policy"]
+    assert gw["effective_callers"][0]["sources"] == [{"remoteIpBlocks": ["1.2.3.4", "5.6.7.0/24"]}]
+    httpbin = model["httpbin"]
+    assert (httpbin["default"], httpbin["exposed"], httpbin["open_to_internet"]) == (
+        "allow-all",
+        True,
+        False,
+    )

@@ -125,8 +125,9 @@ def test_unparsable_mesh_config_and_unwritable_output_are_one_line_exit_2(tmp_pa
     code, _, err = run("scan", "--from", str(DEMO), "--mesh-config", str(bad))
     assert code == 2
     assert err == (
-        f"mesh-audit: error: {bad}:2:1: invalid YAML: expected the node content, "
-        "but found '<stream end>'\n"
+        # libyaml's wording: --mesh-config is read with the manifests' loader (#20)
+        f"mesh-audit: error: {bad}:2:1: invalid YAML: did not find expected node content "
+        "(while parsing a flow node started at line 2, column 1)\n"
     )
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -259,7 +259,15 @@ def test_namespace_option_limits_namespaced_kinds(demo: FakeKubeAPI, tmp_path: P
     namespaced = [
         r.path
         for r in demo.requests
-        if "limit" in r.query and not r.path.endswith(("/namespaces", "/gatewayclasses"))
+        if "limit" in r.query
+        and not r.path.endswith(
+            (
+                "/namespaces",
+                "/gatewayclasses",
+                "/mutatingwebhookconfigurations",
+                "/validatingwebhookconfigurations",
+            )
+        )
     ]
     assert all(
         "/namespaces/shop/" in p or "/namespaces/payments/" in p or "/istio-system/configmaps" in p
@@ -276,7 +284,7 @@ def test_cluster_without_istio(
     api = load_demo(kube_api_factory(crds=False), strict=False)
     live = run(api, tmp_path).snapshot
     not_installed = {k for k, s in live.collection.items() if s.status == "not-installed"}
-    builtin = ("", "apps", "networking.k8s.io", "discovery.k8s.io")
+    builtin = ("", "apps", "networking.k8s.io", "admissionregistration.k8s.io", "discovery.k8s.io")
     assert not_installed == {k.key for k in KINDS if k.group not in builtin}
     assert live.collection["networking.istio.io/Gateway"].message == (
         "API group networking.istio.io is not served"

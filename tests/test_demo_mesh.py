@@ -107,9 +107,11 @@ EGRESS_MTLS_AUTHZ = {
     ("BYP004", "Namespace", "", "legacy", "medium"),
     # M1: no mesh-wide STRICT PeerAuthentication in istio-system
     ("MTLS001", "Namespace", "", "istio-system", "medium"),
-    # M2 and M3: PERMISSIVE namespace policy, DISABLE on port 9090
-    ("MTLS002", "PeerAuthentication", "payments", "default", "medium"),
-    ("MTLS002", "PeerAuthentication", "payments", "payments-api-metrics", "high"),
+    # M2: PERMISSIVE namespace policy where PERMISSIVE already applies (no mesh-wide policy):
+    # it changes nothing, so it is info, not medium (#12: verdicts follow the effective state)
+    ("MTLS002", "PeerAuthentication", "payments", "default", "info"),
+    # M3: DISABLE on port 9090 under PERMISSIVE: mesh clients drop to plaintext there too
+    ("MTLS002", "PeerAuthentication", "payments", "payments-api-metrics", "medium"),
     # M4: DestinationRule tls.mode DISABLE toward an in-mesh service
     ("MTLS003", "DestinationRule", "payments", "payments-api-no-mtls", "medium"),
     # A1: ALLOW with rules: [{}]
@@ -120,6 +122,10 @@ EGRESS_MTLS_AUTHZ = {
     # gateways route to (shop and marketing have policies)
     ("AUTHZ006", "Namespace", "", "payments", "high"),
     ("AUTHZ006", "Namespace", "", "partner-api", "high"),
+    # A4: the RequestAuthentication trusts Istio's published sample key
+    ("AUTHZ012", "RequestAuthentication", "payments", "payments-jwt", "high"),
+    # A5: ... and no policy requires a token on the publicly routed payments-api
+    ("AUTHZ010", "RequestAuthentication", "payments", "payments-jwt", "high"),
     # D1: the GCE metadata server registered for payments, reachable with no NetworkPolicy
     ("EGR010", "ServiceEntry", "payments", "gce-metadata", "high"),
 }

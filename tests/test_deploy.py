@@ -428,3 +428,90 @@ def test_readme_overlay_replaces_image_and_waivers(tmp_path: Path) -> None:
     assert pod["containers"][0]["image"] == "registry.example.com/platform/mesh-audit:0.1.0"
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["waivers"]["configMap"]["name"] == config_map["metadata"]["name"]
+
+
+# ---- the delivery-mode example overlays (examples/) ------------------------------------------
+
+EXAMPLES = ROOT / "examples"
+
+
+def container_env(docs: list[dict[str, Any]], cron: str = "mesh-audit") -> dict[str, Any]:
+    [job] = [d for d in docs if d["kind"] == "CronJob" and d["metadata"]["name"] == cron]
+    [container] = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", ["pvc", "s3", "webhook", "fleet"])
+def test_example_overlays_render_and_validate(overlay: str) -> None:
+    docs = kustomize(EXAMPLES / overlay)
+    for doc in docs:
+        kubernetes_validate.validate(doc, SCHEMA_VERSIONS[-1], strict=True)
+    env = container_env(docs)
+    # every mode keeps the base's least privilege and its partial-run gate
+    assert env["MESH_AUDIT_PARTIAL_OK"] == "Secret"
+    for doc in docs:
+        if doc["kind"] in ("ClusterRole", "Role"):
+            assert "secrets" not in {r for rule in doc["rules"] for r in rule["resources"]}
+    images = {
+        c["image"]
+        for d in docs
+        if d["kind"] == "CronJob"
+        for c in d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {"registry.example.com/platform/mesh-audit:0.1.0"}
+    if overlay in ("s3", "fleet"):
+        assert env["MESH_AUDIT_UPLOAD"].startswith("s3://")
+        assert env["MESH_AUDIT_CLUSTER"]
+    if overlay == "webhook":
+        # the webhook URL is a credential: from a Secret, never a literal
+        assert env["MESH_AUDIT_NOTIFY_URL"] == {
+            "secretKeyRef": {"name": "mesh-audit-webhook", "key": "url"}
+        }
+    if overlay == "fleet":
+        fleet = [d for d in docs if d["metadata"]["name"] == "mesh-audit-fleet"]
+        assert sorted(d["kind"] for d in fleet) == [
+            "CronJob",
+            "PersistentVolumeClaim",
+            "ServiceAccount",
+        ]
+        [job] = [d for d in fleet if d["kind"] == "CronJob"]
+        [container] = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["args"][:2] == ["fleet", env["MESH_AUDIT_UPLOAD"]]
+        # the fleet job reads object storage only: no Kubernetes RBAC is bound to it
+        for doc in docs:
+            for subject in doc.get("subjects") or []:
+                assert subject["name"] != "mesh-audit-fleet"
+
+
+def measured_peak_mb(size: str, step: str) -> int:
+    """Peak RSS MB of a step in benchmarks/README.md's measured table."""
+    table = (ROOT / "benchmarks" / "README.md").read_text()
+    for line in table.splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[0] == size and cells[2] == step:
+            return int(cells[5].replace(",", ""))
+    raise AssertionError(f"no {size}/{step} row in benchmarks/README.md")
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Mi": 1, "Gi": 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    raise AssertionError(f"unexpected memory quantity {quantity}")
+
+
+@needs_kubectl
+def test_cronjob_memory_is_sized_from_the_benchmark(rendered: list[dict[str, Any]]) -> None:
+    [container] = only(rendered, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    limit_mb = mebibytes(container["resources"]["limits"]["memory"]) * 2**20 / 1e6
+    request_mb = mebibytes(container["resources"]["requests"]["memory"]) * 2**20 / 1e6
+    # the Job renders a PDF by default: its measured peak at 101k objects, plus 25%
+    assert "pdf" in container_env(rendered)["MESH_AUDIT_FORMATS"]
+    assert limit_mb >= 1.25 * measured_peak_mb("large", "pdf")
+    # the request covers a typical (medium, 20k objects) audit with its PDF
+    assert request_mb >= measured_peak_mb("medium", "pdf")
+    assert measured_peak_mb("large", "scan") == 1239  # the figure the README sizing quotes

@@ -48,13 +48,21 @@ TARGET_GW = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "
         # Gateway API gateways take policy only through targetRefs, in their own namespace
         (pol("gw", "by-ref", {"targetRefs": TARGET_GW}), GW, True),
         (pol("gw", "legacy-ref", {"targetRef": TARGET_GW[0]}), GW, True),
+        # ... and, while ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on (istiod's default), by
+        # selector too, including selector-less namespace and mesh policies (IST0166 warns)
         (
             pol("gw", "by-selector", {"selector": {"matchLabels": {A.GATEWAY_NAME_LABEL: "edge"}}}),
             GW,
-            False,
+            True,
         ),
+        (pol("gw", "sel-miss-gw", {"selector": {"matchLabels": {"app": "other"}}}), GW, False),
         (pol(ROOT, "root-ref", {"targetRefs": TARGET_GW}), GW, False),
-        (pol("gw", "ns-wide-on-gw", {}), GW, False),
+        (pol("gw", "ns-wide-on-gw", {}), GW, True),
+        (pol(ROOT, "mesh-wide-on-gw", {}), GW, True),
+        (pol("gw", "other-gw", {"targetRefs": [{**TARGET_GW[0], "name": "other"}]}), GW, False),
+        # a waypoint never takes a selector or selector-less policy
+        (pol("foo", "ns-wide-on-waypoint", {}), WAYPOINT, False),
+        (pol(ROOT, "mesh-wide-on-waypoint", {}), WAYPOINT, False),
         # waypoints: Service targetRefs in the namespace, GatewayClass istio-waypoint from root
         (
             pol(
@@ -95,6 +103,12 @@ TARGET_GW = [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "
 )
 def test_attachment(policy: A.Policy, target: A.Target, expected: bool) -> None:
     assert A.applies(policy, target, ROOT) is expected
+
+
+def test_gateway_selector_attachment_follows_the_istiod_flag() -> None:
+    by_selector = pol("gw", "sel", {"selector": {"matchLabels": {A.GATEWAY_NAME_LABEL: "edge"}}})
+    assert not A.applies(by_selector, GW, ROOT, selector_on_k8s_gateways=False)
+    assert A.applies(pol("gw", "ref", {"targetRefs": TARGET_GW}), GW, ROOT, False)
 
 
 DENY_ALL = pol("foo", "allow-nothing", {})

@@ -127,6 +127,7 @@ def test_discovery_matches_a_cluster_with_istio(api: client.ApiClient) -> None:
     assert list(groups) == [
         "apps",
         "networking.k8s.io",
+        "admissionregistration.k8s.io",
         "discovery.k8s.io",
         "apiextensions.k8s.io",
         "extensions.istio.io",
@@ -182,7 +183,13 @@ def test_cluster_without_istio(
         server.load_objects(fixture_objects())
     api = api_client(server, tmp_path)
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
-    assert groups == ["apps", "networking.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
+    assert groups == [
+        "apps",
+        "networking.k8s.io",
+        "admissionregistration.k8s.io",
+        "discovery.k8s.io",
+        "apiextensions.k8s.io",
+    ]
     with pytest.raises(ApiException) as err:
         client.CustomObjectsApi(api).list_cluster_custom_object(
             "networking.istio.io", "v1", "gateways"
@@ -197,7 +204,7 @@ def test_cluster_with_some_crds(
     server = kube_api_factory(crds=["gateways.networking.istio.io", "security.istio.io"])
     api = api_client(server, tmp_path)
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
-    assert groups[4:] == ["networking.istio.io", "security.istio.io"]
+    assert groups[5:] == ["networking.istio.io", "security.istio.io"]
     resources = raw_get(api, "/apis/networking.istio.io/v1")["resources"]
     assert [r["name"] for r in resources] == ["gateways", "gateways/status"]
     crds = raw_get(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")

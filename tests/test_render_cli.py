@@ -121,6 +121,7 @@ DEMO_SECTIONS = [
     "Exposed endpoints",
     "Egress map",
     "External hosts",
+    "Mutual TLS by workload",
     "Findings",
     "Appendices",
     "Inventory by kind",

@@ -45,6 +45,7 @@ DOC_ORIGINS = (
     "https://kubernetes.io/",
     "https://kiali.io/",
     "https://github.com/istio/istio/",
+    "https://github.com/tetratelabs/istio-security-analyzer",
 )
 
 HOSTILE = [
@@ -79,6 +80,7 @@ def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
         "Exposure map",
         "Access: who may call what",
         "Egress map",
+        "Mutual TLS by workload",
         "Findings",
         "Appendices",
     ]

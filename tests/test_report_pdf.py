@@ -84,6 +84,7 @@ def test_bookmarks_per_section(small_pdf: pypdf.PdfReader) -> None:
         (1, "Access: who may call what"),
         (1, "Egress map"),
         (2, "External hosts"),
+        (1, "Mutual TLS by workload"),
         (1, "Findings"),
         (2, "Ingress exposure"),
         (2, "TLS"),
@@ -131,6 +132,7 @@ def test_section_titles_in_text(small_pdf: pypdf.PdfReader) -> None:
         "Access: who may call what",
         "Egress map",
         "External hosts",
+        "Mutual TLS by workload",
         "Findings",
         "Appendices",
         "Inventory by kind",
@@ -216,3 +218,28 @@ def test_egress_table_shows_paths_and_what_stops_direct_reach(small_pdf: pypdf.P
         "5432 TCP: direct, TLS origination sidecar",
     ):
         assert re.sub(r"\s+", "", expected) in text, expected
+
+
+def test_access_table_lists_reachable_workloads_first_with_their_callers() -> None:
+    from pathlib import Path
+
+    from auditor.collect.files import load_paths
+    from auditor.scan import scan
+
+    case = (
+        Path(__file__).parent.parent / "fixtures" / "cases" / "authz" / "kubeflow-oauth2-proxy.yaml"
+    )
+    data = dict(scan(load_paths([str(case)]), generated_at="2026-01-01T00:00:00Z").data)
+    reader = pypdf.PdfReader(io.BytesIO(render_pdf(data)))
+    text = squash("\n".join(p.extract_text() for p in reader.pages))
+    start = text.index(squash("Access: who may call what"))
+    section = text[start : text.index(squash("Egress map"), start)]
+    gateway = section.index(squash("Deployment istio-system/istio-ingressgateway"))
+    dashboard = section.index(squash("Deployment kubeflow/centraldashboard"))
+    assert gateway < dashboard
+    assert squash("internet, via guarded gateway") in section
+    assert squash("CUSTOM istio-system/istio-ingressgateway-oauth2-proxy") in section
+    assert (
+        squash("principals cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account")
+        in section
+    )

@@ -193,11 +193,15 @@ def test_unquoted_yaml_date_is_accepted(tmp_path: Path) -> None:
         ),
         (
             "waivers:\n- check: GW001\n  reason: r\n  expires: 30/06/2026\n",
-            "w.yaml: waivers[0]: 'expires' must be a date YYYY-MM-DD, got '30/06/2026'",
+            "w.yaml: waivers[0].expires: 30/06/2026 is not a date (YYYY-MM-DD)",
         ),
         (
             "waivers:\n- check: GW001\n  reason: r\n  expires: '2026-02-30'\n",
-            "w.yaml: waivers[0]: 'expires' must be a date YYYY-MM-DD, got '2026-02-30'",
+            "w.yaml: waivers[0].expires: 2026-02-30 is not a date (YYYY-MM-DD)",
+        ),
+        (  # unquoted: YAML would read a timestamp and fail on the day (#20)
+            "waivers:\n- check: GW001\n  reason: r\n  expires: 2026-02-30\n",
+            "w.yaml: waivers[0].expires: 2026-02-30 is not a date (YYYY-MM-DD)",
         ),
         (
             "waivers:\n- check: GW001\n  reason: r\n  expire: '2026-02-01'\n",
@@ -242,7 +246,8 @@ def test_unquoted_yaml_date_is_accepted(tmp_path: Path) -> None:
         ),
         (
             "waivers:\n- check: [GW001\n",
-            "w.yaml:3:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+            "w.yaml:3:1: invalid YAML: did not find expected ',' or ']' "
+            "(while parsing a flow sequence started at line 2, column 10)",
         ),
     ],
 )

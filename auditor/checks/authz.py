@@ -266,7 +266,7 @@ GATEWAY_NAME_LABEL = A.GATEWAY_NAME_LABEL
 
 @check(
     id="AUTHZ005",
-    title="Policy selects a Gateway API gateway by label and has no effect there",
+    title="Policy selects a Gateway API gateway by label instead of targetRefs",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
     needs=(K_AP, K_RA, K_POD, K_DEPLOYMENT),
@@ -283,13 +283,16 @@ GATEWAY_NAME_LABEL = A.GATEWAY_NAME_LABEL
 )
 def selector_on_k8s_gateway(ctx: CheckContext) -> Iterator[Result]:
     """An AuthorizationPolicy or RequestAuthentication that selects a Gateway API gateway's pods
-    with `selector` is ignored by Istio for those pods: such gateways take policy only through
-    `targetRefs`.
+    with `selector` reaches them only through istiod's compatibility switch
+    ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY (on by default; pilot/pkg/model/policyattachment.go):
+    `targetRefs` is the supported attachment and istioctl reports the selector as ineffective
+    (IST0166).
 
-    The team believes the edge enforces the policy (an IP allow-list, a JWT requirement) while
-    every request passes unchecked. Fires per policy without targetRef(s) whose selector matches a
-    pod or pod template in its namespace that carries the `gateway.networking.k8s.io/gateway-name`
-    label (IST0166).
+    With the switch off (or when Istio drops it) the edge silently stops enforcing the policy (an
+    IP allow-list, a JWT requirement) and every request passes unchecked. Fires per policy without
+    targetRef(s) whose selector matches a pod or pod template in its namespace that carries the
+    `gateway.networking.k8s.io/gateway-name` label (IST0166). The access model counts the policy
+    as applying, as istiod does by default.
     """
     for key in (K_AP, K_RA):
         for policy in ctx.snapshot.objects(key):
@@ -311,8 +314,9 @@ def selector_on_k8s_gateway(ctx: CheckContext) -> Iterator[Result]:
                 path="spec.selector",
                 message=(
                     f"{policy.kind} {policy.namespace}/{policy.name} selects the pods of Gateway "
-                    f"API gateway(s) {', '.join(gateways)} by label; Istio applies policies to "
-                    "such gateways only through targetRefs, so it enforces nothing there"
+                    f"API gateway(s) {', '.join(gateways)} by label; Istio applies it there only "
+                    "while istiod's ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on (IST0166: use "
+                    "targetRefs)"
                 ),
                 evidence={"selector": dict(selector), "gateways": gateways},
             )

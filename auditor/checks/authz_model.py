@@ -24,6 +24,10 @@ KIALI_UNCOVERED = (
     "https://kiali.io/docs/features/validations/"
     "#kia1301---this-workload-is-not-covered-by-any-authorization-policy"
 )
+# tetratelabs/istio-security-analyzer pkg/parser/parser.go: "found negative matches in allow
+# policy" (AUTHZ008) and "found positive matches in deny policy" (AUTHZ009 is the narrower,
+# mechanism-backed case: positive paths without slash-merging normalization)
+TETRATE = "https://github.com/tetratelabs/istio-security-analyzer"
 EVIDENCE_LIMIT = 20
 
 
@@ -210,7 +214,7 @@ def or_bypass(ctx: CheckContext) -> Iterator[Result]:
         "Use ALLOW with positive matches only (`paths`, `methods`, `values`); express the "
         "exclusion as a DENY with a negative match, or list what is allowed."
     ),
-    references=(SAFER_PATTERN, AP_DOCS),
+    references=(SAFER_PATTERN, AP_DOCS, TETRATE),
 )
 def allow_negative_match(ctx: CheckContext) -> Iterator[Result]:
     """Istio's security best practices: use ALLOW only with positive matching. An ALLOW rule
@@ -259,7 +263,7 @@ def allow_negative_match(ctx: CheckContext) -> Iterator[Result]:
         "`DECODE_AND_MERGE_SLASHES` when the application decodes %2F), or turn the policy into "
         "an ALLOW on the permitted paths (DENY with `notPaths`)."
     ),
-    references=(NORMALIZATION, SAFER_PATTERN),
+    references=(NORMALIZATION, SAFER_PATTERN, TETRATE),
 )
 def deny_paths_unnormalized(ctx: CheckContext) -> Iterator[Result]:
     """A DENY on `paths` is evaluated against the path after the mesh's normalization. Istio's

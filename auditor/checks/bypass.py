@@ -493,10 +493,11 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
     registry, no egress gateway.
 
     Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
-    leaving out system namespaces, the Istio root namespace, and namespaces holding only
-    control-plane or gateway pods (IST0102). Medium when it holds application workloads;
-    an empty unlabelled namespace is informational, and a namespace with injection explicitly
-    disabled is reported only when it holds workloads.
+    leaving out system namespaces, the Istio root namespace, namespaces holding only
+    control-plane or gateway pods, and namespaces whose every workload is in the mesh by what
+    it runs (a statically injected istio-proxy) (IST0102). Medium when it holds application
+    workloads; an empty unlabelled namespace is informational, and a namespace with injection
+    explicitly disabled is reported only when it holds workloads.
     """
     for ns in ctx.snapshot.objects(K_NAMESPACE):
         if excluded_namespace(ctx.index, ns.name):
@@ -505,6 +506,12 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
         if mode in ("sidecar", "ambient") or inj.multiple_injection_labels(ns.labels):
             continue
         workloads = app_workloads(ctx.index, ns.name)
+        # membership is judged from what runs: a statically injected (kube-inject, GitOps)
+        # or ambient workload in an unlabelled namespace is in the mesh
+        outside = [w for w in workloads if not ctx.index.mesh_status(w).in_mesh]
+        if workloads and not outside:
+            continue
+        workloads = outside
         if mode == "disabled" and not workloads:
             continue
         names = [f"{w.obj.kind} {w.obj.name}" for w in workloads]

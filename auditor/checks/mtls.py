@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.index import K_DR, K_PA, K_SERVICE
+from auditor.index import (
+    K_DEPLOYMENT,
+    K_DR,
+    K_PA,
+    K_POD,
+    K_SERVICE,
+    K_VS,
+    ROUTE_KINDS,
+    Workload,
+)
 from auditor.istio import hosts as H
-from auditor.istio.mtls import WEAK_MODES, client_tls_modes, pa_mode
+from auditor.istio.egress import route_destinations
+from auditor.istio.mtls import WEAK_MODES, client_tls_modes, pa_mode, port_level, weakening
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -15,7 +25,6 @@ PA_DOCS = "https://istio.io/latest/docs/reference/config/security/peer_authentic
 MTLS_TASK = "https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/"
 BEST_PRACTICES = "https://istio.io/latest/docs/ops/best-practices/security/#mutual-tls"
 DR_DOCS = "https://istio.io/latest/docs/reference/config/networking/destination-rule/"
-MESH_WILDCARDS = frozenset({"*", "*.local", "*.cluster.local", f"*.svc.{H.CLUSTER_DOMAIN}"})
 
 
 @check(
@@ -63,6 +72,35 @@ def no_mesh_wide_strict(ctx: CheckContext) -> Iterator[Result]:
     )
 
 
+WEBHOOK_DOCS = (
+    "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/"
+)
+
+
+def _scope(pa: KObject) -> str:
+    selector = (pa.spec.get("selector") or {}).get("matchLabels") or {}
+    if selector:
+        return "workloads labelled " + ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    return "every workload"
+
+
+def _severity(change: str, mode: str) -> Severity:
+    if change == "opens":
+        return Severity.HIGH if mode == "DISABLE" else Severity.MEDIUM
+    if change == "downgrades":
+        return Severity.MEDIUM
+    return Severity.INFO
+
+
+def _selected(ctx: CheckContext, pa: KObject) -> list[Workload]:
+    selector = (pa.spec.get("selector") or {}).get("matchLabels") or {}
+    return [
+        w
+        for w in ctx.index.select_workloads(selector or None, pa.namespace)
+        if not w.owned and ctx.index.mesh_status(w).in_mesh
+    ]
+
+
 @check(
     id="MTLS002",
     title="PeerAuthentication accepts plaintext for a namespace, workload or port",
@@ -71,75 +109,93 @@ def no_mesh_wide_strict(ctx: CheckContext) -> Iterator[Result]:
     needs=(K_PA,),
     remediation=(
         "Set `mtls.mode: STRICT` (or remove the override to inherit a STRICT mesh default); "
-        "remove `portLevelMtls` entries that set PERMISSIVE or DISABLE."
+        "remove `portLevelMtls` entries that set PERMISSIVE or DISABLE, or keep them only for "
+        "ports whose callers cannot present a mesh identity (an admission webhook's port)."
     ),
-    references=(PA_DOCS, MTLS_TASK),
+    references=(PA_DOCS, MTLS_TASK, WEBHOOK_DOCS),
 )
 def weak_peer_authentication(ctx: CheckContext) -> Iterator[Result]:
-    """A namespace or workload PeerAuthentication overrides the mesh-wide mode: PERMISSIVE
-    accepts plaintext next to mTLS, DISABLE accepts only plaintext.
+    """A namespace or workload PeerAuthentication overrides the mode it inherits: PERMISSIVE
+    accepts plaintext next to mTLS, DISABLE accepts only plaintext (and makes mesh clients send
+    plaintext, as auto mTLS follows it).
 
-    Fires per namespace- or workload-level PeerAuthentication whose mode is PERMISSIVE or
-    DISABLE, and per `portLevelMtls` port set to either (high for DISABLE). The mesh-wide policy
-    is MTLS001's.
+    Judged by what the override changes, against the mode it inherits (workload > namespace >
+    mesh, PERMISSIVE by default): under STRICT, PERMISSIVE is medium and DISABLE high (they open
+    plaintext); DISABLE under PERMISSIVE is medium (mesh clients drop to plaintext too); an
+    override that weakens nothing (PERMISSIVE where PERMISSIVE already applies) is info. A
+    `portLevelMtls` exception under a STRICT workload is reported with the port it opens: low
+    when the port is an admission webhook's that the Kubernetes API server calls (it has no mesh
+    identity; the exception is the documented way to keep the webhook working), otherwise by
+    mode as above. The mesh-wide policy is MTLS001's.
     """
     root = ctx.mesh.root_namespace
+    pa_index = ctx.index.peer_authentication
     for pa in ctx.snapshot.objects(K_PA):
         selector = (pa.spec.get("selector") or {}).get("matchLabels") or {}
         if pa.namespace == root and not selector:
             continue
-        scope = (
-            "workloads labelled " + ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-            if selector
-            else "every workload"
-        )
+        scope = _scope(pa)
         mode = pa_mode(pa.spec)
+        parent = pa_index.parent_mode(pa)
         if mode in WEAK_MODES:
+            change = weakening(parent.mode, mode)
+            effect = {
+                "opens": f"plaintext connections are accepted where {parent.mode} applied",
+                "downgrades": "mesh clients send plaintext too",
+                "none": f"it changes nothing: {parent.mode} already applies",
+            }[change]
             yield Result(
                 resource=pa.ref,
                 path="spec.mtls.mode",
                 detail="mode",
                 message=(
                     f"PeerAuthentication {pa.namespace}/{pa.name} sets {mode} for {scope} in "
-                    f"namespace {pa.namespace}: plaintext connections are accepted"
+                    f"namespace {pa.namespace}: {effect}"
                 ),
-                evidence={"mode": mode, "selector": dict(selector)},
-                severity=Severity.HIGH if mode == "DISABLE" else None,
+                evidence={"mode": mode, "inherits": parent.mode, "selector": dict(selector)},
+                severity=_severity(change, mode),
             )
-        for port, setting in sorted((pa.spec.get("portLevelMtls") or {}).items()):
-            pmode = str((setting or {}).get("mode") or "UNSET").upper()
+        own = parent.mode if mode == "UNSET" else mode
+        workloads = _selected(ctx, pa) if selector else []
+        for port, pmode in sorted(port_level(pa.spec).items()):
             if pmode not in WEAK_MODES:
                 continue
+            if not selector:
+                continue  # Istio honours portLevelMtls only with a selector
+            change = weakening(own, pmode)
+            callers = sorted(
+                {h for w in workloads for h in ctx.index.webhook_callers(w).get(port, ())}
+            )
+            severity = _severity(change, pmode)
+            if change == "opens" and callers:
+                severity = Severity.LOW
+                effect = (
+                    f"opens port {port} to plaintext for the Kubernetes API server, which "
+                    f"calls it as an admission webhook ({'; '.join(callers)}) without a mesh "
+                    "identity: the documented exception"
+                )
+            elif change == "opens":
+                effect = f"opens port {port} to plaintext from any client where {own} applied"
+            elif change == "downgrades":
+                effect = f"mesh clients send plaintext to port {port} too"
+            else:
+                effect = f"it changes nothing: {own} already applies to port {port}"
             yield Result(
                 resource=pa.ref,
                 path=f"spec.portLevelMtls.{port}.mode",
                 detail=f"port:{port}",
                 message=(
                     f"PeerAuthentication {pa.namespace}/{pa.name} sets {pmode} on port {port} "
-                    f"for {scope}: plaintext connections to that port are accepted"
+                    f"for {scope}: {effect}"
                 ),
-                evidence={"port": str(port), "mode": pmode},
-                severity=Severity.HIGH if pmode == "DISABLE" else None,
+                evidence={
+                    "port": str(port),
+                    "mode": pmode,
+                    "inherits": own,
+                    "webhooks": callers,
+                },
+                severity=severity,
             )
-
-
-def _in_mesh_host(ctx: CheckContext, host: str, namespace: str) -> bool:
-    name = H.fqdn(host, namespace)
-    if name in MESH_WILDCARDS:
-        return True
-    svc = ctx.index.services_by_host.get(name)
-    if svc is not None and _leads_out(ctx, svc):
-        # an ExternalName Service, or a selector-less one whose endpoints are outside the
-        # cluster: Istio's egress-kubernetes-services task requires a non-mTLS mode for it
-        return False
-    return name.endswith(f".svc.{H.CLUSTER_DOMAIN}") or svc is not None
-
-
-def _leads_out(ctx: CheckContext, svc: KObject) -> bool:
-    if str(svc.spec.get("type") or "") == "ExternalName":
-        return True
-    entry = ctx.index.egress_model.by_host.get(f"{svc.name}.{svc.namespace}.svc.{H.CLUSTER_DOMAIN}")
-    return entry is not None and entry.registration == "service-endpoints"
 
 
 @check(
@@ -152,7 +208,7 @@ def _leads_out(ctx: CheckContext, svc: KObject) -> bool:
         "Remove the `tls` setting (auto mTLS then uses ISTIO_MUTUAL) or set "
         "`tls.mode: ISTIO_MUTUAL` for in-mesh hosts."
     ),
-    references=(DR_DOCS, BEST_PRACTICES),
+    references=(DR_DOCS, BEST_PRACTICES, MTLS_TASK),
 )
 def destination_rule_disables_mtls(ctx: CheckContext) -> Iterator[Result]:
     """A client-side `tls.mode` overrides auto mTLS: DISABLE sends plaintext, SIMPLE sends TLS
@@ -160,14 +216,18 @@ def destination_rule_disables_mtls(ctx: CheckContext) -> Iterator[Result]:
 
     Against a PERMISSIVE server the traffic is accepted unauthenticated; against STRICT it
     fails. Fires per DISABLE or SIMPLE setting (destination, port or subset level) in a
-    DestinationRule for an in-cluster service host (`*.svc.cluster.local`, a short name,
-    `*.local` and wider wildcards), but not for an ExternalName Service or a selector-less
-    Service whose EndpointSlices lead out of the cluster (Istio's egress-kubernetes-services
-    task requires a mode other than mutual TLS there).
+    DestinationRule whose host is a mesh destination: a Service whose selected workloads are
+    in the mesh (or, with none in the input, whose namespace is), or a wildcard covering
+    cluster Services. DISABLE toward a destination without a sidecar (ExternalName, a Service
+    without selector, workloads or a namespace outside the mesh) is what Istio's documentation
+    prescribes there and is not reported.
     """
     for dr in ctx.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")
-        if not host or not _in_mesh_host(ctx, host, dr.namespace):
+        if not host:
+            continue
+        target = ctx.index.destination(host, dr.namespace)
+        if not target.in_mesh:
             continue
         for path, mode, port in client_tls_modes(dr.spec):
             if mode not in ("DISABLE", "SIMPLE"):
@@ -180,7 +240,77 @@ def destination_rule_disables_mtls(ctx: CheckContext) -> Iterator[Result]:
                 detail=path,
                 message=(
                     f"DestinationRule {dr.namespace}/{dr.name} sets tls.mode {mode} for mesh host "
-                    f"{host}{where}: clients send {effect} instead of mutual TLS"
+                    f"{host}{where} ({target.reason}): clients send {effect} instead of mutual "
+                    "TLS"
                 ),
-                evidence={"host": host, "mode": mode, "port": port},
+                evidence={"host": host, "mode": mode, "port": port, "destination": target.kind},
             )
+
+
+@check(
+    id="MTLS004",
+    title="Mesh traffic is sent to a workload outside the mesh",
+    category=Category.MTLS,
+    severity=Severity.MEDIUM,
+    needs=(K_SERVICE, K_VS, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Bring the workload into the mesh (label its namespace for injection or ambient, or "
+        "remove its opt-out) and restart it; if it must stay outside, originate TLS to it "
+        "(DestinationRule tls.mode SIMPLE) or accept the plaintext hop in writing."
+    ),
+    references=(MTLS_TASK, BEST_PRACTICES),
+)
+def mesh_calls_outside(ctx: CheckContext) -> Iterator[Result]:
+    """A route sends mesh traffic to a Service whose workloads have no proxy: that hop is
+    plaintext and carries no identity, so the server cannot tell mesh callers from anyone else
+    and no AuthorizationPolicy applies there.
+
+    Fires per Service whose selected workloads are all outside the mesh (by what runs:
+    MeshIndex.mesh_status) and which is the destination of a VirtualService (bound to the mesh
+    or a gateway) or a Gateway API route. The finding names both sides: the workloads outside
+    and the routes sending to them.
+    """
+    callers: dict[tuple[str, str], list[str]] = {}
+    for vs in ctx.snapshot.objects(K_VS):
+        for _path, dest, _mirror in route_destinations(vs.spec):
+            host = str(dest.get("host") or "")
+            svc = ctx.index.service(host, vs.namespace) if host else None
+            if svc is not None:
+                who = f"VirtualService {vs.namespace}/{vs.name}"
+                callers.setdefault((svc.namespace, svc.name), [])
+                if who not in callers[(svc.namespace, svc.name)]:
+                    callers[(svc.namespace, svc.name)].append(who)
+    for key in ROUTE_KINDS:
+        for route in ctx.snapshot.objects(key):
+            for rule in route.spec.get("rules") or ():
+                for ref in (rule.get("backendRefs") or ()) if isinstance(rule, dict) else ():
+                    if not isinstance(ref, dict) or (ref.get("kind") or "Service") != "Service":
+                        continue
+                    ns = str(ref.get("namespace") or route.namespace)
+                    svc = ctx.snapshot.get(K_SERVICE, ns, str(ref.get("name") or ""))
+                    if svc is not None:
+                        who = f"{route.kind} {route.namespace}/{route.name}"
+                        lst = callers.setdefault((svc.namespace, svc.name), [])
+                        if who not in lst:
+                            lst.append(who)
+    for (ns, name), sources in sorted(callers.items()):
+        svc = ctx.snapshot.get(K_SERVICE, ns, name)
+        if svc is None:
+            continue
+        target = ctx.index.destination(f"{name}.{ns}.svc.{H.CLUSTER_DOMAIN}", ns)
+        if target.kind != "outside" or not target.workloads:
+            continue
+        outside = [
+            f"{w.obj.kind} {w.namespace}/{w.obj.name} ({ctx.index.mesh_status(w).reason})"
+            for w in target.workloads
+        ]
+        yield Result(
+            resource=svc.ref,
+            path="spec.selector",
+            message=(
+                f"Service {ns}/{name} is served by {', '.join(outside)}, outside the mesh, yet "
+                f"{', '.join(sources)} route mesh traffic to it: that hop is plaintext without "
+                "identity"
+            ),
+            evidence={"workloads_outside": outside, "callers": sources},
+        )

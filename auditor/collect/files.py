@@ -9,82 +9,149 @@ with a document becomes a warning and the rest is audited.
 from __future__ import annotations
 
 import gzip
+import io
 import os
-import sys
+import stat
+import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
-from auditor.errors import InputError, yaml_error_text
+from auditor.errors import InputError
 from auditor.istio.version import istio_version
-from auditor.snapshot import Snapshot, SourceInfo, bulk_load
+from auditor.limits import LIMITS
+from auditor.snapshot import InputWarning, Snapshot, SourceInfo, bulk_load
+from auditor.yamlsafe import USING_LIBYAML, yaml_documents
 
-try:  # the libyaml C loader is many times faster; PyYAML without it still works
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+__all__ = ["USING_LIBYAML", "load_paths", "yaml_documents"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIXES = (".json", ".json.gz")
 
 
-class _Loader(_BaseLoader):
-    """Safe loader that keeps timestamps as strings, as the Kubernetes API does.
-
-    Strings are interned: a mesh repeats the same keys and values (`name`, `containerPort`,
-    `IfNotPresent`, label values) across thousands of objects, and YAML builds a new string for
-    each occurrence, where orjson reuses its keys. The parsed objects compare and read the same.
-    """
-
-    def construct_interned_str(self, node: yaml.ScalarNode) -> str:
-        return sys.intern(self.construct_scalar(node))
+class UnreadableInput(InputError):
+    """A file that could not be opened or read (permissions, I/O, a broken gzip stream)."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_interned_str)
+@dataclass(slots=True)
+class Discovered:
+    """The files to read, and what under the input directories could not be (as warnings)."""
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-
-USING_LIBYAML = _BaseLoader.__name__.startswith("C")
+    files: list[Path] = field(default_factory=list)
+    skipped: list[InputWarning] = field(default_factory=list)
+    named: set[Path] = field(default_factory=set)  # files given by name (not found in a dir)
 
 
 def discover(paths: Iterable[str]) -> list[Path]:
     """Expand directories (recursively, sorted) into the files to read."""
-    files: list[Path] = []
+    return discover_inputs(paths).files
+
+
+def discover_inputs(paths: Iterable[str]) -> Discovered:
+    """Expand directories into regular files; skip, with a warning, what cannot be read.
+
+    Only regular files are read from directories: a FIFO would block forever, a device (or a
+    link to /dev/zero) never ends. Unreadable subdirectories and broken links are warnings too.
+    A path named on the command line must itself be a readable regular file or directory.
+    """
+    found = Discovered()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = []
-            for root, dirs, names in os.walk(path):
+            files: list[Path] = []
+
+            def unreadable(exc: OSError, top: str = raw) -> None:
+                found.skipped.append(_skip(exc.filename or top, _reason(exc)))
+
+            for root, dirs, names in os.walk(path, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in names:
                     if name.endswith(YAML_SUFFIXES + JSON_SUFFIXES) and not name.startswith("."):
-                        found.append(Path(root) / name)
-            files.extend(sorted(found))
+                        candidate = Path(root) / name
+                        problem = _not_regular(candidate)
+                        if problem is None:
+                            files.append(candidate)
+                        else:
+                            found.skipped.append(_skip(str(candidate), problem))
+                if len(files) > LIMITS.max_files:
+                    raise InputError(
+                        f"{raw}: more than {LIMITS.max_files} files to read (README: Limits)"
+                    )
+            found.files.extend(sorted(files))
         elif path.is_file():
-            files.append(path)
+            found.files.append(path)
+            found.named.add(path)
         elif path.exists():
             raise InputError(f"{raw}: not a regular file or directory")
         else:
             raise InputError(f"{raw}: no such file or directory")
-    return files
+    return found
 
 
-def _read_bytes(path: Path) -> bytes:
+def _skip(where: str, problem: str) -> InputWarning:
+    return InputWarning(source=str(where), document=None, problem=f"{problem}; not read")
+
+
+def _reason(exc: OSError) -> str:
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why `path` (found in a directory) is not read, or None for a regular file."""
     try:
-        data = path.read_bytes()
+        mode = path.stat().st_mode  # follows links: a link is judged by what it points to
+    except OSError as exc:
+        if path.is_symlink():
+            return f"broken symbolic link ({exc.strerror or exc})"
+        return _reason(exc)
+    if stat.S_ISREG(mode):
+        return None
+    what = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "not a regular file"
+    )
+    via = " (through a symbolic link)" if path.is_symlink() else ""
+    return f"{what}{via}, not a regular file"
+
+
+def too_large(path: Path | str, what: str = "file") -> InputError:
+    return InputError(
+        f"{path}: {what} is larger than {LIMITS.max_file_bytes} bytes, the input limit "
+        "(README: Limits)"
+    )
+
+
+def read_bounded(path: Path) -> bytes:
+    """The file's bytes (gunzipped if gzip), refusing more than `max_file_bytes` either way."""
+    cap = LIMITS.max_file_bytes
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(cap + 1)
+        if len(data) > cap:
+            raise too_large(path)
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(cap + 1)
+            if len(data) > cap:
+                raise too_large(path, "decompressed content")
+    except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{path}: cannot read: {reason}") from exc
+        raise UnreadableInput(f"{path}: cannot read: {reason}") from exc
     return data
+
+
+_read_bytes = read_bounded
 
 
 def _looks_like_json(path: Path, data: bytes) -> bool:
@@ -102,17 +169,17 @@ def _parse_json(path: Path, data: bytes) -> Any:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
 
 
+def read_single_yaml(path: Path) -> Any:
+    """One YAML document from a file (waivers, mesh config), with the loader's checks and
+    bounds; an unreadable file or a second document is one InputError line."""
+    docs = list(yaml_documents(str(path), read_bounded(path)))
+    if len(docs) > 1:
+        raise InputError(f"{path}: expected one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
+
+
 def _yaml_documents(path: Path, data: bytes) -> Iterator[Any]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    try:
-        yield from yaml.load_all(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(yaml_error_text(str(path), exc)) from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {exc}") from exc
+    return yaml_documents(str(path), data)
 
 
 def _is_list(doc: Any) -> bool:
@@ -140,13 +207,31 @@ def add_document(
 
 
 def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> Snapshot:
-    """Read files and directories into one Snapshot. Raises InputError on unreadable input."""
+    """Read files and directories into one Snapshot. Raises InputError on unreadable input.
+
+    Inside a directory, what cannot be read (permissions, FIFOs, devices, broken links) is a
+    warning and the rest is audited; when nothing at all could be read that is an error.
+    """
     path_list = list(paths)
-    files = discover(path_list)
+    found = discover_inputs(path_list)
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
+    snapshot.warnings.extend(found.skipped)
+    read = 0
     with bulk_load():
-        for path in files:
-            load_file(snapshot, path, default_namespace=default_namespace)
+        for path in found.files:
+            try:
+                load_file(snapshot, path, default_namespace=default_namespace)
+            except UnreadableInput as exc:
+                if path in found.named:
+                    raise
+                snapshot.warnings.append(_skip(str(path), str(exc).removeprefix(f"{path}: ")))
+                continue
+            read += 1
+    if read == 0 and (found.skipped or found.files):
+        first = snapshot.warnings[0]
+        raise InputError(
+            f"nothing could be read from {', '.join(path_list)}: {first.source}: {first.problem}"
+        )
     if snapshot.source.istio_version is None:
         snapshot.source.istio_version = istio_version(
             o.raw for o in snapshot.objects("apps/Deployment")

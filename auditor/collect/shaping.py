@@ -19,7 +19,7 @@ SECRET_TYPE_UNKNOWN = "mesh-audit.dev/unknown"
 
 POD_METADATA = ("name", "namespace", "uid", "labels", "annotations", "ownerReferences")
 POD_SPEC = ("hostNetwork", "securityContext", "serviceAccountName")
-CONTAINER = ("name", "image", "args", "securityContext", "ports")
+CONTAINER = ("name", "image", "args", "securityContext", "ports", "restartPolicy")
 
 
 def _metadata(meta: Mapping[str, Any], keys: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -28,7 +28,9 @@ from typing import Any, BinaryIO, cast
 
 import orjson
 
+from auditor.atomic import write_atomic
 from auditor.errors import InputError
+from auditor.limits import LIMITS
 from auditor.snapshot import COLLECTION_STATUSES, CollectionStatus, Snapshot, SourceInfo
 
 SNAPSHOT_KIND = "MeshAuditSnapshot"
@@ -53,6 +55,8 @@ def read_header(snapshot: Snapshot, doc: dict[str, Any], *, origin: str) -> list
     if not isinstance(objects, list):
         raise InputError(f"{origin}: snapshot has no 'objects' list")
     source = doc.get("source")
+    if source is not None and not isinstance(source, dict):
+        raise InputError(f"{origin}: source: expected a mapping")
     if isinstance(source, dict) and snapshot.source.type == "files":
         snapshot.source.type = "snapshot"
         for key in ("context", "server", "kubernetes_version", "istio_version", "collected_at"):
@@ -61,18 +65,29 @@ def read_header(snapshot: Snapshot, doc: dict[str, Any], *, origin: str) -> list
                 setattr(snapshot.source, key, value)
         namespaces = source.get("namespaces")
         if isinstance(namespaces, list):
-            snapshot.source.namespaces = [str(n) for n in namespaces]
+            if not all(isinstance(n, str) for n in namespaces):
+                raise InputError(f"{origin}: source.namespaces: expected a list of strings")
+            snapshot.source.namespaces = list(namespaces)
     collection = doc.get("collection")
-    if isinstance(collection, dict):
-        for key, entry in collection.items():
-            if not isinstance(entry, dict) or entry.get("status") not in COLLECTION_STATUSES:
-                raise InputError(f"{origin}: collection entry {key!r} has no valid status")
-            snapshot.collection[str(key)] = CollectionStatus(
-                status=str(entry["status"]),
-                message=str(entry.get("message") or ""),
-                count=int(entry.get("count") or 0),
-                version=str(entry.get("version") or ""),
-            )
+    if collection is not None and not isinstance(collection, dict):
+        raise InputError(f"{origin}: collection: expected a mapping")
+    for key, entry in (collection or {}).items():
+        where = f"{origin}: collection[{key!r}]"
+        if not isinstance(entry, dict) or entry.get("status") not in COLLECTION_STATUSES:
+            raise InputError(f"{where}: has no valid status ({', '.join(COLLECTION_STATUSES)})")
+        count = entry.get("count") or 0
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InputError(f"{where}.count: expected a non-negative integer")
+        texts = {k: entry.get(k) or "" for k in ("message", "version")}
+        for name, value in texts.items():
+            if not isinstance(value, str):
+                raise InputError(f"{where}.{name}: expected a string")
+        snapshot.collection[str(key)] = CollectionStatus(
+            status=str(entry["status"]),
+            message=texts["message"],
+            count=count,
+            version=texts["version"],
+        )
     return objects
 
 
@@ -91,13 +106,15 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
     the same objects, or the error a user expects, with its line and column.
     """
     try:
+        if path.stat().st_size > LIMITS.max_file_bytes:
+            return False  # the whole-document reader refuses it with the limit named
         with _open(path) as fh:
             if fh.read(len(_HEAD_PREFIX)) != _HEAD_PREFIX:
                 return False
             head = _HEAD_PREFIX + fh.readline(_MAX_HEAD).rstrip(b"\r\n")
             if not head.endswith(_HEAD_SUFFIX):
                 return False
-            objects = _object_lines(fh)
+            objects = _object_lines(fh, origin)
     except (OSError, EOFError, zlib.error):  # BadGzipFile is an OSError
         return False
     if objects is None:
@@ -113,11 +130,31 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
     return True
 
 
-def _object_lines(fh: BinaryIO) -> list[Any] | None:
-    """One object per line, a comma after each but the last, then `]}`; None if not so."""
+def _object_lines(fh: BinaryIO, origin: str) -> list[Any] | None:
+    """One object per line, a comma after each but the last, then `]}`; None if not so.
+
+    A line (one object) over `max_object_line_bytes`, or more than `max_file_bytes` in all
+    (a gzip bomb), is an InputError: nothing past the limit is read.
+    """
     objects: list[Any] = []
     comma = True  # whether another object may follow
-    for raw in fh:
+    line_cap, total_cap = LIMITS.max_object_line_bytes, LIMITS.max_file_bytes
+    total = 0
+    while True:
+        raw = fh.readline(line_cap + 1)
+        if not raw:
+            break
+        total += len(raw)
+        if len(raw) > line_cap:
+            raise InputError(
+                f"{origin}: an object line is longer than {line_cap} bytes, the limit for one "
+                "object (README: Limits)"
+            )
+        if total > total_cap:
+            raise InputError(
+                f"{origin}: decompressed content is larger than {total_cap} bytes, the input "
+                "limit (README: Limits)"
+            )
         line = raw.rstrip(b"\r\n")
         if line == _END:
             if objects and comma:
@@ -157,7 +194,7 @@ def snapshot_document(
 
 def write_snapshot(path: Path, document: dict[str, Any]) -> None:
     """Write in the streamed layout (see the module docstring); gzipped for `*.gz`."""
-    path.write_bytes(encode_snapshot(document, gzipped=path.name.endswith(".gz")))
+    write_atomic(path, encode_snapshot(document, gzipped=path.name.endswith(".gz")))
 
 
 def encode_snapshot(document: dict[str, Any], *, gzipped: bool = False) -> bytes:

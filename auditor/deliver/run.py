@@ -27,7 +27,6 @@ class Delivery:
     report_base_url: str | None = None  # https base that serves the bucket (for the link)
     fail_on_partial: bool = False
     partial_ok: frozenset[str] = frozenset()
-    notify_backoff: float = notify.BACKOFF
 
     @property
     def active(self) -> bool:
@@ -71,7 +70,7 @@ def deliver(
                 say(f"Uploaded {len(written)} report files to {uploaded.run_url} (and latest/)")
     if delivery.notify_url is not None:
         body = notify.payload(delivery.notify_format, summary, _link(delivery, uploaded))
-        outcome = notify.post(delivery.notify_url, body, backoff=delivery.notify_backoff)
+        outcome = notify.post(delivery.notify_url, body, backoff=notify.BACKOFF)
         if not outcome.ok:
             say(
                 f"mesh-audit: warning: webhook notification failed after {outcome.attempts} "

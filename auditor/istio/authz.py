@@ -10,8 +10,9 @@ Plain data in, plain answers out; no index, no checks. Sources:
   gateway (pods labelled `gateway.networking.k8s.io/gateway-name`) takes policy through
   `targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io}]` in its own namespace, and a
   waypoint additionally through Service/ServiceEntry targetRefs and, from the root namespace,
-  GatewayClass `istio-waypoint`; neither uses `selector` (waypoints never, gateways only behind
-  a feature flag that is off by default).
+  GatewayClass `istio-waypoint`. A waypoint never takes a selector (or selector-less) policy; a
+  Gateway API gateway does while istiod's ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on, its
+  default (pilot/pkg/features), which IST0166 warns against relying on.
 - Evaluation: https://istio.io/latest/docs/reference/config/security/authorization-policy/ and
   `pilot/pkg/security/authz/builder/builder.go`: CUSTOM, then DENY, then ALLOW; no ALLOW policy
   allows; ALLOW policies that exist but match nothing deny; a policy without rules (`spec: {}`)
@@ -129,17 +130,21 @@ def _group_kind(ref: Mapping[str, Any]) -> tuple[str, str]:
     return str(ref.get("group") or ""), str(ref.get("kind") or "")
 
 
-def applies(policy: Policy, target: Target, root_namespace: str) -> bool:
-    """ShouldAttachPolicy for AuthorizationPolicy (see the module docstring)."""
+def applies(
+    policy: Policy, target: Target, root_namespace: str, selector_on_k8s_gateways: bool = True
+) -> bool:
+    """ShouldAttachPolicy for AuthorizationPolicy (see the module docstring).
+
+    `selector_on_k8s_gateways` is istiod's ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY (default on).
+    """
     if policy.namespace not in (root_namespace, target.namespace):
         return False
     gateway = target.gateway_name
+    selected = all(target.labels.get(k) == v for k, v in policy.selector.items())
     if gateway is None and not target.waypoint:
-        if policy.target_refs:
-            return False
-        return all(target.labels.get(k) == v for k, v in policy.selector.items())
+        return not policy.target_refs and selected
     if not policy.target_refs:
-        return False
+        return not target.waypoint and selector_on_k8s_gateways and selected
     for ref in policy.target_refs:
         group, kind = _group_kind(ref)
         name = str(ref.get("name") or "")

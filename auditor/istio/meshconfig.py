@@ -7,10 +7,10 @@ istio-system, trust domain cluster.local, auto mTLS on, ingress controller mode 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
+from auditor.shapes import MapOf, validate
 
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 
@@ -90,8 +90,21 @@ def _opt_str(value: Any) -> str | None:
 
 
 def parse_text(text: str, source: str) -> MeshConfig:
-    """Parse MeshConfig YAML text (the ConfigMap's `mesh` key or a --mesh-config file)."""
-    data = yaml.safe_load(text) if text.strip() else {}
+    """Parse MeshConfig YAML text (the ConfigMap's `mesh` key or a --mesh-config file).
+
+    Parsed with mesh-audit's one YAML loader (its refusals and alias budget); any problem is a
+    ValueError with one line.
+    """
+    from auditor.errors import InputError
+    from auditor.yamlsafe import yaml_documents
+
+    try:
+        docs = list(yaml_documents(source, text)) if text.strip() else []
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    if len(docs) > 1:
+        raise ValueError(f"{source}: expected one YAML document, found {len(docs)}")
+    data = docs[0] if docs else {}
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -101,24 +114,56 @@ def parse_text(text: str, source: str) -> MeshConfig:
 
 DEFAULT = MeshConfig(source="Istio defaults")
 
+# The fields `from_mapping` reads, with their MeshConfig types (istio.io/api mesh/v1alpha1).
+MESH_CONFIG_SHAPE = {
+    "outboundTrafficPolicy": {"mode": str},
+    "tlsDefaults": {"minProtocolVersion": str, "cipherSuites": [str]},
+    "meshMTLS": {"minProtocolVersion": str},
+    "defaultConfig": {"proxyMetadata": MapOf(str)},
+    "rootNamespace": str,
+    "trustDomain": str,
+    "enableAutoMtls": bool,
+    "defaultServiceExportTo": [str],
+    "defaultVirtualServiceExportTo": [str],
+    "defaultDestinationRuleExportTo": [str],
+    "pathNormalization": {"normalization": str},
+}
+OUTBOUND_MODES = ("ALLOW_ANY", "REGISTRY_ONLY")
+
+
+def mesh_config_problems(data: Mapping[str, Any]) -> list[str]:
+    """Type errors in the fields read, as `field: problem` lines (istiod would reject these)."""
+    out: list[Any] = []
+    validate(dict(data), MESH_CONFIG_SHAPE, "", out)
+    problems = [str(p) for p in out if p.fatal]
+    otp = data.get("outboundTrafficPolicy")
+    mode = otp.get("mode") if isinstance(otp, Mapping) else None
+    if isinstance(mode, str) and mode not in OUTBOUND_MODES:
+        problems.append(
+            f"outboundTrafficPolicy.mode: {mode[:40]!r} is not one of {', '.join(OUTBOUND_MODES)}"
+        )
+    return problems
+
 
 def load_file(path: str) -> MeshConfig:
     """A --mesh-config file; InputError (one line) when it cannot be read or parsed."""
-    from auditor.errors import InputError, yaml_error_text
+    from auditor.errors import InputError
 
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            text = handle.read(1 << 24)  # 16 MiB: a MeshConfig is a few KB
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text") from exc
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        return parse_text(text, f"file {path}")
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(yaml_error_text(path, exc)) from exc
-    except (ValueError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid MeshConfig YAML: {exc}") from exc
+        config = parse_text(text, path)
+    except ValueError as exc:
+        raise InputError(str(exc) if str(exc).startswith(path) else f"{path}: {exc}") from exc
+    problems = mesh_config_problems(config.raw or {})
+    if problems:
+        raise InputError(f"{path}: {problems[0]}")
+    return replace(config, source=f"file {path}")
 
 
 def path_normalization(cfg: MeshConfig) -> str:

@@ -2,6 +2,8 @@
 
 Tenant-written text could start a cell with `=`, `+`, `-` or `@`, which spreadsheet programs run
 as a formula ("CSV injection"); such cells are prefixed with `'` so they are read as text.
+Control characters (terminal escapes, bidi overrides) are escaped by `inert`; line breaks stay
+(the csv module quotes them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
+from auditor.report.text import inert
 
 COLUMNS = (
     "id",
@@ -40,7 +44,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else inert(value, LIMITS.max_rendered_chars, keep="\n")
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import InputError
 from auditor.report import csv_report, html, json_report, junit, sarif
 from auditor.report.model import Report
+from auditor.report.text import inert
 
 Renderer = Callable[[Report, Path], Path]
 
@@ -42,10 +46,37 @@ def parse_formats(text: str) -> list[str]:
 
 
 def render_all(report: Report, names: list[str], output_dir: Path) -> list[Path]:
-    """Write each format; an unwritable directory is a one-line input error, not a traceback."""
+    """Write each format atomically; a failing renderer does not stop the others.
+
+    Each renderer writes into a private temporary directory inside `output_dir`, and its file
+    is renamed into place only when complete: a renderer that fails (or a killed process) never
+    leaves a truncated report.html over the previous one. An unwritable directory is a one-line
+    input error; renderers that fail are named in one line (InputError, exit 2) after the
+    others have been written.
+    """
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        return [RENDERERS[name](report, output_dir) for name in names]
+        staging = Path(tempfile.mkdtemp(prefix=".mesh-audit-", dir=output_dir))
     except OSError as exc:
         where = exc.filename or output_dir
         raise InputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+    written: list[Path] = []
+    failed: list[str] = []
+    try:
+        for name in names:
+            try:
+                staged = RENDERERS[name](report, staging)
+                final = output_dir / staged.name
+                os.replace(staged, final)
+                written.append(final)
+            except OSError as exc:
+                where = exc.filename or output_dir
+                failed.append(f"{name}: cannot write {where}: {exc.strerror or exc}")
+            except Exception as exc:  # a renderer bug must not cost the other formats
+                failed.append(f"{name}: renderer failed: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if failed:
+        done = f" (written: {', '.join(p.name for p in written)})" if written else ""
+        raise InputError(inert("; ".join(failed), 400) + done)
+    return written

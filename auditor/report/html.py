@@ -18,8 +18,10 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from auditor.limits import LIMITS
 from auditor.report import view
 from auditor.report.model import Report
+from auditor.report.text import capped_tree
 
 TEMPLATE_PACKAGE = "report_templates"
 MAIN_TEMPLATE = "report.html.j2"
@@ -74,8 +76,12 @@ def environment() -> Environment:
 
 
 def render_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
-    """The report as HTML text; `medium="pdf"` caps findings per check and leaves out the script."""
-    ctx = view.build(data, medium=medium)
+    """The report as HTML text; `medium="pdf"` caps findings per check and leaves out the script.
+
+    Strings are capped at `LIMITS.max_rendered_chars` (README: Limits); report.json keeps them
+    whole.
+    """
+    ctx = view.build(capped_tree(data, LIMITS.max_rendered_chars), medium=medium)
     script = _asset("report.js") if medium == "html" else ""
     script_hash = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return (

@@ -7,25 +7,25 @@ A `<testsuite>` per check (named `GW001: title`) so a dashboard groups by check;
   a waived finding is `<skipped>` with the waiver's reason instead;
 - the check was not run (its kinds could not be read): one `<skipped>` test case;
 - the check raised: one `<error>` test case.
-XML escaping is done by ElementTree; control characters that XML 1.0 cannot carry are replaced.
+XML escaping is done by ElementTree; control characters (which XML 1.0 cannot carry, or which act
+on a terminal showing the log) are escaped by `inert`.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
-
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from auditor.report.text import inert
 
 
 def _clean(text: object) -> str:
-    return _XML_INVALID.sub("?", str(text))
+    return inert(text, LIMITS.max_rendered_chars, keep="\n")
 
 
 def _resource(ref: Mapping[str, Any]) -> str:

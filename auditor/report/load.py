@@ -8,8 +8,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from auditor.errors import InputError
+from auditor.limits import LIMITS
 from auditor.report.model import Report
+from auditor.report.text import inert
 
 
 @cache
@@ -25,17 +29,22 @@ def _validator() -> Any:
 def load_report(path: Path) -> Report:
     """A report.json that is unreadable, not JSON or not schema-valid is an input error."""
     try:
-        text = path.read_bytes()
+        with path.open("rb") as fh:
+            text = fh.read(LIMITS.max_file_bytes + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(text) > LIMITS.max_file_bytes:
+        raise InputError(f"{path}: larger than {LIMITS.max_file_bytes} bytes (README: Limits)")
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        # orjson refuses what no writer could have produced: unpaired surrogates, NaN
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON: {exc}") from exc
     error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise InputError(
-            f"{path}: not a mesh-audit report (schema): at {where}: {error.message[:200]}"
+            f"{path}: not a mesh-audit report (schema): at {inert(where, 200)}: "
+            f"{inert(error.message, 200)}"
         )
     return Report(data)

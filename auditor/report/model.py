@@ -21,7 +21,7 @@ from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), egress[] per port
+SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), mtls[], egress[] per port
 TOOL_NAME = "mesh-audit"
 
 
@@ -96,6 +96,7 @@ def build_report(
     exposure: Sequence[ExposureEntry],
     egress: Sequence[Mapping[str, Any]],
     generated_at: str,
+    mtls: Sequence[Mapping[str, Any]] = (),
     authorization: Sequence[Mapping[str, Any]] = (),
     notes: Iterable[str] = (),
     value_warnings: Iterable[ValueWarning] = (),
@@ -152,6 +153,7 @@ def build_report(
         "findings": findings_json,
         "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
         "egress": list(egress),
+        "mtls": list(mtls),
         "authorization": list(authorization),
         "warnings": warnings,
     }

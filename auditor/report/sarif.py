@@ -17,7 +17,9 @@ from urllib.parse import quote
 
 import orjson
 
+from auditor.limits import LIMITS
 from auditor.report.model import Report
+from auditor.report.text import inert_tree
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -155,6 +157,9 @@ def to_sarif(data: Mapping[str, Any]) -> dict[str, Any]:
         "results": [_result(f, index.get(f["check"]), file_source) for f in data["findings"]],
         "columnKind": "unicodeCodePoints",
     }
+    # Every text field (messages, names, URIs from file origins) made inert: SARIF viewers and
+    # CI logs show them as they are.
+    run = inert_tree(run, keep="\n", limit=LIMITS.max_rendered_chars)
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 

@@ -1,4 +1,9 @@
-"""The terminal summary printed after a scan. Tenant-written text is made printable first."""
+"""The terminal summary printed after a scan.
+
+Tenant-written text is made inert (auditor/report/text.py): each field is escaped and capped as
+it is placed, and the finished summary is passed through `inert` once more, line by line, so no
+control character from any input (a report, a baseline, a diff input) can reach the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from auditor.report.text import inert
+
 TOP_FINDINGS = 10
 
 
 def printable(text: object, limit: int = 120) -> str:
-    """Strip control characters (terminal escapes) from untrusted text and cap its length."""
-    s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    """Untrusted text for one terminal field: control characters escaped, length capped."""
+    return inert(text, limit)
+
+
+def _lines(lines: Sequence[str]) -> str:
+    """The final text: every line inert, whatever field it was built from."""
+    return "\n".join(inert(line) for line in "\n".join(lines).split("\n"))
 
 
 def _resource(ref: Mapping[str, Any]) -> str:
@@ -115,7 +126,7 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
             lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
     for path in written:
         lines.append(f"Wrote {path}")
-    return "\n".join(lines)
+    return _lines(lines)
 
 
 def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
@@ -170,4 +181,4 @@ def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
             lines.extend(_diff_line(f) for f in result[key])
     if written is not None:
         lines.append(f"Wrote {written}")
-    return "\n".join(lines)
+    return _lines(lines)

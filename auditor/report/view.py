@@ -17,6 +17,7 @@ from auditor.model import Category
 from auditor.report import diagram, view_access, view_changes
 from auditor.report.score import FORMULA, is_waived, score
 from auditor.report.text import display_time, resource_text
+from auditor.report.view_mtls import mtls_context
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORY_LABELS: dict[str, str] = {
@@ -461,6 +462,7 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "egress_hidden": max(0, len(egress) - table_limit),
         "egress_bypass": sum(1 for e in egress if e.get("bypass")),
         "egress_svg": diagram.egress_svg(egress),
+        **mtls_context(data, PDF_TABLE_ROWS if medium == "pdf" else None),
         "categories": _findings_by_category(active, docs, limit, expired),
         "pdf_limit": limit,
         "has_waivers": has_waivers,

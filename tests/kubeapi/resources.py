@@ -185,6 +185,26 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short_names=("netpol",),
     ),
     ResourceType(
+        "admissionregistration.k8s.io",
+        ("v1",),
+        "v1",
+        "mutatingwebhookconfigurations",
+        "mutatingwebhookconfiguration",
+        "MutatingWebhookConfiguration",
+        False,
+        categories=("api-extensions",),
+    ),
+    ResourceType(
+        "admissionregistration.k8s.io",
+        ("v1",),
+        "v1",
+        "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration",
+        "ValidatingWebhookConfiguration",
+        False,
+        categories=("api-extensions",),
+    ),
+    ResourceType(
         "discovery.k8s.io",
         ("v1",),
         "v1",
@@ -208,7 +228,14 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
 )
 
 # The priority order kube-aggregator gives built-in groups in /apis (CRD groups come after).
-BUILTIN_GROUP_ORDER = ("", "apps", "networking.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io")
+BUILTIN_GROUP_ORDER = (
+    "",
+    "apps",
+    "networking.k8s.io",
+    "admissionregistration.k8s.io",
+    "discovery.k8s.io",
+    "apiextensions.k8s.io",
+)
 
 
 @functools.cache
