@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -61,9 +62,9 @@ class DefaultScanGroup(click.Group):
 def main() -> None:
     """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
 
-    Exit codes: 0 scan ran; 1 findings at or above --fail-on; 2 usage or input error;
-    3 cluster or collection error; 5 --fail-on-partial and a kind was not read;
-    6 --upload failed (local report files kept).
+    Exit codes: 0 scan ran; 1 a gate failed (--fail-on, --fail-on-new, --fail-under; one line
+    on stderr says why); 2 usage or input error; 3 cluster or collection error;
+    5 --fail-on-partial and a kind was not read; 6 --upload failed (local report files kept).
     """
 
 
@@ -74,6 +75,31 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         return Severity.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+class Duration(click.ParamType[float, Any]):
+    """kubectl's durations: 30s, 2m, 1m30s, 500ms; a bare number is seconds."""
+
+    name = "duration"
+
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        from auditor.durations import parse_duration
+
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = parse_duration(str(value))
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        if seconds < self.minimum:
+            self.fail(f"{value!r} is shorter than {self.minimum:g}s", param, ctx)
+        return seconds
 
 
 def cluster_options(fn: F) -> F:
@@ -106,23 +132,35 @@ def cluster_options(fn: F) -> F:
             help="Read namespaced kinds only in NS (repeatable). Default: all namespaces.",
         ),
         click.option(
+            "--all-namespaces",
+            "-A",
+            "all_namespaces",
+            is_flag=True,
+            help="All namespaces (the default; as kubectl spells it). Not with -n.",
+        ),
+        click.option(
             "--request-timeout",
-            type=click.FloatRange(min=0.1),
-            default=30.0,
+            type=Duration(0.1),
+            default="30s",
             show_default=True,
-            help="Seconds per API request.",
+            help="Per API request: 30s, 2m, 1m30s (a bare number is seconds).",
         ),
         click.option(
             "--deadline",
-            type=click.FloatRange(min=1),
-            default=600.0,
+            type=Duration(1),
+            default="10m",
             show_default=True,
-            help="Seconds for the whole collection.",
+            help="For the whole collection: 10m, 90s, 1h (a bare number is seconds).",
         ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _check_namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
+    if all_namespaces and namespaces:
+        raise InputError("-A/--all-namespaces and -n/--namespace cannot be combined")
 
 
 def _collect_live(
@@ -242,7 +280,7 @@ def _delivery(
     "from_paths",
     multiple=True,
     metavar="PATH",
-    help="File or directory of manifests, or a snapshot file (repeatable).",
+    help="File or directory of manifests, or a snapshot file (repeatable); - reads stdin.",
 )
 @click.option(
     "--mesh-config",
@@ -256,7 +294,11 @@ def _delivery(
     "formats",
     default=None,
     metavar="LIST",
-    help="Comma list of report formats: json, html, pdf, sarif, junit, csv. Default: json.",
+    help=(
+        "Comma list of report formats: json, html, pdf, sarif, junit, csv. Without --format "
+        "and --output-dir no file is written (terminal summary only); --output-dir alone "
+        "writes json."
+    ),
 )
 @click.option(
     "--output-dir",
@@ -295,9 +337,48 @@ def _delivery(
     help="Exit 1 when a NEW finding (not in --baseline) at or above this severity exists.",
 )
 @click.option(
+    "--fail-under",
+    type=click.IntRange(0, 100),
+    default=None,
+    metavar="SCORE",
+    help="Exit 1 when the report's score (0-100, waived findings not counted) is below SCORE.",
+)
+@click.option(
+    "--suppress",
+    multiple=True,
+    metavar="CODE=RESOURCE",
+    help=(
+        'istioctl analyze suppression, e.g. "IST0102=Namespace frod" or "IST0107=Pod *.baz" '
+        "(repeatable): findings of checks with that IST code on matching resources are "
+        "counted as waived."
+    ),
+)
+@click.option(
+    "--output",
+    "-o",
+    "stdout_format",
+    type=click.Choice(["json", "sarif", "csv", "junit"]),
+    default=None,
+    help="Write this one format to stdout (no terminal summary); --format files still written.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Config file of defaults (formats, gates, waivers, suppress). Default: "
+    ".mesh-audit.yaml in the working directory, when it exists.",
+)
+@click.option(
     "--no-progress",
     is_flag=True,
     help="No progress line (also off when output is not a terminal or CI is set).",
+)
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",
 )
 @cluster_options
 @click.option(
@@ -326,6 +407,7 @@ def scan(
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
+    all_namespaces: bool,
     request_timeout: float,
     deadline: float,
     all_contexts: bool,
@@ -333,28 +415,64 @@ def scan(
     waivers_file: str | None,
     baseline_file: str | None,
     fail_on_new: Severity | None,
+    fail_under: int | None,
+    suppress: tuple[str, ...],
+    stdout_format: str | None,
+    config_file: str | None,
     no_progress: bool,
+    no_color: bool,
     quiet: bool,
     debug: bool,
     **delivery_args: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
+    from auditor import config
     from auditor.baseline import gating_findings, load_report
     from auditor.collect.files import load_paths
     from auditor.deliver.run import deliver
+    from auditor.gates import Gates, failures
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
     from auditor.scan import scan as run_scan
+    from auditor.suppress import parse_flag
     from auditor.waivers import load_waivers
 
-    if fail_on_new is not None and baseline_file is None:
+    _check_namespaces(namespaces, all_namespaces)
+    found = config.find_config(config_file)
+    settings = config.merge(
+        config.load_config(found) if found is not None else None,
+        formats=formats,
+        output_dir=output_dir,
+        fail_on=fail_on,
+        fail_on_new=fail_on_new,
+        fail_under=fail_under,
+        baseline_file=baseline_file,
+        waivers_file=waivers_file,
+        suppress=suppress,
+    )
+    formats, output_dir, baseline_file = (
+        settings.formats,
+        settings.output_dir,
+        settings.baseline_file,
+    )
+    overlay = bool(from_paths) and bool(contexts or kubeconfig or in_cluster)
+    if overlay and baseline_file is not None:
+        raise InputError(
+            "--context with --from audits a change against the live cluster, which is its "
+            "baseline; --baseline cannot be given too"
+        )
+    if settings.fail_on_new is not None and baseline_file is None and not overlay:
         raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
-    if from_paths and (contexts or kubeconfig or in_cluster or namespaces or all_contexts):
-        raise InputError("--from reads files; it cannot be combined with cluster options")
+    suppressions = [parse_flag(s) for s in settings.suppress]
+    if from_paths and (all_contexts or len(contexts) > 1):
+        raise InputError(
+            "--from and several contexts cannot be combined: --context with --from audits "
+            "one cluster with the files applied"
+        )
     if (all_contexts or len(contexts) > 1) and (
         in_cluster or baseline_file is not None or delivery.cluster is not None
     ):
@@ -363,7 +481,11 @@ def scan(
             "contexts, compare each folder's report with `mesh-audit diff`"
         )
     # Read the waivers and the baseline before collecting, so a bad file fails fast.
-    waivers = load_waivers(waivers_file) if waivers_file is not None else None
+    waivers = (
+        load_waivers(settings.waivers_file)
+        if settings.waivers_file is not None
+        else (list(settings.inline_waivers) if settings.inline_waivers is not None else None)
+    )
     baseline = load_report(baseline_file) if baseline_file is not None else None
     override = load_mesh_config(mesh_config) if mesh_config is not None else None
     if all_contexts or len(contexts) > 1:
@@ -383,24 +505,42 @@ def scan(
             Path(output_dir or "mesh-audit-report"),
             delivery,
             parallel,
-            lambda data: bool(fail_on is not None and gating_findings(data["findings"], fail_on)),
+            lambda data: bool(
+                settings.fail_on is not None and gating_findings(data["findings"], settings.fail_on)
+            ),
             quiet,
         )
     context = contexts[0] if contexts else None
-    if from_paths:
+    baseline_source = baseline_file or ""
+    if from_paths and not overlay:
         snapshot = load_paths(from_paths)
     else:
+        # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
+        # references are read cluster-wide when permitted (auditor/scope.py)
         snapshot = _collect_live(
             context,
             kubeconfig,
             in_cluster,
-            namespaces,
+            (),
             request_timeout,
             deadline,
             progress=progress_for(no_progress=no_progress or quiet),
         )
     if mesh_config is not None and override is not None and override.raw is not None:
         snapshot.mesh_config_override = (mesh_config, override.raw)
+    if overlay:
+        # pre-merge: audit the cluster as it would be after applying the files, marked against
+        # the live cluster alone (auditor/overlay.py)
+        from auditor.overlay import apply_overlay
+
+        changes = load_paths(from_paths)
+        live = run_scan(snapshot, generated_at=_now(), scope=list(namespaces) or None)
+        counts = apply_overlay(snapshot, changes)
+        baseline = dict(live.data)
+        baseline_source = (
+            f"live cluster {snapshot.source.context} before the change "
+            f"({counts.replaced} objects replaced, {counts.added} added)"
+        )
     command = click.get_current_context().meta.get(ARGV_KEY)
     report = run_scan(
         snapshot,
@@ -408,22 +548,37 @@ def scan(
         command=command,
         waivers=waivers,
         baseline=baseline,
-        baseline_source=baseline_file or "",
+        baseline_source=baseline_source,
+        scope=list(dict.fromkeys(namespaces)) or None,
+        gates=(
+            gates := Gates(
+                fail_on=settings.fail_on,
+                fail_on_new=settings.fail_on_new,
+                fail_under=settings.fail_under,
+            )
+        ),
+        suppress=suppressions,
     )
     written: list[Path] = []
     if formats is not None or output_dir is not None or delivery.upload is not None:
         written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
-    if not quiet:
-        click.echo(terminal.render(report.data, written))
+    if stdout_format is not None:
+        click.echo(fmt.render_bytes(report, stdout_format), nl=False)
+    elif not quiet:
+        width, color = terminal.style_for(
+            sys.stdout.isatty(),
+            os.environ,
+            no_color=no_color,
+            columns=shutil.get_terminal_size().columns,
+        )
+        click.echo(terminal.render(report.data, written, width=width, color=color), color=color)
     code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
+    failed = failures(report.data, gates)
+    for line in failed:
+        click.echo(f"mesh-audit: {line}", err=True)
     if code is not None:
         sys.exit(code)
-    findings = report.data["findings"]
-    if fail_on is not None and gating_findings(findings, fail_on):
-        sys.exit(EXIT_FINDINGS)
-    if fail_on_new is not None and gating_findings(findings, fail_on_new, new_only=True):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def _scan_contexts(
@@ -568,6 +723,7 @@ def snapshot_command(
     kubeconfig: str | None,
     in_cluster: bool,
     namespaces: tuple[str, ...],
+    all_namespaces: bool,
     request_timeout: float,
     deadline: float,
     debug: bool,
@@ -578,6 +734,7 @@ def snapshot_command(
     context = contexts[0] if contexts else None
     from auditor.collect.snapshot_file import document_for, write_snapshot
 
+    _check_namespaces(namespaces, all_namespaces)
     snapshot = _collect_live(context, kubeconfig, in_cluster, namespaces, request_timeout, deadline)
     try:
         write_snapshot(Path(output), document_for(snapshot))

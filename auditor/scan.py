@@ -12,10 +12,13 @@ from auditor.checks.registry import CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.egress import build_egress
 from auditor.exposure import build_exposure
+from auditor.gates import Gates
 from auditor.index import MeshIndex, resolve_mesh_config
 from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize
+from auditor.scope import apply_scope
 from auditor.snapshot import Snapshot
+from auditor.suppress import FlagSuppression, suppression_waivers
 from auditor.waivers import Waiver, apply_waivers
 
 
@@ -27,6 +30,9 @@ def scan(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    gates: Gates | None = None,
+    suppress: Sequence[FlagSuppression] = (),
+    scope: Sequence[str] | None = None,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
@@ -50,7 +56,21 @@ def scan(
         value_warnings=index.value_warnings,
         command=command,
     )
-    return post_process(report, waivers=waivers, baseline=baseline, baseline_source=baseline_source)
+    # -n: report on the scope only; what names unread namespaces is not judged (auditor/scope.py)
+    if scope is None and snapshot.source.namespaces is not None:
+        scope = snapshot.source.namespaces
+    scoped = apply_scope(report.data, scope)
+    if "scope" in scoped:
+        report = Report(resummarize(scoped))
+    # istioctl-style suppressions (resource annotations, --suppress) count as waiver entries
+    suppressed = suppression_waivers(
+        report.data["findings"], snapshot, suppress, first_index=len(waivers or ())
+    )
+    if suppressed:
+        waivers = [*(waivers or ()), *suppressed]
+    return post_process(
+        report, waivers=waivers, baseline=baseline, baseline_source=baseline_source, gates=gates
+    )
 
 
 def post_process(
@@ -59,8 +79,12 @@ def post_process(
     waivers: Sequence[Waiver] | None = None,
     baseline: Mapping[str, Any] | None = None,
     baseline_source: str = "",
+    gates: Gates | None = None,
 ) -> Report:
-    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json)."""
+    """Apply waivers, then a baseline, to a built report (also usable on a loaded report.json),
+    and record the CI gates the scan runs with (`gates`, read by the JUnit renderer)."""
+    if gates is not None and gates.any():
+        report = Report({**report.data, "gates": gates.to_json()})
     if waivers is None and baseline is None:
         return report
     data: Mapping[str, Any] = report.data

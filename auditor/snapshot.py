@@ -163,6 +163,7 @@ class Snapshot:
         "_by_kind",
         "collection",
         "inventory",
+        "lines",
         "mesh_config_override",
         "source",
         "warnings",
@@ -176,6 +177,15 @@ class Snapshot:
         self.source = source
         # A MeshConfig given with --mesh-config, as a mapping (already parsed).
         self.mesh_config_override: tuple[str, Mapping[str, Any]] | None = None
+        # KObject.origin -> the 1-based line its object starts on, where the loader knows it
+        self.lines: dict[str, int] = {}
+
+    def put(self, obj: KObject) -> bool:
+        """Add an object read elsewhere (a pre-merge overlay); True when it replaced one."""
+        bucket = self._by_kind[kind_key(obj.group, obj.kind)]
+        replaced = (obj.namespace, obj.name) in bucket
+        bucket[(obj.namespace, obj.name)] = obj
+        return replaced
 
     # ---- reading -------------------------------------------------------------------------
 

@@ -46,11 +46,17 @@ class Waiver:
     owner: str | None = None
     expires: dt.date | None = None
     ticket: str | None = None
+    # "file" for a waivers-file entry; "annotation" or "--suppress" for an istioctl-style
+    # suppression (auditor/suppress.py), which names the findings it covers in `ids`.
+    source: str = "file"
+    ids: tuple[str, ...] = ()
 
     def expired(self, scan_date: dt.date) -> bool:
         return self.expires is not None and scan_date > self.expires
 
     def matches(self, finding: Mapping[str, Any]) -> bool:
+        if self.source != "file" and self.id is None:
+            return finding.get("id") in self.ids
         if self.id is not None:
             return bool(finding.get("id") == self.id)
         if self.check not in ("*", finding.get("check")):
@@ -65,7 +71,9 @@ class Waiver:
         return True
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.source == "file" else {"source": self.source}
         return {
+            **extra,
             "index": self.index,
             "check": self.check,
             "resource": dict(self.resource) if self.resource is not None else None,

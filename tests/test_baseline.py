@@ -80,6 +80,7 @@ def test_baseline_marks_new_unchanged_and_resolved(
         "new": 1,
         "unchanged": 4,
         "resolved": 3,
+        "not_compared": 0,
         "new_by_severity": {"critical": 0, "high": 0, "medium": 0, "low": 1, "info": 0},
     }
     validate_report(data)
@@ -188,11 +189,13 @@ def test_diff_command(before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert [f["id"] for f in written["resolved_findings"]] == [EGR003, VS001, VS002]
     assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, GW005, MTLS001, GW001]
     counts = written["counts"]
-    assert counts == {"new": 1, "resolved": 3, "unchanged": 4}
+    assert counts == {"new": 1, "resolved": 3, "unchanged": 4, "not_compared": 0}
+    assert written["not_compared_findings"] == []
     assert written["old"]["generated_at"] == "2026-11-18T12:00:00Z"
     lines = result.stdout.splitlines()
     assert lines[1] == (
         f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}"
+        "   Not compared: 0"
     )
     assert "New findings:" in lines
     assert (
@@ -208,7 +211,7 @@ def test_diff_of_a_report_with_itself(before: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0
     data = load_report(before)
     assert result.stdout.splitlines()[1] == (
-        f"New: 0   Resolved: 0   Unchanged: {len(data['findings'])}"
+        f"New: 0   Resolved: 0   Unchanged: {len(data['findings'])}   Not compared: 0"
     )
     assert "New findings:" not in result.stdout
 

@@ -64,8 +64,9 @@ def test_debug_shows_the_traceback() -> None:
 
 
 def test_usage_errors_are_exit_2() -> None:
-    code, _, err = run("scan", "--from", str(DEMO), "--context", "prod")
-    assert code == 2 and "--from" in err
+    # (--from with --context is a pre-merge overlay now: tests/test_overlay.py)
+    code, _, err = run("scan", "--from", str(DEMO), "-A", "-n", "shop")
+    assert code == 2 and "-A/--all-namespaces and -n/--namespace" in err
     code, _, err = run("scan", "--from", str(DEMO), "--format", "json,docx")
     assert code == 2 and "unknown format 'docx'" in err
     code, _, err = run("scan", "--from", str(DEMO), "--mesh-config", "/nonexistent/mesh.yaml")

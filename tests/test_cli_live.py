@@ -176,10 +176,15 @@ def test_unknown_context_and_unreadable_kubeconfig(demo: FakeKubeAPI, tmp_path: 
     assert one_line_error(result).startswith(f"mesh-audit: error: cannot parse kubeconfig {broken}")
 
 
-def test_from_and_cluster_options_conflict(tmp_path: Path) -> None:
-    result = invoke(["scan", "--from", str(DEMO), "--context", "prod"])
-    assert result.exit_code == 2
-    assert "cannot be combined with cluster options" in result.stderr
+def test_from_with_cluster_options_is_a_pre_merge_overlay(tmp_path: Path) -> None:
+    # --context with --from audits the cluster with the files applied (tests/test_overlay.py),
+    # so it reads the cluster: an unknown kubeconfig is a cluster error, not a usage error
+    missing = tmp_path / "no-kubeconfig"
+    result = invoke(
+        ["scan", "--from", str(DEMO), "--context", "prod", "--kubeconfig", str(missing)]
+    )
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1
 
 
 def test_cluster_without_istio_states_it_and_runs_kubernetes_checks(

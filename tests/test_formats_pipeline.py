@@ -102,8 +102,10 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
             "kind": "resource",
         }
     ]
+    # the Gateway is after.yaml's first document; its apiVersion is on line 3
     assert loc["physicalLocation"] == {
-        "artifactLocation": {"uri": "fixtures/cases/pipeline/after.yaml"}
+        "artifactLocation": {"uri": "fixtures/cases/pipeline/after.yaml"},
+        "region": {"startLine": 3},
     }
     assert loc["properties"] == {"document": 1}
     assert gw002["suppressions"] == [
@@ -123,6 +125,9 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
         "fixtures/cases/pipeline/common.yaml"
     )
     assert egr001["locations"][0]["properties"] == {"document": 4}
+    assert egr001["locations"][0]["physicalLocation"]["region"] == {"startLine": 25}
+    assert run["automationDetails"] == {"id": "mesh-audit/files/"}
+    assert rule_help(rules, "EGR001") == "https://github.com/mesh-audit/mesh-audit#checks"
 
     gw001 = results[GW001]
     assert gw001["suppressions"][0]["properties"] == {
@@ -133,6 +138,10 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
     rule = next(r for r in rules if r["id"] == "EGR001")
     assert rule["defaultConfiguration"] == {"level": "warning"}
     assert rule["properties"]["security-severity"] == "5.5"
+
+
+def rule_help(rules: list[dict[str, Any]], check: str) -> str:
+    return str(next(r for r in rules if r["id"] == check)["helpUri"])
 
 
 def test_sarif_absolute_paths_become_file_uris() -> None:
@@ -152,6 +161,11 @@ def test_sarif_of_a_live_source_has_only_logical_locations(in_root: None) -> Non
     doc = sarif.to_sarif(data)
     validate_sarif(doc)
     assert all("physicalLocation" not in r["locations"][0] for r in doc["runs"][0]["results"])
+    assert all(r["locations"][0]["logicalLocations"] for r in doc["runs"][0]["results"])
+    data["source"] = {**data["source"], "context": "prod/eu west"}
+    assert sarif.to_sarif(data)["runs"][0]["automationDetails"] == {
+        "id": "mesh-audit/prod-eu-west/"
+    }
 
 
 def test_sarif_of_the_demo_mesh_validates(tmp_path: Path) -> None:
@@ -160,6 +174,58 @@ def test_sarif_of_the_demo_mesh_validates(tmp_path: Path) -> None:
     doc = json.loads(path.read_text())
     validate_sarif(doc)
     assert len(doc["runs"][0]["results"]) == len(report.data["findings"])
+    # GitHub code scanning needs a line: every result has one, on its object's first key
+    for result in doc["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        uri, line = physical["artifactLocation"]["uri"], physical["region"]["startLine"]
+        text = Path(uri.removeprefix("file://")).read_text().splitlines()[line - 1]
+        assert text.lstrip("- ").startswith(("apiVersion:", "kind:", "metadata:")), (uri, line)
+        name = result["locations"][0]["logicalLocations"][0]["name"]
+        following = Path(uri.removeprefix("file://")).read_text().splitlines()[line - 1 : line + 40]
+        assert any(f"name: {name}" in t for t in following), (uri, line, name)
+
+
+def test_lines_of_documents_and_list_items(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(
+        "# leading comment\n"
+        "---\n"
+        "apiVersion: v1\n"  # 3
+        "kind: Namespace\n"
+        "metadata: {name: shop}\n"
+        "---\n"
+        "---\n"  # an empty document
+        "apiVersion: v1\n"  # 8
+        "kind: List\n"
+        "items:\n"
+        "- apiVersion: v1\n"  # 11
+        "  kind: Namespace\n"
+        "  metadata:\n"
+        "    name: a\n"
+        "- apiVersion: v1\n"  # 15
+        "  kind: Namespace\n"
+        "  metadata: {name: b}\n"
+        "---\n"
+        "apiVersion: v1\n"  # 19
+        "kind: Namespace\n"
+        "metadata: {name: c}\n"
+    )
+    snapshot = load_paths([str(path)])
+    assert snapshot.lines == {
+        f"{path}#1": 3,
+        f"{path}#2": 6,  # the empty document: its --- line
+        f"{path}#3": 8,
+        f"{path}#3.items[0]": 11,
+        f"{path}#3.items[1]": 15,
+        f"{path}#4": 19,
+    }
+    origins = {o.name: o.origin for o in snapshot.objects("Namespace")}
+    assert origins == {
+        "shop": f"{path}#1",
+        "a": f"{path}#3.items[0]",
+        "b": f"{path}#3.items[1]",
+        "c": f"{path}#4",
+    }
 
 
 # ---- checks that did not run, for JUnit and SARIF ---------------------------------------
@@ -218,12 +284,14 @@ def test_junit_cases_per_check(broken_check: None) -> None:
         )
     ]
     assert cases("ZZZ999") == [("ZZZ999", "error", "check failed: RuntimeError: kaboom")]
-    # one failing case per (unwaived) finding; waived ones are skipped with the reason
+    # one case per finding. No gate was given, so only findings at or above high fail (the
+    # JUnit default, auditor/gates.py); EGR001 (medium) passes with the finding in system-out.
+    # Waived ones are skipped with the reason.
     assert cases("EGR001") == [
         (
             "EGR001 ConfigMap istio-system/istio data.mesh.outboundTrafficPolicy.mode",
-            "failure",
-            next(f["message"] for f in report.data["findings"] if f["id"] == EGR001),
+            "system-out",
+            "",
         )
     ]
     assert cases("GW002") == [
@@ -233,9 +301,18 @@ def test_junit_cases_per_check(broken_check: None) -> None:
             "waived: admin port is opened on a dedicated load balancer",
         )
     ]
-    assert suites["EGR001"].get("failures") == "1"
+    assert suites["EGR001"].get("failures") == "0"
     assert suites["GW002"].get("skipped") == "1"
-    failure = suites["EGR001"].find("testcase/failure")
+    out = suites["EGR001"].find("testcase/system-out")
+    assert out is not None and f"id: {EGR001}" in (out.text or "")
+    assert "severity: medium" in (out.text or "")
+    # with --fail-on medium recorded in the report, the same finding is a failure
+    gated = junit_tree(
+        {**report.data, "gates": {"fail_on": "medium", "fail_on_new": None, "fail_under": None}}
+    )
+    [failure] = [
+        c.find("failure") for c in gated.iter("testcase") if c.get("name", "").startswith("EGR001")
+    ]
     assert failure is not None and failure.get("type") == "medium"
     assert f"id: {EGR001}" in (failure.text or "")
     # totals add up over the suites
@@ -275,7 +352,9 @@ def hostile_data() -> dict[str, Any]:
 
 
 def test_junit_escapes_tenant_text() -> None:
-    root = junit_tree(hostile_data())
+    data = hostile_data()
+    data["findings"] = [{**data["findings"][0], "severity": "high"}]
+    root = junit_tree(data)
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None
     # ESC is shown escaped (auditor/report/text.py: inert), never passed to a log viewer raw
@@ -329,3 +408,33 @@ def test_cli_writes_pipeline_formats(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
     validate_sarif(json.loads((out / "report.sarif").read_text()))
     ET.parse(out / "report.junit.xml")
+
+
+def test_sarif_meets_githubs_documented_ingestion_requirements(tmp_path: Path) -> None:
+    """docs.github.com, code-security/reference/code-scanning/sarif-files/
+    sarif-support-for-code-scanning: a result needs ruleId, message.text and at least one
+    location with physicalLocation.artifactLocation.uri and region.startLine to be shown;
+    security-severity is a string 0.0-10.0; runAutomationDetails.id's part before the last
+    slash is the category; limits per run: 25,000 results and rules, 20 tags per rule, 1,000
+    locations per result; partialFingerprints keep alerts stable across runs."""
+    report = scan(load_paths([str(ROOT / "fixtures" / "demo-mesh")]), generated_at=FIXED_CLOCK)
+    doc = sarif.to_sarif(report.data)
+    validate_sarif(doc)
+    assert len(doc["runs"]) <= 20
+    [run] = doc["runs"]
+    assert run["automationDetails"]["id"].endswith("/")
+    rules = run["tool"]["driver"]["rules"]
+    assert len(rules) <= 25_000 and len(run["results"]) <= 25_000
+    for rule in rules:
+        assert rule["id"] and rule["shortDescription"]["text"] and rule["help"]["text"]
+        assert 0.0 <= float(rule["properties"]["security-severity"]) <= 10.0
+        assert len(rule["properties"]["tags"]) <= 20
+    ids = {r["id"] for r in rules}
+    for result in run["results"]:
+        assert result["ruleId"] in ids and result["message"]["text"]
+        assert 1 <= len(result["locations"]) <= 1000
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"]
+        assert isinstance(physical["region"]["startLine"], int)
+        assert physical["region"]["startLine"] >= 1
+        assert result["partialFingerprints"]["meshAuditFindingId/v1"]

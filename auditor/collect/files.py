@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import stat
+import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from auditor.collect.lines import document_starts, item_starts
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError
 from auditor.istio.version import istio_version
@@ -206,14 +208,19 @@ def add_document(
     snapshot.add(doc, origin=origin, document=index, default_namespace=default_namespace)
 
 
+STDIN = "-"
+STDIN_ORIGIN = "<stdin>"
+
+
 def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> Snapshot:
     """Read files and directories into one Snapshot. Raises InputError on unreadable input.
 
     Inside a directory, what cannot be read (permissions, FIFOs, devices, broken links) is a
     warning and the rest is audited; when nothing at all could be read that is an error.
+    The path `-` reads YAML or JSON (or a snapshot) from standard input, as kubectl does.
     """
     path_list = list(paths)
-    found = discover_inputs(path_list)
+    found = discover_inputs([p for p in path_list if p != STDIN])
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
     snapshot.warnings.extend(found.skipped)
     read = 0
@@ -226,6 +233,12 @@ def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> S
                     raise
                 snapshot.warnings.append(_skip(str(path), str(exc).removeprefix(f"{path}: ")))
                 continue
+            read += 1
+        if STDIN in path_list:
+            data = sys.stdin.buffer.read()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            load_data(snapshot, Path(STDIN_ORIGIN), data, default_namespace=default_namespace)
             read += 1
     if read == 0 and (found.skipped or found.files):
         first = snapshot.warnings[0]
@@ -243,7 +256,14 @@ def load_file(snapshot: Snapshot, path: Path, *, default_namespace: str = "defau
     origin = str(path)
     if not path.name.endswith(YAML_SUFFIXES) and read_streamed(snapshot, path, origin=origin):
         return
-    data = _read_bytes(path)
+    load_data(snapshot, path, _read_bytes(path), default_namespace=default_namespace)
+
+
+def load_data(
+    snapshot: Snapshot, path: Path, data: bytes, *, default_namespace: str = "default"
+) -> None:
+    """Add the objects of one file's bytes (`path` names it in origins and errors)."""
+    origin = str(path)
     if _looks_like_json(path, data):
         doc = _parse_json(path, data)
         if isinstance(doc, dict) and doc.get("kind") == SNAPSHOT_KIND:
@@ -257,5 +277,23 @@ def load_file(snapshot: Snapshot, path: Path, *, default_namespace: str = "defau
             return
         add_document(snapshot, doc, origin=origin, index=1, default_namespace=default_namespace)
         return
-    for index, doc in enumerate(_yaml_documents(path, data), start=1):
+    docs = list(_yaml_documents(path, data))
+    for index, doc in enumerate(docs, start=1):
         add_document(snapshot, doc, origin=origin, index=index, default_namespace=default_namespace)
+    record_lines(snapshot, origin, data, docs)
+
+
+def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
+    """Note the line each document and List item starts on (for SARIF), when it is certain."""
+    text = data.decode("utf-8-sig", errors="replace")
+    starts = document_starts(text)
+    if len(starts) != len(docs):
+        return
+    for index, (doc, line) in enumerate(zip(docs, starts, strict=True), start=1):
+        snapshot.lines[f"{origin}#{index}"] = line
+        if isinstance(doc, dict) and _is_list(doc) and isinstance(doc.get("items"), list):
+            last = starts[index] - 1 if index < len(starts) else None
+            items = item_starts(text, line, last)
+            if len(items) == len(doc["items"]):
+                for i, item_line in enumerate(items):
+                    snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line

@@ -33,6 +33,21 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
+def render_bytes(report: Report, name: str) -> bytes:
+    """One machine-readable format as bytes, for `scan -o FORMAT` (stdout)."""
+    import orjson
+
+    if name == "json":
+        return json_report.dumps(report)
+    if name == "sarif":
+        return orjson.dumps(sarif.to_sarif(report.data), option=orjson.OPT_INDENT_2) + b"\n"
+    if name == "junit":
+        return junit.to_xml(report.data)
+    if name == "csv":
+        return csv_report.to_csv(report.data).encode("utf-8")
+    raise InputError(f"-o: unknown format {name!r} (choose from json, sarif, csv, junit)")
+
+
 def parse_formats(text: str) -> list[str]:
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:

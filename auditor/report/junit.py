@@ -2,9 +2,12 @@
 
 A `<testsuite>` per check (named `GW001: title`) so a dashboard groups by check; inside it:
 - the check ran and found nothing: one passing `<testcase>` named by the check ID;
-- the check ran and found something: one `<testcase>` per finding, each with one `<failure>`
-  (most JUnit readers take only the first failure of a test case, so findings are not stacked);
-  a waived finding is `<skipped>` with the waiver's reason instead;
+- the check ran and found something: one `<testcase>` per finding. A finding that trips the
+  scan's gates (`--fail-on`, `--fail-on-new`; without either, findings at or above high: see
+  auditor/gates.py) has one `<failure>` (most JUnit readers take only the first failure of a
+  test case, so findings are not stacked); a finding below the gate is a passing test case with
+  the finding in `<system-out>`, so JUnit and the exit code agree; a waived finding is
+  `<skipped>` with the waiver's reason;
 - the check was not run (its kinds could not be read): one `<skipped>` test case;
 - the check raised: one `<error>` test case.
 XML escaping is done by ElementTree; control characters (which XML 1.0 cannot carry, or which act
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.gates import junit_failing_ids
 from auditor.limits import LIMITS
 from auditor.report.model import Report
 from auditor.report.text import inert
@@ -33,7 +37,7 @@ def _resource(ref: Mapping[str, Any]) -> str:
     return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
 
 
-def _finding_case(suite: ET.Element, finding: Mapping[str, Any]) -> tuple[int, int]:
+def _finding_case(suite: ET.Element, finding: Mapping[str, Any], failing: bool) -> tuple[int, int]:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -49,11 +53,6 @@ def _finding_case(suite: ET.Element, finding: Mapping[str, Any]) -> tuple[int, i
     if waiver:
         ET.SubElement(case, "skipped", {"message": _clean(f"waived: {waiver['reason']}")})
         return 0, 1
-    failure = ET.SubElement(
-        case,
-        "failure",
-        {"message": _clean(finding["message"]), "type": finding["severity"]},
-    )
     lines = [
         f"id: {finding['id']}",
         f"severity: {finding['severity']}",
@@ -65,6 +64,15 @@ def _finding_case(suite: ET.Element, finding: Mapping[str, Any]) -> tuple[int, i
     if finding.get("baseline_status"):
         lines.append(f"baseline: {finding['baseline_status']}")
     lines.append(f"remediation: {finding['remediation']}")
+    if not failing:
+        out = ET.SubElement(case, "system-out")
+        out.text = _clean("\n".join([f"message: {finding['message']}", *lines]))
+        return 0, 0
+    failure = ET.SubElement(
+        case,
+        "failure",
+        {"message": _clean(finding["message"]), "type": finding["severity"]},
+    )
     failure.text = _clean("\n".join(lines))
     return 1, 0
 
@@ -74,6 +82,7 @@ def to_xml(data: Mapping[str, Any]) -> bytes:
     for finding in data["findings"]:
         by_check[finding["check"]].append(finding)
     titles = {c["id"]: c["title"] for c in data["checks"]}
+    failing = junit_failing_ids(data)
     root = ET.Element("testsuites", {"name": "mesh-audit"})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for run in data["check_runs"]:
@@ -91,7 +100,7 @@ def to_xml(data: Mapping[str, Any]) -> bytes:
         findings = by_check.get(check, [])
         if run["status"] == "ran" and findings:
             for finding in findings:
-                failed, skipped = _finding_case(suite, finding)
+                failed, skipped = _finding_case(suite, finding, finding["id"] in failing)
                 counts["failures"] += failed
                 counts["skipped"] += skipped
             counts["tests"] = len(findings)

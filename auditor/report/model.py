@@ -19,6 +19,7 @@ from auditor.istio.meshconfig import MeshConfig
 from auditor.kinds import KINDS, kind_key
 from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report.command import redact_argv
+from auditor.report.score import score as risk_score
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
 SCHEMA_VERSION = 2  # 2: authorization[] (the per-workload access model), mtls[], egress[] per port
@@ -47,8 +48,11 @@ def summarize(
     by_cat = Counter(f["category"] for f in active)
     statuses = Counter(r["status"] for r in runs)
     read = sum(1 for c in collection.values() if c["status"] == STATUS_OK)
+    risk = risk_score(findings)
     summary: dict[str, Any] = {
         "total": len(active),
+        "score": risk.value,
+        "grade": risk.grade,
         "by_severity": {s.label: by_sev.get(s.label, 0) for s in sorted(Severity, reverse=True)},
         "by_category": {str(c): by_cat.get(str(c), 0) for c in Category},
         "checks": {
@@ -83,6 +87,9 @@ def _with_origin(finding: Finding, snapshot: Snapshot) -> dict[str, Any]:
     obj = snapshot.get(kind_key(ref.group, ref.kind), ref.namespace, ref.name)
     if obj is not None and obj.origin:
         out["origin"] = obj.origin
+        line = snapshot.lines.get(obj.origin)
+        if line is not None:
+            out["origin_line"] = line
     return out
 
 

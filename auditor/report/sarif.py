@@ -24,6 +24,8 @@ from auditor.report.text import inert_tree
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFO_URI = "https://github.com/mesh-audit/mesh-audit"
+# The README's check table: each rule's helpUri points at it (the check's row names its ID).
+CHECKS_URI = f"{INFO_URI}#checks"
 
 # SARIF has three result levels; the severity itself travels in properties, and the
 # `security-severity` score (0-10) is what GitHub code scanning ranks security results by.
@@ -51,8 +53,9 @@ def _rule(check: Mapping[str, Any]) -> dict[str, Any]:
             "references": list(check["references"]),
         },
     }
+    rule["helpUri"] = CHECKS_URI
     if urls:
-        rule["helpUri"] = urls[0]
+        rule["properties"]["documentation"] = urls[0]
     return rule
 
 
@@ -89,6 +92,12 @@ def _result(
         physical = _physical(origin)
         if physical is not None:
             location["physicalLocation"], props = physical
+            # GitHub code scanning places an alert on a line: the object's first line when the
+            # loader knows it, else the file's first line
+            line = finding.get("origin_line")
+            location["physicalLocation"]["region"] = {
+                "startLine": line if isinstance(line, int) and line > 0 else 1
+            }
             if props:
                 location["properties"] = props
     result: dict[str, Any] = {
@@ -125,6 +134,10 @@ def _result(
     return result
 
 
+def _category(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "files"
+
+
 def to_sarif(data: Mapping[str, Any]) -> dict[str, Any]:
     rules = [_rule(c) for c in data["checks"]]
     index = {r["id"]: i for i, r in enumerate(rules)}
@@ -138,7 +151,11 @@ def to_sarif(data: Mapping[str, Any]) -> dict[str, Any]:
         for run in data["check_runs"]
         if run["status"] != "ran"
     ]
+    source = data["source"]
+    target = source.get("context") or source["type"]
     run: dict[str, Any] = {
+        # one category per cluster/context, so GitHub keeps each cluster's alerts apart
+        "automationDetails": {"id": f"mesh-audit/{_category(target)}/"},
         "tool": {
             "driver": {
                 "name": data["tool"]["name"],

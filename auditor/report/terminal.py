@@ -8,22 +8,58 @@ control character from any input (a report, a baseline, a diff input) can reach 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from auditor.report.text import inert
 
 TOP_FINDINGS = 10
+TOP_HOSTS = 5
+
+# False while rendering for a pipe or file: nothing is cut (see `render`)
+_CAP: ContextVar[bool] = ContextVar("mesh_audit_terminal_cap", default=True)
+
+# ANSI SGR colours for the severity tag, only on a terminal and never with NO_COLOR
+_COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO": "2"}
 
 
 def printable(text: object, limit: int = 120) -> str:
-    """Untrusted text for one terminal field: control characters escaped, length capped."""
+    """Untrusted text for one terminal field: control characters escaped, length capped
+    (not capped while rendering for a pipe or file: see `render`)."""
+    if not _CAP.get():
+        return inert(text)
     return inert(text, limit)
 
 
 def _lines(lines: Sequence[str]) -> str:
     """The final text: every line inert, whatever field it was built from."""
     return "\n".join(inert(line) for line in "\n".join(lines).split("\n"))
+
+
+def style_for(
+    is_tty: bool, env: Mapping[str, str], *, no_color: bool = False, columns: int = 80
+) -> tuple[int | None, bool]:
+    """(width, colour) for the summary: on a terminal, COLUMNS (else its size, `columns`) and
+    colour unless --no-color or NO_COLOR (https://no-color.org: set and not empty); piped or
+    redirected, no cutting and no colour."""
+    if not is_tty:
+        return None, False
+    raw = env.get("COLUMNS", "")
+    width = int(raw) if raw.isdigit() and int(raw) >= 20 else max(columns, 20)
+    return width, not no_color and not env.get("NO_COLOR")
+
+
+def _fit(line: str, width: int | None) -> str:
+    return line if width is None or len(line) <= width else line[: max(width - 1, 1)] + "…"
+
+
+def _colour(line: str) -> str:
+    for sev, code in _COLOURS.items():
+        tag = f"[{sev:8}]"
+        if line.startswith(f"  {tag}"):
+            return f"  \x1b[{code}m{tag}\x1b[0m{line[2 + len(tag) :]}"
+    return line
 
 
 def _resource(ref: Mapping[str, Any]) -> str:
@@ -46,7 +82,28 @@ def _exposure_line(e: Mapping[str, Any]) -> str:
     )
 
 
-def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
+def render(
+    data: Mapping[str, Any],
+    written: Sequence[Path] = (),
+    *,
+    width: int | None = None,
+    color: bool = False,
+) -> str:
+    """The summary. `width`: the terminal's columns (lines longer are cut with …); None for a
+    pipe or file, where nothing is cut. `color`: colour the severity tags (a terminal without
+    NO_COLOR)."""
+    token = _CAP.set(width is not None)
+    try:
+        lines = _render(data, written)
+    finally:
+        _CAP.reset(token)
+    lines = [_fit(line, width) for line in _lines(lines).split("\n")]
+    if color:
+        lines = [_colour(line) for line in lines]
+    return "\n".join(lines)
+
+
+def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
     lines: list[str] = []
     src = data["source"]
     where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
@@ -58,6 +115,7 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
         f"checks run: {summary['checks']['ran']}/{summary['checks']['total']}   "
         f"mesh config: {printable(data['mesh_config']['source'])}"
     )
+    lines.extend(_scope_lines(data))
     missing = [(k, v) for k, v in data["collection"].items() if v["status"] != "ok"]
     for key, entry in missing:
         msg = f": {printable(entry['message'])}" if entry.get("message") else ""
@@ -72,6 +130,8 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     sev = summary["by_severity"]
     counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
     waived = f"   (waived: {summary['waived']})" if "waived" in summary else ""
+    if "score" in summary:
+        lines.append(f"Score: {summary['score']}/100   grade {summary['grade']}")
     lines.append(f"Findings: {summary['total']}   {counts}{waived}")
     active = [f for f in data["findings"] if not f.get("waiver")]
     for f in active[:TOP_FINDINGS]:
@@ -103,21 +163,37 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
     if egress:
         via = sum(1 for e in egress if e["via_egress_gateway"])
         lines.append(f"Egress: {len(egress)} external hosts, {via} through an egress gateway")
+        # the same bypass reason (a namespace without an egress NetworkPolicy) applies to many
+        # hosts: each is numbered and printed once, with the hosts it applies to
+        reasons: dict[str, list[str]] = {}
         for e in egress[:TOP_FINDINGS]:
             ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
             gw = e["via_egress_gateway"]
             route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
+            numbers = []
+            for reason in e["bypass"]:
+                hosts = reasons.setdefault(reason, [])
+                hosts.append(printable(e["host"], 60))
+                numbers.append(str(list(reasons).index(reason) + 1))
             lines.append(
                 f"  {printable(e['host'], 60)} {ports} {route} "
                 f"[TLS origination: {e['tls_origination']}]"
                 + ("" if e["registered_by"] else " UNREGISTERED")
+                + (f"  bypass: {','.join(numbers)}" if numbers else "")
             )
-            for reason in e["bypass"][:3]:
-                lines.append(f"      bypass: {printable(reason, 140)}")
-            if len(e["bypass"]) > 3:
-                lines.append(f"      ... and {len(e['bypass']) - 3} more bypass reasons")
         if len(egress) > TOP_FINDINGS:
             lines.append(f"  ... and {len(egress) - TOP_FINDINGS} more in the report")
+        if reasons:
+            shown = len(egress[:TOP_FINDINGS])
+            lines.append("  Bypass reasons (numbered above):")
+            for n, (reason, hosts) in enumerate(reasons.items(), start=1):
+                if len(hosts) == shown and shown > 1:
+                    which = f"all {shown} hosts"
+                else:
+                    which = ", ".join(hosts[:TOP_HOSTS])
+                    if len(hosts) > TOP_HOSTS:
+                        which += f" and {len(hosts) - TOP_HOSTS} more"
+                lines.append(f"    {n}. {printable(reason, 140)} ({which})")
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
@@ -126,7 +202,33 @@ def render(data: Mapping[str, Any], written: Sequence[Path] = ()) -> str:
             lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
     for path in written:
         lines.append(f"Wrote {path}")
-    return _lines(lines)
+    return lines
+
+
+def _scope_lines(data: Mapping[str, Any]) -> list[str]:
+    """What -n limited: the scope, findings outside it, and findings it could not judge."""
+    scope = data.get("scope")
+    if not scope:
+        return []
+    names = scope.get("namespaces")
+    where = "namespaces " + ", ".join(printable(n) for n in names) if names else "all namespaces"
+    read = scope.get("read")
+    lines = [
+        f"  scope: {where} ({scope['outside_findings']} findings outside it not reported; "
+        + ("read: " + ", ".join(printable(n) for n in read) if read else "read cluster-wide")
+        + ")"
+    ]
+    not_judged = scope.get("not_judged") or []
+    if not_judged:
+        lines.append(
+            f"  NOT JUDGED {len(not_judged)} findings: they depend on namespaces this scan "
+            "did not read (listed in report scope.not_judged[])"
+        )
+        for f in not_judged[:TOP_FINDINGS]:
+            lines.append(f"    {f['check']}  {_resource(f['resource'])}")
+        if len(not_judged) > TOP_FINDINGS:
+            lines.append(f"    ... and {len(not_judged) - TOP_FINDINGS} more in the report")
+    return lines
 
 
 def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
@@ -137,7 +239,13 @@ def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"Since baseline {printable(base['source'])} ({base.get('generated_at')}): "
             f"{base['new']} new, {base['unchanged']} unchanged, {base['resolved']} resolved"
+            + (f", {base['not_compared']} not compared" if base.get("not_compared") else "")
         )
+        for f in data.get("not_compared") or []:
+            lines.append(
+                f"  NOT COMPARED {f['check']}  {_resource(f['resource'])}: "
+                f"{printable(f.get('not_compared_reason', ''), 120)}"
+            )
     audit = data.get("waiver_audit")
     if audit is not None:
         by_status = {s: sum(1 for w in audit if w["status"] == s) for s in _WAIVER_STATUSES}
@@ -173,12 +281,19 @@ def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
     lines = [
         f"mesh-audit diff: {old['generated_at']} ({old['findings']} findings) -> "
         f"{new['generated_at']} ({new['findings']} findings)",
-        f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}",
+        f"New: {counts['new']}   Resolved: {counts['resolved']}   Unchanged: {counts['unchanged']}"
+        + f"   Not compared: {counts.get('not_compared', 0)}",
     ]
     for title, key in (("New findings:", "new_findings"), ("Resolved:", "resolved_findings")):
         if result[key]:
             lines.append(title)
             lines.extend(_diff_line(f) for f in result[key])
+    not_compared = result.get("not_compared_findings") or []
+    if not_compared:
+        lines.append("Not compared (the newer scan could not see them; not counted as resolved):")
+        for f in not_compared:
+            lines.append(_diff_line(f))
+            lines.append(f"      {printable(f.get('not_compared_reason', ''), 140)}")
     if written is not None:
         lines.append(f"Wrote {written}")
     return _lines(lines)

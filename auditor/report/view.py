@@ -406,6 +406,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
     resolved_rows, resolved_total, resolved_hidden = view_changes.resolved_rows(
         data, PDF_TABLE_ROWS if medium == "pdf" else None
     )
+    not_compared_rows, not_compared_total, not_compared_hidden = view_changes.resolved_rows(
+        data, PDF_TABLE_ROWS if medium == "pdf" else None, key="not_compared"
+    )
     exposure = list(data["exposure"])
     egress = list(data.get("egress") or [])
     access = list(data.get("authorization") or [])  # absent in schema_version 1 reports
@@ -472,6 +475,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "resolved_rows": resolved_rows,
         "resolved_total": resolved_total,
         "resolved_hidden": resolved_hidden,
+        "not_compared_rows": not_compared_rows,
+        "not_compared_total": not_compared_total,
+        "not_compared_hidden": not_compared_hidden,
         "inventory": [
             {
                 "kind": kind,

@@ -37,6 +37,7 @@ def baseline_summary(data: Mapping[str, Any]) -> dict[str, Any] | None:
         "new": int(base["new"]),
         "unchanged": int(base["unchanged"]),
         "resolved": int(base["resolved"]),
+        "not_compared": int(base.get("not_compared") or 0),
         "new_waived": sum(1 for f in new if is_waived(f)),
         "new_by_severity": [
             {"severity": str(sev), "count": int(n)}
@@ -46,10 +47,13 @@ def baseline_summary(data: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def resolved_rows(
-    data: Mapping[str, Any], limit: int | None
+    data: Mapping[str, Any], limit: int | None, key: str = "resolved"
 ) -> tuple[list[dict[str, Any]], int, int]:
-    """The "Resolved since baseline" rows (baseline order), how many in all, how many not shown."""
-    resolved: Sequence[Any] = data.get("resolved") or []
+    """The "Resolved since baseline" rows (baseline order), how many in all, how many not shown.
+
+    With key="not_compared": the baseline findings this scan could not judge, with the reason.
+    """
+    resolved: Sequence[Any] = data.get(key) or []
     entries = [r for r in resolved if isinstance(r, Mapping)]
     shown = entries if limit is None else entries[:limit]
     rows = []
@@ -63,6 +67,7 @@ def resolved_rows(
                 "severity": str(r.get("severity", "")),
                 "resource": resource_text(ref) if isinstance(ref, Mapping) else "",
                 "path": str(r.get("path") or ""),
+                "reason": str(r.get("not_compared_reason") or ""),
             }
         )
     return rows, len(entries), len(entries) - len(shown)
