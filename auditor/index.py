@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ from auditor.istio.refs import GatewayRef, lookup_scopes, virtual_service_gatewa
 from auditor.istio.selectors import LabelIndex, SelectorIndex, label_selector_matches
 from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
 from auditor.snapshot import KObject, Snapshot
+
+if TYPE_CHECKING:
+    from auditor.egress import EgressModel
 
 K_GATEWAY = f"{ISTIO_NET}/Gateway"
 K_VS = f"{ISTIO_NET}/VirtualService"
@@ -225,6 +228,13 @@ class MeshIndex:
         routing = EgressRouting(self)
         routing.warm()
         return routing
+
+    @cached_property
+    def egress_model(self) -> EgressModel:
+        """The per host and port egress map (auditor.egress), built once for checks and report."""
+        from auditor.egress import EgressModel
+
+        return EgressModel(self)
 
     @cached_property
     def network_policies(self) -> dict[str, list[KObject]]:

@@ -69,6 +69,7 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("", "Pod", "pods", ("v1",)),
     KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True, rbac=RBAC_OPT_IN),
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
+    KindSpec("discovery.k8s.io", "EndpointSlice", "endpointslices", ("v1",)),
     KindSpec("networking.k8s.io", "Ingress", "ingresses", ("v1",)),
     KindSpec("", "ConfigMap", "configmaps", ("v1",), rbac=RBAC_ROOT_NAMESPACE),
     KindSpec(

@@ -50,10 +50,52 @@ def with_changes(report: Report, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def _egress_port(number: int, protocol: str, name: str, **fields: Any) -> dict[str, Any]:
+    port: dict[str, Any] = {
+        "number": number,
+        "protocol": protocol,
+        "name": name,
+        "path": "direct",
+        "gateway": None,
+        "tls_origination": "none",
+        "direct": [],
+        "direct_more": 0,
+        "notes": [],
+    }
+    port.update(fields)
+    return port
+
+
 EGRESS_SAMPLE: list[dict[str, Any]] = [
     {
         "host": "api.stripe.com",
-        "ports": [{"number": 443, "protocol": "TLS", "name": "tls"}],
+        "ports": [
+            _egress_port(
+                443,
+                "TLS",
+                "tls",
+                path="egress-gateway",
+                gateway={
+                    "kind": "Gateway",
+                    "namespace": "istio-egress",
+                    "name": "egress",
+                    "group": "networking.istio.io",
+                },
+                tls_origination="application",
+                direct=[
+                    {
+                        "namespace": "payments",
+                        "why": "outside the mesh (namespace not labelled for injection)",
+                        "verdict": "blocked",
+                        "policies": ["payments/egress-to-gateway-only"],
+                        "only": [],
+                        "workloads": ["Deployment <b>batch</b>"],
+                        "count": 1,
+                    }
+                ],
+            )
+        ],
+        "registration": "service-entry",
         "registered_by": [
             {
                 "apiVersion": "networking.istio.io/v1",
@@ -62,13 +104,39 @@ EGRESS_SAMPLE: list[dict[str, Any]] = [
                 "name": "stripe",
             }
         ],
+        "destination_class": "public",
+        "addresses": [],
         "via_egress_gateway": {"kind": "Gateway", "namespace": "istio-egress", "name": "egress"},
-        "tls_origination": "none",
+        "tls_origination": "application",
         "bypass": [],
+        "notes": [
+            "NetworkPolicy verdicts hold only where the cluster's network plugin (CNI) enforces "
+            "NetworkPolicy"
+        ],
     },
     {
         "host": "db.partner.example",
-        "ports": [{"number": 5432, "protocol": "TCP", "name": "pg"}],
+        "ports": [
+            _egress_port(
+                5432,
+                "TCP",
+                "pg",
+                tls_origination="sidecar",
+                direct=[
+                    {
+                        "namespace": "reports",
+                        "why": "sent straight out by its sidecar (port not routed through an "
+                        "egress gateway)",
+                        "verdict": "no-policy",
+                        "policies": [],
+                        "only": [],
+                        "workloads": ["Deployment exporter"],
+                        "count": 1,
+                    }
+                ],
+            )
+        ],
+        "registration": "service-entry",
         "registered_by": [
             {
                 "apiVersion": "networking.istio.io/v1",
@@ -77,9 +145,12 @@ EGRESS_SAMPLE: list[dict[str, Any]] = [
                 "name": "partner-db",
             }
         ],
+        "destination_class": "public",
+        "addresses": [],
         "via_egress_gateway": None,
         "tls_origination": "sidecar",
         "bypass": ["no VirtualService routes db.partner.example through the egress gateway"],
+        "notes": [],
     },
 ]
 

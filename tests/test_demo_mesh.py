@@ -75,6 +75,11 @@ def test_ingress_and_tls_checks_on_demo(demo: Report) -> None:
         ("TLS011", "DestinationRule", "payments", "payments-plain", "info"),
         # T5: insecureSkipVerify (and not also TLS009/TLS011)
         ("TLS010", "DestinationRule", "payments", "unknown-partner-tls", "medium"),
+        # T6: TCP 5432 to a public name, nothing originates TLS on the way out (low: Postgres
+        # may negotiate its own TLS inside the connection)
+        ("TLS012", "ServiceEntry", "payments", "settlement-db", "low"),
+        # D2: ExternalName crm-api aliases an internet host over plain HTTP
+        ("TLS012", "Service", "marketing", "crm-api", "medium"),
     }
 
 
@@ -126,6 +131,8 @@ EGRESS_MTLS_AUTHZ = {
     ("AUTHZ012", "RequestAuthentication", "payments", "payments-jwt", "high"),
     # A5: ... and no policy requires a token on the publicly routed payments-api
     ("AUTHZ010", "RequestAuthentication", "payments", "payments-jwt", "high"),
+    # D1: the GCE metadata server registered for payments, reachable with no NetworkPolicy
+    ("EGR010", "ServiceEntry", "payments", "gce-metadata", "high"),
 }
 
 
@@ -152,11 +159,38 @@ def test_demo_egress_map(demo: Report) -> None:
     assert sorted(entries) == [
         "*.com",
         "api.acquirer.example.net",
+        "api.crm-vendor.example.com",
         "api.github.com",
         "api.stripe.com",
         "api.unknown-partner.io",
+        "mainframe.legacy.svc.cluster.local",
+        "metadata.google.internal",
         "settlement-db.bank-partner.example.net",
     ]
+    # D1-D3: classes and registrations of the destinations that are not internet ServiceEntries
+    assert {
+        h: (entries[h]["registration"], entries[h]["destination_class"])
+        for h in (
+            "api.crm-vendor.example.com",
+            "mainframe.legacy.svc.cluster.local",
+            "metadata.google.internal",
+        )
+    } == {
+        "api.crm-vendor.example.com": ("external-name", "public"),
+        "mainframe.legacy.svc.cluster.local": ("service-endpoints", "private"),
+        "metadata.google.internal": ("service-entry", "metadata"),
+    }
+    # D3 (correct): a private mainframe is never told to use the egress gateway
+    assert not any(
+        "egress gateway" in b for b in entries["mainframe.legacy.svc.cluster.local"]["bypass"]
+    )
+    # shop's NetworkPolicy blocks its direct reach to the metadata server
+    (metadata_port,) = entries["metadata.google.internal"]["ports"]
+    assert [
+        (g["namespace"], g["verdict"], g["policies"])
+        for g in metadata_port["direct"]
+        if g["namespace"] == "shop"
+    ] == [("shop", "blocked", ["shop/restrict-egress"])]
     stripe = entries["api.stripe.com"]
     assert stripe["via_egress_gateway"] == {
         "kind": "Gateway",
@@ -174,6 +208,7 @@ def test_demo_egress_map(demo: Report) -> None:
     # a ServiceEntry for *.com is not routed through the gateway by a route for one of its hosts
     assert entries["*.com"]["via_egress_gateway"] is None
     assert entries["*.com"]["bypass"][0] == "not routed through an egress gateway"
+    assert entries["*.com"]["destination_class"] == "public"
     unknown = entries["api.unknown-partner.io"]
     assert (unknown["registered_by"], unknown["bypass"][0]) == (
         [],

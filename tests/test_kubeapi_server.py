@@ -128,6 +128,7 @@ def test_discovery_matches_a_cluster_with_istio(api: client.ApiClient) -> None:
         "apps",
         "networking.k8s.io",
         "admissionregistration.k8s.io",
+        "discovery.k8s.io",
         "apiextensions.k8s.io",
         "extensions.istio.io",
         "gateway.networking.k8s.io",
@@ -186,6 +187,7 @@ def test_cluster_without_istio(
         "apps",
         "networking.k8s.io",
         "admissionregistration.k8s.io",
+        "discovery.k8s.io",
         "apiextensions.k8s.io",
     ]
     with pytest.raises(ApiException) as err:
@@ -202,7 +204,7 @@ def test_cluster_with_some_crds(
     server = kube_api_factory(crds=["gateways.networking.istio.io", "security.istio.io"])
     api = api_client(server, tmp_path)
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
-    assert groups[4:] == ["networking.istio.io", "security.istio.io"]
+    assert groups[5:] == ["networking.istio.io", "security.istio.io"]
     resources = raw_get(api, "/apis/networking.istio.io/v1")["resources"]
     assert [r["name"] for r in resources] == ["gateways", "gateways/status"]
     crds = raw_get(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")

@@ -223,7 +223,10 @@ def test_egress_map_and_table(small: dict[str, Any]) -> None:
         ("", "api.stripe.com"),
         ("bypass", "db.partner.example"),
     ]
-    assert "2 external hosts registered or reached; 1 can bypass the egress gateway." in html
+    assert (
+        "2 external hosts registered or reached; 1 with a way out that no NetworkPolicy stops."
+        in html
+    )
     svg = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)[1]
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
@@ -234,8 +237,8 @@ def test_egress_map_and_table(small: dict[str, Any]) -> None:
         "payments (namespace)": "node source",
         "reports (namespace)": "node source",
         "istio-egress/egress (egress gateway)": "node tls",
-        "direct from sidecar (no egress gateway)": "node neutral",
-        "api.stripe.com:443 (TLS origination: none)": "node neutral",
+        "direct (no egress gateway)": "node neutral",
+        "api.stripe.com:443 (TLS origination: application)": "node neutral",
         "db.partner.example:5432 (BYPASS · TLS origination: sidecar)": "node bypass",
     }
 
@@ -370,9 +373,9 @@ def test_content_security_policy_allows_only_the_shipped_script(small: dict[str,
 
 
 GATEWAY_CHECKS = [
-    "AUTHZ001", "AUTHZ006", "BYP001", "BYP002", "BYP003",
+    "AUTHZ001", "AUTHZ006", "BYP001", "BYP002", "BYP003", "EGR010",
     "GW001", "GW002", "GW003", "GW004", "GW005",
-    "TLS001", "TLS002", "TLS003", "TLS004", "TLS005", "TLS006", "TLS007", "TLS008",
+    "TLS001", "TLS002", "TLS003", "TLS004", "TLS005", "TLS006", "TLS007", "TLS008", "TLS012",
     "VS001", "VS002", "VS004",
 ]  # fmt: skip
 

@@ -207,6 +207,20 @@ def test_a_document_asking_for_urls_gets_nothing() -> None:
     ]
 
 
+def test_egress_table_shows_paths_and_what_stops_direct_reach(small_pdf: pypdf.PdfReader) -> None:
+    """The PDF egress table carries the per-port model: the path out and the NetworkPolicy that
+    blocks direct reach (EGRESS_SAMPLE: api.stripe.com through the egress gateway, a batch job
+    outside the mesh blocked by payments/egress-to-gateway-only)."""
+    # table cells wrap at <wbr> break points, so compare without whitespace
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in small_pdf.pages))
+    for expected in (
+        "443 TLS: egress gateway istio-egress/egress, TLS origination application",
+        "blocked by NetworkPolicy payments/egress-to-gateway-only",
+        "5432 TCP: direct, TLS origination sidecar",
+    ):
+        assert re.sub(r"\s+", "", expected) in text, expected
+
+
 def test_access_table_lists_reachable_workloads_first_with_their_callers() -> None:
     from pathlib import Path
 

@@ -6,6 +6,7 @@ from auditor.checks import (  # noqa: F401
     bypass,
     config,
     egress,
+    egress_paths,
     entrypoints,
     gatewayapi,
     gateways,

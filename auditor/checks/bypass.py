@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import app_workloads, excluded_namespace, uncontained
+from auditor.egress import PROXY_SENDS, DirectGroup, registrations
+from auditor.egress_reach import app_workloads, excluded_namespace, uncontained
 from auditor.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
@@ -27,6 +28,8 @@ from auditor.index import (
 from auditor.istio import annotations as ann
 from auditor.istio import hosts as H
 from auditor.istio import injection as inj
+from auditor.istio.destinations import DestinationClass, gateway_advice_applies
+from auditor.istio.egress import PortRoute
 from auditor.model import Category, ResourceRef, Result, Severity
 from auditor.snapshot import KObject
 
@@ -62,32 +65,83 @@ def _external_hosts(ctx: CheckContext) -> Iterator[tuple[KObject, int, str, list
         "Route the host through the egress gateway as Istio's egress gateway task does: a "
         "Gateway for the host on the egress gateway, and a VirtualService bound to `mesh` and "
         "that Gateway whose mesh leg sends the host's port to the egress gateway Service and "
-        "whose gateway leg sends it on to the host."
+        "whose gateway leg sends it on to the host. Or keep the pods' direct egress from "
+        "reaching it with a NetworkPolicy that allows only the egress gateway's namespace and "
+        "DNS."
     ),
-    references=(EGRESS_GW_DOCS,),
+    references=(EGRESS_GW_DOCS, NETPOL_DOCS),
 )
 def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
-    """Traffic to a registered external host that goes straight from the sidecar is not seen
-    at the border: no central policy, no egress log, and any pod may reach it directly.
+    """Traffic to a registered internet host that goes straight from the workloads' proxies is
+    not seen at the border: no central policy, no egress log.
 
-    Fires per host of a MESH_EXTERNAL ServiceEntry with ports that no VirtualService mesh leg
-    sends to an egress gateway Service (per port).
+    Fires per host of a MESH_EXTERNAL ServiceEntry, ExternalName Service or selector-less
+    Service with EndpointSlices on the public internet (medium) or with a name that cannot be
+    placed (low), for the ports no VirtualService mesh leg sends to an egress
+    gateway, when some workload that sees the entry would send it straight out and no
+    NetworkPolicy blocks that. Ports an egress gateway's own outbound hop uses, and which every
+    workload's NetworkPolicy blocks (Istio's hardened egress pattern), do not fire. Private,
+    link-local and cloud-metadata destinations are never told to use an egress gateway (EGR010
+    judges metadata endpoints). Low when the only direct reach is through NetworkPolicy rules
+    that name specific addresses (a deliberate allowance, e.g. Private Google Access ranges).
+    With no workloads in the input at all, the verdict rests on the routing alone.
     """
-    routing = ctx.index.egress
-    for se, j, host, ports in _external_hosts(ctx):
-        missing = [p for p in ports if not routing.route(host, p).routed]
-        if not missing:
+    model = ctx.index.egress_model
+    no_workloads = not model.reachers.groups
+    for obj, path, entry in registrations(ctx.index):
+        host = entry.host
+        if not gateway_advice_applies(entry.destination_class):
             continue
+        leaking: list[int] = []
+        who: list[str] = []
+        sent_all: list[DirectGroup] = []
+        for port in entry.ports:
+            if port.path != "direct":
+                continue
+            sent = [g for g in port.direct if g.reachable and g.why.startswith(PROXY_SENDS)]
+            if not sent and not no_workloads:
+                continue
+            leaking.append(port.number)
+            sent_all.extend(sent)
+            who.extend(
+                f"{g.namespace} ({g.count} workload{'s' if g.count != 1 else ''}, "
+                f"{g.enforcement()})"
+                for g in sent
+            )
+        if not leaking:
+            continue
+        ambient = any(
+            g.why.startswith(PROXY_SENDS) and "ztunnel" in g.why
+            for p in entry.ports
+            for g in p.direct
+        )
+        proxies = "ztunnel" if ambient else "sidecars"
+        where = "directly to the internet" if entry.destination_class == "public" else "directly"
+        how = (
+            "is not routed through an egress gateway"
+            if model.has_egress_gateway
+            else "leaves without an egress gateway (the mesh has none)"
+        )
+        namespaces = "; ".join(dict.fromkeys(who)) or "any namespace the entry is exported to"
         yield Result(
-            resource=se.ref,
-            path=f"spec.hosts[{j}]",
+            resource=obj.ref,
+            path=path,
             detail=host,
             message=(
-                f"{host} (ServiceEntry {se.namespace}/{se.name}) port "
-                f"{', '.join(map(str, missing))} is not routed through an egress gateway: "
-                "sidecars send it directly to the internet"
+                f"{host} ({obj.kind} {obj.namespace}/{obj.name}) port "
+                f"{', '.join(map(str, leaking))} {how}: {proxies} send it {where} from "
+                f"{namespaces}"
             ),
-            evidence={"host": host, "ports": missing},
+            evidence={
+                "host": host,
+                "ports": leaking,
+                "destination_class": str(entry.destination_class),
+                "from": list(dict.fromkeys(who)),
+            },
+            severity=Severity.LOW
+            if entry.destination_class == DestinationClass.UNKNOWN
+            or (sent_all and all(g.deliberate for g in sent_all))
+            else None,
         )
 
 
@@ -129,7 +183,7 @@ def egress_wiring_incomplete(ctx: CheckContext) -> Iterator[Result]:
                 path="spec",
                 detail=f"{host}:{port}",
                 message=(
-                    f"VirtualService {vs.namespace}/{vs.name} sends {host} port {port} to the "
+                    f"{vs.kind} {vs.namespace}/{vs.name} sends {host} port {port} to the "
                     f"egress gateway, but {'; '.join(route.problems)}"
                 ),
                 evidence={"host": host, "port": port, "problems": list(route.problems)},
@@ -152,13 +206,16 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
     """With `resolution: NONE` the egress gateway forwards to the original destination address,
     which is the gateway itself: Istio documents this as an infinite loop.
 
-    Fires per such ServiceEntry host routed (by its mesh leg) to an egress gateway.
+    Fires per such ServiceEntry host routed (by its mesh leg) to an egress gateway whose gateway
+    leg sends it on to the host itself (or is missing). A gateway leg to another host that DNS
+    resolves, as Istio's wildcard-egress-hosts task sends `*.wikipedia.org` on to
+    `www.wikipedia.org`, is no loop.
     """
     routing = ctx.index.egress
     for se, _j, host, ports in _external_hosts(ctx):
         if str(se.spec.get("resolution") or "NONE").upper() != "NONE":
             continue
-        routed = [p for p in ports if routing.route(host, p).routed]
+        routed = [p for p in ports if _forwards_to_original(ctx, host, routing.route(host, p))]
         if not routed:
             continue
         yield Result(
@@ -171,6 +228,28 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"host": host, "ports": routed},
         )
+
+
+def _forwards_to_original(ctx: CheckContext, host: str, route: PortRoute) -> bool:
+    """Whether the egress gateway would send `host` to its original destination (itself)."""
+    if not route.routed:
+        return False
+    gw = route.gateway
+    if gw is None or gw.kind != "Gateway" or gw.group != "networking.istio.io":
+        return True
+    targets = ctx.index.egress.gateway_leg_targets(host, gw)
+    if not targets:
+        return True
+    for target in targets:
+        if target == host or H.is_wildcard(target):
+            return True
+        entries = ctx.index.service_entry_hosts.lookup(target)
+        if not entries or all(
+            str(getattr(e, "spec", {}).get("resolution") or "NONE").upper() == "NONE"
+            for e in entries
+        ):
+            return True
+    return False
 
 
 @check(
@@ -209,13 +288,16 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
             if opened
             else "no NetworkPolicy restricts their egress"
         )
+        around = (
+            ", bypassing the egress gateway" if ctx.index.egress_model.has_egress_gateway else ""
+        )
         yield Result(
             resource=_namespace_ref(ns),
             path="spec",
             detail=ns,
             message=(
                 f"Namespace {ns}: {', '.join(unrestricted)} can connect to the internet "
-                f"directly, bypassing the egress gateway: {why}"
+                f"directly{around}: {why}"
             ),
             evidence={"workloads": unrestricted, "open_rules": sorted(opened)},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
+from auditor.egress_reach import proxies
 from auditor.index import K_CONFIGMAP, K_DR, K_SE, K_SERVICE, K_SIDECAR, K_VS
 from auditor.istio import hosts as H
 from auditor.istio.egress import (
@@ -39,7 +40,7 @@ IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
     references=(EGRESS_DOCS, MESH_DOCS),
 )
 def mesh_allow_any(ctx: CheckContext) -> Iterator[Result]:
-    """With ALLOW_ANY, sidecars pass traffic to any host no ServiceEntry declares.
+    """With ALLOW_ANY, the mesh's proxies pass traffic to any host no ServiceEntry declares.
 
     Istio's default is ALLOW_ANY, so a mesh that never set `outboundTrafficPolicy` lets every
     workload reach any destination on the internet, and the egress inventory (ServiceEntries) says
@@ -64,7 +65,7 @@ def mesh_allow_any(ctx: CheckContext) -> Iterator[Result]:
         path="data.mesh.outboundTrafficPolicy.mode",
         message=(
             f"The mesh config ({mesh.source}) {how}: "
-            "sidecars forward traffic to hosts that no ServiceEntry registers"
+            f"{proxies(ctx.index)} forward traffic to hosts that no ServiceEntry registers"
         ),
         evidence={
             "mode": mesh.outbound_mode,

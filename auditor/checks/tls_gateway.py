@@ -157,8 +157,9 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
     for another name), so the service is unavailable over HTTPS and teams are tempted to fall
     back to plaintext. Fires per Istio Gateway HTTPS/TLS server in SIMPLE, MUTUAL or
     OPTIONAL_MUTUAL mode with none of credentialName, credentialNames or serverCertificate, and
-    per Gateway API HTTPS/TLS listener in Terminate mode without certificateRefs. High on an
-    externally reachable gateway.
+    per Gateway API HTTPS/TLS listener in Terminate mode without certificateRefs (unless its
+    `gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL` option terminates Istio mTLS with the
+    workload certificate). High on an externally reachable gateway.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
         for i, server, external in istio_servers(ctx.index, gw):
@@ -187,6 +188,8 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
                 continue
             if (listener.get("tls") or {}).get("certificateRefs"):
                 continue
+            if GA.istio_mutual_listener(listener):
+                continue  # Istio mTLS with the gateway's workload certificate
             yield Result(
                 resource=kgw.ref,
                 path=f"spec.listeners[{i}].tls.certificateRefs",

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditor.istio import hosts as H
+from auditor.istio.egress_gapi import GatewayApiEgress
 from auditor.istio.injection import is_gateway_pod
 from auditor.istio.mtls import client_tls_modes
 from auditor.istio.refs import GatewayRef, resolve_gateway_name
+from auditor.kinds import GATEWAY_API
 
 if TYPE_CHECKING:
     from auditor.index import MeshIndex
@@ -42,7 +44,7 @@ class PortRoute:
     port: int
     service: KObject | None  # egress gateway Service the mesh leg sends this port to
     gateway: KObject | None  # the Gateway that carries it on, when found
-    mesh_leg: KObject | None  # VirtualService holding the mesh leg
+    mesh_leg: KObject | None  # VirtualService (or Gateway API mesh route) holding the mesh leg
     problems: tuple[str, ...]  # what is missing in the wiring
 
     @property
@@ -133,6 +135,7 @@ class EgressRouting:
             se for se in snap.objects(K_SE) if external_service_entry(se)
         ]
         self._vs_all = list(snap.objects(K_VS))
+        self.gateway_api = GatewayApiEgress(index)
         self._cache: dict[tuple[str, int], PortRoute] = {}
 
     # ---- lookups ---------------------------------------------------------------------------
@@ -195,6 +198,16 @@ class EgressRouting:
                     candidate = self._gateway_leg(host, vs, svc, dest)
                     if best is None or (candidate.complete and not best.complete):
                         best = candidate
+        if best is None or not best.complete:
+            leg = self.gateway_api.leg(host, port)
+            if leg is not None and (best is None or not leg.problems):
+                best = PortRoute(
+                    port=port,
+                    service=leg.service,
+                    gateway=leg.gateway,
+                    mesh_leg=leg.route,
+                    problems=leg.problems,
+                )
         return best or PortRoute(port=port, service=None, gateway=None, mesh_leg=None, problems=())
 
     def _gateway_leg(
@@ -277,6 +290,51 @@ class EgressRouting:
                 if mode in ORIGINATING and (port is None or port in ports or not ports):
                     return "egress-gateway" if via_gateway else "sidecar"
         return "none"
+
+    def routed_gateways(self) -> list[KObject]:
+        """Gateways that carry at least one completely wired external host and port."""
+        found: dict[tuple[str, str], KObject] = {}
+        for route in self._cache.values():
+            if route.gateway is not None and route.complete:
+                found[(route.gateway.namespace, route.gateway.name)] = route.gateway
+        return [found[k] for k in sorted(found)]
+
+    def gateway_leg_targets(self, host: str, gw: KObject) -> set[str]:
+        """Hosts the gateway legs bound to an Istio Gateway `gw` send `host`'s traffic on to."""
+        out: set[str] = set()
+        ref = GatewayRef(gw.namespace, gw.name)
+        for vs in self.index.virtual_services_by_gateway.get(ref, ()):
+            if not any(
+                H.matches(H.fqdn(h, vs.namespace, self.index.domain), host)
+                or H.matches(host, H.fqdn(h, vs.namespace, self.index.domain))
+                for h in vs.spec.get("hosts") or ()
+            ):
+                continue
+            for _kind, _i, rule in route_rules(vs.spec):
+                if not rule_applies(rule, vs.namespace, ref, None):
+                    continue
+                for _j, dest in destinations(rule):
+                    target = H.fqdn(str(dest.get("host", "")), vs.namespace, self.index.domain)
+                    if H.matches(host, target) or H.matches(target, host):
+                        out.add(target)
+        return out
+
+    def gateway_leg_ports(self, host: str, gw: KObject) -> set[int]:
+        """Ports of `host` that the gateway legs bound to `gw` send its traffic on to."""
+        if gw.group == GATEWAY_API:
+            return self.gateway_api.upstream_ports(host, gw)
+        out: set[int] = set()
+        ref = GatewayRef(gw.namespace, gw.name)
+        for vs in self.index.virtual_services_by_gateway.get(ref, ()):
+            for _kind, _i, rule in route_rules(vs.spec):
+                if not rule_applies(rule, vs.namespace, ref, None):
+                    continue
+                for _j, dest in destinations(rule):
+                    target = H.fqdn(str(dest.get("host", "")), vs.namespace, self.index.domain)
+                    number = (dest.get("port") or {}).get("number")
+                    if isinstance(number, int) and (H.matches(target, host) or target == host):
+                        out.add(number)
+        return out
 
     def egress_gateways(self) -> list[KObject]:
         """Gateways that carry external traffic (routed hosts) or select egress gateway pods."""

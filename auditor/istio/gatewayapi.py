@@ -271,6 +271,20 @@ def certificate_refs(gateway_namespace: str, listener: Mapping[str, Any]) -> lis
     return out
 
 
+TLS_TERMINATE_MODE_OPTION = "gateway.istio.io/tls-terminate-mode"
+
+
+def istio_mutual_listener(listener: Mapping[str, Any]) -> bool:
+    """A listener that terminates Istio mutual TLS with the workload certificate (the
+    `gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL` option, as Istio's egress gateway
+    tasks use it): it needs no certificateRefs."""
+    options = (listener.get("tls") or {}).get("options") or {}
+    return (
+        isinstance(options, Mapping)
+        and str(options.get(TLS_TERMINATE_MODE_OPTION) or "").upper() == "ISTIO_MUTUAL"
+    )
+
+
 def listener_tls_mode(listener: Mapping[str, Any]) -> str:
     """`Terminate` (the default for HTTPS and TLS listeners with a tls block) or `Passthrough`."""
     protocol = str(listener.get("protocol") or "").upper()

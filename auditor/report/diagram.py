@@ -278,10 +278,13 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
         via = e.get("via_egress_gateway")
         tls = str(e.get("tls_origination") or "none")
         style = "bypass" if bypass else ("tls" if isinstance(via, Mapping) else "neutral")
+        cls = str(e.get("destination_class") or "public")
         hk = cols[2].add(
             "h:" + host,
             host,
-            ("BYPASS · " if bypass else "") + f"TLS origination: {tls}",
+            ("BYPASS · " if bypass else "")
+            + ("" if cls == "public" else f"{cls} · ")
+            + f"TLS origination: {tls}",
             style=style if bypass else "neutral",
             suffix=f":{ports}" if ports else "",
         )
@@ -289,7 +292,7 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
             name = "/".join(str(v) for v in (via.get("namespace"), via.get("name", "")) if v)
             pk = cols[1].add("p:" + name, name, "egress gateway", style="tls")
         else:
-            pk = cols[1].add("p:direct", "direct from sidecar", "no egress gateway")
+            pk = cols[1].add("p:direct", "direct", "no egress gateway")
         namespaces = sorted(
             {str(r.get("namespace") or "cluster-wide") for r in e.get("registered_by") or []}
         ) or ["not registered"]

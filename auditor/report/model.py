@@ -24,7 +24,7 @@ from auditor.report.command import redact_argv
 from auditor.report.score import score as risk_score
 from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
-SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[]
+SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[], egress[] per port
 TOOL_NAME = "mesh-audit"
 
 

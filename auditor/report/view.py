@@ -319,6 +319,44 @@ def _rule_lines(entry: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def _egress_port_line(port: Mapping[str, Any]) -> str:
+    """`443 TLS: egress gateway ns/name, TLS origination application`."""
+    gw = port.get("gateway")
+    if port.get("path") == "egress-gateway" and isinstance(gw, Mapping):
+        path = f"egress gateway {gw.get('namespace') or ''}/{gw.get('name', '')}".replace(" /", " ")
+    elif port.get("path") == "egress-waypoint" and isinstance(gw, Mapping):
+        path = f"egress waypoint {gw.get('namespace') or ''}/{gw.get('name', '')}"
+    else:
+        path = "direct"
+    return (
+        f"{port.get('number')} {port.get('protocol', '')}: {path}, "
+        f"TLS origination {port.get('tls_origination', 'none')}"
+    )
+
+
+def _egress_direct_lines(port: Mapping[str, Any]) -> list[str]:
+    """One line per group of workloads that reaches the port directly, and what stops it."""
+    lines = []
+    for g in port.get("direct") or []:
+        verdict = str(g.get("verdict", ""))
+        policies = ", ".join(str(p) for p in g.get("policies") or [])
+        enforcement = {
+            "no-policy": "no egress NetworkPolicy",
+            "allowed": f"allowed by {policies}",
+            "partial": f"only to {'; '.join(str(o) for o in g.get('only') or [])}",
+            "blocked": f"blocked by NetworkPolicy {policies}",
+        }.get(verdict, verdict)
+        count = int(g.get("count") or 0)
+        lines.append(
+            f"{port.get('number')}: {g.get('namespace', '')} ({count} workload"
+            f"{'s' if count != 1 else ''}) {g.get('why', '')}: {enforcement}"
+        )
+    more = int(port.get("direct_more") or 0)
+    if more:
+        lines.append(f"{port.get('number')}: and {more} more groups in report.json")
+    return lines
+
+
 def _egress_rows(
     entries: Sequence[Mapping[str, Any]], bypass_limit: int | None
 ) -> list[dict[str, Any]]:
@@ -360,6 +398,10 @@ def _egress_rows(
                     else "direct from sidecar"
                 ),
                 "tls_origination": str(e.get("tls_origination") or "none"),
+                "destination_class": str(e.get("destination_class") or "unknown"),
+                "paths": [_egress_port_line(p) for p in e.get("ports") or []],
+                "direct": [line for p in e.get("ports") or [] for line in _egress_direct_lines(p)],
+                "notes": [str(n) for n in e.get("notes") or []],
                 "bypass": shown,
                 "bypass_hidden": len(bypass) - len(shown),
             }

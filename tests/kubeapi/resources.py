@@ -216,6 +216,15 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         categories=("api-extensions",),
     ),
     ResourceType(
+        "discovery.k8s.io",
+        ("v1",),
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        True,
+    ),
+    ResourceType(
         "apiextensions.k8s.io",
         ("v1",),
         "v1",
@@ -235,6 +244,7 @@ BUILTIN_GROUP_ORDER = (
     "apps",
     "networking.k8s.io",
     "admissionregistration.k8s.io",
+    "discovery.k8s.io",
     "apiextensions.k8s.io",
 )
 
