@@ -291,13 +291,23 @@ def input_digest(snapshot: Snapshot) -> dict[str, Any]:
     digest = hashlib.sha256()
     objects = sorted(snapshot.all_objects(), key=lambda o: (o.group, o.kind, o.namespace, o.name))
     for obj in objects:
-        digest.update(orjson.dumps(obj.raw, option=orjson.OPT_SORT_KEYS))
+        digest.update(_canonical(obj.raw))
         digest.update(b"\n")
     return {
         "input_sha256": digest.hexdigest(),
         "input_objects": len(objects),
         "method": DIGEST_METHOD,
     }
+
+
+def _canonical(raw: Any) -> bytes:
+    """Sorted-key JSON of an object; anything JSON cannot hold (a lone surrogate, a set, a
+    non-string key from a hand-written file) falls back to its repr, so hostile input never
+    breaks the digest."""
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return repr(raw).encode("utf-8", "backslashreplace")
 
 
 def framework_table(frameworks: Sequence[Framework], output: str) -> str:

@@ -32,6 +32,8 @@ from tests.case_helpers import CASES, report_for
         ("\uff18\uff10", set(), True),  # fullwidth digits
         ("٤٤٣", set(), True),  # Arabic-Indic digits
         ("443,70000", {443}, True),
+        ("8080," + "9" * 5000, {8080}, True),  # int() refuses >4,300 digits: found by #20's fuzzing
+        ("0000000443", {443}, False),
         ("-1", set(), True),
         ("+80", set(), True),
         ("80,,443", {80, 443}, True),

@@ -67,6 +67,7 @@ def test_time_options_take_units_and_all_namespaces(monkeypatch: pytest.MonkeyPa
         timeout: float,
         deadline: float,
         progress: Any = None,
+        limits: Any = None,
     ) -> Any:
         seen.update(namespaces=namespaces, timeout=timeout, deadline=deadline)
         from auditor.collect.files import load_paths
@@ -253,7 +254,7 @@ def test_config_file_in_working_directory(tmp_path: Path, monkeypatch: pytest.Mo
         if f.get("waiver")
     } == {MTLS001: "file", VS001: "--suppress", EGR003: "--suppress"}
     assert result.exit_code == 1
-    assert result.stderr == ("mesh-audit: 2 unwaived findings at or above medium (EGR001, GW005)\n")
+    assert result.stderr == ("mesh-audit: 1 unwaived finding at or above medium (EGR001)\n")
     # the command line wins over the file
     result = run_cli(
         ["scan", "--from", str(COMMON), "--fail-on", "high", "--output-dir", "o2"], monkeypatch

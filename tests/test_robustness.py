@@ -79,12 +79,15 @@ def test_terminal_csv_sarif_junit_carry_no_escape_from_hosts_and_protocols(
                 )
             ],
             SHOP: [("  - shop.example.com\n  http:", f'  - "shop.example.com{ESC}"\n  http:')],
+            # an egress host: the terminal lists every external host (the exposure list is capped
+            # at 10 lines, and the hostile listener is no longer among the first ten)
+            "50-payments.yaml": [("    - api.github.com\n", f'    - "api.github.com{ESC}"\n')],
         },
     )
     out = tmp_path / "out"
     result = run("scan", "--from", str(mesh), "--format", FORMATS, "--output-dir", str(out))
     assert_clean_exit(result, (0,))
-    assert "PWNED" in result.stdout  # the host is shown ...
+    assert "pwned" in result.stdout.lower()  # the host is shown (hosts are lowercased) ...
     assert not CONTROL.search(result.stdout)  # ... but cannot act
     assert "\\u001b]0;PWNED" in (out / "report.json").read_text()  # full value kept there
     for name in ("report.csv", "report.sarif", "report.junit.xml"):

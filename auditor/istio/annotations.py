@@ -110,7 +110,10 @@ def port(text: str) -> int | None:
     text = text.strip()
     if not ASCII_DIGITS.fullmatch(text):
         return None
-    number = int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 5:  # never a port; and int() refuses more than 4,300 digits
+        return None
+    number = int(digits)
     return number if number <= 65535 else None
 
 
