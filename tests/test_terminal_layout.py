@@ -71,20 +71,25 @@ def test_colour_only_the_severity_tag(demo: dict[str, Any]) -> None:
 
 
 def test_bypass_reasons_are_grouped_once(demo: dict[str, Any]) -> None:
+    # #11: bypass reasons are per port and name the workload that can send it out directly
     text = render(demo, width=None)
     lines = text.splitlines()
-    egress = lines[lines.index("Egress: 6 external hosts, 1 through an egress gateway") :]
+    egress = lines[lines.index("Egress: 9 external hosts, 1 through an egress gateway") :]
     reasons = [line for line in egress if line.startswith("    ") and ". " in line]
-    assert "    2. no egress NetworkPolicy in namespace: legacy (all 6 hosts)" in reasons
+    legacy = (
+        "    2. port 443: outside the mesh (namespace not labelled for injection): Deployment "
+        "legacy/legacy-billing (no egress NetworkPolicy) (*.com, api.github.com, api.stripe.com)"
+    )
+    assert legacy in reasons
     assert (
         "    1. not routed through an egress gateway (*.com, api.acquirer.example.net, "
         "api.github.com, settlement-db.bank-partner.example.net)"
     ) in reasons
-    assert "    10. not registered by any ServiceEntry (api.unknown-partner.io)" in reasons
-    assert sum("no egress NetworkPolicy in namespace: legacy" in line for line in lines) == 1
+    assert "    19. not registered by any ServiceEntry (api.unknown-partner.io)" in reasons
+    assert sum(line == legacy for line in lines) == 1  # printed once, numbered on each host
     assert (
         "  api.unknown-partner.io 80/HTTP DIRECT [TLS origination: sidecar] UNREGISTERED  "
-        "bypass: 10,2,3,4,5,6,7,8,9" in egress
+        "bypass: 19,9,16,17,12,13,14,18" in egress
     )
 
 
