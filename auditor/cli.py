@@ -596,6 +596,10 @@ def scan(
             "--from and several contexts cannot be combined: --context with --from audits "
             "one cluster with the files applied"
         )
+    if (all_contexts or len(contexts) > 1) and observe is not None:
+        raise InputError(
+            "--prometheus observes one cluster; it cannot be given with several contexts"
+        )
     if (all_contexts or len(contexts) > 1) and (
         in_cluster or baseline_file is not None or delivery.cluster is not None
     ):

@@ -46,6 +46,7 @@ class Flow:
     total: int
     reporter: str = "source"
     response_code: str = "200"
+    drop: tuple[str, ...] = ()  # labels a Telemetry resource or relabelling removed
 
 
 FLOWS = (
@@ -169,7 +170,7 @@ def _labels(flow: Flow) -> str:
     }
     if flow.metric == "istio_requests_total":
         labels["response_code"] = flow.response_code
-    return ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k not in flow.drop)
 
 
 def openmetrics(now: float, flows: tuple[Flow, ...] = FLOWS) -> str:

@@ -25,6 +25,10 @@ from tests.prometheus_support import free_port, prometheus_with
 MESH = str(CASES / "observed" / "mesh.yaml")
 HARDENED = str(CASES / "egress" / "hardened-mesh.yaml")
 Key = tuple[str, str, str, str, str]
+NO_PROXY = (
+    "1 workloads that can send out have no proxy, so no metrics: their egress is not observed "
+    "(Deployment apps/legacy-cron)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +84,7 @@ WITHOUT_TELEMETRY: set[Key] = {
     ("BYP001", "ServiceEntry", "apps", "pypi", "medium"),
     ("BYP004", "Namespace", "", "apps", "medium"),
     ("BYP004", "Namespace", "", "locked", "medium"),
+    ("BYP006", "Deployment", "apps", "legacy-cron", "medium"),
     ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
     ("TLS012", "ServiceEntry", "apps", "cnn", "medium"),
     ("TLS012", "ServiceEntry", "apps", "httpbin", "medium"),
@@ -93,6 +98,7 @@ WITH_TELEMETRY: set[Key] = {
     ("EGR013", "ServiceEntry", "apps", "pypi", "info"),
     ("BYP004", "Namespace", "", "apps", "medium"),
     ("BYP004", "Namespace", "", "locked", "medium"),
+    ("BYP006", "Deployment", "apps", "legacy-cron", "medium"),
     # PassthroughCluster traffic observed under ALLOW_ANY: raised
     ("EGR001", "ConfigMap", "istio-system", "istio", "high"),
     ("EGR011", "Deployment", "apps", "sleep", "medium"),
@@ -119,11 +125,15 @@ def test_without_prometheus_the_observed_checks_have_no_input(tmp_path: Path) ->
 
 
 def test_observed_findings_are_exact(prom: str, tmp_path: Path) -> None:
-    code, data, _ = scan(tmp_path, "--from", MESH, "--prometheus", prom, "--since", "7d")
+    code, data, out = scan(tmp_path, "--from", MESH, "--prometheus", prom, "--since", "7d")
     assert code == 0
     assert keys(data) == WITH_TELEMETRY
-    assert data["observed"]["coverage"] == []
-    assert data["warnings"] == []
+    assert data["observed"]["coverage"] == [NO_PROXY]
+    assert [w["problem"] for w in data["warnings"]] == [f"observed egress: {NO_PROXY}"]
+    assert (
+        "Observed egress (last 7d): 2 hosts did bypass, 1 only through the egress gateway, 1 "
+        "without traffic; PassthroughCluster from 2 workloads, BlackHoleCluster from 1 workloads"
+    ) in out
 
 
 def test_documented_egress_gateway_pattern_observed_through_the_gateway_is_quiet(
@@ -311,6 +321,7 @@ def test_retention_shorter_than_the_window_is_a_coverage_note(tmp_path: Path) ->
     assert code == 0
     assert data["observed"]["coverage"] == [
         "Prometheus retention 1d is shorter than the window 7d: only the last 1d can be observed",
+        NO_PROXY,
         "hosts without traffic are judged over the covered part of the window only",
     ]
     assert data["observed"]["window"]["covered_from"] is not None
@@ -342,9 +353,30 @@ def test_prometheus_without_istio_metrics_is_a_coverage_note(tmp_path: Path) -> 
     assert keys(data) == WITHOUT_TELEMETRY
 
 
+def test_series_without_the_source_labels_are_counted_not_attributed(tmp_path: Path) -> None:
+    flows = (
+        Flow("istio_tcp_connections_opened_total", "apps/sleep", "api.github.com",
+             "api.github.com", "apps", 40, drop=("source_workload",)),
+    )  # fmt: skip
+    with prometheus_with(openmetrics(time.time(), flows), tmp_path / "prom") as url:
+        _, data, _ = scan(tmp_path, "--from", MESH, "--prometheus", url)
+    assert data["observed"]["coverage"] == [
+        "some series lack the label source_workload (a Telemetry resource or relabelling "
+        "removed it?): their traffic is counted but not attributed",
+        NO_PROXY,
+    ]
+    (github,) = [h for h in data["observed"]["hosts"] if h["host"] == "api.github.com"]
+    assert github["verdict"] == "did-bypass"
+    assert github["direct"]["sources"] == [src("apps", "unknown", connections=observed(40))]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (
+            ["--prometheus", "http://127.0.0.1:9", "--context", "a", "--context", "b"],
+            "--prometheus observes one cluster",
+        ),
         (["--prometheus", "ftp://x"], "expected an http:// or https:// URL"),
         (["--prometheus", "http://127.0.0.1:9", "--since", "7x"], "--since: '7x' is not"),
         (["--prometheus", "http://127.0.0.1:9", "--since", "30s"], "shorter than 1m"),
@@ -356,7 +388,8 @@ def test_prometheus_without_istio_metrics_is_a_coverage_note(tmp_path: Path) -> 
     ],
 )
 def test_bad_prometheus_options_are_one_line_exit_2(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(main, ["scan", "--from", MESH, *args])
+    source = [] if "--context" in args else ["--from", MESH]
+    result = CliRunner().invoke(main, ["scan", *source, *args])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output

@@ -217,6 +217,7 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
                     if len(hosts) > TOP_HOSTS:
                         which += f" and {len(hosts) - TOP_HOSTS} more"
                 lines.append(f"    {n}. {printable(reason, 140)} ({which})")
+    lines.extend(_observed_lines(data))
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
@@ -226,6 +227,27 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
     for path in written:
         lines.append(f"Wrote {path}")
     return lines
+
+
+def _observed_lines(data: Mapping[str, Any]) -> list[str]:
+    """`scan --prometheus`: one line of what Istio's metrics saw (coverage notes are warnings)."""
+    obs = data.get("observed")
+    if not isinstance(obs, Mapping):
+        return []
+    since = printable(obs["window"]["since"], 20)
+    if not obs.get("available"):
+        return [f"Observed egress (last {since}): nothing observed (see warnings)"]
+    verdicts = [h["verdict"] for h in obs["hosts"]]
+
+    def who(traffic: Mapping[str, Any]) -> str:
+        return str(traffic["sources_total"]) + " workloads"
+
+    return [
+        f"Observed egress (last {since}): {verdicts.count('did-bypass')} hosts did bypass, "
+        f"{verdicts.count('through-gateway')} only through the egress gateway, "
+        f"{verdicts.count('not-observed')} without traffic; PassthroughCluster from "
+        f"{who(obs['passthrough'])}, BlackHoleCluster from {who(obs['blackhole'])}"
+    ]
 
 
 def _scope_lines(data: Mapping[str, Any]) -> list[str]:
