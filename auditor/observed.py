@@ -200,6 +200,7 @@ def join(
     *,
     gateway_workloads: Iterable[tuple[str, str]],
     unobservable: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> ObservedEgress:
     """Join the series with the model's hosts. `gateway_workloads`: (namespace, name) of the
     egress gateways' workloads; `unobservable`: workloads without a proxy that can send out."""
@@ -227,9 +228,9 @@ def join(
         via = traffic(r for r in rows if (r.source_namespace, r.source_workload) in gateways)
         direct = traffic(r for r in rows if (r.source_namespace, r.source_workload) not in gateways)
         routed = bool(entry.ports) and all(p.path != "direct" for p in entry.ports)
-        notes: list[str] = []
+        host_notes: list[str] = []
         if len(entry.ports) > 1 and (direct.any or via.any):
-            notes.append(
+            host_notes.append(
                 "Istio's standard metrics carry no destination port: counts are for the host, "
                 f"ports {', '.join(str(p.number) for p in entry.ports)} together"
             )
@@ -247,21 +248,21 @@ def join(
             direct=direct,
             via_gateway=via,
             routed=routed,
-            notes=tuple(notes),
+            notes=tuple(host_notes),
         )
     other = sorted(h for h in by_host if h not in known and h != "unknown")
-    notes = []
+    said: list[str] = list(notes) if telemetry.available else []
     hidden = sorted(set(unobservable))
     if hidden and telemetry.available:
         shown = ", ".join(hidden[:TOP]) + (
             f" and {len(hidden) - TOP} more" if len(hidden) > TOP else ""
         )
-        notes.append(
+        said.append(
             f"{len(hidden)} workloads that can send out have no proxy, so no metrics: their "
             f"egress is not observed ({shown})"
         )
     if unused and telemetry.covered_from is not None:
-        notes.append("hosts without traffic are judged over the covered part of the window only")
+        said.append("hosts without traffic are judged over the covered part of the window only")
     return ObservedEgress(
         telemetry=telemetry,
         hosts=hosts,
@@ -272,7 +273,7 @@ def join(
         to_gateway=traffic(telemetry.to_gateway),
         unused=tuple(unused),
         other=tuple(other[:50]),
-        notes=tuple(notes),
+        notes=tuple(said),
     )
 
 

@@ -393,3 +393,25 @@ def test_bad_prometheus_options_are_one_line_exit_2(args: list[str], message: st
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_egress_gateway_whose_pods_are_not_in_the_input_is_a_coverage_note(
+    prom: str, tmp_path: Path
+) -> None:
+    """Istio deploys a Gateway API gateway's pods itself, so manifests often lack them; then
+    nothing says which source workload is the gateway, and the report says so."""
+    import yaml
+
+    source = CASES / "egress" / "gateway-api-egress.yaml"
+    docs = [
+        d
+        for d in yaml.safe_load_all(source.read_text())
+        if not (d["kind"] == "Deployment" and d["metadata"]["name"] == "cnn-egress-gateway-istio")
+    ]
+    mesh = tmp_path / "mesh.yaml"
+    mesh.write_text(yaml.safe_dump_all(docs))
+    _, data, _ = scan(tmp_path, "--from", str(mesh), "--prometheus", prom)
+    assert data["observed"]["coverage"] == [
+        "egress gateway Gateway default/cnn-egress-gateway: its pods are not in the input, so "
+        "traffic it sends on counts as direct"
+    ]

@@ -18,23 +18,26 @@ from auditor.telemetry.prometheus import PrometheusClient, PrometheusError
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
-def gateway_targets(index: MeshIndex) -> tuple[set[tuple[str, str]], list[str]]:
-    """(namespace, workload) of every egress gateway's pods, and its Services' hosts."""
+def gateway_targets(index: MeshIndex) -> tuple[set[tuple[str, str]], list[str], list[str]]:
+    """(namespace, workload) of every egress gateway's pods, its Services' hosts, and the
+    gateways whose pods are not in the input."""
     workloads: set[tuple[str, str]] = set()
     hosts: set[str] = set()
+    unseen: list[str] = []
     for gw in index.egress.egress_gateways():
         if gw.group == GATEWAY_API:
             # Istio deploys a Gateway API gateway's pods labelled with the Gateway's name
             found = index.select_workloads({GATEWAY_NAME_LABEL: gw.name}, gw.namespace)
         else:
             found = index.gateway_workloads(gw)
+        found = [wl for wl in found if not wl.owned]
+        if not found:
+            unseen.append(f"{gw.kind} {gw.namespace}/{gw.name}")
         for wl in found:
-            if wl.owned:
-                continue
             workloads.add((wl.namespace, wl.obj.name))
             for svc in index.services_for(wl):
                 hosts.add(f"{svc.name}.{svc.namespace}.svc.{index.domain}")
-    return workloads, sorted(hosts)
+    return workloads, sorted(hosts), unseen
 
 
 def unobservable(index: MeshIndex) -> list[str]:
@@ -51,7 +54,7 @@ def unobservable(index: MeshIndex) -> list[str]:
 
 def observe(index: MeshIndex, request: ObserveRequest, *, end: float) -> ObservedEgress:
     """Never raises for anything Prometheus does: failures are coverage notes."""
-    workloads, hosts = gateway_targets(index)
+    workloads, hosts, unseen = gateway_targets(index)
     try:
         client = PrometheusClient(request.settings)
     except PrometheusError as exc:
@@ -77,4 +80,9 @@ def observe(index: MeshIndex, request: ObserveRequest, *, end: float) -> Observe
         index.egress_model.entries,
         gateway_workloads=workloads,
         unobservable=unobservable(index),
+        notes=[
+            f"egress gateway {name}: its pods are not in the input, so traffic it sends on "
+            "counts as direct"
+            for name in unseen
+        ],
     )
