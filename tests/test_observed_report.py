@@ -110,3 +110,21 @@ def test_tenant_strings_from_metrics_are_inert(report: dict[str, Any]) -> None:
     assert "&lt;script&gt;" in html
     terminal = render_terminal(data, [], width=120, color=False)
     assert "\x1b" not in terminal and "\u202e" not in terminal
+
+
+def test_render_of_a_saved_report_keeps_the_chapter(report: dict[str, Any], tmp_path: Path) -> None:
+    """report.json is the contract: `mesh-audit render` gives the same chapter."""
+    import json
+
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(report))
+    result = CliRunner().invoke(
+        main, ["render", str(saved), "--format", "html", "--output-dir", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert chapter(html) == chapter(render_html(report))
