@@ -64,6 +64,7 @@ from auditor.workload_ports import WorkloadPorts
 
 if TYPE_CHECKING:
     from auditor.egress import EgressModel
+    from auditor.waypoints import WaypointMap
 
 # Re-exported: checks and models import these from the index.
 __all__ = [
@@ -249,6 +250,13 @@ class MeshIndex:
             select_workloads=self.select_workloads,
             domain=self.domain,
         )
+
+    @cached_property
+    def waypoints(self) -> WaypointMap:
+        """Which ambient waypoint serves each Service, ServiceEntry and workload."""
+        from auditor.waypoints import WaypointMap
+
+        return WaypointMap(self)
 
     @cached_property
     def ports(self) -> WorkloadPorts:
