@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auditor.authorization import WorkloadAuthz, build_authorization, policies
+from auditor.authorization import WorkloadAuthz, applying_to, build_authorization, policies
 from auditor.checks.registry import CheckContext, check
 from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SERVICE, MeshIndex
 from auditor.istio import authz as A
@@ -67,7 +67,9 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
     namespace, and under PERMISSIVE mTLS any client without a sidecar, may call it.
 
     Considers in-mesh workloads (not gateways) that a Service selects, so something can call
-    them. With no enforced AuthorizationPolicy anywhere, fires once for the mesh (on the root
+    them; an ambient workload whose traffic passes a waypoint with policies attached counts as
+    covered (ambient L7 policies attach to the waypoint, not to the workload). With no
+    enforced AuthorizationPolicy anywhere, fires once for the mesh (on the root
     namespace); otherwise once per namespace in which none of those workloads has any policy
     applying (root-namespace policies count). High when one of them is a backend of an entry
     point reachable from outside the cluster (the exposure map), medium otherwise (Kiali
@@ -101,9 +103,10 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
     for e in model:
         if e.role == "workload":
             by_ns.setdefault(e.ref.namespace, []).append(e)
+    guarded = _waypoints_with_policy(model)
     for ns in sorted(by_ns):
         entries = by_ns[ns]
-        if any(e.posture.has_policy for e in entries):
+        if any(e.posture.has_policy or _behind_guarded(ctx.index, e, guarded) for e in entries):
             continue
         targets = [e for e in entries if e.services]
         if not targets:
@@ -125,6 +128,27 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"workloads": _shown(targets), "policies": []},
         )
+
+
+def _waypoints_with_policy(model: list[WorkloadAuthz]) -> set[tuple[str, str]]:
+    """(namespace, Gateway name) of the ambient waypoints some policy applies to."""
+    out = set()
+    for e in model:
+        if e.role != "waypoint" or not e.posture.has_policy:
+            continue
+        name = e.workload.labels.get(A.GATEWAY_NAME_LABEL) if e.workload else e.ref.name
+        out.add((e.ref.namespace, str(name)))
+    return out
+
+
+def _behind_guarded(index: MeshIndex, entry: WorkloadAuthz, guarded: set[tuple[str, str]]) -> bool:
+    """An ambient workload whose traffic passes a waypoint that enforces policies (those are
+    attached to the waypoint with targetRefs, not to the workload)."""
+    if entry.workload is None or entry.mode != "ambient":
+        return False
+    return any(
+        (wp.namespace, wp.name) in guarded for _, wp in index.waypoints.in_path(entry.workload)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +297,8 @@ def deny_paths_unnormalized(ctx: CheckContext) -> Iterator[Result]:
 
     Fires per enforced DENY rule with positive `to.operation.paths` when
     `meshConfig.pathNormalization.normalization` is not `MERGE_SLASHES` or
-    `DECODE_AND_MERGE_SLASHES`.
+    `DECODE_AND_MERGE_SLASHES`, unless the policy applies only to ambient workloads (ztunnel
+    enforces it without its paths: AMB001 and AMB004 report that).
     """
     mode = path_normalization(ctx.mesh)
     if mode in A.SAFE_NORMALIZATION:
@@ -282,6 +307,9 @@ def deny_paths_unnormalized(ctx: CheckContext) -> Iterator[Result]:
         policy = A.parse_policy(ap.namespace, ap.name, ap.spec, ap.annotations)
         if policy.action != "DENY" or not policy.enforced:
             continue
+        applied = applying_to(ctx.index, policy)
+        if applied and all(e.role == "workload" and e.mode == "ambient" for e in applied):
+            continue  # only ztunnel enforces it, without the paths (AMB001, AMB004)
         for i, rule in enumerate(policy.rules):
             where = A.deny_paths_unnormalized(rule)
             if not where:
