@@ -65,7 +65,7 @@ class WaypointMap:
         """The waypoint of traffic addressed to the workload's pod IPs."""
         return WP.bind(
             "workload",
-            "Pod",
+            "Pod" if workload.obj.kind == "Pod" else "pod template",
             workload.namespace,
             workload.labels,
             self._ns_labels(workload.namespace),

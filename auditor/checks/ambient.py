@@ -385,7 +385,7 @@ def use_waypoint_not_in_effect(ctx: CheckContext) -> Iterator[Result]:
         if w.owned:
             continue
         binding = waypoints.workload(w)
-        if binding.label_on == "Pod" and binding.problem:
+        if binding.label_on in ("Pod", "pod template") and binding.problem:
             yield _use_result(w.obj.ref, binding, template=w.obj.kind != "Pod")
 
 

@@ -10,6 +10,7 @@ from auditor.authorization import WorkloadAuthz, applying_to, build_authorizatio
 from auditor.checks.registry import CheckContext, check
 from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SERVICE, MeshIndex
 from auditor.istio import authz as A
+from auditor.istio import waypoint as WP
 from auditor.istio.meshconfig import path_normalization
 from auditor.model import Category, ResourceRef, Result, Severity
 
@@ -103,10 +104,10 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
     for e in model:
         if e.role == "workload":
             by_ns.setdefault(e.ref.namespace, []).append(e)
-    guarded = _waypoints_with_policy(model)
+    attached = _waypoint_policies(ctx.index)
     for ns in sorted(by_ns):
         entries = by_ns[ns]
-        if any(e.posture.has_policy or _behind_guarded(ctx.index, e, guarded) for e in entries):
+        if any(e.posture.has_policy or _behind_guarded(ctx.index, e, attached) for e in entries):
             continue
         targets = [e for e in entries if e.services]
         if not targets:
@@ -130,25 +131,39 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
         )
 
 
-def _waypoints_with_policy(model: list[WorkloadAuthz]) -> set[tuple[str, str]]:
-    """(namespace, Gateway name) of the ambient waypoints some policy applies to."""
-    out = set()
-    for e in model:
-        if e.role != "waypoint" or not e.posture.has_policy:
+def _waypoint_policies(index: MeshIndex) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Enforced policies attached to ambient waypoints: ((namespace, Service or ServiceEntry
+    name) targeted, (namespace, Gateway name) targeted)."""
+    services: set[tuple[str, str]] = set()
+    gateways: set[tuple[str, str]] = set()
+    for pol in policies(index):
+        if not pol.enforced:
             continue
-        name = e.workload.labels.get(A.GATEWAY_NAME_LABEL) if e.workload else e.ref.name
-        out.add((e.ref.namespace, str(name)))
-    return out
+        for ref in pol.target_refs:
+            kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+            if kind in ("Service", "ServiceEntry"):
+                services.add((pol.namespace, name))
+            elif kind == "Gateway":
+                gateways.add((pol.namespace, name))
+    return services, gateways
 
 
-def _behind_guarded(index: MeshIndex, entry: WorkloadAuthz, guarded: set[tuple[str, str]]) -> bool:
-    """An ambient workload whose traffic passes a waypoint that enforces policies (those are
-    attached to the waypoint with targetRefs, not to the workload)."""
+def _behind_guarded(
+    index: MeshIndex, entry: WorkloadAuthz, attached: tuple[set[tuple[str, str]], ...]
+) -> bool:
+    """An ambient workload whose traffic passes a waypoint that enforces a policy for it (ambient
+    L7 policies attach to the waypoint or to the Service with targetRefs, not to the
+    workload)."""
     if entry.workload is None or entry.mode != "ambient":
         return False
-    return any(
-        (wp.namespace, wp.name) in guarded for _, wp in index.waypoints.in_path(entry.workload)
-    )
+    services, gateways = attached
+    for svc in index.services_for(entry.workload):
+        used = WP.binding_in_use(index.waypoints.service(svc))
+        if used is None:
+            continue
+        if (svc.namespace, svc.name) in services or (used.namespace, used.name) in gateways:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
