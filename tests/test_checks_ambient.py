@@ -55,6 +55,15 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
     "ambient/selector-http-rule-behind-waypoint.yaml": DOC_DEFAULTS
     | _egress("ambient-demo")
     | {("AMB004", "AuthorizationPolicy", "ambient-demo", "allow-sleep-to-httpbin", "medium")},
+    # the getting-started route (and a VirtualService) with no waypoint deployed: not applied;
+    # the doc's authorization step is skipped, so no policy exists (AUTHZ006 on the mesh)
+    "ambient/route-without-waypoint.yaml": DOC_DEFAULTS
+    | _egress("default")
+    | {
+        ("AMB006", "HTTPRoute", "default", "reviews", "low"),
+        ("AMB006", "VirtualService", "default", "ratings", "low"),
+        ("AUTHZ006", "Namespace", "", "istio-system", "medium"),
+    },
     # labels Istio does not honour; the namespace `other` has no policy of its own (AUTHZ006),
     # `frontend` is covered by its policy on the cross-namespace waypoint
     "ambient/waypoint-misbound.yaml": DOC_DEFAULTS

@@ -15,11 +15,14 @@ from auditor.checks.registry import CheckContext, check
 from auditor.index import (
     K_AP,
     K_DEPLOYMENT,
+    K_HTTPROUTE,
     K_KGATEWAY,
     K_NAMESPACE,
     K_POD,
     K_SE,
     K_SERVICE,
+    K_VS,
+    ROUTE_KINDS,
     MeshIndex,
     Workload,
 )
@@ -455,4 +458,81 @@ def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
                 "mesh identity, mutual TLS or policy"
             ),
             evidence={"namespace": w.namespace},
+        )
+
+
+# ---- routes for ambient Services that no waypoint applies -------------------------------------
+
+
+def _ambient_served(ctx: CheckContext, svc: KObject) -> bool:
+    """A Service whose selected workloads are ambient (or, with none in the input, whose
+    namespace is ambient)."""
+    workloads = ctx.index.app_workloads_of(svc)
+    if workloads:
+        return any(ctx.index.mesh_status(w).mode == "ambient" for w in workloads)
+    ns_labels = ctx.index.namespace_labels.get(svc.namespace) or {}
+    return bool(svc.spec.get("selector")) and inj.namespace_mode(ns_labels) == "ambient"
+
+
+def _route_targets(ctx: CheckContext) -> Iterator[tuple[KObject, str, KObject]]:
+    """(route, field path, Service) for each mesh route naming a cluster Service: a Gateway API
+    route's `parentRefs` of kind Service, a mesh VirtualService's hosts."""
+    for key in ROUTE_KINDS:
+        for route in ctx.snapshot.objects(key):
+            for i, ref in enumerate(route.spec.get("parentRefs") or ()):
+                if not isinstance(ref, Mapping) or ref.get("kind") != "Service":
+                    continue
+                if str(ref.get("group") or "") not in _CORE:
+                    continue
+                ns = str(ref.get("namespace") or route.namespace)
+                svc = ctx.snapshot.get(K_SERVICE, ns, str(ref.get("name") or ""))
+                if svc is not None:
+                    yield route, f"spec.parentRefs[{i}]", svc
+    for vs in ctx.index.mesh_virtual_services:
+        for i, host in enumerate(vs.spec.get("hosts") or ()):
+            svc = ctx.index.service(str(host), vs.namespace)
+            if svc is not None:
+                yield vs, f"spec.hosts[{i}]", svc
+
+
+@check(
+    id="AMB006",
+    title="Route for an ambient Service that has no waypoint to apply it",
+    category=Category.CONFIG,
+    severity=Severity.LOW,
+    needs=(K_HTTPROUTE, K_VS, K_SERVICE, K_KGATEWAY, K_DEPLOYMENT, K_POD, K_NAMESPACE),
+    remediation=(
+        "Deploy a waypoint and enrol the Service (or its namespace) with the "
+        "istio.io/use-waypoint label, or remove the route."
+    ),
+    references=(L7_DOCS, "https://istio.io/latest/docs/ambient/getting-started/manage-traffic/"),
+)
+def route_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
+    """HTTP routing to an ambient Service is done by its waypoint; ztunnel forwards
+    connections at L4 and applies no route.
+
+    Istio's ambient guides attach an HTTPRoute to a Service (`parentRefs` kind Service) only
+    once a waypoint serves it ("Now we have a waypoint proxy installed, we will learn how to
+    split traffic", getting started; the L7 features guide lists HTTPRoute, TCPRoute, TLSRoute
+    and, at Alpha, VirtualService as waypoint features). Without one, the route's traffic
+    splits, timeouts, retries and header rules do not apply to callers in ambient mode, while
+    the configuration reads as if they did. Fires per Gateway API route parentRef of kind
+    Service and per mesh VirtualService host naming a Service served by ambient workloads that
+    has no waypoint in use.
+    """
+    for route, path, svc in _route_targets(ctx):
+        binding = ctx.index.waypoints.service(svc)
+        if WP.binding_in_use(binding) is not None or not _ambient_served(ctx, svc):
+            continue
+        yield Result(
+            resource=route.ref,
+            path=path,
+            detail=f"{svc.namespace}/{svc.name}",
+            message=(
+                f"{route.kind} {route.namespace}/{route.name} routes Service "
+                f"{svc.namespace}/{svc.name}, which ambient workloads serve with no waypoint "
+                f"({binding.reason}): ztunnel applies no HTTP route, so ambient callers are "
+                "not routed by it"
+            ),
+            evidence={"service": f"{svc.namespace}/{svc.name}", "reason": binding.reason},
         )
