@@ -213,3 +213,16 @@ def test_hostile_strings_are_inert_in_html_and_pdf(tmp_path: Path) -> None:
     flat = re.sub(r"\s", "", text)
     assert "h0.example.com\\x1b]0;pwned\\x07" in flat
     assert "h3.example.com\\u202egnp.exe" in flat
+
+
+def test_a_json_manifest_with_an_unpaired_surrogate_escape_is_one_line(tmp_path: Path) -> None:
+    """JSON input (files, snapshots, API answers) goes through orjson, which refuses a lone
+    surrogate escape, so no object in memory ever holds one (the fuzz suite relies on this)."""
+    path = tmp_path / "svc.json"
+    path.write_text(
+        '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"shop"},'
+        '"spec":{"ports":[{"port":80,"protocol":"\\ud800"}]}}'
+    )
+    assert error_line("--from", str(path)) == (
+        f"{path}:1:122: invalid JSON: no low surrogate in string"
+    )
