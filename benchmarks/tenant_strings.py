@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import Sample, measure, mesh_audit_cmd  # noqa: E402
+from run import Sample, measure, mesh_audit_cmd
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo-mesh"
 TARGET_RATIO = 1.5
