@@ -87,7 +87,7 @@ def _plain(text: str) -> Any:
         loader.dispose()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def _ryml_plain_is_string(text: str) -> bool:
     """Whether rapidyaml emits the plain scalar `text` as a JSON string."""
     assert ryml is not None
@@ -97,7 +97,12 @@ def _ryml_plain_is_string(text: str) -> bool:
     return isinstance(out.get("k"), str)
 
 
-@functools.cache
+# Decimal integers: rapidyaml emits them plain as JSON numbers (so a JSON string of one was
+# quoted), and they are the common case (`resourceVersion: "48213"`, ports in annotations).
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _string_agrees(text: str, is_key: bool) -> bool:
     """Whether a JSON string `text` from rapidyaml is what the reference reads, quoted or not."""
     resolver = _resolver()
@@ -113,13 +118,15 @@ def _string_agrees(text: str, is_key: bool) -> bool:
             return False
     # A value: rapidyaml emits this text as a string only when it was quoted, or when it was
     # plain and rapidyaml does not read it as a literal; only the latter disagrees.
+    if _DECIMAL.fullmatch(text):
+        return True
     try:
         return not _ryml_plain_is_string(text)
     except Exception:
         return False
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1 << 16)
 def _literal_agrees(text: str) -> bool:
     if text.startswith("-0."):
         return False  # rapidyaml writes plain `-.5` as -0.5, a string to PyYAML
@@ -273,7 +280,7 @@ def _maybe_plain(text: str, source: bytes) -> bool:
     return False
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _after_pattern(needle: bytes) -> re.Pattern[bytes]:
     # the text, then spaces, then the end of the line, a comment, a flow indicator or a key colon
     return re.compile(re.escape(needle) + rb" *(?:$|[\],}:#])", re.MULTILINE)
