@@ -59,13 +59,13 @@ _NOT_MODELLED_TEXT = re.compile(
 # Every JSON string whose text PyYAML might resolve to something else when plain: empty, starting
 # like a number, `~`, `<<`, `=`, or one of YAML 1.1's boolean and null words (a superset: each
 # distinct match is then judged exactly by `_string_agrees`). Group 2 is ":" for a key.
-_STRING_CANDIDATE = re.compile(r'"([-+.0-9~<=][^"\\]*|[YyNnTtFfOo][a-zA-Z]{1,4}|)"(:?)')
+_STRING_CANDIDATE = re.compile(rb'"([-+.0-9~<=][^"\\]*|[YyNnTtFfOo][a-zA-Z]{1,4}|)"(:?)')
 # Every JSON literal rapidyaml emitted (a number, true, false, null): a mapping value after
 # `": `, a list item after `[` or `,` (block lists put items on their own lines). Text inside a
 # string may look like one too; it is judged the same way, which can only send a file to the
 # reference. Three patterns with a literal start each are several times faster than one.
 _LITERALS = tuple(
-    re.compile(prefix + r'([-+.0-9][^\s,\]}"]*)') for prefix in (r'": ', r"\[\s*", r",\s*")
+    re.compile(prefix + rb'([-+.0-9][^\s,\]}"]*)') for prefix in (rb'": ', rb"\[\s*", rb",\s*")
 )
 
 
@@ -93,7 +93,7 @@ def _ryml_plain_is_string(text: str) -> bool:
     assert ryml is not None
     with _quiet_stderr():
         tree = ryml.parse_in_arena(f"k: {text}\n".encode())
-    out = orjson.loads(ryml.emit_json(tree))
+    out = orjson.loads(_emit(tree, tree.root_id()))
     return isinstance(out.get("k"), str)
 
 
@@ -227,7 +227,7 @@ def fast_documents(data: bytes) -> list[Any] | None:
     docs: list[Any] = []
     for node in ids:
         try:
-            emitted = ryml.emit_json(tree, node)
+            emitted = _emit(tree, node)
         except Exception:
             return None
         if not _agrees(emitted, data):
@@ -244,14 +244,26 @@ def fast_documents(data: bytes) -> list[Any] | None:
 _REWRITTEN = frozenset((".inf", "-.inf", ".nan"))
 
 
-def _agrees(emitted: str, source: bytes) -> bool:
-    for text, colon in set(_STRING_CANDIDATE.findall(emitted)):
+def _emit(tree: Any, node: int) -> bytearray:
+    """The JSON of one node, into a buffer this process owns (`ryml.emit_json` returns a copy
+    of a C buffer it never frees: 0.3 MB lost per namespace file of a large mesh)."""
+    assert ryml is not None
+    buf = bytearray(ryml.compute_json_length(tree, node))
+    ryml.emit_json_in_place(tree, buf, node)
+    return buf
+
+
+def _agrees(emitted: bytearray, source: bytes) -> bool:
+    for raw, colon in set(_STRING_CANDIDATE.findall(emitted)):
+        text = raw.decode("utf-8", "replace")
         if text in _REWRITTEN:
             return False
-        if not _string_agrees(text, colon == ":") and _maybe_plain(text, source):
+        if not _string_agrees(text, colon == b":") and _maybe_plain(text, source):
             return False
     return all(
-        _literal_agrees(text) for pattern in _LITERALS for text in set(pattern.findall(emitted))
+        _literal_agrees(raw.decode("utf-8", "replace"))
+        for pattern in _LITERALS
+        for raw in set(pattern.findall(emitted))
     )
 
 
