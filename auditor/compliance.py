@@ -15,6 +15,7 @@ A framework's score is the share of assessed controls (passed, failed, waived) t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ import yaml
 
 from auditor.errors import InputError
 from auditor.model import Severity
+from auditor.report.score import is_waived
 from auditor.snapshot import Snapshot
 
 FRAMEWORK_PACKAGE = "auditor.frameworks"
@@ -166,16 +168,7 @@ def load_builtin(name: str) -> Framework:
         )
     text = resources.files(FRAMEWORK_PACKAGE).joinpath(f"{name}.yaml").read_bytes()
     fw = parse_framework(text, origin=f"{name} (built-in)", known_checks=_known_checks())
-    return Framework(
-        id=fw.id,
-        title=fw.title,
-        url=fw.url,
-        publisher=fw.publisher,
-        revision=fw.revision,
-        controls=fw.controls,
-        origin="built-in",
-        sha256=fw.sha256,
-    )
+    return dataclasses.replace(fw, origin="built-in")
 
 
 def load_file(path: str) -> Framework:
@@ -201,10 +194,6 @@ def load_frameworks(names: Sequence[str], files: Sequence[str]) -> list[Framewor
 # ---- evaluation ------------------------------------------------------------------------------
 
 
-def _is_waived(finding: Mapping[str, Any]) -> bool:
-    return isinstance(finding.get("waiver"), Mapping)
-
-
 def evaluate_control(
     control: Control,
     findings_by_check: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -216,7 +205,7 @@ def evaluate_control(
         for f in findings_by_check.get(check, ())
         if Severity.parse(str(f["severity"])) >= control.fail_at
     ]
-    unwaived = [f for f in failing if not _is_waived(f)]
+    unwaived = [f for f in failing if not is_waived(f)]
     not_run = [c for c in control.checks if run_status.get(c, "not run") != "ran"]
     at = control.fail_at.label
     if unwaived:
