@@ -21,7 +21,6 @@ from auditor.istio.meshconfig import path_normalization
 from auditor.model import ResourceRef
 from auditor.snapshot import KObject
 
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 GATEWAY_API_GROUP_ISTIO = "networking.istio.io"
 
 
@@ -150,14 +149,8 @@ def _apply_exposure(index: MeshIndex, entries: list[WorkloadAuthz]) -> list[Work
 
 
 def _waypoint_services(index: MeshIndex, namespace: str, name: str) -> tuple[str, ...]:
-    ns_labels = index.namespace_labels.get(namespace) or {}
-    out = []
-    for svc in index.snapshot.objects("Service"):
-        if svc.namespace != namespace:
-            continue
-        if svc.labels.get(USE_WAYPOINT_LABEL, ns_labels.get(USE_WAYPOINT_LABEL)) == name:
-            out.append(svc.name)
-    return tuple(sorted(out))
+    """Services and ServiceEntries bound to the waypoint (auditor/istio/waypoint.py rules)."""
+    return index.waypoints.services_of(namespace, name)
 
 
 def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
@@ -172,11 +165,7 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
     by_ns: dict[str, list[A.Policy]] = {}
     for pol in all_policies:
         by_ns.setdefault(pol.namespace, []).append(pol)
-    waypoint_gateways = {
-        (g.namespace, g.name)
-        for g in index.snapshot.objects(K_KGATEWAY)
-        if str(g.spec.get("gatewayClassName") or "") == A.WAYPOINT_CLASS
-    }
+    waypoint_gateways = set(index.waypoints.waypoints)
     out: list[WorkloadAuthz] = []
     with_pods: set[tuple[str, str]] = set()
 

@@ -30,6 +30,7 @@ from auditor.egress_reach import Group, Reachers
 from auditor.egress_sources import HostSource, collect_hosts, export_to
 from auditor.index import MeshIndex
 from auditor.istio import hosts as H
+from auditor.istio import waypoint as WP
 from auditor.istio.destinations import (
     DestinationClass,
     Placement,
@@ -56,8 +57,6 @@ CNI_POLICY_KINDS = (
     ("projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
 )
 PROXY_SENDS = "sent straight out by its"
-USE_WAYPOINT = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 ENFORCEMENT_NOTE = (
     "NetworkPolicy verdicts hold only where the cluster's network plugin (CNI) enforces "
     "NetworkPolicy"
@@ -378,17 +377,26 @@ class EgressModel:
 
     def _waypoint(self, info: HostSource) -> tuple[str, str, KObject | None] | None:
         """The waypoint a ServiceEntry is bound to (`istio.io/use-waypoint` on the entry, else
-        on its namespace; `none` opts out), as Istio's ambient egress gateway task binds it."""
-        for (kind, ns, _name), obj in sorted(info.by.items()):
+        on its namespace; `none` opts out; auditor/istio/waypoint.py), as Istio's ambient
+        egress gateway task binds it. A label naming a Gateway absent from the input is kept
+        (the path says so); one whose waypoint does not take service traffic, or does not
+        admit the entry's namespace, is not used by Istio, so the entry has none."""
+        for (kind, _ns, _name), obj in sorted(info.by.items()):
             if kind != "ServiceEntry":
                 continue
-            name = obj.labels.get(USE_WAYPOINT)
-            if name is None:
-                name = (self.index.namespace_labels.get(ns) or {}).get(USE_WAYPOINT)
-            if not name or name == "none":
+            binding = self.index.waypoints.service(obj)
+            if binding.requested is None or binding.opted_out:
                 continue
-            wp_ns = obj.labels.get(USE_WAYPOINT_NAMESPACE) or ns
-            return wp_ns, name, self.index.k8s_gateways.get((wp_ns, name))
+            if binding.problem == "missing":
+                return binding.requested.namespace, binding.requested.name, None
+            used = WP.binding_in_use(binding)
+            if used is None:
+                continue
+            return (
+                used.namespace,
+                used.name,
+                self.index.k8s_gateways.get((used.namespace, used.name)),
+            )
         return None
 
     def _proxy_sends(self, group: Group, info: HostSource, cls: DestinationClass) -> str:

@@ -9,7 +9,6 @@ posting list, so a scan stays near-linear in the number of objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,95 +19,91 @@ from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 from auditor.istio import meshconfig
 from auditor.istio.egress import EgressRouting
-from auditor.istio.injection import (
-    Injector,
-    MeshStatus,
-    enable_namespaces_by_default,
-    injector_webhooks,
-    mesh_status,
-    namespace_mode,
-)
+from auditor.istio.injection import MeshStatus
 from auditor.istio.meshconfig import MeshConfig
 from auditor.istio.mtls import PeerAuthIndex
 from auditor.istio.refs import GatewayRef, lookup_scopes, virtual_service_gateways, visible_in
-from auditor.istio.selectors import LabelIndex, SelectorIndex, label_selector_matches
-from auditor.kinds import GATEWAY_API, ISTIO_NET, ISTIO_SEC
+from auditor.istio.selectors import LabelIndex, SelectorIndex
+from auditor.kinds import (
+    K_AP,
+    K_CONFIGMAP,
+    K_DAEMONSET,
+    K_DEPLOYMENT,
+    K_DR,
+    K_ENVOYFILTER,
+    K_GATEWAY,
+    K_GRPCROUTE,
+    K_GWCLASS,
+    K_HTTPROUTE,
+    K_INGRESS,
+    K_KGATEWAY,
+    K_MWC,
+    K_NAMESPACE,
+    K_NETPOL,
+    K_PA,
+    K_POD,
+    K_RA,
+    K_REFGRANT,
+    K_SE,
+    K_SECRET,
+    K_SERVICE,
+    K_SIDECAR,
+    K_STATEFULSET,
+    K_TCPROUTE,
+    K_TLSROUTE,
+    K_VS,
+    K_VWC,
+    K_WE,
+    ROUTE_KINDS,
+    WORKLOAD_KINDS,
+)
+from auditor.membership import Destination, Membership
 from auditor.snapshot import KObject, Snapshot
+from auditor.workload import Workload
+from auditor.workload_ports import WorkloadPorts
 
 if TYPE_CHECKING:
     from auditor.egress import EgressModel
+    from auditor.waypoints import WaypointMap
 
-K_GATEWAY = f"{ISTIO_NET}/Gateway"
-K_VS = f"{ISTIO_NET}/VirtualService"
-K_DR = f"{ISTIO_NET}/DestinationRule"
-K_SE = f"{ISTIO_NET}/ServiceEntry"
-K_SIDECAR = f"{ISTIO_NET}/Sidecar"
-K_WE = f"{ISTIO_NET}/WorkloadEntry"
-K_ENVOYFILTER = f"{ISTIO_NET}/EnvoyFilter"
-K_PA = f"{ISTIO_SEC}/PeerAuthentication"
-K_AP = f"{ISTIO_SEC}/AuthorizationPolicy"
-K_RA = f"{ISTIO_SEC}/RequestAuthentication"
-K_GWCLASS = f"{GATEWAY_API}/GatewayClass"
-K_KGATEWAY = f"{GATEWAY_API}/Gateway"
-K_HTTPROUTE = f"{GATEWAY_API}/HTTPRoute"
-K_GRPCROUTE = f"{GATEWAY_API}/GRPCRoute"
-K_TLSROUTE = f"{GATEWAY_API}/TLSRoute"
-K_TCPROUTE = f"{GATEWAY_API}/TCPRoute"
-K_REFGRANT = f"{GATEWAY_API}/ReferenceGrant"
-K_NAMESPACE = "Namespace"
-K_SERVICE = "Service"
-K_DEPLOYMENT = "apps/Deployment"
-K_STATEFULSET = "apps/StatefulSet"
-K_DAEMONSET = "apps/DaemonSet"
-K_POD = "Pod"
-K_SECRET = "Secret"
-K_NETPOL = "networking.k8s.io/NetworkPolicy"
-K_INGRESS = "networking.k8s.io/Ingress"
-K_CONFIGMAP = "ConfigMap"
-K_MWC = "admissionregistration.k8s.io/MutatingWebhookConfiguration"
-K_VWC = "admissionregistration.k8s.io/ValidatingWebhookConfiguration"
-
-ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)
-WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """A set of pods: a Deployment/StatefulSet/DaemonSet pod template, or a bare Pod."""
-
-    obj: KObject
-    labels: Mapping[str, str]
-    annotations: Mapping[str, str]
-    pod_spec: Mapping[str, Any]
-    owned: bool  # a Pod created by a controller (its template is audited instead)
-
-    @property
-    def namespace(self) -> str:
-        return self.obj.namespace
-
-    @property
-    def container_names(self) -> tuple[str, ...]:
-        return tuple(str(c.get("name", "")) for c in self.pod_spec.get("containers") or ())
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Whether a destination host is served by mesh workloads (Istio mTLS applies to it).
-
-    `kind`: `mesh` (some selected workload is in the mesh), `outside` (the Service's workloads,
-    or its namespace, are outside the mesh), `external` (ExternalName, selector-less Service,
-    ServiceEntry or an unknown non-cluster host: no sidecar answers there), `assumed-mesh`
-    (a cluster host whose pods and namespace are not in the input, judged as a mesh host).
-    """
-
-    kind: str
-    reason: str
-    service: KObject | None = None
-    workloads: tuple[Workload, ...] = ()
-
-    @property
-    def in_mesh(self) -> bool:
-        return self.kind in ("mesh", "assumed-mesh")
+# Re-exported: checks and models import these from the index.
+__all__ = [
+    "K_AP",
+    "K_CONFIGMAP",
+    "K_DAEMONSET",
+    "K_DEPLOYMENT",
+    "K_DR",
+    "K_ENVOYFILTER",
+    "K_GATEWAY",
+    "K_GRPCROUTE",
+    "K_GWCLASS",
+    "K_HTTPROUTE",
+    "K_INGRESS",
+    "K_KGATEWAY",
+    "K_MWC",
+    "K_NAMESPACE",
+    "K_NETPOL",
+    "K_PA",
+    "K_POD",
+    "K_RA",
+    "K_REFGRANT",
+    "K_SE",
+    "K_SECRET",
+    "K_SERVICE",
+    "K_SIDECAR",
+    "K_STATEFULSET",
+    "K_TCPROUTE",
+    "K_TLSROUTE",
+    "K_VS",
+    "K_VWC",
+    "K_WE",
+    "ROUTE_KINDS",
+    "WORKLOAD_KINDS",
+    "Destination",
+    "MeshIndex",
+    "Workload",
+    "resolve_mesh_config",
+]
 
 
 class MeshIndex:
@@ -119,7 +114,6 @@ class MeshIndex:
         self.mesh: MeshConfig = mesh_config or resolve_mesh_config(snapshot)[0]
         self.domain = H.CLUSTER_DOMAIN
 
-        self._mesh_status_cache: dict[tuple[str, str, str], MeshStatus] = {}
         self.namespace_labels: dict[str, Mapping[str, str]] = {
             o.name: o.labels for o in snapshot.objects(K_NAMESPACE)
         }
@@ -243,236 +237,64 @@ class MeshIndex:
             out.setdefault(pol.namespace, []).append(pol)
         return out
 
-    @cached_property
-    def injection_by_default(self) -> bool:
-        """The sidecar injector's enableNamespacesByDefault (istio-sidecar-injector ConfigMap)."""
-        for cm in self.snapshot.objects(K_CONFIGMAP):
-            values = (cm.raw.get("data") or {}).get("values")
-            if cm.name.startswith("istio-sidecar-injector") and isinstance(values, str):
-                return enable_namespaces_by_default(values)
-        return False
+    # ---- membership, destinations, ports (auditor/membership.py, auditor/workload_ports.py) --
 
     @cached_property
-    def injector(self) -> Injector:
-        """The injector's default policy and, when the MutatingWebhookConfigurations were read,
-        its webhooks (revisions and revision tags included)."""
-        hooks = injector_webhooks([(o.name, o.raw) for o in self.snapshot.objects(K_MWC)])
-        return Injector(enabled_by_default=self.injection_by_default, webhooks=hooks or None)
-
-    @cached_property
-    def pods_by_controller(self) -> dict[tuple[str, str, str], list[Workload]]:
-        """Running (or saved) Pods per controller (kind, namespace, name): a Pod whose
-        controller ownerReference names the StatefulSet/DaemonSet, or a ReplicaSet
-        `<deployment>-<hash>` of a Deployment whose selector picks the Pod."""
-        out: dict[tuple[str, str, str], list[Workload]] = {}
-        controllers: dict[tuple[str, str, str], Workload] = {}
-        deployments: dict[str, list[Workload]] = {}
-        for w in self.workloads:
-            if w.obj.kind in ("StatefulSet", "DaemonSet"):
-                controllers[(w.obj.kind, w.namespace, w.obj.name)] = w
-            elif w.obj.kind == "Deployment":
-                deployments.setdefault(w.namespace, []).append(w)
-        for w in self.workloads:
-            if w.obj.kind != "Pod":
-                continue
-            for ref in w.obj.metadata.get("ownerReferences") or ():
-                if not isinstance(ref, dict) or not ref.get("controller"):
-                    continue
-                kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-                owner = controllers.get((kind, w.namespace, name))
-                if owner is None and kind == "ReplicaSet":
-                    owner = next(
-                        (
-                            d
-                            for d in deployments.get(w.namespace, ())
-                            if name.startswith(f"{d.obj.name}-")
-                            and label_selector_matches(d.obj.spec.get("selector"), w.labels)
-                        ),
-                        None,
-                    )
-                if owner is not None:
-                    out.setdefault((owner.obj.kind, owner.namespace, owner.obj.name), []).append(w)
-        return out
-
-    def running_pods(self, workload: Workload) -> list[Workload]:
-        """The Pods of a controller in the input (empty for a bare Pod or none saved)."""
-        key = (workload.obj.kind, workload.namespace, workload.obj.name)
-        return self.pods_by_controller.get(key, [])
-
-    def _status(self, workload: Workload) -> MeshStatus:
-        return mesh_status(
-            workload.labels,
-            workload.annotations,
-            workload.pod_spec,
-            self.namespace_labels.get(workload.namespace),
-            namespace=workload.namespace,
-            injector=self.injector,
-            running=workload.obj.kind == "Pod",
+    def membership(self) -> Membership:
+        return Membership(
+            snapshot=self.snapshot,
+            workloads=self.workloads,
+            namespace_labels=self.namespace_labels,
+            services_by_host=self.services_by_host,
+            service_host_set=self.service_host_set,
+            select_workloads=self.select_workloads,
+            domain=self.domain,
         )
 
-    def app_workloads_of(self, svc: KObject) -> list[Workload]:
-        """The workloads a Service's selector picks (controllers and bare Pods, not the Pods a
-        controller owns)."""
-        selector = svc.spec.get("selector")
-        if not selector:
-            return []
-        return [w for w in self.select_workloads(selector, svc.namespace) if not w.owned]
+    @cached_property
+    def waypoints(self) -> WaypointMap:
+        """Which ambient waypoint serves each Service, ServiceEntry and workload."""
+        from auditor.waypoints import WaypointMap
+
+        return WaypointMap(self)
 
     @cached_property
-    def admission_webhook_ports(self) -> dict[tuple[str, str], dict[int, list[str]]]:
-        """Service ports the Kubernetes API server calls as admission webhooks: {(namespace,
-        Service): {service port: ["ValidatingWebhookConfiguration name (webhook)", ...]}}.
-        `clientConfig.service.port` defaults to 443."""
-        out: dict[tuple[str, str], dict[int, list[str]]] = {}
-        for key in (K_VWC, K_MWC):
-            for cfg in self.snapshot.objects(key):
-                for hook in cfg.raw.get("webhooks") or ():
-                    if not isinstance(hook, dict):
-                        continue
-                    client = hook.get("clientConfig") or {}
-                    service = client.get("service") if isinstance(client, dict) else None
-                    if not isinstance(service, dict) or not service.get("name"):
-                        continue
-                    port = service.get("port", 443)
-                    if not isinstance(port, int):
-                        continue
-                    target = (str(service.get("namespace") or ""), str(service["name"]))
-                    label = f"{cfg.kind} {cfg.name} ({hook.get('name') or 'webhook'})"
-                    out.setdefault(target, {}).setdefault(port, []).append(label)
-        return out
+    def ports(self) -> WorkloadPorts:
+        return WorkloadPorts(snapshot=self.snapshot, services_for=self.services_for)
 
-    def workload_ports(self, workload: Workload) -> dict[int, list[str]]:
-        """The ports a workload serves: {container port: [how it is reached]}. Each container
-        port of a non-proxy container, and each Service port's targetPort (numbers, and names
-        resolved against the container ports)."""
-        named: dict[str, int] = {}
-        out: dict[int, list[str]] = {}
-        for c in workload.pod_spec.get("containers") or ():
-            if not isinstance(c, dict) or c.get("name") == "istio-proxy":
-                continue
-            for p in c.get("ports") or ():
-                number = p.get("containerPort") if isinstance(p, dict) else None
-                if isinstance(number, int):
-                    out.setdefault(number, [])
-                    if p.get("name"):
-                        named[str(p["name"])] = number
-        for svc in self.services_for(workload):
-            for p in svc.spec.get("ports") or ():
-                if not isinstance(p, dict) or not isinstance(p.get("port"), int):
-                    continue
-                target = p.get("targetPort", p["port"])
-                number = named.get(target) if isinstance(target, str) else target
-                if not isinstance(number, int):
-                    continue
-                out.setdefault(number, []).append(
-                    f"Service {svc.namespace}/{svc.name} port {p['port']}"
-                )
-        return out
-
-    def webhook_callers(self, workload: Workload) -> dict[int, list[str]]:
-        """Workload ports the API server calls as an admission webhook: {target port: [which
-        webhook configurations]}."""
-        out: dict[int, list[str]] = {}
-        named: dict[str, int] = {}
-        for c in workload.pod_spec.get("containers") or ():
-            for p in (c.get("ports") or ()) if isinstance(c, dict) else ():
-                if (
-                    isinstance(p, dict)
-                    and p.get("name")
-                    and isinstance(p.get("containerPort"), int)
-                ):
-                    named[str(p["name"])] = p["containerPort"]
-        for svc in self.services_for(workload):
-            hooks = self.admission_webhook_ports.get((svc.namespace, svc.name))
-            if not hooks:
-                continue
-            for p in svc.spec.get("ports") or ():
-                if not isinstance(p, dict) or p.get("port") not in hooks:
-                    continue
-                target = p.get("targetPort", p["port"])
-                number = named.get(target) if isinstance(target, str) else target
-                if isinstance(number, int):
-                    out.setdefault(number, []).extend(hooks[p["port"]])
-        return out
+    def mesh_status(self, workload: Workload) -> MeshStatus:
+        """THE answer to "is this workload in the mesh, and how": what runs decides first (its
+        Pods, when the input has them), then the controller's pod template, then the namespace
+        and pod labels under the injector's rules (auditor/istio/injection.py)."""
+        return self.membership.mesh_status(workload)
 
     def destination(self, host: str, namespace: str) -> Destination:
         """Is `host` (short names resolved in `namespace`) a mesh destination? Decided by the
         workloads behind it, not by the host suffix: mTLS settings toward a destination with no
         sidecar (ExternalName, selector-less with external endpoints, a namespace outside the
         mesh) are what Istio's documentation prescribes, not a weakening."""
-        name = H.fqdn(host, namespace, self.domain)
-        if H.is_wildcard(name):
-            services = [
-                v for v in self.service_host_set.overlapping(name) if isinstance(v, KObject)
-            ]
-            if services or name in ("*", "*.local", f"*.{self.domain}", f"*.svc.{self.domain}"):
-                return Destination("mesh", f"wildcard {name} covers mesh services")
-            return Destination("external", f"wildcard {name} covers no cluster Service")
-        if name == f"kubernetes.default.svc.{self.domain}":
-            return Destination("external", "the Kubernetes API server (no sidecar)")
-        svc = self.services_by_host.get(name)
-        if svc is None:
-            if name.endswith(f".svc.{self.domain}"):
-                ns = name[: -len(f".svc.{self.domain}")].rsplit(".", 1)[-1]
-                return self._by_namespace(ns, None, f"no Service {name} in the input")
-            return Destination("external", f"{name} is not a cluster Service")
-        if svc.spec.get("type") == "ExternalName":
-            target = svc.spec.get("externalName") or ""
-            return Destination("external", f"ExternalName Service to {target}", svc)
-        workloads = self.app_workloads_of(svc)
-        if not svc.spec.get("selector"):
-            return Destination(
-                "external", f"Service {svc.namespace}/{svc.name} has no selector", svc
-            )
-        if workloads:
-            statuses = [(w, self.mesh_status(w)) for w in workloads]
-            inside = tuple(w for w, st in statuses if st.in_mesh)
-            if inside:
-                return Destination("mesh", "served by mesh workloads", svc, inside)
-            w, st = statuses[0]
-            return Destination(
-                "outside",
-                f"served by {w.obj.kind} {w.namespace}/{w.obj.name}, outside the mesh "
-                f"({st.reason})",
-                svc,
-                tuple(w for w, _ in statuses),
-            )
-        return self._by_namespace(svc.namespace, svc, "no pods of it in the input")
+        return self.membership.destination(host, namespace)
 
-    def _by_namespace(self, ns: str, svc: KObject | None, why: str) -> Destination:
-        labels = self.namespace_labels.get(ns)
-        if labels is None:
-            return Destination("assumed-mesh", f"{why}; namespace {ns} not in the input", svc)
-        mode = namespace_mode(labels, self.injection_by_default)
-        if mode in ("sidecar", "ambient"):
-            return Destination("mesh", f"{why}; namespace {ns} is in the mesh ({mode})", svc)
-        return Destination("outside", f"{why}; namespace {ns} is not in the mesh", svc)
+    @property
+    def injection_by_default(self) -> bool:
+        """The sidecar injector's enableNamespacesByDefault (istio-sidecar-injector ConfigMap)."""
+        return self.membership.injection_by_default
 
-    def mesh_status(self, workload: Workload) -> MeshStatus:
-        """THE answer to "is this workload in the mesh, and how": what runs decides first (its
-        Pods, when the input has them), then the controller's pod template, then the namespace
-        and pod labels under the injector's rules (auditor/istio/injection.py)."""
-        key = (workload.obj.kind, workload.namespace, workload.obj.name)
-        cached = self._mesh_status_cache.get(key)
-        if cached is not None:
-            return cached
-        status = self._status(workload)
-        pods = self.running_pods(workload) if workload.obj.kind != "Pod" else []
-        if pods and status.role == "workload":
-            statuses = [self._status(p) for p in pods]
-            inside = [s for s in statuses if s.in_mesh]
-            chosen = inside[0] if inside else statuses[0]
-            count = f"{len(inside)} of {len(pods)} pods in the input are in the mesh"
-            status = MeshStatus(
-                chosen.in_mesh,
-                chosen.mode,
-                chosen.reason,
-                (*chosen.evidence, count),
-                "pod",
-                chosen.role,
-            )
-        self._mesh_status_cache[key] = status
-        return status
+    def running_pods(self, workload: Workload) -> list[Workload]:
+        """The Pods of a controller in the input (empty for a bare Pod or none saved)."""
+        return self.membership.running_pods(workload)
+
+    def app_workloads_of(self, svc: KObject) -> list[Workload]:
+        """The workloads a Service's selector picks (not the Pods a controller owns)."""
+        return self.membership.app_workloads_of(svc)
+
+    def workload_ports(self, workload: Workload) -> dict[int, list[str]]:
+        """The ports a workload serves: {container port: [how it is reached]}."""
+        return self.ports.workload_ports(workload)
+
+    def webhook_callers(self, workload: Workload) -> dict[int, list[str]]:
+        """Workload ports the API server calls as an admission webhook."""
+        return self.ports.webhook_callers(workload)
 
     @cached_property
     def peer_authentication(self) -> PeerAuthIndex:

@@ -92,6 +92,41 @@ BY_KEY: dict[str, KindSpec] = {k.key: k for k in KINDS}
 BY_GROUP_KIND: dict[tuple[str, str], KindSpec] = {(k.group, k.kind): k for k in KINDS}
 
 
+# Resource keys (`group/Kind`) the index and the checks look objects up by.
+K_GATEWAY = f"{ISTIO_NET}/Gateway"
+K_VS = f"{ISTIO_NET}/VirtualService"
+K_DR = f"{ISTIO_NET}/DestinationRule"
+K_SE = f"{ISTIO_NET}/ServiceEntry"
+K_SIDECAR = f"{ISTIO_NET}/Sidecar"
+K_WE = f"{ISTIO_NET}/WorkloadEntry"
+K_ENVOYFILTER = f"{ISTIO_NET}/EnvoyFilter"
+K_PA = f"{ISTIO_SEC}/PeerAuthentication"
+K_AP = f"{ISTIO_SEC}/AuthorizationPolicy"
+K_RA = f"{ISTIO_SEC}/RequestAuthentication"
+K_GWCLASS = f"{GATEWAY_API}/GatewayClass"
+K_KGATEWAY = f"{GATEWAY_API}/Gateway"
+K_HTTPROUTE = f"{GATEWAY_API}/HTTPRoute"
+K_GRPCROUTE = f"{GATEWAY_API}/GRPCRoute"
+K_TLSROUTE = f"{GATEWAY_API}/TLSRoute"
+K_TCPROUTE = f"{GATEWAY_API}/TCPRoute"
+K_REFGRANT = f"{GATEWAY_API}/ReferenceGrant"
+K_NAMESPACE = "Namespace"
+K_SERVICE = "Service"
+K_DEPLOYMENT = "apps/Deployment"
+K_STATEFULSET = "apps/StatefulSet"
+K_DAEMONSET = "apps/DaemonSet"
+K_POD = "Pod"
+K_SECRET = "Secret"
+K_NETPOL = "networking.k8s.io/NetworkPolicy"
+K_INGRESS = "networking.k8s.io/Ingress"
+K_CONFIGMAP = "ConfigMap"
+K_MWC = "admissionregistration.k8s.io/MutatingWebhookConfiguration"
+K_VWC = "admissionregistration.k8s.io/ValidatingWebhookConfiguration"
+
+ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)
+WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
+
+
 def split_api_version(api_version: str) -> tuple[str, str]:
     """`networking.istio.io/v1` -> (`networking.istio.io`, `v1`); `v1` -> (``, `v1`)."""
     if "/" in api_version:

@@ -225,4 +225,4 @@ def test_ambient_waypoint_is_the_path_and_no_message_says_sidecar() -> None:
     for f in data["findings"]:
         assert "sidecar" not in f["message"], f["message"]
     (egr,) = [f for f in data["findings"] if f["check"] == "EGR001"]
-    assert "ztunnel forward traffic" in egr["message"]
+    assert "ztunnel forwards traffic" in egr["message"]

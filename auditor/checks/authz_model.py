@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auditor.authorization import WorkloadAuthz, build_authorization, policies
+from auditor.authorization import WorkloadAuthz, applying_to, build_authorization, policies
 from auditor.checks.registry import CheckContext, check
 from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SERVICE, MeshIndex
 from auditor.istio import authz as A
+from auditor.istio import waypoint as WP
 from auditor.istio.meshconfig import path_normalization
 from auditor.model import Category, ResourceRef, Result, Severity
 
@@ -67,7 +68,9 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
     namespace, and under PERMISSIVE mTLS any client without a sidecar, may call it.
 
     Considers in-mesh workloads (not gateways) that a Service selects, so something can call
-    them. With no enforced AuthorizationPolicy anywhere, fires once for the mesh (on the root
+    them; an ambient workload whose traffic passes a waypoint with policies attached counts as
+    covered (ambient L7 policies attach to the waypoint, not to the workload). With no
+    enforced AuthorizationPolicy anywhere, fires once for the mesh (on the root
     namespace); otherwise once per namespace in which none of those workloads has any policy
     applying (root-namespace policies count). High when one of them is a backend of an entry
     point reachable from outside the cluster (the exposure map), medium otherwise (Kiali
@@ -101,9 +104,10 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
     for e in model:
         if e.role == "workload":
             by_ns.setdefault(e.ref.namespace, []).append(e)
+    attached = _waypoint_policies(ctx.index)
     for ns in sorted(by_ns):
         entries = by_ns[ns]
-        if any(e.posture.has_policy for e in entries):
+        if any(e.posture.has_policy or _behind_guarded(ctx.index, e, attached) for e in entries):
             continue
         targets = [e for e in entries if e.services]
         if not targets:
@@ -125,6 +129,41 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"workloads": _shown(targets), "policies": []},
         )
+
+
+def _waypoint_policies(index: MeshIndex) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Enforced policies attached to ambient waypoints: ((namespace, Service or ServiceEntry
+    name) targeted, (namespace, Gateway name) targeted)."""
+    services: set[tuple[str, str]] = set()
+    gateways: set[tuple[str, str]] = set()
+    for pol in policies(index):
+        if not pol.enforced:
+            continue
+        for ref in pol.target_refs:
+            kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+            if kind in ("Service", "ServiceEntry"):
+                services.add((pol.namespace, name))
+            elif kind == "Gateway":
+                gateways.add((pol.namespace, name))
+    return services, gateways
+
+
+def _behind_guarded(
+    index: MeshIndex, entry: WorkloadAuthz, attached: tuple[set[tuple[str, str]], ...]
+) -> bool:
+    """An ambient workload whose traffic passes a waypoint that enforces a policy for it (ambient
+    L7 policies attach to the waypoint or to the Service with targetRefs, not to the
+    workload)."""
+    if entry.workload is None or entry.mode != "ambient":
+        return False
+    services, gateways = attached
+    for svc in index.services_for(entry.workload):
+        used = WP.binding_in_use(index.waypoints.service(svc))
+        if used is None:
+            continue
+        if (svc.namespace, svc.name) in services or (used.namespace, used.name) in gateways:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +312,8 @@ def deny_paths_unnormalized(ctx: CheckContext) -> Iterator[Result]:
 
     Fires per enforced DENY rule with positive `to.operation.paths` when
     `meshConfig.pathNormalization.normalization` is not `MERGE_SLASHES` or
-    `DECODE_AND_MERGE_SLASHES`.
+    `DECODE_AND_MERGE_SLASHES`, unless the policy applies only to ambient workloads (ztunnel
+    enforces it without its paths: AMB001 and AMB004 report that).
     """
     mode = path_normalization(ctx.mesh)
     if mode in A.SAFE_NORMALIZATION:
@@ -282,6 +322,9 @@ def deny_paths_unnormalized(ctx: CheckContext) -> Iterator[Result]:
         policy = A.parse_policy(ap.namespace, ap.name, ap.spec, ap.annotations)
         if policy.action != "DENY" or not policy.enforced:
             continue
+        applied = applying_to(ctx.index, policy)
+        if applied and all(e.role == "workload" and e.mode == "ambient" for e in applied):
+            continue  # only ztunnel enforces it, without the paths (AMB001, AMB004)
         for i, rule in enumerate(policy.rules):
             where = A.deny_paths_unnormalized(rule)
             if not where:

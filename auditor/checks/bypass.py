@@ -424,11 +424,18 @@ def host_network(ctx: CheckContext) -> Iterator[Result]:
         if w.namespace in inj.SYSTEM_NAMESPACES:
             continue
         prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
+        ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
+        # an ambient namespace has no sidecars to speak of: ztunnel never captures host network
+        proxy = (
+            "no ztunnel capture"
+            if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) == "ambient"
+            else "no sidecar"
+        )
         yield Result(
             resource=w.obj.ref,
             path=f"{prefix}.hostNetwork",
             message=(
-                f"{w.obj.kind} {w.namespace}/{w.obj.name} uses the host network: no sidecar, no "
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} uses the host network: {proxy}, no "
                 "NetworkPolicy, direct egress"
             ),
             evidence={},

@@ -60,12 +60,14 @@ def mesh_allow_any(ctx: CheckContext) -> Iterator[Result]:
         if mesh.outbound_mode_set
         else "does not set outboundTrafficPolicy.mode, so Istio's default ALLOW_ANY applies"
     )
+    carriers = proxies(ctx.index)
+    verb = "forwards" if carriers == "ztunnel" else "forward"
     yield Result(
         resource=ref,
         path="data.mesh.outboundTrafficPolicy.mode",
         message=(
             f"The mesh config ({mesh.source}) {how}: "
-            f"{proxies(ctx.index)} forward traffic to hosts that no ServiceEntry registers"
+            f"{carriers} {verb} traffic to hosts that no ServiceEntry registers"
         ),
         evidence={
             "mode": mesh.outbound_mode,

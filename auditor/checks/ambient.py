@@ -1,0 +1,538 @@
+"""Ambient mode: waypoints and the policies that need them (AMB area).
+
+ztunnel enforces AuthorizationPolicies at L4 only; HTTP rules, routes and `targetRefs` policies
+need a waypoint (a Gateway API Gateway of class `istio-waypoint`) that the destination is
+enrolled in with `istio.io/use-waypoint`. The binding rules and ztunnel's handling of policy
+rules are in auditor/istio/waypoint.py, applied per object by `MeshIndex.waypoints`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from auditor.checks.registry import CheckContext, check
+from auditor.index import (
+    K_AP,
+    K_DEPLOYMENT,
+    K_HTTPROUTE,
+    K_KGATEWAY,
+    K_NAMESPACE,
+    K_POD,
+    K_SE,
+    K_SERVICE,
+    K_VS,
+    ROUTE_KINDS,
+    MeshIndex,
+    Workload,
+)
+from auditor.istio import authz as A
+from auditor.istio import injection as inj
+from auditor.istio import waypoint as WP
+from auditor.model import Category, ResourceRef, Result, Severity
+from auditor.snapshot import KObject
+
+WAYPOINT_DOCS = "https://istio.io/latest/docs/ambient/usage/waypoint/"
+L4_POLICY_DOCS = "https://istio.io/latest/docs/ambient/usage/l4-policy/"
+AMBIENT_AUTHZ_DOCS = "https://istio.io/latest/docs/ambient/usage/authorization-policy/"
+L7_DOCS = "https://istio.io/latest/docs/ambient/usage/l7-features/"
+ADD_WORKLOADS_DOCS = "https://istio.io/latest/docs/ambient/usage/add-workloads/"
+EVIDENCE_LIMIT = 20
+
+
+def _ambient_workloads(index: MeshIndex) -> list[Workload]:
+    """Application workloads ztunnel captures (controllers and bare Pods, no gateways)."""
+    out = []
+    for w in index.workloads:
+        if w.owned:
+            continue
+        status = index.mesh_status(w)
+        if status.in_mesh and status.mode == "ambient" and status.role == "workload":
+            out.append(w)
+    return out
+
+
+def _name(w: Workload) -> str:
+    return f"{w.obj.kind} {w.namespace}/{w.obj.name}"
+
+
+def _limited(names: list[str]) -> list[str]:
+    if len(names) > EVIDENCE_LIMIT:
+        return [*names[:EVIDENCE_LIMIT], f"... and {len(names) - EVIDENCE_LIMIT} more"]
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class _ZtunnelPolicy:
+    obj: KObject
+    policy: A.Policy
+    view: WP.ZtunnelView
+    no_waypoint: tuple[Workload, ...]
+    behind_waypoint: tuple[tuple[Workload, tuple[tuple[str, WP.Waypoint], ...]], ...]
+
+
+def _ztunnel_policies(ctx: CheckContext) -> list[_ZtunnelPolicy]:
+    """Enforced ALLOW/DENY AuthorizationPolicies without targetRefs that apply to ambient
+    workloads (ztunnel enforces them), split by whether a waypoint is in the path."""
+    index = ctx.index
+    root = ctx.mesh.root_namespace
+    ambient = _ambient_workloads(index)
+    out = []
+    for obj in ctx.snapshot.objects(K_AP):
+        pol = A.parse_policy(obj.namespace, obj.name, obj.spec, obj.annotations)
+        if pol.target_refs or pol.dry_run or pol.action not in ("ALLOW", "DENY"):
+            continue
+        applied = [
+            w
+            for w in ambient
+            if A.applies(pol, A.Target(namespace=w.namespace, labels=w.labels), root)
+        ]
+        if not applied:
+            continue
+        plain, behind = [], []
+        for w in applied:
+            path = index.waypoints.in_path(w)
+            if path:
+                behind.append((w, tuple(path)))
+            else:
+                plain.append(w)
+        out.append(
+            _ZtunnelPolicy(
+                obj, pol, WP.ztunnel_view(pol.action, pol.rules), tuple(plain), tuple(behind)
+            )
+        )
+    return out
+
+
+def _effect(view: WP.ZtunnelView) -> str:
+    if view.action == "ALLOW" and view.allows_nothing:
+        return (
+            "ztunnel drops every rule with HTTP attributes from an ALLOW policy, so this policy "
+            "allows nothing and every connection to them is refused"
+        )
+    if view.action == "ALLOW":
+        return (
+            "ztunnel drops the rules with HTTP attributes from an ALLOW policy, so the callers "
+            "they admit are refused"
+        )
+    return (
+        "ztunnel enforces a DENY rule without its HTTP attributes, so it refuses every "
+        "connection the rest of the rule matches"
+    )
+
+
+@check(
+    id="AMB001",
+    title="HTTP authorization rules on ambient workloads that have no waypoint",
+    category=Category.AUTHORIZATION,
+    severity=Severity.MEDIUM,
+    needs=(K_AP, K_KGATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD, K_NAMESPACE),
+    remediation=(
+        "Deploy a waypoint (a Gateway of class istio-waypoint), enrol the workloads' Services "
+        "or namespace with the istio.io/use-waypoint label, and attach the HTTP rules to it "
+        "with targetRefs (kind Service or Gateway); keep only L4 rules (principals, "
+        "namespaces, ports, IP blocks) in selector policies."
+    ),
+    references=(L4_POLICY_DOCS, AMBIENT_AUTHZ_DOCS, WAYPOINT_DOCS),
+)
+def l7_rules_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
+    """Without a waypoint, ztunnel is the only enforcement point, and it cannot read HTTP.
+
+    Istio sends a selector (or namespace-wide) AuthorizationPolicy to ztunnel. A rule with HTTP
+    attributes (methods, paths, hosts, request principals, remote IP blocks, or a `when` key
+    other than source.ip, source.namespace, source.principal, destination.ip and
+    destination.port) is dropped from an ALLOW policy, so it admits nobody, and enforced
+    without its HTTP parts in a DENY policy, so it refuses more than written (istiod's
+    convertAuthorizationPolicy; the ambient L4 policy guide: "ztunnel proxy will simply drop
+    all traffic as a defensive move"). The policy does not do what it says. Fires per such
+    ALLOW or DENY policy (not dry-run) that applies to ambient workloads with no waypoint in
+    their path; workloads behind a waypoint are AMB004's.
+    """
+    for zp in _ztunnel_policies(ctx):
+        if not zp.view.l7_rules or not zp.no_waypoint:
+            continue
+        names = [_name(w) for w in zp.no_waypoint]
+        yield Result(
+            resource=zp.obj.ref,
+            path=f"spec.rules[{zp.view.l7_rules[0]}]",
+            message=(
+                f"AuthorizationPolicy {zp.obj.namespace}/{zp.obj.name} ({zp.policy.action}) has "
+                f"HTTP rules ({', '.join(zp.view.attributes[:4])}) and applies to ambient "
+                f"workloads with no waypoint ({', '.join(names[:3])}"
+                + (", ..." if len(names) > 3 else "")
+                + f"): {_effect(zp.view)}"
+            ),
+            evidence={
+                "action": zp.policy.action,
+                "http_attributes": list(zp.view.attributes),
+                "workloads": _limited(names),
+                "allows_nothing": zp.view.allows_nothing,
+            },
+        )
+
+
+@check(
+    id="AMB004",
+    title="Selector AuthorizationPolicy on ambient workloads behind a waypoint",
+    category=Category.AUTHORIZATION,
+    severity=Severity.MEDIUM,
+    needs=(K_AP, K_KGATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD, K_NAMESPACE),
+    remediation=(
+        "Attach caller and HTTP rules to the waypoint with targetRefs (kind Service, or kind "
+        "Gateway for the whole waypoint); in the selector policy that ztunnel enforces, allow "
+        "the waypoint's own identity (cluster.local/ns/<namespace>/sa/<waypoint>)."
+    ),
+    references=(AMBIENT_AUTHZ_DOCS, L7_DOCS, WAYPOINT_DOCS),
+)
+def selector_policy_behind_waypoint(ctx: CheckContext) -> Iterator[Result]:
+    """A selector policy is never applied by the waypoint: ztunnel enforces it, after the
+    waypoint, where the caller is the waypoint.
+
+    In ambient mode the waypoint takes only policies attached with targetRefs; a policy with a
+    selector (or none) goes to the destination's ztunnel, which sees the waypoint's identity
+    on traffic the waypoint relays (Istio's ambient authorization guide). Such a policy was
+    meant for the waypoint when it has HTTP rules (ztunnel drops them from ALLOW and widens
+    DENY ones) or when it is an ALLOW policy naming callers by identity but not the waypoint's
+    own identity, which refuses every request that came through the waypoint (the ambient
+    getting-started guide adds the waypoint's principal for this reason). Fires per such
+    policy (not dry-run) applying to ambient workloads whose Services or pod IPs use a waypoint.
+    """
+    td = ctx.mesh.trust_domain
+    for zp in _ztunnel_policies(ctx):
+        if not zp.behind_waypoint:
+            continue
+        names = [_name(w) for w, _ in zp.behind_waypoint]
+        waypoints = sorted({wp.key for _, path in zp.behind_waypoint for _, wp in path})
+        if zp.view.l7_rules:
+            why = f"its HTTP rules ({', '.join(zp.view.attributes[:4])}) reach only ztunnel: "
+            why += _effect(zp.view)
+            path = f"spec.rules[{zp.view.l7_rules[0]}]"
+        elif zp.policy.action == "ALLOW" and _names_callers(zp.policy.rules):
+            refused = []
+            for wp_key in waypoints:
+                wp = next(wp for _, p in zp.behind_waypoint for _, wp in p if wp.key == wp_key)
+                ns, account = ctx.index.waypoints.identity(wp)
+                if not WP.admits_identity(zp.policy.rules, zp.obj.namespace, ns, account, td):
+                    refused.append(f"{td}/ns/{ns}/sa/{account}")
+            if not refused:
+                continue
+            why = (
+                "ztunnel sees the waypoint as the caller, and the policy does not allow "
+                f"{', '.join(refused)}: every request relayed by the waypoint is refused"
+            )
+            path = "spec.rules"
+        else:
+            continue
+        yield Result(
+            resource=zp.obj.ref,
+            path=path,
+            message=(
+                f"AuthorizationPolicy {zp.obj.namespace}/{zp.obj.name} selects ambient workloads "
+                f"behind waypoint {', '.join(waypoints)} ({', '.join(names[:3])}"
+                + (", ..." if len(names) > 3 else "")
+                + f"), but the waypoint never applies a selector policy; {why}"
+            ),
+            evidence={
+                "action": zp.policy.action,
+                "waypoints": waypoints,
+                "workloads": _limited(names),
+                "http_attributes": list(zp.view.attributes),
+            },
+        )
+
+
+def _names_callers(rules: tuple[Mapping[str, object], ...]) -> bool:
+    for rule in rules:
+        for entry in rule.get("from") or ():  # type: ignore[attr-defined]
+            src = entry.get("source") if isinstance(entry, Mapping) else None
+            if isinstance(src, Mapping) and any(
+                src.get(k) for k in ("principals", "namespaces", "serviceAccounts")
+            ):
+                return True
+    return False
+
+
+# ---- targetRefs that no waypoint serves -------------------------------------------------------
+
+_CORE = ("", "core")
+_ISTIO_NET = "networking.istio.io"
+
+
+def _target_state(ctx: CheckContext, namespace: str, ref: Mapping[str, object]) -> str:
+    """Why a targetRef of a policy in `namespace` reaches no enforcement point ("" if it does)."""
+    group, kind = str(ref.get("group") or ""), str(ref.get("kind") or "")
+    name = str(ref.get("name") or "")
+    ref_ns = str(ref.get("namespace") or namespace)
+    if ref_ns != namespace:
+        return f"it names {kind} {ref_ns}/{name} in another namespace, which Istio ignores"
+    if kind == "Service" and group in _CORE:
+        svc = ctx.snapshot.get(K_SERVICE, namespace, name)
+        if svc is None:
+            return f"no Service {namespace}/{name} is in the input"
+        return _no_waypoint(ctx, svc)
+    if kind == "ServiceEntry" and group == _ISTIO_NET:
+        se = ctx.snapshot.get(K_SE, namespace, name)
+        if se is None:
+            return f"no ServiceEntry {namespace}/{name} is in the input"
+        return _no_waypoint(ctx, se)
+    if (
+        kind == "Gateway"
+        and group == A.GATEWAY_API_GROUP
+        and ctx.snapshot.get(K_KGATEWAY, namespace, name) is None
+    ):
+        return f"no Gateway {namespace}/{name} is in the input"
+    return ""
+
+
+def _no_waypoint(ctx: CheckContext, obj: KObject) -> str:
+    binding = ctx.index.waypoints.service(obj)
+    if WP.binding_in_use(binding) is not None:
+        return ""
+    return f"{obj.kind} {obj.namespace}/{obj.name} has no waypoint ({binding.reason})"
+
+
+@check(
+    id="AMB002",
+    title="AuthorizationPolicy attached with targetRefs that no waypoint enforces",
+    category=Category.AUTHORIZATION,
+    severity=Severity.HIGH,
+    needs=(K_AP, K_KGATEWAY, K_SERVICE, K_SE, K_NAMESPACE),
+    remediation=(
+        "Enrol the Service (or ServiceEntry, or its namespace) in a waypoint with the "
+        "istio.io/use-waypoint label naming a Gateway of class istio-waypoint that takes "
+        "service traffic, or fix the targetRef's name; until then the policy protects nothing."
+    ),
+    references=(L7_DOCS, WAYPOINT_DOCS, AMBIENT_AUTHZ_DOCS),
+)
+def target_refs_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
+    """A policy attached with targetRefs is enforced only by the waypoint or gateway it names
+    or serves; with none, it is enforced nowhere.
+
+    istiod never sends a targetRefs policy to ztunnel or to sidecars (convertAuthorizationPolicy,
+    ShouldAttachPolicy): a `kind: Service` or `kind: ServiceEntry` target takes effect only
+    when that Service or ServiceEntry uses a waypoint for service traffic, and a `kind:
+    Gateway` target only when the Gateway exists. Otherwise the policy's DENY, CUSTOM or ALLOW
+    rules are simply not applied and callers reach the workloads unchecked, while the policy
+    reads as protection. Fires per AuthorizationPolicy (not dry-run, not AUDIT) and targetRef
+    whose target is missing, in another namespace, or has no waypoint in use (no label, a
+    label naming a missing waypoint, `none`, or a waypoint that does not take service traffic).
+    """
+    for obj in ctx.snapshot.objects(K_AP):
+        pol = A.parse_policy(obj.namespace, obj.name, obj.spec, obj.annotations)
+        if not pol.target_refs or pol.dry_run or pol.action == "AUDIT":
+            continue
+        field = "targetRefs" if obj.spec.get("targetRefs") else "targetRef"
+        for i, ref in enumerate(pol.target_refs):
+            why = _target_state(ctx, obj.namespace, ref)
+            if not why:
+                continue
+            kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+            yield Result(
+                resource=obj.ref,
+                path=f"spec.{field}[{i}]" if field == "targetRefs" else "spec.targetRef",
+                detail=f"{kind}/{name}",
+                message=(
+                    f"AuthorizationPolicy {obj.namespace}/{obj.name} ({pol.action}) targets "
+                    f"{kind} {name}, but {why}: no waypoint or gateway enforces it"
+                ),
+                evidence={"action": pol.action, "target": f"{kind}/{name}", "reason": why},
+            )
+
+
+# ---- use-waypoint labels that do not take effect ----------------------------------------------
+
+
+def _namespace_ref(name: str) -> ResourceRef:
+    return ResourceRef(group="", kind="Namespace", namespace="", name=name, api_version="v1")
+
+
+@check(
+    id="AMB003",
+    title="istio.io/use-waypoint names a waypoint that is missing or does not take the traffic",
+    category=Category.CONFIG,
+    severity=Severity.MEDIUM,
+    needs=(K_KGATEWAY, K_NAMESPACE, K_SERVICE, K_SE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "Name an existing Gateway of class istio-waypoint whose istio.io/waypoint-for label "
+        "covers the traffic (`service` or `all` for a namespace, Service or ServiceEntry; "
+        "`workload` or `all` for a pod), set istio.io/use-waypoint-namespace when it lives in "
+        "another namespace and let its HBONE listener admit this namespace."
+    ),
+    references=(WAYPOINT_DOCS, "https://istio.io/latest/docs/ambient/usage/troubleshoot-waypoint/"),
+)
+def use_waypoint_not_in_effect(ctx: CheckContext) -> Iterator[Result]:
+    """A waypoint label that Istio does not honour leaves traffic going straight to ztunnel,
+    so the L7 policies and routes attached to the waypoint are not applied.
+
+    Istio resolves `istio.io/use-waypoint` on the object, else on its namespace. A name with
+    no such Gateway leaves the object without a waypoint (no fallback to the namespace's; the
+    status says WaypointIsNotReady); a waypoint whose `istio.io/waypoint-for` does not cover
+    the traffic type (service traffic for a namespace, Service or ServiceEntry label; pod IP
+    traffic for a pod label) is not used; a waypoint in another namespace is used only when
+    its HBONE listener admits the namespace (istiod waypoints.go). Fires per Namespace,
+    Service, ServiceEntry and pod (or pod template) whose own label does not take effect for
+    that reason. A namespace label whose waypoint takes only service traffic is the documented
+    default and does not make its pods fire.
+    """
+    waypoints = ctx.index.waypoints
+    for ns in ctx.snapshot.objects(K_NAMESPACE):
+        binding = WP.bind("service", "Namespace", ns.name, {}, ns.labels, waypoints.waypoints)
+        if binding.label_on == "Namespace" and binding.problem:
+            yield _use_result(_namespace_ref(ns.name), binding)
+    for key in (K_SERVICE, K_SE):
+        for obj in ctx.snapshot.objects(key):
+            binding = waypoints.service(obj)
+            if binding.label_on == obj.kind and binding.problem:
+                yield _use_result(obj.ref, binding)
+    for w in ctx.index.workloads:
+        if w.owned:
+            continue
+        binding = waypoints.workload(w)
+        if binding.label_on in ("Pod", "pod template") and binding.problem:
+            yield _use_result(w.obj.ref, binding, template=w.obj.kind != "Pod")
+
+
+def _use_result(ref: ResourceRef, binding: WP.Binding, template: bool = False) -> Result:
+    assert binding.requested is not None
+    path = "spec.template.metadata.labels" if template else "metadata.labels"
+    what = "pod IP" if binding.traffic == "workload" else "service"
+    return Result(
+        resource=ref,
+        path=f"{path}.{WP.USE_WAYPOINT}",
+        message=(
+            f"{ref.display()}: {binding.reason}; its {what} traffic goes to ztunnel without a "
+            "waypoint, so the waypoint's HTTP policies and routes do not apply to it"
+        ),
+        evidence={
+            "waypoint": binding.requested.key,
+            "problem": binding.problem,
+            "traffic": binding.traffic,
+            **(
+                {"waypoint_for": binding.waypoint.traffic_type}
+                if binding.waypoint is not None
+                else {}
+            ),
+        },
+    )
+
+
+@check(
+    id="AMB005",
+    title="Pod opted out of ambient mode in an ambient namespace",
+    category=Category.CONFIG,
+    severity=Severity.INFO,
+    needs=(K_NAMESPACE, K_DEPLOYMENT, K_POD),
+    remediation=(
+        "If the opt-out is deliberate, nothing to do; otherwise remove the "
+        "istio.io/dataplane-mode=none label so ztunnel captures the pod again."
+    ),
+    references=(ADD_WORKLOADS_DOCS,),
+)
+def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
+    """A pod labelled `istio.io/dataplane-mode: none` in a namespace enrolled in ambient mode is
+    not captured by ztunnel: its traffic is plaintext, without mesh identity or policy.
+
+    Istio documents the label as the way to exclude a pod from an ambient namespace (the
+    "Add workloads to the mesh" guide; istio-cni PodRedirectionEnabled), so it is a deliberate
+    choice worth listing rather than a weakness: an auditor needs to know which pods of an
+    ambient namespace are outside the mesh. Fires per pod template or bare Pod carrying the
+    label in a namespace labelled `istio.io/dataplane-mode: ambient`; Istio's own gateway and
+    waypoint pods, which carry it by design, are left out.
+    """
+    for w in ctx.index.workloads:
+        if w.owned or w.labels.get(inj.DATAPLANE_LABEL) != "none":
+            continue
+        ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
+        if ns_labels.get(inj.DATAPLANE_LABEL) != "ambient":
+            continue
+        if ctx.index.mesh_status(w).role != "workload" or A.GATEWAY_NAME_LABEL in w.labels:
+            continue
+        template = w.obj.kind != "Pod"
+        yield Result(
+            resource=w.obj.ref,
+            path=("spec.template.metadata.labels" if template else "metadata.labels")
+            + f".{inj.DATAPLANE_LABEL}",
+            message=(
+                f"{_name(w)} opts out of ambient mode ({inj.DATAPLANE_LABEL}=none) in ambient "
+                f"namespace {w.namespace}: ztunnel does not capture it, so its traffic has no "
+                "mesh identity, mutual TLS or policy"
+            ),
+            evidence={"namespace": w.namespace},
+        )
+
+
+# ---- routes for ambient Services that no waypoint applies -------------------------------------
+
+
+def _ambient_served(ctx: CheckContext, svc: KObject) -> bool:
+    """A Service whose selected workloads are ambient (or, with none in the input, whose
+    namespace is ambient)."""
+    workloads = ctx.index.app_workloads_of(svc)
+    if workloads:
+        return any(ctx.index.mesh_status(w).mode == "ambient" for w in workloads)
+    ns_labels = ctx.index.namespace_labels.get(svc.namespace) or {}
+    return bool(svc.spec.get("selector")) and inj.namespace_mode(ns_labels) == "ambient"
+
+
+def _route_targets(ctx: CheckContext) -> Iterator[tuple[KObject, str, KObject]]:
+    """(route, field path, Service) for each mesh route naming a cluster Service: a Gateway API
+    route's `parentRefs` of kind Service, a mesh VirtualService's hosts."""
+    for key in ROUTE_KINDS:
+        for route in ctx.snapshot.objects(key):
+            for i, ref in enumerate(route.spec.get("parentRefs") or ()):
+                if not isinstance(ref, Mapping) or ref.get("kind") != "Service":
+                    continue
+                if str(ref.get("group") or "") not in _CORE:
+                    continue
+                ns = str(ref.get("namespace") or route.namespace)
+                svc = ctx.snapshot.get(K_SERVICE, ns, str(ref.get("name") or ""))
+                if svc is not None:
+                    yield route, f"spec.parentRefs[{i}]", svc
+    for vs in ctx.index.mesh_virtual_services:
+        for i, host in enumerate(vs.spec.get("hosts") or ()):
+            svc = ctx.index.service(str(host), vs.namespace)
+            if svc is not None:
+                yield vs, f"spec.hosts[{i}]", svc
+
+
+@check(
+    id="AMB006",
+    title="Route for an ambient Service that has no waypoint to apply it",
+    category=Category.CONFIG,
+    severity=Severity.LOW,
+    needs=(K_HTTPROUTE, K_VS, K_SERVICE, K_KGATEWAY, K_DEPLOYMENT, K_POD, K_NAMESPACE),
+    remediation=(
+        "Deploy a waypoint and enrol the Service (or its namespace) with the "
+        "istio.io/use-waypoint label, or remove the route."
+    ),
+    references=(L7_DOCS, "https://istio.io/latest/docs/ambient/getting-started/manage-traffic/"),
+)
+def route_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
+    """HTTP routing to an ambient Service is done by its waypoint; ztunnel forwards
+    connections at L4 and applies no route.
+
+    Istio's ambient guides attach an HTTPRoute to a Service (`parentRefs` kind Service) only
+    once a waypoint serves it ("Now we have a waypoint proxy installed, we will learn how to
+    split traffic", getting started; the L7 features guide lists HTTPRoute, TCPRoute, TLSRoute
+    and, at Alpha, VirtualService as waypoint features). Without one, the route's traffic
+    splits, timeouts, retries and header rules do not apply to callers in ambient mode, while
+    the configuration reads as if they did. Fires per Gateway API route parentRef of kind
+    Service and per mesh VirtualService host naming a Service served by ambient workloads that
+    has no waypoint in use.
+    """
+    for route, path, svc in _route_targets(ctx):
+        binding = ctx.index.waypoints.service(svc)
+        if WP.binding_in_use(binding) is not None or not _ambient_served(ctx, svc):
+            continue
+        yield Result(
+            resource=route.ref,
+            path=path,
+            detail=f"{svc.namespace}/{svc.name}",
+            message=(
+                f"{route.kind} {route.namespace}/{route.name} routes Service "
+                f"{svc.namespace}/{svc.name}, which ambient workloads serve with no waypoint "
+                f"({binding.reason}): ztunnel applies no HTTP route, so ambient callers are "
+                "not routed by it"
+            ),
+            evidence={"service": f"{svc.namespace}/{svc.name}", "reason": binding.reason},
+        )
