@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.completeness import statement
+from auditor.limits import LIMITS
 from auditor.report.text import inert
 
 TOP_FINDINGS = 10
@@ -26,10 +27,11 @@ _COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO
 
 
 def printable(text: object, limit: int = 120) -> str:
-    """Untrusted text for one terminal field: control characters escaped, length capped
-    (not capped while rendering for a pipe or file: see `render`)."""
+    """Untrusted text for one terminal field: control characters escaped, length capped to fit
+    a terminal line; while rendering for a pipe or file (see `render`) only to the cap every
+    rendered report uses (README: Limits), so a 50 MB host never becomes a 50 MB log line."""
     if not _CAP.get():
-        return inert(text)
+        return inert(text, LIMITS.max_rendered_chars)
     return inert(text, limit)
 
 
