@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from auditor import certinfo
@@ -223,8 +224,12 @@ class Snapshot:
         document: int | None,
         item: int | None = None,
         default_namespace: str = "default",
+        compact: bool = False,
     ) -> KObject | None:
-        """Add one parsed document; anything that is not a usable object becomes a warning."""
+        """Add one parsed document; anything that is not a usable object becomes a warning.
+
+        `compact`: the caller already applied `compact_early` and it answered compacted.
+        """
 
         def warn(problem: str, kind: str | None = None, name: str | None = None) -> None:
             self.warnings.append(
@@ -297,6 +302,8 @@ class Snapshot:
                 obj = _injector_values_only(obj)
             elif not _is_mesh_config_map(name, obj):
                 return None  # only mesh and injector config is kept; the rest is inventory
+        if not compact:
+            obj = compact_object(obj, group, kind)
         kobj = KObject(
             group=group,
             kind=kind,
@@ -315,6 +322,61 @@ class Snapshot:
             )
         bucket[(namespace, name)] = kobj
         return kobj
+
+
+def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]:
+    """What the snapshot stores of an object that passed its shape checks: a Pod cut to the
+    fields checks read, as the live collector keeps it (collect/shaping.py; Pods are most of a
+    large mesh's bytes, benchmarks/README.md), and every string shared."""
+    if kind == "Pod" and not group:
+        from auditor.collect.shaping import trim_pod  # shaping imports this module
+
+        api_version = obj.get("apiVersion")
+        obj = trim_pod(obj)
+        obj["apiVersion"] = api_version
+    share_strings(obj)
+    return obj
+
+
+def compact_early(obj: Any) -> tuple[Any, bool]:
+    """`compact_object` applied while a file is still being read (so a large file's objects
+    never all exist at full size at once), when it is certain `Snapshot.add` would store that
+    very result: a well-formed object whose shape checks report nothing. Returns the object and
+    whether it was compacted (then pass `compact=True` to `add`)."""
+    if not isinstance(obj, dict):
+        return obj, False
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    metadata = obj.get("metadata")
+    if not (isinstance(api_version, str) and isinstance(kind, str) and isinstance(metadata, dict)):
+        return obj, False
+    group, _version = split_api_version(api_version)
+    spec = BY_GROUP_KIND.get((group, kind))
+    if spec is None or spec.metadata_only or kind == "ConfigMap" or check_object(group, kind, obj):
+        return obj, False
+    return compact_object(obj, group, kind), True
+
+
+def share_strings(node: dict[str, Any] | list[Any]) -> None:
+    """Intern every string value in `node`, in place.
+
+    A mesh repeats the same values (label values, images, ports' names, `IfNotPresent`) across
+    thousands of objects, and a parser makes a new string for each occurrence (orjson shares
+    only keys): one copy of each saves about a fifth of a large snapshot's memory.
+    """
+    if isinstance(node, dict):
+        for key, value in node.items():
+            kind = type(value)
+            if kind is str:
+                node[key] = intern(value)
+            elif kind is dict or kind is list:
+                share_strings(value)
+    else:
+        for i, value in enumerate(node):
+            kind = type(value)
+            if kind is str:
+                node[i] = intern(value)
+            elif kind is dict or kind is list:
+                share_strings(value)
 
 
 @contextmanager

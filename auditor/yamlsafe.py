@@ -125,8 +125,24 @@ _Loader.yaml_implicit_resolvers = {
 USING_LIBYAML = _BaseLoader.__name__.startswith("C")
 
 
-def yaml_documents(where: str, data: bytes | str) -> Iterator[Any]:
-    """Each YAML document, parsed with `_Loader` and the alias budget; errors are one line."""
+def yaml_documents(where: str, data: bytes | str, *, fast: bool = True) -> Iterator[Any]:
+    """Each YAML document, parsed with `_Loader` and the alias budget; errors are one line.
+
+    Bytes go through the fast path first (auditor/yamlfast.py), which gives the same objects
+    for the text it can judge and declines the rest; `fast=False` is the reference alone.
+    """
+    if fast and isinstance(data, bytes):
+        from auditor.yamlfast import fast_documents
+
+        docs = fast_documents(data)
+        if docs is not None:
+            yield from docs
+            return
+    yield from reference_documents(where, data)
+
+
+def reference_documents(where: str, data: bytes | str) -> Iterator[Any]:
+    """Each YAML document as PyYAML reads it (the reference every fast path is held to)."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")

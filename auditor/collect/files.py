@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from auditor.collect.lines import document_starts, item_starts
+from auditor.collect.lines import document_starts, is_plain_text, item_starts
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError
 from auditor.istio.version import istio_version
@@ -286,14 +286,15 @@ def load_data(
 def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
     """Note the line each document and List item starts on (for SARIF), when it is certain."""
     text = data.decode("utf-8-sig", errors="replace")
-    starts = document_starts(text)
+    plain = is_plain_text(data)
+    starts = document_starts(text, plain=plain)
     if len(starts) != len(docs):
         return
     for index, (doc, line) in enumerate(zip(docs, starts, strict=True), start=1):
         snapshot.lines[f"{origin}#{index}"] = line
         if isinstance(doc, dict) and _is_list(doc) and isinstance(doc.get("items"), list):
             last = starts[index] - 1 if index < len(starts) else None
-            items = item_starts(text, line, last)
+            items = item_starts(text, line, last, plain=plain)
             if len(items) == len(doc["items"]):
                 for i, item_line in enumerate(items):
                     snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line

@@ -31,16 +31,36 @@ import orjson
 from auditor.atomic import write_atomic
 from auditor.errors import InputError
 from auditor.limits import LIMITS
-from auditor.snapshot import COLLECTION_STATUSES, CollectionStatus, Snapshot, SourceInfo
+from auditor.snapshot import (
+    COLLECTION_STATUSES,
+    CollectionStatus,
+    Snapshot,
+    SourceInfo,
+    compact_early,
+)
 
 SNAPSHOT_KIND = "MeshAuditSnapshot"
 SNAPSHOT_API_VERSION = "mesh-audit.dev/v1"
 
 
-def load_snapshot_document(snapshot: Snapshot, doc: dict[str, Any], *, origin: str) -> None:
+def load_snapshot_document(
+    snapshot: Snapshot,
+    doc: dict[str, Any],
+    *,
+    origin: str,
+    compacted: list[bool] | None = None,
+) -> None:
+    """`compacted[i]`: object i went through `compact_early` and it answered compacted."""
     objects = read_header(snapshot, doc, origin=origin)
     for i, obj in enumerate(objects):
-        snapshot.add(obj, origin=origin, document=1, item=i, default_namespace="default")
+        snapshot.add(
+            obj,
+            origin=origin,
+            document=1,
+            item=i,
+            default_namespace="default",
+            compact=compacted[i] if compacted is not None else False,
+        )
 
 
 def read_header(snapshot: Snapshot, doc: dict[str, Any], *, origin: str) -> list[Any]:
@@ -114,11 +134,12 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
             head = _HEAD_PREFIX + fh.readline(_MAX_HEAD).rstrip(b"\r\n")
             if not head.endswith(_HEAD_SUFFIX):
                 return False
-            objects = _object_lines(fh, origin)
+            read = _object_lines(fh, origin)
     except (OSError, EOFError, zlib.error):  # BadGzipFile is an OSError
         return False
-    if objects is None:
+    if read is None:
         return False
+    objects, compacted = read
     try:
         doc = orjson.loads(head + _END)
     except orjson.JSONDecodeError:
@@ -126,17 +147,21 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
     if not isinstance(doc, dict):
         return False
     doc["objects"] = objects
-    load_snapshot_document(snapshot, doc, origin=origin)
+    load_snapshot_document(snapshot, doc, origin=origin, compacted=compacted)
     return True
 
 
-def _object_lines(fh: BinaryIO, origin: str) -> list[Any] | None:
+def _object_lines(fh: BinaryIO, origin: str) -> tuple[list[Any], list[bool]] | None:
     """One object per line, a comma after each but the last, then `]}`; None if not so.
+
+    Each object is compacted as it is read where that gives what `Snapshot.add` would store
+    (`compact_early`), so a large snapshot never exists at full size all at once.
 
     A line (one object) over `max_object_line_bytes`, or more than `max_file_bytes` in all
     (a gzip bomb), is an InputError: nothing past the limit is read.
     """
     objects: list[Any] = []
+    compacted: list[bool] = []
     comma = True  # whether another object may follow
     line_cap, total_cap = LIMITS.max_object_line_bytes, LIMITS.max_file_bytes
     total = 0
@@ -159,14 +184,16 @@ def _object_lines(fh: BinaryIO, origin: str) -> list[Any] | None:
         if line == _END:
             if objects and comma:
                 return None  # a trailing comma
-            return None if fh.read(1 << 16).strip() else objects
+            return None if fh.read(1 << 16).strip() else (objects, compacted)
         if not comma:
             return None
         comma = line.endswith(b",")
         try:
-            objects.append(orjson.loads(line[:-1] if comma else line))
+            obj, done = compact_early(orjson.loads(line[:-1] if comma else line))
         except orjson.JSONDecodeError:
             return None
+        objects.append(obj)
+        compacted.append(done)
     return None  # cut short
 
 
