@@ -30,6 +30,7 @@ from auditor.errors import (
 )
 from auditor.model import Severity
 from auditor.redact import redact_text
+from auditor.telemetry.options import observe_request, telemetry_options
 
 if TYPE_CHECKING:
     from auditor.progress import Progress
@@ -495,6 +496,7 @@ def _delivery(
     help="With several contexts: how many are read at once.",
 )
 @delivery_options
+@telemetry_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @handle_errors
@@ -528,6 +530,11 @@ def scan(
     min_coverage: float,
     quiet: bool,
     debug: bool,
+    prometheus_url: str | None,
+    since: str,
+    prometheus_token_file: str | None,
+    prometheus_ca_file: str | None,
+    prometheus_insecure_skip_verify: bool,
     **delivery_args: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
@@ -577,11 +584,22 @@ def scan(
         raise InputError(f"--istio-version {istio_version!r}: expected a version such as 1.24.2")
     names = fmt.parse_formats(formats or "json")
     delivery = _delivery(**delivery_args)
+    observe = observe_request(
+        prometheus_url,
+        since,
+        prometheus_token_file,
+        prometheus_ca_file,
+        prometheus_insecure_skip_verify,
+    )
     suppressions = [parse_flag(s) for s in settings.suppress]
     if from_paths and (all_contexts or len(contexts) > 1):
         raise InputError(
             "--from and several contexts cannot be combined: --context with --from audits "
             "one cluster with the files applied"
+        )
+    if (all_contexts or len(contexts) > 1) and observe is not None:
+        raise InputError(
+            "--prometheus observes one cluster; it cannot be given with several contexts"
         )
     if (all_contexts or len(contexts) > 1) and (
         in_cluster or baseline_file is not None or delivery.cluster is not None
@@ -689,6 +707,7 @@ def scan(
         ),
         suppress=suppressions,
         min_coverage=min_coverage,
+        observe=observe,
     )
     # The report is all that renderers read: the snapshot and the index over it go before
     # rendering, so a PDF's layout reuses their memory (benchmarks/README.md).

@@ -27,6 +27,9 @@ class Limits:
     max_alias_expansion: int = 10_000
     # Files read from input directories (a directory with more is refused, not half read).
     max_files: int = 100_000
+    # Bytes of a --mesh-config file (a MeshConfig is a few KB; istiod's ConfigMap is bounded by
+    # the API server's object limit of about 1.5 MiB). A larger file is refused, not cut.
+    max_mesh_config_bytes: int = 16 << 20
     # Characters of one tenant string shown in rendered reports (HTML, PDF, terminal, CSV,
     # SARIF, JUnit); report.json keeps the full value.
     max_rendered_chars: int = 1_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.authorization import build_authorization
 from auditor.baseline import apply_baseline
@@ -25,6 +25,9 @@ from auditor.snapshot import Snapshot
 from auditor.suppress import FlagSuppression, suppression_waivers
 from auditor.waivers import Waiver, apply_waivers
 
+if TYPE_CHECKING:
+    from auditor.telemetry.options import ObserveRequest
+
 
 def scan(
     snapshot: Snapshot,
@@ -39,14 +42,35 @@ def scan(
     suppress: Sequence[FlagSuppression] = (),
     scope: Sequence[str] | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    observe: ObserveRequest | None = None,
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
-    ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at)
+    observed = None
+    if observe is not None:
+        # --prometheus: what Istio's metrics saw, over the window ending at generated_at
+        from auditor.telemetry.observe import observe as ask
+
+        end = dt.datetime.fromisoformat(generated_at.replace("Z", "+00:00")).timestamp()
+        observed = ask(index, observe, end=end)
+    ctx = CheckContext(snapshot=snapshot, index=index, as_of=generated_at, observed=observed)
     checks = all_checks()
     findings, runs = run_checks(ctx, checks)
+    egress = [e.to_json() for e in build_egress(index)]
+    if observed is not None:
+        from auditor.observed import annotate
+
+        findings = annotate(findings, observed)
+        notes = [*notes, *(f"observed egress: {n}" for n in observed.to_json()["coverage"])]
+        if observed.available:
+            egress = [
+                {**e, "observed": observed.hosts[e["host"]].to_json()}
+                if e["host"] in observed.hosts
+                else e
+                for e in egress
+            ]
     report = build_report(
         snapshot=snapshot,
         mesh=mesh,
@@ -56,7 +80,7 @@ def scan(
         exposure=sorted(
             build_exposure(index) + build_entry_points(index), key=ExposureEntry.sort_key
         ),
-        egress=[e.to_json() for e in build_egress(index)],
+        egress=egress,
         mtls=[e.to_json() for e in build_mtls(index)],
         authorization=[a.to_json() for a in build_authorization(index)],
         generated_at=generated_at,
@@ -66,6 +90,8 @@ def scan(
         min_coverage=min_coverage,
     )
     report = Report({**report.data, "evidence": input_digest(snapshot)})
+    if observed is not None:
+        report = Report({**report.data, "observed": observed.to_json()})
     # -n: report on the scope only; what names unread namespaces is not judged (auditor/scope.py)
     if scope is None and snapshot.source.namespaces is not None:
         scope = snapshot.source.namespaces

@@ -6,6 +6,30 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# Real services and tools the tests run on loopback: Prometheus and promtool (Debian package
+# `prometheus`; tests/prometheus_support.py) and pdftotext (`poppler-utils`; PDFs read back).
+# Installed here when missing and apt-get can; then the tests that need them fail rather than
+# skip (MESH_AUDIT_REQUIRE_TOOLS). A package's own service is not started (policy-rc.d).
+need=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+if ((${#need[@]})) && command -v apt-get >/dev/null 2>&1; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  policy=""
+  if [ "$(id -u)" -eq 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+  fi
+  install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+    --no-install-recommends "${need[@]}")
+  if ! "${install[@]}" >/dev/null 2>&1; then
+    "${sudo[@]}" apt-get update -q >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1 ||
+      echo "scripts/test.sh: could not install ${need[*]}; the tests that need them fail" >&2
+  fi
+  [ -z "$policy" ] || rm -f "$policy"
+fi
+export MESH_AUDIT_REQUIRE_TOOLS=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -168,6 +168,22 @@ DELETE = object()
 mutation = st.one_of(st.just(DELETE), values)
 
 
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
+    return False
+
+
+# Objects reach the scan only through orjson (snapshots, JSON files, the API) or the YAML loader,
+# and both refuse an unpaired surrogate (tests/test_robustness.py), so an object in memory never
+# holds one: the 22,000-example run drew one here, an input no source can produce.
+object_mutation = mutation.filter(lambda v: not _holds_surrogate(v))
+
+
 def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every key path inside a JSON-like value, the root included."""
     out = [prefix]
@@ -195,10 +211,12 @@ def mutate(root: Any, path: tuple[Any, ...], new: Any) -> Any:
     return root
 
 
-def draw_mutated(data: st.DataObject, root: Any, times: int = 3) -> Any:
+def draw_mutated(
+    data: st.DataObject, root: Any, times: int = 3, using: st.SearchStrategy[Any] = mutation
+) -> Any:
     for _ in range(data.draw(st.integers(1, times))):
         path = data.draw(st.sampled_from(paths_of(root)))
-        root = mutate(root, path, data.draw(mutation))
+        root = mutate(root, path, data.draw(using))
     return root
 
 
@@ -245,7 +263,7 @@ def test_fuzz_demo_mesh_objects(data: st.DataObject) -> None:
     docs = list(DEMO_DOCS)
     for _ in range(data.draw(st.integers(1, 2))):
         i = data.draw(st.integers(0, len(docs) - 1))
-        docs[i] = (docs[i][0], draw_mutated(data, docs[i][1]))
+        docs[i] = (docs[i][0], draw_mutated(data, docs[i][1], using=object_mutation))
     assert outcome(lambda: scan_docs(docs)) in (0, 2)
 
 

@@ -12,6 +12,7 @@ from auditor.checks import (  # noqa: F401
     gatewayapi,
     gateways,
     mtls,
+    observed,
     requestauth,
     tls_gateway,
     tls_origination,

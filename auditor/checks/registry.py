@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auditor.index import MeshIndex
 from auditor.istio.meshconfig import MeshConfig
 from auditor.model import Category, CheckMeta, Result, Severity
 from auditor.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from auditor.observed import ObservedEgress
 
 ID_PATTERN = re.compile(r"^[A-Z]{2,5}\d{3}$")
 
@@ -25,6 +29,8 @@ class CheckContext:
     # The moment the audit describes (the report's generated_at, RFC 3339), for time-dependent
     # facts such as certificate expiry; checks never read the clock. None: not judged.
     as_of: str | None = None
+    # What Istio's metrics saw leaving the mesh (`scan --prometheus`); None: not asked.
+    observed: ObservedEgress | None = None
 
     @property
     def mesh(self) -> MeshConfig:
@@ -40,6 +46,7 @@ class Check:
     needs: tuple[str, ...]
     fn: CheckFn
     doc: str
+    telemetry: bool = False  # judges observed traffic (needs `scan --prometheus`)
 
 
 REGISTRY: dict[str, Check] = {}
@@ -55,6 +62,7 @@ def check(
     remediation: str,
     references: Iterable[str] = (),
     ist_codes: Iterable[str] = (),
+    telemetry: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check. `needs` lists the kind keys it reads (see auditor.kinds).
 
@@ -81,7 +89,7 @@ def check(
             references=tuple(references),
             ist_codes=tuple(ist_codes),
         )
-        REGISTRY[id] = Check(meta=meta, needs=needs_t, fn=fn, doc=doc)
+        REGISTRY[id] = Check(meta=meta, needs=needs_t, fn=fn, doc=doc, telemetry=telemetry)
         return fn
 
     return register

@@ -85,6 +85,20 @@ def run_checks(
                 )
             )
             continue
+        if chk.telemetry and (ctx.observed is None or not ctx.observed.available):
+            # nothing observed to judge: without --prometheus the check has no input (it ran,
+            # and says so); with it, Prometheus gave nothing (it could not run)
+            asked = ctx.observed is not None
+            runs.append(
+                CheckRun(
+                    check=chk.meta.id,
+                    status=SKIPPED if asked else RAN,
+                    message="not audited: no observed traffic (see observed.coverage)"
+                    if asked
+                    else "no telemetry: scan --prometheus not given",
+                )
+            )
+            continue
         try:
             produced = [to_finding(chk, r) for r in chk.fn(ctx)]
         except Exception as exc:  # a check's bug must not cost the user the whole audit

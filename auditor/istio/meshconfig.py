@@ -6,6 +6,8 @@ istio-system, trust domain cluster.local, auto mTLS on, ingress controller mode 
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -148,12 +150,20 @@ def mesh_config_problems(data: Mapping[str, Any]) -> list[str]:
 def load_file(path: str) -> MeshConfig:
     """A --mesh-config file; InputError (one line) when it cannot be read or parsed."""
     from auditor.errors import InputError
+    from auditor.limits import LIMITS
 
+    cap = LIMITS.max_mesh_config_bytes
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(1 << 24)  # 16 MiB: a MeshConfig is a few KB
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, a device never end
+            raise InputError(f"{path}: not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(cap + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > cap:
+        raise InputError(f"{path}: larger than {cap:,} bytes (README: Limits)")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.completeness import statement
+from auditor.limits import LIMITS
 from auditor.report.text import inert
 
 TOP_FINDINGS = 10
@@ -26,10 +27,11 @@ _COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO
 
 
 def printable(text: object, limit: int = 120) -> str:
-    """Untrusted text for one terminal field: control characters escaped, length capped
-    (not capped while rendering for a pipe or file: see `render`)."""
+    """Untrusted text for one terminal field: control characters escaped, length capped to fit
+    a terminal line; while rendering for a pipe or file (see `render`) only to the cap every
+    rendered report uses (README: Limits), so a 50 MB host never becomes a 50 MB log line."""
     if not _CAP.get():
-        return inert(text)
+        return inert(text, LIMITS.max_rendered_chars)
     return inert(text, limit)
 
 
@@ -217,6 +219,7 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
                     if len(hosts) > TOP_HOSTS:
                         which += f" and {len(hosts) - TOP_HOSTS} more"
                 lines.append(f"    {n}. {printable(reason, 140)} ({which})")
+    lines.extend(_observed_lines(data))
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
@@ -226,6 +229,27 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
     for path in written:
         lines.append(f"Wrote {path}")
     return lines
+
+
+def _observed_lines(data: Mapping[str, Any]) -> list[str]:
+    """`scan --prometheus`: one line of what Istio's metrics saw (coverage notes are warnings)."""
+    obs = data.get("observed")
+    if not isinstance(obs, Mapping):
+        return []
+    since = printable(obs["window"]["since"], 20)
+    if not obs.get("available"):
+        return [f"Observed egress (last {since}): nothing observed (see warnings)"]
+    verdicts = [h["verdict"] for h in obs["hosts"]]
+
+    def who(traffic: Mapping[str, Any]) -> str:
+        return str(traffic["sources_total"]) + " workloads"
+
+    return [
+        f"Observed egress (last {since}): {verdicts.count('did-bypass')} hosts did bypass, "
+        f"{verdicts.count('through-gateway')} only through the egress gateway, "
+        f"{verdicts.count('not-observed')} without traffic; PassthroughCluster from "
+        f"{who(obs['passthrough'])}, BlackHoleCluster from {who(obs['blackhole'])}"
+    ]
 
 
 def _scope_lines(data: Mapping[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ def display_time(stamp: str | None) -> str:
 # `\u202e`), so the text stays readable and auditable but can no longer act.
 
 _SAFE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
+_NOT_SAFE_ASCII = re.compile("[^\x20-\x7e]")
 
 
 def _escape_char(ch: str) -> str:
@@ -43,10 +45,10 @@ def inert(text: object, limit: int | None = None, *, keep: str = "") -> str:
     Printable characters (any script) pass unchanged; `keep` names characters to pass as they
     are (e.g. "\\n" for CSV cells, which quote line breaks). With `limit`, the result is cut to at
     most `limit` characters, ending in "…" when cut. This is the one function every text output
-    uses for untrusted strings; HTML and PDF escape through Jinja2 autoescape instead.
+    uses for untrusted strings; HTML and PDF use it through `capped_tree`, alongside autoescape.
     """
     s = text if isinstance(text, str) else str(text)
-    if not all(ch in _SAFE_ASCII for ch in s):
+    if _NOT_SAFE_ASCII.search(s):
         s = "".join(
             ch if ch in _SAFE_ASCII or ch in keep or ch.isprintable() else _escape_char(ch)
             for ch in s
@@ -83,20 +85,32 @@ def safe_file_name(name: str, limit: int = 100) -> str:
     return s[:limit]
 
 
+def _display_key(key: Any) -> Any:
+    return inert(key, keep="\n\t") if isinstance(key, str) and _NOT_SAFE_ASCII.search(key) else key
+
+
 def capped_tree(value: Any, limit: int) -> Any:
-    """`value` with every string longer than `limit` cut, saying how much was left out.
+    """`value` with every string longer than `limit` cut, saying how much was left out, and
+    control, bidi and surrogate characters shown as visible escapes (`inert`).
 
     Rendered reports (HTML, PDF) show tenant strings capped: a 256 KB annotation value or a
     20,000-character name would otherwise take minutes to lay out in the PDF. report.json keeps
-    the full value. Containers without a long string are returned as they are (not copied).
+    the full value. Autoescape makes markup inert; the escapes keep a bidi override from reordering
+    what a reviewer reads and keep NUL and other C0 characters out of the document. Containers
+    with nothing to change are returned as they are (not copied).
     """
     if isinstance(value, str):
+        shown = value if len(value) <= limit else value[:limit]
+        if _NOT_SAFE_ASCII.search(shown):
+            shown = inert(shown, keep="\n\t")
         if len(value) <= limit:
-            return value
-        return f"{value[:limit]}… ({len(value) - limit:,} more characters in report.json)"
+            return value if shown == value else shown
+        return f"{shown}… ({len(value) - limit:,} more characters in report.json)"
     if isinstance(value, dict):
-        items = {k: capped_tree(v, limit) for k, v in value.items()}
-        return value if all(items[k] is value[k] for k in value) else items
+        items = {_display_key(k): capped_tree(v, limit) for k, v in value.items()}
+        if len(items) == len(value) and all(k in value and items[k] is value[k] for k in items):
+            return value
+        return items
     if isinstance(value, list):
         out = [capped_tree(v, limit) for v in value]
         return value if all(a is b for a, b in zip(out, value, strict=True)) else out

@@ -19,6 +19,7 @@ from auditor.report import diagram, view_access, view_changes, view_compliance
 from auditor.report.score import EXPOSURE_ID, FORMULA, is_waived, score
 from auditor.report.text import display_time, resource_text
 from auditor.report.view_mtls import mtls_context
+from auditor.report.view_observed import observed_context
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORY_LABELS: dict[str, str] = {
@@ -512,6 +513,7 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "egress_hidden": max(0, len(egress) - table_limit),
         "egress_bypass": sum(1 for e in egress if e.get("bypass")),
         "egress_svg": diagram.egress_svg(egress),
+        "observed": observed_context(data, PDF_TABLE_ROWS if medium == "pdf" else None),
         **mtls_context(data, PDF_TABLE_ROWS if medium == "pdf" else None),
         "categories": _findings_by_category(active, docs, limit, expired),
         "pdf_limit": limit,

@@ -1,0 +1,1 @@
+"""Telemetry sources mesh-audit can ask about what the mesh did (Prometheus)."""
