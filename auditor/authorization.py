@@ -16,6 +16,7 @@ from typing import Any
 from auditor.exposure import build_exposure
 from auditor.index import K_AP, K_GATEWAY, K_KGATEWAY, K_NAMESPACE, K_RA, MeshIndex, Workload
 from auditor.istio import authz as A
+from auditor.istio import waypoint as WP
 from auditor.istio.injection import is_gateway_pod
 from auditor.istio.meshconfig import path_normalization
 from auditor.model import ResourceRef
@@ -90,6 +91,15 @@ def request_authentications(index: MeshIndex) -> list[tuple[KObject, A.Policy]]:
     return [
         (o, A.parse_policy(o.namespace, o.name, o.spec, {})) for o in index.snapshot.objects(K_RA)
     ]
+
+
+def as_ztunnel(policy: A.Policy) -> A.Policy:
+    """A selector (or namespace-wide) policy as ztunnel enforces it for an ambient workload
+    (auditor/istio/waypoint.py): HTTP rules dropped from ALLOW, HTTP fields removed from DENY,
+    CUSTOM and AUDIT not enforced."""
+    if policy.action not in WP.ZTUNNEL_ACTIONS:
+        return replace(policy, unsupported=True)
+    return replace(policy, rules=WP.ztunnel_rules(policy.action, policy.rules))
 
 
 def _guarded(posture: A.Posture) -> bool:
@@ -169,11 +179,14 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
     out: list[WorkloadAuthz] = []
     with_pods: set[tuple[str, str]] = set()
 
-    def posture_for(target: A.Target) -> A.Posture:
+    def posture_for(target: A.Target, ambient: bool = False) -> A.Posture:
         candidates = by_ns.get(root, []) + (
             by_ns.get(target.namespace, []) if target.namespace != root else []
         )
-        return A.evaluate((p for p in candidates if A.applies(p, target, root)), normalization)
+        applying = [p for p in candidates if A.applies(p, target, root)]
+        if ambient:
+            applying = [as_ztunnel(p) for p in applying]
+        return A.evaluate(applying, normalization)
 
     for w in index.workloads:
         if w.owned:
@@ -200,7 +213,9 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
                 exposed=False,
                 open_to_internet=False,
                 services=tuple(sorted(s.name for s in index.services_for(w))),
-                posture=posture_for(target),
+                posture=posture_for(
+                    target, ambient=status.mode == "ambient" and not waypoint and not gateway
+                ),
                 workload=w,
             )
         )

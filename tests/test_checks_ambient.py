@@ -64,6 +64,21 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
         ("AMB006", "VirtualService", "default", "ratings", "low"),
         ("AUTHZ006", "Namespace", "", "istio-system", "medium"),
     },
+    # sidecar capture annotations on an ambient pod open nothing: no BYP005 (was high)
+    "ambient/capture-annotation-ignored.yaml": DOC_DEFAULTS | _egress("ambient-demo"),
+    # a Sidecar resource selecting an ambient Deployment (IST0167), judged by mesh_status
+    "ambient/sidecar-resource.yaml": DOC_DEFAULTS
+    | _egress("ambient-demo")
+    | {("CFG008", "Sidecar", "ambient-demo", "httpbin-egress", "low")},
+    # the ext-authz task's CUSTOM policy with a selector on an ambient workload: ztunnel
+    # refuses CUSTOM, so nothing is enforced (and AUTHZ006 sees the namespace unprotected)
+    "ambient/ext-authz-selector.yaml": {
+        ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
+        ("MTLS001", "Namespace", "", "istio-system", "medium"),
+        ("AMB007", "AuthorizationPolicy", "foo", "ext-authz", "high"),
+        ("AUTHZ006", "Namespace", "", "foo", "medium"),
+    }
+    | _egress("foo"),
     # labels Istio does not honour; the namespace `other` has no policy of its own (AUTHZ006),
     # `frontend` is covered by its policy on the cross-namespace waypoint
     "ambient/waypoint-misbound.yaml": DOC_DEFAULTS
@@ -112,6 +127,8 @@ def test_messages_say_what_ztunnel_does() -> None:
 def test_ambient_messages_never_speak_of_sidecars() -> None:
     for case in CASES_EXPECTED:
         for f in report_for(case)["findings"]:
+            if f["check"] == "CFG008":
+                continue  # names the Sidecar resource it reports
             assert "sidecar" not in f["message"].lower(), (case, f["check"], f["message"])
 
 
@@ -389,3 +406,35 @@ def test_ztunnel_view() -> None:
 )
 def test_admits_identity(rule: dict[str, Any], admitted: bool) -> None:
     assert WP.admits_identity((rule,), "shop", "shop", "waypoint", "cluster.local") is admitted
+
+
+def _access(case: str) -> dict[str, tuple[str, list[tuple[str, str, bool]]]]:
+    return {
+        e["workload"]["name"]: (
+            e["default"],
+            [(p["name"], p["action"], p["enforced"]) for p in e["policies"]],
+        )
+        for e in report_for(case)["authorization"]
+        if e["mode"] == "ambient"
+    }
+
+
+def test_access_model_follows_ztunnel_for_ambient_workloads() -> None:
+    # the ALLOW rule with a method is dropped (the policy allows nobody) and the DENY on paths
+    # is enforced without them (it refuses every connection): ztunnel, not an Envoy proxy
+    assert _access("ambient/l4-policy-http-rules.yaml") == {
+        "httpbin": (
+            "deny-all",
+            [("deny-admin-path", "DENY", True), ("allow-sleep-to-httpbin", "ALLOW", True)],
+        ),
+        "sleep": ("deny-all", [("deny-admin-path", "DENY", True)]),
+    }
+    # the L4 policy keeps its caller
+    assert _access("ambient/l4-policy.yaml") == {
+        "httpbin": ("restricted", [("allow-sleep-to-httpbin", "ALLOW", True)]),
+        "sleep": ("allow-all", []),
+    }
+    # CUSTOM is not enforced by ztunnel
+    assert _access("ambient/ext-authz-selector.yaml") == {
+        "httpbin": ("allow-all", [("ext-authz", "CUSTOM", False)]),
+    }

@@ -536,3 +536,59 @@ def route_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"service": f"{svc.namespace}/{svc.name}", "reason": binding.reason},
         )
+
+
+@check(
+    id="AMB007",
+    title="CUSTOM (external authorization) selector policy on ambient workloads",
+    category=Category.AUTHORIZATION,
+    severity=Severity.HIGH,
+    needs=(K_AP, K_DEPLOYMENT, K_POD, K_NAMESPACE),
+    remediation=(
+        "Attach the CUSTOM policy to a waypoint with targetRefs (kind Service for the protected "
+        "Service, or kind Gateway for the waypoint) and enrol the Service in that waypoint; "
+        "ztunnel cannot call an external authorizer."
+    ),
+    references=(
+        "https://istio.io/latest/docs/tasks/security/authorization/authz-custom/",
+        L7_DOCS,
+        AMBIENT_AUTHZ_DOCS,
+    ),
+)
+def custom_policy_on_ambient(ctx: CheckContext) -> Iterator[Result]:
+    """An external-authorization (CUSTOM) policy with a selector protects nothing in ambient
+    mode.
+
+    istiod hands selector and namespace-wide policies to ztunnel, and ztunnel supports only
+    ALLOW and DENY: a CUSTOM policy is rejected there ("ztunnel does not support the CUSTOM
+    action", convertAuthorizationPolicy), and a waypoint applies only policies attached with
+    targetRefs. So the external authorizer is never asked and every request it was meant to
+    vet reaches the workloads. Fires per CUSTOM AuthorizationPolicy (not dry-run) without
+    targetRefs that applies to ambient workloads.
+    """
+    root = ctx.mesh.root_namespace
+    ambient = _ambient_workloads(ctx.index)
+    for obj in ctx.snapshot.objects(K_AP):
+        pol = A.parse_policy(obj.namespace, obj.name, obj.spec, obj.annotations)
+        if pol.action != "CUSTOM" or pol.target_refs or pol.dry_run:
+            continue
+        applied = [
+            _name(w)
+            for w in ambient
+            if A.applies(pol, A.Target(namespace=w.namespace, labels=w.labels), root)
+        ]
+        if not applied:
+            continue
+        yield Result(
+            resource=obj.ref,
+            path="spec.selector" if pol.selector else "spec",
+            message=(
+                f"AuthorizationPolicy {obj.namespace}/{obj.name} (CUSTOM"
+                + (f", provider {pol.provider}" if pol.provider else "")
+                + f") applies to ambient workloads ({', '.join(applied[:3])}"
+                + (", ..." if len(applied) > 3 else "")
+                + "), where ztunnel does not support the CUSTOM action and no waypoint takes a "
+                "selector policy: the external authorizer is never called"
+            ),
+            evidence={"provider": pol.provider, "workloads": _limited(applied)},
+        )

@@ -365,7 +365,8 @@ def sidecar_in_ambient(ctx: CheckContext) -> Iterator[Result]:
     """Egress scoping written in a Sidecar does nothing for ambient workloads.
 
     Fires for a namespace-wide Sidecar in an ambient namespace, and for a Sidecar whose selector
-    picks a pod captured by ztunnel (IST0167).
+    picks a workload captured by ztunnel (`MeshIndex.mesh_status`: an enrolled pod, or a pod
+    template in an ambient namespace) (IST0167).
     """
     for sc in ctx.snapshot.objects(K_SIDECAR):
         selector = _sidecar_selector(sc)
@@ -378,11 +379,12 @@ def sidecar_in_ambient(ctx: CheckContext) -> Iterator[Result]:
             ambient = [
                 w
                 for w in ctx.index.select_workloads(selector, sc.namespace)
-                if w.annotations.get(inj.AMBIENT_REDIRECTION) == "enabled"
+                if ctx.index.mesh_status(w).mode == "ambient"
             ]
             if not ambient:
                 continue
-            why = f"it selects ambient pod {ambient[0].obj.name}"
+            what = "pod" if ambient[0].obj.kind == "Pod" else ambient[0].obj.kind
+            why = f"it selects ambient {what} {ambient[0].obj.name}"
         yield Result(
             resource=sc.ref,
             path="spec.workloadSelector" if selector else "metadata.namespace",

@@ -75,6 +75,8 @@ class Policy:
     rules: tuple[Mapping[str, Any], ...]
     dry_run: bool = False
     provider: str = ""
+    # set when the only enforcement point cannot apply the action (ztunnel and CUSTOM/AUDIT)
+    unsupported: bool = False
 
     @property
     def key(self) -> str:
@@ -83,7 +85,9 @@ class Policy:
     @property
     def enforced(self) -> bool:
         """Whether the policy takes part in the decision (AUDIT and dry-run ones do not)."""
-        return not self.dry_run and self.action in ("CUSTOM", "DENY", "ALLOW")
+        return (
+            not self.dry_run and not self.unsupported and self.action in ("CUSTOM", "DENY", "ALLOW")
+        )
 
 
 def parse_policy(

@@ -364,3 +364,51 @@ def _source_admits(
     if any(_string_match(p, principal) for p in _values(src, "notPrincipals")):
         return False
     return not any(_string_match(n, namespace) for n in _values(src, "notNamespaces"))
+
+
+def _strip_http(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A DENY rule as ztunnel enforces it: HTTP fields removed, emptied entries dropped (an
+    entry left with nothing to match matches everything, as in handleRule)."""
+    out: dict[str, Any] = {}
+    to = []
+    for item in rule.get("to") or ():
+        op = item.get("operation") if isinstance(item, Mapping) else None
+        if isinstance(op, Mapping):
+            kept = {k: v for k, v in op.items() if k not in _HTTP_OPERATION and v}
+            if kept:
+                to.append({"operation": kept})
+    sources = []
+    for item in rule.get("from") or ():
+        src = item.get("source") if isinstance(item, Mapping) else None
+        if isinstance(src, Mapping):
+            kept = {k: v for k, v in src.items() if k not in _HTTP_SOURCE and v}
+            if kept:
+                sources.append({"source": kept})
+    when = [
+        c
+        for c in rule.get("when") or ()
+        if isinstance(c, Mapping) and str(c.get("key") or "") in L4_CONDITIONS
+    ]
+    if to:
+        out["to"] = to
+    if sources:
+        out["from"] = sources
+    if when:
+        out["when"] = when
+    return out
+
+
+def ztunnel_rules(
+    action: str, rules: tuple[Mapping[str, Any], ...]
+) -> tuple[Mapping[str, Any], ...]:
+    """The rules ztunnel enforces for a selector or namespace-wide policy: ALLOW keeps only
+    rules without HTTP attributes, DENY keeps every rule with its HTTP fields removed
+    (convertAuthorizationPolicy / handleRule)."""
+    if action == "ALLOW":
+        return tuple(r for r in rules if not http_attributes(r))
+    if action == "DENY":
+        return tuple(_strip_http(r) if http_attributes(r) else r for r in rules)
+    return rules
+
+
+ZTUNNEL_ACTIONS = ("ALLOW", "DENY")  # CUSTOM and AUDIT: "ztunnel does not support the ... action"
