@@ -38,7 +38,18 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SIZES = {"small": 1_000, "medium": 20_000, "large": 100_000}
+SIZES = {
+    "small": 1_000,
+    "10k": 10_000,
+    "medium": 20_000,
+    "large": 100_000,
+    "250k": 250_000,
+    "1m": 1_000_000,
+}
+# Targets of the second performance round (issue #17), checked by the summary line.
+YAML_VS_JSON = 2.0  # yaml-scan wall time at most this times the JSON scan of the same objects
+PEAK_MB = {"large": (600.0, ("scan", "html", "pdf")), "250k": (900.0, ("scan", "html"))}
+GROWTH = ("large", "1m", 1.2)  # time ratio at most 1.2x the object ratio
 ALL_STEPS = ("floor", "floor-nogc", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
 NOT_AVAILABLE = "not yet available"
 
@@ -285,9 +296,10 @@ def growth(results: list[Result], objects: dict[str, int], a: str, b: str) -> st
     if not objects.get(a) or not objects.get(b):
         return ""
     obj_ratio = objects[b] / objects[a]
+    limit = GROWTH[2]
     lines = [
-        f"Growth {a} -> {b} (objects x{obj_ratio:.2f}; target: time ratio <= 1.3 x object ratio "
-        f"= {1.3 * obj_ratio:.2f}):",
+        f"Growth {a} -> {b} (objects x{obj_ratio:.2f}; target: time ratio <= {limit} x object "
+        f"ratio = {limit * obj_ratio:.2f}):",
         "",
         "| step | wall ratio | cpu ratio | wall ratio / object ratio |",
         "|---|---:|---:|---:|",
@@ -305,16 +317,62 @@ def growth(results: list[Result], objects: dict[str, int], a: str, b: str) -> st
     return "\n".join(lines)
 
 
+def summary(results: list[Result], objects: dict[str, int]) -> str:
+    """One line: each target of benchmarks/README.md, met or not, from this run's figures."""
+    by = {(r.size, r.step): r for r in results}
+    parts: list[str] = []
+    for size, r in sorted({r.size: r for r in results if r.step == "yaml-scan"}.items()):
+        json_scan = by.get((size, "scan"))
+        yaml_wall = r.median("wall")
+        json_wall = json_scan.median("wall") if json_scan else None
+        if yaml_wall is None or not json_wall:
+            continue
+        ratio = yaml_wall / json_wall
+        verdict = "met" if ratio <= YAML_VS_JSON else "NOT met"
+        parts.append(f"{size} yaml-scan <= {YAML_VS_JSON:g}x scan: x{ratio:.2f} {verdict}")
+    for size, (limit, steps) in PEAK_MB.items():
+        peaks = {s: by[(size, s)].median("rss_mb") for s in steps if (size, s) in by}
+        measured = {s: v for s, v in peaks.items() if v is not None}
+        if not measured:
+            continue
+        worst = max(measured.values())
+        missing = [s for s in steps if s not in measured]
+        verdict = "met" if worst <= limit and not missing else "NOT met"
+        what = "+".join(measured)
+        note = f" ({', '.join(missing)} not measured)" if missing else ""
+        parts.append(f"{size} peak RSS {what} <= {limit:.0f} MB: {worst:.0f} MB {verdict}{note}")
+    a, b, limit = GROWTH
+    if objects.get(a) and objects.get(b):
+        ra, rb = by.get((a, "scan")), by.get((b, "scan"))
+        wa = ra.median("wall") if ra else None
+        wb = rb.median("wall") if rb else None
+        if wa and wb:
+            per_object = (wb / wa) / (objects[b] / objects[a])
+            verdict = "met" if per_object <= limit else "NOT met"
+            parts.append(f"growth {a}->{b} scan x{per_object:.2f} of linear (<= {limit}) {verdict}")
+    else:
+        parts.append(f"growth {a}->{b}: not measured in this run")
+    return "SUMMARY: " + "; ".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("snapshots", nargs="*", type=Path, help="snapshot files to measure")
     parser.add_argument("--yaml-dir", type=Path, action="append", default=[], help="per snapshot")
-    parser.add_argument("--sizes", default=None, help="comma list of small,medium,large")
+    parser.add_argument("--sizes", default=None, help=f"comma list of {','.join(SIZES)}")
+    parser.add_argument(
+        "--yaml-sizes",
+        default=None,
+        help="sizes that get the YAML steps too (default: every size given)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--yaml-repeat", type=int, default=1)
     parser.add_argument("--steps", default=",".join(ALL_STEPS))
+    parser.add_argument(
+        "--skip", default="", help="comma list of size:step pairs not to run (e.g. 250k:pdf)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     args = parser.parse_args(argv)
 
@@ -323,12 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown step {unknown[0]} (choose from {', '.join(ALL_STEPS)})")
     with_yaml = any(s.startswith("yaml") for s in steps)
+    yaml_sizes = None if args.yaml_sizes is None else set(args.yaml_sizes.split(","))
     meshes: list[tuple[str, Path, Path | None]] = []
     if args.sizes:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        for size in args.sizes.split(","):
-            snapshot, yaml_dir = ensure_mesh(size.strip(), args.workdir, args.seed, with_yaml)
-            meshes.append((size.strip(), snapshot, yaml_dir))
+        for size in (s.strip() for s in args.sizes.split(",")):
+            wants_yaml = with_yaml and (yaml_sizes is None or size in yaml_sizes)
+            snapshot, yaml_dir = ensure_mesh(size, args.workdir, args.seed, wants_yaml)
+            meshes.append((size, snapshot, yaml_dir if wants_yaml else None))
     for i, snapshot in enumerate(args.snapshots):
         yaml_dir = args.yaml_dir[i] if i < len(args.yaml_dir) else None
         label = snapshot.name.removesuffix(".gz").removesuffix(".json")
@@ -344,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, snapshot, yaml_dir in meshes:
         print(f"{label}: {snapshot}", file=sys.stderr)
         sizes_mb[label] = snapshot.stat().st_size / 1e6
-        size_results = run_size(label, snapshot, yaml_dir, steps, args.repeat, args.yaml_repeat)
+        skipped = {p.split(":", 1)[1] for p in args.skip.split(",") if p.startswith(f"{label}:")}
+        size_steps = [s for s in steps if s not in skipped]
+        size_results = run_size(
+            label, snapshot, yaml_dir, size_steps, args.repeat, args.yaml_repeat
+        )
         results.extend(size_results)
         count = object_count(snapshot)
         for r in size_results:
@@ -366,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         if text:
             print()
             print(text)
+    print()
+    print(summary(results, objects))
     if args.json:
         args.json.write_text(
             json.dumps(

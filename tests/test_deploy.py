@@ -561,6 +561,6 @@ def test_cronjob_memory_is_sized_from_the_benchmark(rendered: list[dict[str, Any
     # the Job renders a PDF by default: its measured peak at 101k objects, plus 25%
     assert "pdf" in container_env(rendered)["MESH_AUDIT_FORMATS"]
     assert limit_mb >= 1.25 * measured_peak_mb("large", "pdf")
-    # the request covers a typical (medium, 20k objects) audit with its PDF
-    assert request_mb >= measured_peak_mb("medium", "pdf")
-    assert measured_peak_mb("large", "scan") == 1239  # the figure the README sizing quotes
+    # the request covers a typical (10k objects) audit with its PDF
+    assert request_mb >= measured_peak_mb("10k", "pdf")
+    assert measured_peak_mb("large", "scan") == 601  # the figure the README sizing quotes
