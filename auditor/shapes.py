@@ -11,8 +11,8 @@ A null *inside* a list or as a mapping's value (`servers: [null]`, `labels: {app
 `PORT` is 1-65535 (what the API server and Istio's validation accept).
 
 Specs are small: `str`, `int`, `bool`, `INT_OR_STR`, `PORT`, `ANY`, a one-element list `[spec]`
-for a list, a dict for an object (unknown keys are ignored), and `MapOf(spec)` for a string-keyed
-mapping.
+for a list, a dict for an object (unknown keys are ignored), `MapOf(spec)` for a string-keyed
+mapping, and `Nullable(spec)` for a list or mapping the API server writes as `null` when empty.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class MapOf:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Nullable:
+    """A list or mapping the API server itself writes as `null` when empty (Go fields without
+    `omitempty`, e.g. EndpointSlice `endpoints` and `ports`): null is absent, with no warning."""
+
     value: Any
 
 
@@ -73,6 +81,10 @@ class ShapeProblem:
 
 
 def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
+    if isinstance(spec, Nullable):
+        if value is not None:
+            validate(value, spec.value, path, out)
+        return
     if value is None:
         if isinstance(spec, list | dict | MapOf):
             out.append(ShapeProblem(path, "is null; read as absent", fatal=False))
@@ -442,6 +454,35 @@ INGRESS = {
     },
     "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}},
 }
+# discovery.k8s.io/v1 EndpointSlice: what the egress model reads of selector-less Services
+ENDPOINT_SLICE = {
+    "addressType": str,
+    "endpoints": Nullable(
+        [
+            {
+                "addresses": [str],
+                "conditions": {"ready": bool, "serving": bool, "terminating": bool},
+                "targetRef": {"kind": str, "namespace": str, "name": str},
+            }
+        ]
+    ),
+    "ports": Nullable([{"name": str, "port": PORT, "protocol": str, "appProtocol": str}]),
+}
+# admissionregistration.k8s.io/v1 Mutating/ValidatingWebhookConfiguration: the injector's rules
+# (membership) and the webhook ports the API server calls (mTLS)
+WEBHOOK_CONFIGURATION = {
+    "webhooks": [
+        {
+            "name": str,
+            "clientConfig": {
+                "url": str,
+                "service": {"namespace": str, "name": str, "path": str, "port": PORT},
+            },
+            "namespaceSelector": _LABEL_SELECTOR,
+            "objectSelector": _LABEL_SELECTOR,
+        }
+    ]
+}
 CONFIG_MAP = {"data": MapOf(str)}
 SECRET = {"type": str}
 
@@ -482,6 +523,9 @@ SPECS: dict[tuple[str, str], Any] = {
     ("networking.k8s.io", "NetworkPolicy"): NETWORK_POLICY,
     ("networking.k8s.io", "Ingress"): INGRESS,
     ("", "ConfigMap"): CONFIG_MAP,
+    ("discovery.k8s.io", "EndpointSlice"): ENDPOINT_SLICE,
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): WEBHOOK_CONFIGURATION,
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): WEBHOOK_CONFIGURATION,
 }
 
 _SPEC_OPTIONAL = frozenset(
@@ -496,7 +540,16 @@ _SPEC_OPTIONAL = frozenset(
 SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
     k
     for k in SPECS
-    if k[1] not in ("Namespace", "Secret", "ConfigMap", "Pod")
+    if k[1]
+    not in (
+        "Namespace",
+        "Secret",
+        "ConfigMap",
+        "Pod",
+        "EndpointSlice",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    )
     # every field of these is optional: an empty Sidecar imports everything, an empty
     # AuthorizationPolicy denies all requests, an empty PeerAuthentication inherits
     and k not in _SPEC_OPTIONAL
@@ -610,6 +663,13 @@ def _compile(spec: Any) -> Predicate:
         return _ok_int_or_str
     if spec is PORT:
         return _ok_port
+    if isinstance(spec, Nullable):
+        inner_ok = _compile(spec.value)
+
+        def ok_nullable(value: Any) -> bool:
+            return value is None or inner_ok(value)
+
+        return ok_nullable
     if isinstance(spec, list):
         item_ok = _compile(spec[0])
         if item_ok is _ok_str:

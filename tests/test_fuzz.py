@@ -197,12 +197,17 @@ def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 def mutate(root: Any, path: tuple[Any, ...], new: Any) -> Any:
-    """A copy of `root` with the value at `path` replaced by `new` (or deleted)."""
+    """A copy of `root` with the value at `path` replaced by `new` (or deleted).
+
+    Only the containers along `path` are copied (the rest is shared, never changed): a deep
+    copy recursed past Python's limit once a 600-level value had been planted and was mutated
+    again inside (found by the 22,000-example run)."""
     if not path:
         return None if new is DELETE else new
-    root = copy.deepcopy(root)
+    root = copy.copy(root)
     parent = root
     for key in path[:-1]:
+        parent[key] = copy.copy(parent[key])
         parent = parent[key]
     if new is DELETE:
         del parent[path[-1]]
@@ -384,6 +389,8 @@ def test_fuzz_waivers(tmp_path_factory: pytest.TempPathFactory, data: Any) -> No
         return post_process(BASE_REPORT, waivers=load_waivers(out))
 
     assert outcome(run) in (0, 2)
+    if _holds_surrogate(waivers):
+        return  # only files reach parse_waivers, and the YAML loader refuses a lone surrogate
     assert outcome(lambda: post_process(BASE_REPORT, waivers=parse_waivers(waivers, "w"))) in (
         0,
         2,

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from auditor.collect.files import load_paths
+from auditor.kinds import kind_key
 from auditor.limits import LIMITS
 from tests.robustness_support import CONTROL, HOSTILE, assert_clean_exit, demo_copy, run
 
@@ -226,3 +228,44 @@ def test_a_json_manifest_with_an_unpaired_surrogate_escape_is_one_line(tmp_path:
     assert error_line("--from", str(path)) == (
         f"{path}:1:122: invalid JSON: no low surrogate in string"
     )
+
+
+# ---- found by the 22,000-example fuzz run ------------------------------------------------------
+
+
+def test_mistyped_endpointslice_and_webhook_fields_skip_the_object(tmp_path: Path) -> None:
+    """EndpointSlices and webhook configurations get the same shape check as every other kind;
+    `endpoints: null` and `ports: null`, which the API server writes for an empty slice, are
+    read as absent without a warning."""
+    path = tmp_path / "objects.yaml"
+    path.write_text(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: partner-1, namespace: shop, labels: "
+        "{kubernetes.io/service-name: partner}}\n"
+        "addressType: IPv4\nendpoints:\n- addresses: 614\nports: null\n"
+        "---\n"
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: empty-1, namespace: shop}\naddressType: IPv4\n"
+        "endpoints: null\nports: null\n"
+        "---\n"
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n"
+        "metadata: {name: istio-sidecar-injector}\n"
+        "webhooks:\n- name: rev.namespace.sidecar-injector.istio.io\n"
+        "  namespaceSelector: 7\n"
+    )
+    snapshot = load_paths([str(path)])
+    assert sorted((w.kind, w.name, w.problem) for w in snapshot.warnings) == [
+        (
+            "EndpointSlice",
+            "partner-1",
+            "endpoints[0].addresses: expected a list, got number; object skipped",
+        ),
+        (
+            "MutatingWebhookConfiguration",
+            "istio-sidecar-injector",
+            "webhooks[0].namespaceSelector: expected a mapping, got number; object skipped",
+        ),
+    ]
+    assert [o.name for o in snapshot.objects(kind_key("discovery.k8s.io", "EndpointSlice"))] == [
+        "empty-1"
+    ]
