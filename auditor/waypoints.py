@@ -1,8 +1,9 @@
 """Which ambient waypoint serves each Service, ServiceEntry and workload of one snapshot.
 
 The rules are in auditor/istio/waypoint.py; this module applies them to the input once, for
-the ambient checks (auditor/checks/ambient.py), the access model (auditor/authorization.py) and
-egress (auditor/egress.py). Built on first use as `MeshIndex.waypoints`.
+the ambient checks (auditor/checks/ambient.py and ambient_waypoints.py), the access model
+(auditor/authorization.py) and egress (auditor/egress.py). Built on first use as
+`MeshIndex.waypoints`.
 """
 
 from __future__ import annotations

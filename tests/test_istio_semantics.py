@@ -35,6 +35,7 @@ from auditor.istio.selectors import LabelIndex, SelectorIndex, selector_matches
         ("*.example.com", "x", "*.example.com"),
         ("10.1.2.3", "x", "10.1.2.3"),
         ("::1", "x", "::1"),
+        ("2001:DB8::1", "x", "2001:db8::1"),
         # the peer harness keeps objects without a namespace in namespace ""
         ("reviews", "", "reviews.svc.cluster.local"),
     ],

@@ -2,6 +2,7 @@
 
 from auditor.checks import (  # noqa: F401
     ambient,
+    ambient_waypoints,
     authz,
     authz_model,
     bypass,

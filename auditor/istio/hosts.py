@@ -36,7 +36,9 @@ def _is_ip(text: str) -> bool:
 def fqdn(host: str, namespace: str, domain: str = CLUSTER_DOMAIN) -> str:
     """Resolve a short name in `namespace`, as Istio's ResolveShortnameToFQDN does."""
     host = normalize(host)
-    if not host or host == "*" or _is_ip(host) or "." in host:
+    # an IPv4 address has dots and an IPv6 address colons, so only a dotless name with a colon
+    # needs the (slow) address parse
+    if not host or host == "*" or "." in host or (":" in host and _is_ip(host)):
         return host
     if namespace:
         host = f"{host}.{namespace}"
