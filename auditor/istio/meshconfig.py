@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auditor.shapes import MapOf, validate
+from auditor.shape_lang import MapOf, validate
 
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 
