@@ -18,6 +18,10 @@ class Limits:
     # Bytes of one input file, after gzip decompression. The largest benchmark mesh (101k
     # objects) is 253 MB of YAML and a 210 MB snapshot.
     max_file_bytes: int = 1 << 30
+    # Bytes of a snapshot in the streamed layout (one object per line), after decompression. It
+    # is read object by object and never held whole, so it may be larger: a 1M-object mesh's
+    # snapshot is 2.9 GB (benchmarks/README.md).
+    max_streamed_bytes: int = 8 << 30
     # Bytes of one line of a streamed snapshot: one object. The API server refuses objects over
     # 3 MiB (etcd's limit is 1.5 MiB); 64 MiB leaves room for any real object.
     max_object_line_bytes: int = 64 << 20

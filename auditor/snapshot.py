@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
 
+import orjson
+
 from auditor import certinfo
 from auditor.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.model import ResourceRef
@@ -25,6 +27,9 @@ STATUS_FORBIDDEN = "forbidden"
 STATUS_NOT_INSTALLED = "not-installed"
 STATUS_ERROR = "error"
 COLLECTION_STATUSES = (STATUS_OK, STATUS_FORBIDDEN, STATUS_NOT_INSTALLED, STATUS_ERROR)
+
+# Kinds whose `status` the snapshot does not keep (compact_object)
+WORKLOAD_CONTROLLERS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 
 # The annotation kubectl writes holds the whole applied object: for a Secret that includes its data.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -285,7 +290,8 @@ class Snapshot:
                 return None
         else:
             namespace = ""
-        problems = check_object(group, kind, obj)
+        # compact_early compacts only objects whose shape checks report nothing
+        problems = [] if compact else check_object(group, kind, obj)
         fatal = [p for p in problems if p.fatal]
         for p in problems:
             if not p.fatal:
@@ -327,13 +333,22 @@ class Snapshot:
 def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]:
     """What the snapshot stores of an object that passed its shape checks: a Pod cut to the
     fields checks read, as the live collector keeps it (collect/shaping.py; Pods are most of a
-    large mesh's bytes, benchmarks/README.md), and every string shared."""
+    large mesh's bytes, benchmarks/README.md), a workload controller without its `status`
+    (rollout conditions and replica counts, which no check reads), an EndpointSlice's endpoints
+    cut to their addresses (`trim_endpoint_slice`), and every string shared
+    (equal subtrees too, while loading: `share_strings`)."""
     if kind == "Pod" and not group:
         from auditor.collect.shaping import trim_pod  # shaping imports this module
 
         api_version = obj.get("apiVersion")
         obj = trim_pod(obj)
         obj["apiVersion"] = api_version
+    elif group == "apps" and kind in WORKLOAD_CONTROLLERS and "status" in obj:
+        obj = {k: v for k, v in obj.items() if k != "status"}
+    elif kind == "EndpointSlice" and group == "discovery.k8s.io":
+        from auditor.collect.shaping import trim_endpoint_slice
+
+        obj = trim_endpoint_slice(obj)
     share_strings(obj)
     return obj
 
@@ -357,26 +372,120 @@ def compact_early(obj: Any) -> tuple[Any, bool]:
 
 
 def share_strings(node: dict[str, Any] | list[Any]) -> None:
-    """Intern every string value in `node`, in place.
+    """Intern every string value in `node`, in place, and, while a load is sharing (`sharing()`),
+    replace every dict and list below it by the first equal one seen.
 
     A mesh repeats the same values (label values, images, ports' names, `IfNotPresent`) across
     thousands of objects, and a parser makes a new string for each occurrence (orjson shares
-    only keys): one copy of each saves about a fifth of a large snapshot's memory.
+    only keys): one copy of each saves about a fifth of a large snapshot's memory. Whole subtrees
+    repeat as well: a Deployment's replicas carry the same containers, ports and security
+    contexts, selectors equal labels, every DestinationRule has the same traffic policy. Objects
+    are read-only once loaded (tests/test_snapshot_sharing.py holds every fixture's scan to
+    that), so equal subtrees can be one object: this more than halves a large mesh's objects
+    (benchmarks/README.md).
     """
-    if isinstance(node, dict):
+    table = _SHARING.table
+    if table is None:
+        _intern_all(node)
+        return
+    if type(node) is dict:
         for key, value in node.items():
             kind = type(value)
             if kind is str:
                 node[key] = intern(value)
             elif kind is dict or kind is list:
-                share_strings(value)
+                node[key] = _shared(value, table)
     else:
         for i, value in enumerate(node):
             kind = type(value)
             if kind is str:
                 node[i] = intern(value)
             elif kind is dict or kind is list:
-                share_strings(value)
+                node[i] = _shared(value, table)
+
+
+def _intern_all(node: dict[str, Any] | list[Any]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            kind = type(value)
+            if kind is str:
+                node[key] = intern(value)
+            elif kind is dict or kind is list:
+                _intern_all(value)
+    else:
+        for i, value in enumerate(node):
+            kind = type(value)
+            if kind is str:
+                node[i] = intern(value)
+            elif kind is dict or kind is list:
+                _intern_all(value)
+
+
+_EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _shared(node: Any, table: dict[int, Any]) -> Any:
+    """The first node seen that is equal to `node` (a dict or list), else `node` itself with its
+    strings interned and its children shared.
+
+    Equal means the same JSON text: same keys in the same order, `1`, `1.0` and `true` apart.
+    Looking the whole subtree up first means a repeated subtree (most of a replica's spec) is
+    matched without walking it. A node holding anything JSON has no exact text for (a YAML
+    timestamp or set) is never shared, though its children may be."""
+    try:
+        text: bytes | None = orjson.dumps(node, option=_EXACT)
+    except TypeError:
+        text = None
+    if text is not None:
+        digest = hash(text)
+        got = table.get(digest)
+        if got is not None and orjson.dumps(got) == text:
+            return got
+    if type(node) is dict:
+        for k, value in node.items():
+            kind = type(value)
+            if kind is str:
+                node[k] = intern(value)
+            elif kind is dict or kind is list:
+                node[k] = _shared(value, table)
+    else:
+        for i, value in enumerate(node):
+            kind = type(value)
+            if kind is str:
+                node[i] = intern(value)
+            elif kind is dict or kind is list:
+                node[i] = _shared(value, table)
+    if text is not None:
+        table.setdefault(digest, node)
+    return node
+
+
+class _Sharing:
+    """The table of shared subtrees while a load runs (`sharing()`); None otherwise."""
+
+    __slots__ = ("depth", "table")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.table: dict[int, Any] | None = None
+
+
+_SHARING = _Sharing()
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    """Share equal subtrees among the objects compacted inside this block (`share_strings`).
+    The table holds only keys over objects that stay loaded, and goes when the block ends."""
+    if _SHARING.depth == 0:
+        _SHARING.table = {}
+    _SHARING.depth += 1
+    try:
+        yield
+    finally:
+        _SHARING.depth -= 1
+        if _SHARING.depth == 0:
+            _SHARING.table = None
 
 
 @contextmanager
@@ -389,12 +498,13 @@ def bulk_load() -> Iterator[None]:
     went on taxing every allocation of the scan. Parsed manifests hold no reference cycles, so
     nothing is lost by not collecting; afterwards `gc.freeze()` moves what was loaded out of the
     collector's generations (reference counting still frees it), so later collections walk only
-    objects made after loading.
+    objects made after loading. Equal subtrees are shared while it lasts (`sharing()`).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        with sharing():
+            yield
     finally:
         gc.freeze()
         if was_enabled:

@@ -8,6 +8,7 @@ the ambient checks (auditor/checks/ambient.py and ambient_waypoints.py), the acc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,8 @@ class WaypointMap:
     def gateway(self, waypoint: WP.Waypoint) -> KObject | None:
         return self.index.k8s_gateways.get((waypoint.namespace, waypoint.name))
 
-    def _ns_labels(self, namespace: str) -> dict[str, str]:
-        return dict(self.index.namespace_labels.get(namespace) or {})
+    def _ns_labels(self, namespace: str) -> Mapping[str, str]:
+        return self.index.namespace_labels.get(namespace) or {}
 
     def service(self, obj: KObject) -> WP.Binding:
         """The waypoint of service traffic to a Service or ServiceEntry."""

@@ -419,7 +419,7 @@ def test_pdf_caps_bypass_reasons_per_host_html_keeps_all(small: dict[str, Any]) 
     data = {**small, "egress": egress}
 
     def cell(html: str) -> str:
-        row = html[html.index('<td class="host">db.<wbr>partner') :]
+        row = html[re.search(r'<td class="host">db\.(<wbr>)?partner', html).start() :]  # type: ignore[union-attr]
         return row[row.index('<td class="bypass-reasons">') : row.index("</tr>")]
 
     pdf_cell, html_cell = cell(render_html(data, medium="pdf")), cell(render_html(data))
@@ -456,3 +456,59 @@ def test_exposure_table_shows_backends_by_route_match() -> None:
     assert "path PathPrefix /debug → partner-backend.partner-api.svc.cluster.local:8080" in text
     assert "redirect to https" in text
     assert "path PathPrefix /payments → payments-api.payments.svc.cluster.local:8080" in text
+
+
+def _registered_by_many(n: int) -> list[dict[str, Any]]:
+    """EGRESS_SAMPLE's first host registered by a ServiceEntry in each of `n` namespaces."""
+    first = copy.deepcopy(EGRESS_SAMPLE[0])
+    first["registered_by"] = [
+        {"kind": "ServiceEntry", "namespace": f"team-{i:02d}", "name": "stripe"} for i in range(n)
+    ]
+    return [first, *copy.deepcopy(EGRESS_SAMPLE[1:])]
+
+
+def test_egress_map_draws_forty_source_namespaces_and_one_box_for_the_rest() -> None:
+    markup = str(diagram.egress_svg(_registered_by_many(45)))
+    svg = re.findall(r"<svg\b.*?</svg>", markup, flags=re.S)[0]
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    sources = [
+        g.findtext(f"{ns}title") for g in root.iter(f"{ns}g") if g.get("class") == "node source"
+    ]
+    # the second host's registrar (reports) comes after the first host's 45, so it is in the rest
+    assert sources == [
+        *(f"team-{i:02d} (namespace)" for i in range(diagram.MAX_EGRESS_SOURCES)),
+        "6 more namespaces (listed in the table)",
+    ]
+    assert "It draws 40 of 46 source namespaces; the table lists each host" in markup
+
+
+def test_egress_map_draws_every_namespace_up_to_the_cap() -> None:
+    svg = str(diagram.egress_svg(_registered_by_many(39)))
+    assert "more namespaces" not in svg and "It draws" not in svg
+    assert svg.count("(namespace)</title>") == 40  # 39 teams and the second host's registrar
+
+
+def test_pdf_egress_cells_list_eight_lines_and_count_the_rest(small: dict[str, Any]) -> None:
+    from auditor.report import view
+
+    data = {**small, "egress": _registered_by_many(12)}
+    pdf_rows = view.build(data, medium="pdf")["egress_rows"]
+    html_rows = view.build(data, medium="html")["egress_rows"]
+    assert pdf_rows[0]["registered_by"] == [
+        *(f"ServiceEntry team-{i:02d}/stripe" for i in range(view.PDF_CELL_LINES)),
+        "… and 4 more in report.json/HTML",
+    ]
+    assert html_rows[0]["registered_by"] == [f"ServiceEntry team-{i:02d}/stripe" for i in range(12)]
+    assert pdf_rows[1] == html_rows[1]  # within the cap: the same lines
+
+
+def test_pdf_break_hints_only_in_long_text() -> None:
+    from auditor.report.html import PDF_WBR_MIN_CHARS, breakable, breakable_pdf
+
+    short = "payments/stripe.example"
+    long = "cluster.local/ns/payments/sa/" + "x" * PDF_WBR_MIN_CHARS
+    assert str(breakable_pdf(short)) == short
+    assert str(breakable_pdf(long)) == str(breakable(long))
+    assert str(breakable_pdf("<b>a.b</b>")) == "&lt;b&gt;a.b&lt;/b&gt;"
+    assert str(breakable(short)) == "payments/<wbr>stripe.<wbr>example"

@@ -509,3 +509,32 @@ def test_fuzz_found_cases(tmp_path: Path) -> None:
     assert scan_error("--from", str(DEMO), "--baseline", str(base)) == (
         f"{base}: generated_at: expected a string"
     )
+
+
+def test_a_streamed_snapshot_may_pass_the_whole_file_limit_up_to_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streamed layout is read object by object, so it has its own larger cap; the same
+    objects in one JSON document are held whole and keep the file limit."""
+    head = b'{"apiVersion":"mesh-audit.dev/v1","kind":"MeshAuditSnapshot","objects":[\n'
+    lines = [
+        orjson.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"ns-{i}"}})
+        for i in range(200)
+    ]
+    streamed = tmp_path / "streamed.json.gz"
+    streamed.write_bytes(gzip.compress(head + b",\n".join(lines) + b"\n]}\n"))
+    size = len(gzip.decompress(streamed.read_bytes()))
+    whole = tmp_path / "whole.json"
+    whole.write_bytes(head.rstrip(b"\n") + b",".join(lines) + b"]}")
+    monkeypatch.setattr(LIMITS, "max_file_bytes", size // 2)
+    monkeypatch.setattr(LIMITS, "max_streamed_bytes", size)
+    data = scan_ok(streamed, tmp_path / "out")
+    assert data["inventory"]["Namespace"] == 200
+    assert scan_error("--from", str(whole)) == (
+        f"{whole}: file is larger than {size // 2} bytes, the input limit (README: Limits)"
+    )
+    monkeypatch.setattr(LIMITS, "max_streamed_bytes", size - 1)
+    assert scan_error("--from", str(streamed)) == (
+        f"{streamed}: decompressed content is larger than {size - 1} bytes, the input limit "
+        "(README: Limits)"
+    )

@@ -45,7 +45,7 @@ from auditor.errors import ClusterError
 from auditor.istio.version import istio_version
 from auditor.progress import Progress
 from auditor.redact import kubeconfig_user_secrets, redact_text, redact_url, register_secrets
-from auditor.snapshot import InputWarning, Snapshot, SourceInfo
+from auditor.snapshot import InputWarning, Snapshot, SourceInfo, sharing
 
 CHUNK = 64 * 1024
 
@@ -366,8 +366,9 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
     )
     snapshot = Snapshot(source)
     origin = f"cluster {context}"
-    for obj in iter_objects(data):
-        snapshot.add(obj, origin=origin, document=None)
+    with sharing():
+        for obj in iter_objects(data):
+            snapshot.add(obj, origin=origin, document=None)
     # A server's own messages (Status bodies, errors) are output too: they go through redaction.
     snapshot.collection = {
         key: dataclasses.replace(result.status, message=redact_text(result.status.message))

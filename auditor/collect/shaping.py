@@ -50,6 +50,22 @@ def trim_pod(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def trim_endpoint_slice(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An EndpointSlice with each endpoint cut to its `addresses`, the only field a check reads
+    (auditor/istio/k8s_external.py `slice_addresses`); `targetRef`, `nodeName`, `zone` and
+    `conditions` describe the pods behind a Service, one unique record per pod."""
+    endpoints = item.get("endpoints")
+    if not isinstance(endpoints, list):
+        return dict(item)
+    return {
+        **item,
+        "endpoints": [
+            {"addresses": ep["addresses"]} if isinstance(ep, dict) and "addresses" in ep else ep
+            for ep in endpoints
+        ],
+    }
+
+
 def normalize(
     spec: KindSpec, api_version: str, item: dict[str, Any], secret_type: str | None = None
 ) -> dict[str, Any]:

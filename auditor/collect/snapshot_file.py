@@ -126,15 +126,16 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
     the same objects, or the error a user expects, with its line and column.
     """
     try:
-        if path.stat().st_size > LIMITS.max_file_bytes:
+        if path.stat().st_size > LIMITS.max_streamed_bytes:
             return False  # the whole-document reader refuses it with the limit named
         with _open(path) as fh:
             if fh.read(len(_HEAD_PREFIX)) != _HEAD_PREFIX:
                 return False
-            head = _HEAD_PREFIX + fh.readline(_MAX_HEAD).rstrip(b"\r\n")
+            head_line = fh.readline(_MAX_HEAD)
+            head = _HEAD_PREFIX + head_line.rstrip(b"\r\n")
             if not head.endswith(_HEAD_SUFFIX):
                 return False
-            read = _object_lines(fh, origin)
+            read = _object_lines(fh, origin, already=len(_HEAD_PREFIX) + len(head_line))
     except (OSError, EOFError, zlib.error):  # BadGzipFile is an OSError
         return False
     if read is None:
@@ -151,20 +152,23 @@ def read_streamed(snapshot: Snapshot, path: Path, *, origin: str) -> bool:
     return True
 
 
-def _object_lines(fh: BinaryIO, origin: str) -> tuple[list[Any], list[bool]] | None:
+def _object_lines(
+    fh: BinaryIO, origin: str, *, already: int = 0
+) -> tuple[list[Any], list[bool]] | None:
     """One object per line, a comma after each but the last, then `]}`; None if not so.
 
     Each object is compacted as it is read where that gives what `Snapshot.add` would store
     (`compact_early`), so a large snapshot never exists at full size all at once.
 
-    A line (one object) over `max_object_line_bytes`, or more than `max_file_bytes` in all
-    (a gzip bomb), is an InputError: nothing past the limit is read.
+    A line (one object) over `max_object_line_bytes`, or more than `max_streamed_bytes` in all
+    (a gzip bomb; `already`: the bytes of the head line before them), is an InputError: nothing
+    past the limit is read.
     """
     objects: list[Any] = []
     compacted: list[bool] = []
     comma = True  # whether another object may follow
-    line_cap, total_cap = LIMITS.max_object_line_bytes, LIMITS.max_file_bytes
-    total = 0
+    line_cap, total_cap = LIMITS.max_object_line_bytes, LIMITS.max_streamed_bytes
+    total = already
     while True:
         raw = fh.readline(line_cap + 1)
         if not raw:

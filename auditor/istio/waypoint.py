@@ -203,6 +203,15 @@ class Binding:
         return where
 
 
+# The binding of an object no waypoint label reaches: most objects, so one value each (bindings
+# are frozen), not one per object.
+_UNBOUND = {t: Binding(traffic=t) for t in ("service", "workload")}
+
+
+def _unbound(traffic: str) -> Binding:
+    return _UNBOUND.get(traffic) or Binding(traffic=traffic)
+
+
 def bind(
     traffic: str,
     kind: str,
@@ -215,7 +224,7 @@ def bind(
     fetchWaypointForWorkload (traffic `workload`: a pod), for an object of `kind` in
     `namespace` with `labels`."""
     if traffic == "service" and labels.get(MANAGED_LABEL) == MANAGED_BY_MESH:
-        return Binding(traffic=traffic)  # a waypoint's own Service
+        return _unbound(traffic)  # a waypoint's own Service
     requested = use_waypoint(labels, namespace)
     label_on = kind
     if requested is not None and requested.none:
@@ -224,7 +233,7 @@ def bind(
         requested = use_waypoint(namespace_labels, namespace)
         label_on = "Namespace"
         if requested is None or requested.none:
-            return Binding(traffic=traffic)
+            return _unbound(traffic)
     found = waypoints.get((requested.namespace, requested.name))
     if found is None:
         return Binding(traffic=traffic, requested=requested, label_on=label_on, problem="missing")

@@ -15,6 +15,9 @@ from markupsafe import Markup, escape
 
 MAX_LISTENERS = 40
 MAX_EGRESS_HOSTS = 40
+# Source namespaces drawn in the egress map; the rest share one box. A host that 1,600
+# namespaces register drew a 49,000-pixel map (benchmarks/README.md).
+MAX_EGRESS_SOURCES = 40
 ROW = 40
 BOX_H = 32
 HEAD = 30
@@ -270,6 +273,7 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
         _Column("External host", 300),
     ]
     edges: set[tuple[int, str, str, str]] = set()
+    sources: dict[str, set[tuple[str, str]]] = {}  # namespace -> (path node, style)
     shown = entries[:MAX_EGRESS_HOSTS]
     for e in shown:
         host = str(e.get("host", ""))
@@ -297,13 +301,27 @@ def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
             {str(r.get("namespace") or "cluster-wide") for r in e.get("registered_by") or []}
         ) or ["not registered"]
         for ns in namespaces:
-            sk = cols[0].add("s:" + ns, ns, "namespace", style="source")
-            edges.add((0, sk, pk, style))
+            sources.setdefault(ns, set()).add((pk, style))
         edges.add((1, pk, hk, style))
-    note = ""
+    drawn = list(sources)[:MAX_EGRESS_SOURCES]
+    for ns in drawn:
+        sk = cols[0].add("s:" + ns, ns, "namespace", style="source")
+        edges.update((0, sk, pk, style) for pk, style in sources[ns])
+    rest = list(sources)[MAX_EGRESS_SOURCES:]
+    if rest:
+        sk = cols[0].add(
+            "s:*", f"{len(rest):,} more namespaces", "listed in the table", style="source"
+        )
+        edges.update((0, sk, pk, style) for ns in rest for pk, style in sources[ns])
+    notes = []
     if len(entries) > len(shown):
-        note = (
+        notes.append(
             f"The map shows the first {len(shown)} of {len(entries)} external hosts; "
             "the table below lists them all."
         )
-    return _svg(cols, edges, "Egress map", note)
+    if rest:
+        notes.append(
+            f"It draws {len(drawn)} of {len(sources):,} source namespaces; "
+            "the table lists each host's registrations."
+        )
+    return _svg(cols, edges, "Egress map", " ".join(notes))

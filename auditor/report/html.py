@@ -44,6 +44,19 @@ def breakable(text: object) -> Markup:
     return Markup(escaped.replace(".", ".<wbr>").replace("/", "/<wbr>"))
 
 
+# In the PDF a <wbr> is a box of its own: the 4,000 of a 100k mesh's report took 87 MB of
+# WeasyPrint's layout (benchmarks/README.md). Text that fits a narrow cell gets none there; the
+# cells break anywhere when they must (report.css).
+PDF_WBR_MIN_CHARS = 32
+
+
+def breakable_pdf(text: object) -> Markup:
+    """`breakable` for the PDF: break hints only in text too long for a narrow cell."""
+    if len(str(text)) < PDF_WBR_MIN_CHARS:
+        return Markup(escape(text))
+    return breakable(text)
+
+
 def ticks(text: object) -> Markup:
     """Escape, then show `backticked` spans as code (check docs and remediations use them)."""
     parts = str(text).split("`")
@@ -57,7 +70,8 @@ def ticks(text: object) -> Markup:
 
 
 @cache
-def environment() -> Environment:
+def environment(medium: str = "html") -> Environment:
+    """The Jinja environment of one medium ("html" or "pdf")."""
     env = Environment(
         loader=FunctionLoader(_load),
         autoescape=True,
@@ -66,7 +80,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["breakable"] = breakable
+    env.filters["breakable"] = breakable_pdf if medium == "pdf" else breakable
     env.filters["ticks"] = ticks
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["plural"] = lambda n, word, many=None: (
@@ -85,7 +99,7 @@ def render_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
     script = _asset("report.js") if medium == "html" else ""
     script_hash = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return (
-        environment()
+        environment(medium)
         .get_template(MAIN_TEMPLATE)
         .render(
             **ctx,

@@ -34,6 +34,9 @@ CATEGORY_LABELS: dict[str, str] = {
 PDF_FINDINGS_PER_CHECK = 20
 PDF_TABLE_ROWS = 150  # exposure and egress tables; external listeners sort first
 PDF_BYPASS_REASONS = 3  # per external host; mesh-wide reasons repeat on every host
+# Lines per egress table cell in the PDF (registering resources, direct senders): a host that
+# a thousand namespaces register filled 100 of a 100k mesh's 282 pages (benchmarks/README.md).
+PDF_CELL_LINES = 8
 TOP_RISKS = 10
 EVIDENCE_MAX_LINES = 14
 EVIDENCE_MAX_CHARS = 160
@@ -358,8 +361,15 @@ def _egress_direct_lines(port: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _cell(lines: list[str], limit: int | None) -> list[str]:
+    """A table cell's lines, the first `limit` of them and a line saying how many more."""
+    if limit is None or len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"… and {len(lines) - limit:,} more in report.json/HTML"]
+
+
 def _egress_rows(
-    entries: Sequence[Mapping[str, Any]], bypass_limit: int | None
+    entries: Sequence[Mapping[str, Any]], bypass_limit: int | None, cell_limit: int | None = None
 ) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
@@ -377,16 +387,19 @@ def _egress_rows(
                     )
                     for port in e.get("ports") or []
                 ],
-                "registered_by": [
-                    resource_text(
-                        {
-                            "kind": r.get("kind", "ServiceEntry"),
-                            "namespace": r.get("namespace"),
-                            "name": r.get("name", ""),
-                        }
-                    )
-                    for r in e.get("registered_by") or []
-                ],
+                "registered_by": _cell(
+                    [
+                        resource_text(
+                            {
+                                "kind": r.get("kind", "ServiceEntry"),
+                                "namespace": r.get("namespace"),
+                                "name": r.get("name", ""),
+                            }
+                        )
+                        for r in e.get("registered_by") or []
+                    ],
+                    cell_limit,
+                ),
                 "via": (
                     resource_text(
                         {
@@ -401,7 +414,10 @@ def _egress_rows(
                 "tls_origination": str(e.get("tls_origination") or "none"),
                 "destination_class": str(e.get("destination_class") or "unknown"),
                 "paths": [_egress_port_line(p) for p in e.get("ports") or []],
-                "direct": [line for p in e.get("ports") or [] for line in _egress_direct_lines(p)],
+                "direct": _cell(
+                    [line for p in e.get("ports") or [] for line in _egress_direct_lines(p)],
+                    cell_limit,
+                ),
                 "notes": [str(n) for n in e.get("notes") or []],
                 "bypass": shown,
                 "bypass_hidden": len(bypass) - len(shown),
@@ -507,7 +523,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "access_exposed": sum(1 for a in access if a.get("exposed")),
         "access_open": sum(1 for a in access if a.get("open_to_internet")),
         "egress_rows": _egress_rows(
-            egress[:table_limit], PDF_BYPASS_REASONS if medium == "pdf" else None
+            egress[:table_limit],
+            PDF_BYPASS_REASONS if medium == "pdf" else None,
+            PDF_CELL_LINES if medium == "pdf" else None,
         ),
         "egress_total": len(egress),
         "egress_hidden": max(0, len(egress) - table_limit),
