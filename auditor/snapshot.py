@@ -388,7 +388,7 @@ def share_strings(node: dict[str, Any] | list[Any]) -> None:
     if table is None:
         _intern_all(node)
         return
-    if type(node) is dict:
+    if isinstance(node, dict):
         for key, value in node.items():
             kind = type(value)
             if kind is str:
