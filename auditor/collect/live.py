@@ -38,7 +38,7 @@ from auditor.collect.cluster import (
     StatusError,
     TransportError,
     collect_cluster,
-    iter_objects,
+    drain_objects,
 )
 from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
 from auditor.errors import ClusterError
@@ -366,8 +366,8 @@ def build_snapshot(data: ClusterData, context: str, server: str, options: LiveOp
     )
     snapshot = Snapshot(source)
     origin = f"cluster {context}"
-    for obj in iter_objects(data):
-        snapshot.add(obj, origin=origin, document=None)
+    for obj, compacted in drain_objects(data):
+        snapshot.add(obj, origin=origin, document=None, compact=compacted)
     # A server's own messages (Status bodies, errors) are output too: they go through redaction.
     snapshot.collection = {
         key: dataclasses.replace(result.status, message=redact_text(result.status.message))
