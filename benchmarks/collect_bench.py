@@ -225,13 +225,15 @@ def serve(workdir: Path, snapshot: str | None, copies: int) -> None:
 class Server:
     """A running CachedKubeAPI process (see `start_server`); `stop()` ends it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], workdir: Path, objects: int) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | None, workdir: Path, objects: int) -> None:
         self.proc = proc
         self.workdir = workdir
         self.objects = objects
         self.warmup: dict[str, Any] = {}
 
     def stop(self) -> None:
+        if self.proc is None:
+            return  # attached to a server this process did not start
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         try:
@@ -307,13 +309,18 @@ def read_collector(workdir: Path) -> dict[str, Any]:
 
     ClientTransport.get = recording  # type: ignore[method-assign]
     cluster._list_page = counting
+    # The default deadline (600 s) is for real clusters; a loaded benchmark machine may need more.
     options = LiveOptions(
-        context="prod", kubeconfig=str(workdir / "kubeconfig"), collect=CollectOptions()
+        context="prod",
+        kubeconfig=str(workdir / "kubeconfig"),
+        collect=CollectOptions(deadline=3600.0),
     )
     live = collect(options)
     read = sum(1 for _ in live.snapshot.all_objects())
     failed = {k: s.message for k, s in live.snapshot.collection.items() if s.status != "ok"}
-    (workdir / "lists.json").write_text(json.dumps(lists))
+    tmp = workdir / f"lists.json.{os.getpid()}"
+    tmp.write_text(json.dumps(lists))
+    tmp.replace(workdir / "lists.json")
     return {
         "requests": live.requests,
         "list_requests": list_requests[0],
@@ -426,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="server work directory")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--repeat", type=int, default=1, help="runs per method (median)")
+    parser.add_argument(
+        "--attach",
+        action="store_true",
+        help="measure against the server already running in --dir (its lists.json recorded)",
+    )
     args = parser.parse_args(argv)
 
     if args.mode == "serve":
@@ -442,12 +454,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="collect-bench-"))
     what = args.snapshot or f"{args.copies} copies of demo-mesh"
     started = time.perf_counter()
-    server = start_server(workdir, args.snapshot, args.copies)
-    print(
-        f"{server.objects} objects served ({what}); server ready and warmed up in "
-        f"{time.perf_counter() - started:.0f} s (warm-up read {server.warmup['seconds']:.1f} s)",
-        file=sys.stderr,
-    )
+    if args.attach:
+        server = Server(None, workdir, int((workdir / "ready").read_text() or 0))
+        what = f"server in {workdir}"
+    else:
+        server = start_server(workdir, args.snapshot, args.copies)
+        took = time.perf_counter() - started
+        print(
+            f"{server.objects} objects served ({what}); server ready and warmed up in "
+            f"{took:.0f} s (warm-up read {server.warmup['seconds']:.1f} s)",
+            file=sys.stderr,
+        )
     rows: list[tuple[str, dict[str, Any], float, float, float]] = []
     try:
         samples: dict[str, list[tuple[float, float, float, dict[str, Any]]]] = {}
@@ -473,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
-    print(f"{server.objects} objects served ({what}); {server.warmup.get('lists')} lists")
+    lists = len(json.loads((workdir / "lists.json").read_text()))
+    print(f"{server.objects} objects served ({what}); {lists} lists")
     print(
         "| method | requests | list pages | wall s | cpu s | peak RSS MB | items on pages "
         "| objects kept |"
