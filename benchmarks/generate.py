@@ -4,7 +4,11 @@
 
 The mesh looks like what a cluster serves (`kubectl get -o json`): server-set metadata (uid,
 resourceVersion, creationTimestamp, generation), `status` on Deployments, Services and Pods, Pods
-owned by ReplicaSets with the injected istio-proxy sidecar, defaulted fields.
+owned by ReplicaSets with the injected istio-proxy sidecar, defaulted fields. Every Service has
+the EndpointSlice the endpointslice controller keeps for it (its Running pods' IPs, nodes and
+zones); pods sit on nodes with a /24 pod CIDR each, so pod IPs are unique and match the node.
+istiod's install leaves its sidecar-injector MutatingWebhookConfiguration and two
+ValidatingWebhookConfigurations.
 
 Layout: `istio-system` (istiod, the mesh-config ConfigMap, mesh-wide STRICT PeerAuthentication);
 `istio-ingress` with one ingress-gateway shard (Deployment, LoadBalancer Service, Pods) per 100 app
@@ -24,7 +28,9 @@ listed in a sidecar file (`<output stem>.planted.json`) with the checks that mus
 (an empty list for a problem no check reports).
 
 Output is the mesh-audit snapshot file (auditor.collect.snapshot_file), gzipped when the name ends
-in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace.
+in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace. Objects are written
+as they are generated (`SnapshotWriter`), so a 1M-object mesh needs no more memory than a small
+one; `generate()` keeps them in memory instead, for tests.
 """
 
 from __future__ import annotations
@@ -32,15 +38,18 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import gzip
 import hashlib
 import json
+import os
 import random
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import orjson
 
@@ -50,6 +59,9 @@ PROXY_IMAGE = f"docker.io/istio/proxyv2:{ISTIO_VERSION}"
 DOMAIN = "example.com"
 NAMESPACES_PER_SHARD = 100
 NAMESPACES_PER_GATEWAY = 25
+# Replicas of an app Deployment: 4 on average, so Pods are about 40% of the objects mesh-audit
+# reads (issue #17: a cluster with 100k pods holds about 250k such objects)
+REPLICAS = (1, 2, 2, 3, 3, 4, 4, 5, 6, 10)
 
 
 def _words(text: str) -> list[str]:
@@ -131,18 +143,71 @@ class Planted:
 
 @dataclass
 class Mesh:
+    """What was generated: the objects (unless a sink took them), counts, planted problems."""
+
     objects: list[dict[str, Any]] = field(default_factory=list)
     planted: list[Planted] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # kind key -> objects
+    total: int = 0
+
+
+class Sink:
+    """Where generated objects go as they are made (`stream`): `add` each object, and
+    `end_namespace` when an app namespace is complete (nothing more is added to it)."""
+
+    def add(self, obj: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def end_namespace(self, namespace: str) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A Running pod as its Service's EndpointSlice lists it."""
+
+    pod: str
+    uid: str
+    ip: str
+    node: str
+    zone: str
+
+
+ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
+PODS_PER_NODE = 40  # average; a /24 podCIDR per node (kube-controller-manager's default mask)
 
 
 class Gen:
     """Object factory: deterministic ids, timestamps and resourceVersions from one RNG."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, sink: Sink | None = None) -> None:
         self.rng = random.Random(seed)
         self.rv = 100_000
         self.mesh = Mesh()
+        self.sink = sink
+        self.nodes = 3
+        self.node_pods: list[int] = []
+
+    # ---- nodes: each has a /24 pod CIDR, so pod IPs are unique and match their node ---------
+
+    def set_nodes(self, count: int) -> None:
+        # 10.64.0.0/10 holds 16,384 node /24s; host IPs 10.0.0.0/16 as many
+        self.nodes = max(3, min(count, 16_384))
+        self.node_pods = [0] * self.nodes
+
+    def place_pod(self) -> tuple[str, str, str, str]:
+        """(nodeName, hostIP, podIP, zone) for a new pod on a random node with room."""
+        if not self.node_pods:
+            self.set_nodes(self.nodes)
+        i = self.rng.randrange(self.nodes)
+        while self.node_pods[i] >= 250:
+            i = (i + 1) % self.nodes
+        self.node_pods[i] += 1
+        host = f"10.0.{i // 254}.{i % 254 + 1}"
+        pod_ip = f"10.{64 + i // 256}.{i % 256}.{self.node_pods[i] + 1}"
+        node = f"ip-{host.replace('.', '-')}.ec2.internal"
+        return node, host, pod_ip, ZONES[i % len(ZONES)]
 
     # ---- metadata ------------------------------------------------------------------------
 
@@ -186,7 +251,15 @@ class Gen:
         return m
 
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self.mesh.objects.append(obj)
+        """Emit a finished object (never changed after this)."""
+        mesh = self.mesh
+        key = kind_key(obj)
+        mesh.counts[key] = mesh.counts.get(key, 0) + 1
+        mesh.total += 1
+        if self.sink is None:
+            mesh.objects.append(obj)
+        else:
+            self.sink.add(obj)
         return obj
 
     def plant(self, problem: str, kind: str, namespace: str, name: str, detail: str = "") -> None:
@@ -327,7 +400,8 @@ class Gen:
         service_account: str | None = None,
         labels: dict[str, str] | None = None,
         injected: bool = True,
-    ) -> None:
+    ) -> list[Endpoint]:
+        """The Deployment and its ReplicaSet's Pods; returns the Pods as endpoints."""
         sa = service_account or name
         template_meta: dict[str, Any] = {"creationTimestamp": None, "labels": pod_labels}
         if pod_annotations:
@@ -398,7 +472,7 @@ class Gen:
             }
         )
         rs_uid = self.uid()
-        for _ in range(replicas):
+        return [
             self.pod(
                 namespace,
                 name,
@@ -410,6 +484,8 @@ class Gen:
                 sa,
                 injected,
             )
+            for _ in range(replicas)
+        ]
 
     def pod(
         self,
@@ -422,7 +498,7 @@ class Gen:
         containers: list[dict[str, Any]],
         service_account: str,
         injected: bool,
-    ) -> None:
+    ) -> Endpoint:
         rs_name = f"{app}-{rs_hash}"
         pod_labels = {**labels, "pod-template-hash": rs_hash}
         pod_annotations = dict(annotations)
@@ -460,9 +536,7 @@ class Gen:
                     },
                 }
             )
-        node = f"ip-10-0-{self.rng.randrange(0, 64)}-{self.rng.randrange(1, 255)}.ec2.internal"
-        octets = (self.rng.randrange(64, 128), self.rng.randrange(256), self.rng.randrange(1, 255))
-        pod_ip = "10.{}.{}.{}".format(*octets)
+        node, host_ip, pod_ip, zone = self.place_pod()
         started = self.ts(60)
         spec: dict[str, Any] = {"containers": spec_containers}
         if init:
@@ -496,12 +570,13 @@ class Gen:
                 ],
             }
         )
-        self.add(
+        pod_name = f"{rs_name}-{self.hash(5)}"
+        pod = self.add(
             {
                 "apiVersion": "v1",
                 "kind": "Pod",
                 "metadata": self.meta(
-                    f"{rs_name}-{self.hash(5)}",
+                    pod_name,
                     namespace,
                     labels=pod_labels,
                     annotations=pod_annotations,
@@ -540,7 +615,8 @@ class Gen:
                         }
                         for c in spec_containers
                     ],
-                    "hostIP": f"10.0.{self.rng.randrange(64)}.{self.rng.randrange(1, 255)}",
+                    "hostIP": host_ip,
+                    "hostIPs": [{"ip": host_ip}],
                     "phase": "Running",
                     "podIP": pod_ip,
                     "podIPs": [{"ip": pod_ip}],
@@ -549,9 +625,11 @@ class Gen:
                 },
             }
         )
+        return Endpoint(pod_name, pod["metadata"]["uid"], pod_ip, node, zone)
 
     def service(
         self,
+        endpoints: list[Endpoint],
         namespace: str,
         name: str,
         selector: dict[str, str],
@@ -561,6 +639,7 @@ class Gen:
         lb_ip: str | None = None,
         labels: dict[str, str] | None = None,
     ) -> None:
+        """The Service and the EndpointSlice the endpointslice controller keeps for it."""
         cluster_ip = f"172.20.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
         spec: dict[str, Any] = {
             "clusterIP": cluster_ip,
@@ -580,15 +659,82 @@ class Gen:
             for p in ports:
                 p["nodePort"] = self.rng.randrange(30000, 32768)
             status = {"loadBalancer": {"ingress": [{"ip": lb_ip or "203.0.113.10"}]}}
-        self.add(
+        svc_labels = labels or {"app": name}
+        svc = self.add(
             {
                 "apiVersion": "v1",
                 "kind": "Service",
-                "metadata": self.meta(
-                    name, namespace, labels=labels or {"app": name}, generation=None
-                ),
+                "metadata": self.meta(name, namespace, labels=svc_labels, generation=None),
                 "spec": spec,
                 "status": status,
+            }
+        )
+        self.endpoint_slice(svc, endpoints)
+
+    def endpoint_slice(self, svc: dict[str, Any], endpoints: list[Endpoint]) -> None:
+        """What the endpointslice controller writes for a Service with a selector
+        (kubernetes/kubernetes pkg/controller/endpointslice, staging/src/k8s.io/endpointslice
+        utils.go newEndpointSlice/podToEndpoint): one slice per address type up to 100
+        endpoints, named `<service>-<5 random chars>` via generateName, labelled with the
+        Service's labels plus `kubernetes.io/service-name` and `managed-by`, owned by the
+        Service; one endpoint per Running pod (its IP, ready/serving/terminating, nodeName,
+        zone, targetRef to the Pod); ports are the Service's target ports, by port name."""
+        meta = svc["metadata"]
+        name, namespace = meta["name"], meta["namespace"]
+        labels = {
+            **meta.get("labels", {}),
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            "kubernetes.io/service-name": name,
+        }
+        ports = []
+        for p in svc["spec"]["ports"]:
+            port: dict[str, Any] = {}
+            if "appProtocol" in p:
+                port["appProtocol"] = p["appProtocol"]
+            port.update({"name": p["name"], "port": p["targetPort"], "protocol": p["protocol"]})
+            ports.append(port)
+        self.add(
+            {
+                "addressType": "IPv4",
+                "apiVersion": "discovery.k8s.io/v1",
+                "endpoints": [
+                    {
+                        "addresses": [ep.ip],
+                        "conditions": {"ready": True, "serving": True, "terminating": False},
+                        "nodeName": ep.node,
+                        "targetRef": {
+                            "kind": "Pod",
+                            "name": ep.pod,
+                            "namespace": namespace,
+                            "uid": ep.uid,
+                        },
+                        "zone": ep.zone,
+                    }
+                    for ep in endpoints
+                ]
+                or None,
+                "kind": "EndpointSlice",
+                "metadata": self.meta(
+                    f"{name}-{self.hash(5)}",
+                    namespace,
+                    labels=labels,
+                    annotations={"endpoints.kubernetes.io/last-change-trigger-time": self.ts(60)},
+                    generation=self.rng.randint(1, 8),
+                    extra={
+                        "generateName": f"{name}-",
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "v1",
+                                "blockOwnerDeletion": True,
+                                "controller": True,
+                                "kind": "Service",
+                                "name": name,
+                                "uid": meta["uid"],
+                            }
+                        ],
+                    },
+                ),
+                "ports": ports,
             }
         )
 
@@ -658,16 +804,27 @@ def plan(objects: int, rng: random.Random, problem_rate: float) -> list[AppNames
             problems=problems,
         )
         plans.append(ns)
-        # per app: Deployment, Service, ~2 Pods, DR, ~0.6 VS, ~0.3 AP; per ns: ~10 + 2 gw objects
-        estimate += int(n_apps * 5.6) + 9 + len(externals) + 2
+        # per app: Deployment, Service, EndpointSlice, ~4 Pods, DR, ~0.4 VS, ~0.3 AP;
+        # per ns: ~10 + 2 gw objects
+        estimate += int(n_apps * (4.6 + sum(REPLICAS) / len(REPLICAS))) + 9 + len(externals) + 2
     return plans
 
 
 def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
-    g = Gen(seed)
+    """The whole mesh in memory (`mesh.objects`): for tests and small meshes."""
+    return stream(objects, seed, problem_rate, None)
+
+
+def stream(objects: int, seed: int, problem_rate: float, sink: Sink | None) -> Mesh:
+    """Generate the mesh, handing each object to `sink` as it is made (kept in `mesh.objects`
+    when `sink` is None). The same seed gives the same objects in the same order either way."""
+    g = Gen(seed, sink)
     rng = g.rng
     plans = plan(objects, rng, problem_rate)
     shards = max(1, -(-len(plans) // NAMESPACES_PER_SHARD))
+    # PODS_PER_NODE to a node
+    app_pods = sum(len(ns.apps) for ns in plans) * sum(REPLICAS) / len(REPLICAS)
+    g.set_nodes(int(app_pods) // PODS_PER_NODE + 1)
 
     # -- control plane
     g.add(
@@ -693,8 +850,8 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
             },
         }
     )
-    for ns in ("istio-system", "istio-ingress", "istio-egress"):
-        g.namespace(ns, {})
+    for system_ns in ("istio-system", "istio-ingress", "istio-egress"):
+        g.namespace(system_ns, {})
     mesh_yaml = (
         "accessLogFile: /dev/stdout\n"
         "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"
@@ -716,16 +873,22 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
             "data": {"mesh": mesh_yaml, "meshNetworks": "networks: {}"},
         }
     )
-    g.deployment(
+    pods = g.deployment(
         "istio-system",
         "istiod",
-        pod_labels={"app": "istiod", "istio": "pilot", "istio.io/rev": "default"},
+        pod_labels={
+            "app": "istiod",
+            "istio": "pilot",
+            "istio.io/rev": "default",
+            "sidecar.istio.io/inject": "false",
+        },
         containers=[g.container("discovery", f"docker.io/istio/pilot:{ISTIO_VERSION}", 15010)],
         replicas=2,
         service_account="istiod",
         injected=False,
     )
     g.service(
+        pods,
         "istio-system",
         "istiod",
         {"app": "istiod", "istio": "pilot"},
@@ -735,6 +898,7 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
             {"name": "https-webhook", "port": 443, "protocol": "TCP", "targetPort": 15017},
         ],
     )
+    istiod_webhooks(g)
     g.istio(
         "PeerAuthentication",
         "istio-system",
@@ -753,7 +917,7 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
         proxy["ports"] = [{"containerPort": p, "protocol": "TCP"} for p in (15021, 8080, 8443)] + [
             {"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}
         ]
-        g.deployment(
+        pods = g.deployment(
             "istio-ingress",
             name,
             pod_labels={**gw_labels, "sidecar.istio.io/inject": "false"},
@@ -764,6 +928,7 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
             injected=False,
         )
         g.service(
+            pods,
             "istio-ingress",
             name,
             gw_labels,
@@ -855,7 +1020,7 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
     eg_labels = {"app": "istio-egressgateway", "istio": "egressgateway"}
     proxy = g.sidecar_container("istio-egress", "istio-egressgateway")
     proxy["args"][1] = "router"
-    g.deployment(
+    pods = g.deployment(
         "istio-egress",
         "istio-egressgateway",
         pod_labels={**eg_labels, "sidecar.istio.io/inject": "false"},
@@ -866,6 +1031,7 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
         injected=False,
     )
     g.service(
+        pods,
         "istio-egress",
         "istio-egressgateway",
         eg_labels,
@@ -936,9 +1102,161 @@ def generate(objects: int, seed: int, problem_rate: float = 0.03) -> Mesh:
 
     for ns in plans:
         app_namespace(g, ns)
+        if sink is not None:
+            sink.end_namespace(ns.name)
 
-    mesh = g.mesh
-    return mesh
+    return g.mesh
+
+
+def _selector(*exprs: tuple[str, str, list[str] | None]) -> dict[str, Any]:
+    return {
+        "matchExpressions": [
+            {"key": k, "operator": op, **({"values": v} if v is not None else {})}
+            for k, op, v in exprs
+        ]
+    }
+
+
+def istiod_webhooks(g: Gen) -> None:
+    """The admission webhooks a default-revision `istioctl install` / istiod Helm chart leaves
+    (istio/istio manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml
+    and validatingwebhookconfiguration.yaml, 1.2x, as the API server returns them with its
+    defaults): the sidecar injector's four webhooks (revision by namespace label, revision by
+    pod label, `istio-injection=enabled`, `sidecar.istio.io/inject=true`) and the config
+    validator, plus the default-revision validator. A handful per cluster, not per namespace."""
+    client = {
+        "caBundle": FAKE_CERT,
+        "service": {"name": "istiod", "namespace": "istio-system", "path": "/inject", "port": 443},
+    }
+    not_false = ("sidecar.istio.io/inject", "NotIn", ["false"])
+    injector = [
+        (
+            "rev.namespace.sidecar-injector.istio.io",
+            _selector(
+                ("istio.io/rev", "In", ["default"]), ("istio-injection", "DoesNotExist", None)
+            ),
+            _selector(not_false),
+        ),
+        (
+            "rev.object.sidecar-injector.istio.io",
+            _selector(
+                ("istio.io/rev", "DoesNotExist", None), ("istio-injection", "DoesNotExist", None)
+            ),
+            _selector(not_false, ("istio.io/rev", "In", ["default"])),
+        ),
+        (
+            "namespace.sidecar-injector.istio.io",
+            _selector(("istio-injection", "In", ["enabled"])),
+            _selector(not_false),
+        ),
+        (
+            "object.sidecar-injector.istio.io",
+            _selector(
+                ("istio-injection", "DoesNotExist", None), ("istio.io/rev", "DoesNotExist", None)
+            ),
+            _selector(
+                ("sidecar.istio.io/inject", "In", ["true"]), ("istio.io/rev", "DoesNotExist", None)
+            ),
+        ),
+    ]
+    labels = {
+        "app": "sidecar-injector",
+        "install.operator.istio.io/owning-resource": "unknown",
+        "istio.io/rev": "default",
+        "operator.istio.io/component": "Pilot",
+        "release": "istio",
+    }
+    g.add(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": g.meta("istio-sidecar-injector", None, labels=labels, generation=3),
+            "webhooks": [
+                {
+                    "admissionReviewVersions": ["v1beta1", "v1"],
+                    "clientConfig": client,
+                    "failurePolicy": "Fail",
+                    "matchPolicy": "Equivalent",
+                    "name": name,
+                    "namespaceSelector": ns_sel,
+                    "objectSelector": obj_sel,
+                    "reinvocationPolicy": "Never",
+                    "rules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE"],
+                            "resources": ["pods"],
+                            "scope": "*",
+                        }
+                    ],
+                    "sideEffects": "None",
+                    "timeoutSeconds": 10,
+                }
+                for name, ns_sel, obj_sel in injector
+            ],
+        }
+    )
+    validate = {
+        "caBundle": FAKE_CERT,
+        "service": {
+            "name": "istiod",
+            "namespace": "istio-system",
+            "path": "/validate",
+            "port": 443,
+        },
+    }
+    for config, hook, obj_sel in (
+        (
+            "istio-validator-istio-system",
+            "rev.validation.istio.io",
+            _selector(("istio.io/rev", "In", ["default"])),
+        ),
+        (
+            "istiod-default-validator",
+            "validation.istio.io",
+            _selector(("istio.io/rev", "DoesNotExist", None)),
+        ),
+    ):
+        g.add(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingWebhookConfiguration",
+                "metadata": g.meta(
+                    config,
+                    None,
+                    labels={"app": "istiod", "istio": "istiod", "istio.io/rev": "default"},
+                    generation=2,
+                ),
+                "webhooks": [
+                    {
+                        "admissionReviewVersions": ["v1beta1", "v1"],
+                        "clientConfig": validate,
+                        "failurePolicy": "Ignore",
+                        "matchPolicy": "Equivalent",
+                        "name": hook,
+                        "namespaceSelector": {},
+                        "objectSelector": obj_sel,
+                        "rules": [
+                            {
+                                "apiGroups": [
+                                    "security.istio.io",
+                                    "networking.istio.io",
+                                    "telemetry.istio.io",
+                                    "extensions.istio.io",
+                                ],
+                                "apiVersions": ["*"],
+                                "operations": ["CREATE", "UPDATE"],
+                                "resources": ["*"],
+                                "scope": "*",
+                            }
+                        ],
+                        "sideEffects": "None",
+                        "timeoutSeconds": 10,
+                    }
+                ],
+            }
+        )
 
 
 def app_namespace(g: Gen, ns: AppNamespace) -> None:
@@ -958,7 +1276,7 @@ def app_namespace(g: Gen, ns: AppNamespace) -> None:
         if idx + 1 < len(ns.apps):
             nxt = ns.apps[idx + 1]
             env.append({"name": "NEXT_URL", "value": f"http://{nxt}.{n}.svc.cluster.local:8080"})
-        g.deployment(
+        pods = g.deployment(
             n,
             app,
             pod_labels={"app": app, "version": version},
@@ -970,10 +1288,11 @@ def app_namespace(g: Gen, ns: AppNamespace) -> None:
                     env,
                 )
             ],
-            replicas=rng.choice((1, 2, 2, 2, 3)),
+            replicas=rng.choice(REPLICAS),
         )
         if app != missing_svc_app:
             g.service(
+                pods,
                 n,
                 app,
                 {"app": app},
@@ -1342,16 +1661,19 @@ def gateway_api(g: Gen, ns: AppNamespace) -> None:
     }
     proxy = g.sidecar_container(n, f"{gw}-istio")
     proxy["args"][1] = "router"
-    g.deployment(
+    pods = g.deployment(
         n,
         f"{gw}-istio",
-        pod_labels=dict(gw_labels),
+        # Istio's gateway deployment template labels its pods out of injection (the proxy is
+        # in the template already)
+        pod_labels={**gw_labels, "sidecar.istio.io/inject": "false"},
         containers=[proxy],
         replicas=1,
         labels=dict(gw_labels),
         injected=False,
     )
     g.service(
+        pods,
         n,
         f"{gw}-istio",
         {"gateway.networking.k8s.io/gateway-name": gw},
@@ -1402,14 +1724,12 @@ def kind_key(obj: dict[str, Any]) -> str:
 
 
 def snapshot(mesh: Mesh, seed: int) -> dict[str, Any]:
+    """The snapshot document of a mesh (its `objects` as held in `mesh.objects`)."""
     from auditor.collect.snapshot_file import snapshot_document
     from auditor.kinds import KINDS
     from auditor.snapshot import CollectionStatus, SourceInfo
 
-    counts: dict[str, int] = {}
-    for obj in mesh.objects:
-        key = kind_key(obj)
-        counts[key] = counts.get(key, 0) + 1
+    counts = mesh.counts
     collection = {
         k.key: CollectionStatus(status="ok", count=counts.get(k.key, 0), version=k.versions[0])
         for k in KINDS
@@ -1430,7 +1750,8 @@ def planted_document(mesh: Mesh, seed: int, objects: int, rate: float) -> dict[s
     return {
         "seed": seed,
         "objects_requested": objects,
-        "objects": len(mesh.objects),
+        "objects": mesh.total,
+        "counts": dict(sorted(mesh.counts.items())),
         "namespaces": len(mesh.namespaces),
         "problem_rate": rate,
         "outbound_traffic_policy": "REGISTRY_ONLY",
@@ -1465,15 +1786,113 @@ def yaml_files(mesh: Mesh) -> Iterator[tuple[str, dict[str, Any]]]:
         ns = obj["metadata"].get("namespace") or "_cluster"
         groups.setdefault(ns, []).append(obj)
     for ns, items in groups.items():
-        yield (
-            f"{ns}.yaml",
-            {
-                "apiVersion": "v1",
-                "items": items,
-                "kind": "List",
-                "metadata": {"resourceVersion": ""},
-            },
+        yield f"{ns}.yaml", _kubectl_list(items)
+
+
+def _kubectl_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+
+
+class SnapshotWriter(Sink):
+    """Writes the snapshot file (and the YAML directory) as objects are generated, so memory
+    stays bounded whatever the size: one object per line into a temporary file next to the
+    output (a gzip member for `.gz`), and at the end the header line (the collection counts are
+    known only then) followed by those lines. The result is the layout `write_snapshot` writes,
+    the streamed reader's (`auditor.collect.snapshot_file`); gzipped, it is two gzip members,
+    which gzip readers (Python's `gzip`, zcat) read as one stream. A namespace's YAML file is
+    written when the namespace is complete; the shared namespaces' at the end."""
+
+    FLUSH = 1 << 20
+
+    def __init__(self, output: Path, yaml_dir: Path | None) -> None:
+        self.output = output
+        self.gzipped = output.name.endswith(".gz")
+        self.tmp = output.with_name(f".{output.name}.objects.tmp")
+        self.raw = self.tmp.open("wb")
+        self.fh: BinaryIO = (
+            cast(
+                BinaryIO,
+                gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=6, mtime=0),
+            )
+            if self.gzipped
+            else self.raw
         )
+        self.buffer: list[bytes] = []
+        self.buffered = 0
+        self.count = 0
+        self.yaml_dir = yaml_dir
+        self.yaml_files = 0
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        if yaml_dir is not None:
+            yaml_dir.mkdir(parents=True, exist_ok=True)
+            self.dumper = _yaml_dumper()
+
+    def add(self, obj: dict[str, Any]) -> None:
+        line = orjson.dumps(obj)
+        if self.count:
+            self.buffer.append(b",\n")
+        self.buffer.append(line)
+        self.count += 1
+        self.buffered += len(line)
+        if self.buffered >= self.FLUSH:
+            self._flush()
+        if self.yaml_dir is not None:
+            ns = obj["metadata"].get("namespace") or "_cluster"
+            self.pending.setdefault(ns, []).append(obj)
+
+    def _flush(self) -> None:
+        self.fh.write(b"".join(self.buffer))
+        self.buffer.clear()
+        self.buffered = 0
+
+    def end_namespace(self, namespace: str) -> None:
+        items = self.pending.pop(namespace, None)
+        if items:
+            self._write_yaml(namespace, items)
+
+    def _write_yaml(self, namespace: str, items: list[dict[str, Any]]) -> None:
+        import yaml
+
+        assert self.yaml_dir is not None
+        with (self.yaml_dir / f"{namespace}.yaml").open("w", encoding="utf-8") as fh:
+            yaml.dump(
+                _kubectl_list(items),
+                fh,
+                Dumper=self.dumper,
+                default_flow_style=False,
+                sort_keys=False,
+                width=100,
+            )
+        self.yaml_files += 1
+
+    def finish(self, mesh: Mesh, seed: int) -> None:
+        from auditor.collect.snapshot_file import encode_snapshot
+
+        self.buffer.append(b"\n]}\n")
+        self._flush()
+        self.fh.close()
+        self.raw.close()
+        for namespace, items in list(self.pending.items()):
+            self._write_yaml(namespace, items)
+        self.pending.clear()
+        # the header line exactly as `encode_snapshot` writes it, without the objects
+        empty = encode_snapshot({**snapshot(mesh, seed), "objects": []})
+        end = b"]}\n"
+        assert empty.endswith(b'"objects":[\n' + end)
+        head = empty[: -len(end)]
+        if self.gzipped:
+            head = gzip.compress(head, compresslevel=6, mtime=0)
+        part = self.output.with_name(f".{self.output.name}.part")
+        with part.open("wb") as out, self.tmp.open("rb") as objects:
+            out.write(head)
+            shutil.copyfileobj(objects, out, 1 << 22)
+        self.tmp.unlink()
+        os.replace(part, self.output)
+
+    def abort(self) -> None:
+        self.fh.close()
+        self.raw.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def write_yaml_dir(mesh: Mesh, directory: Path) -> int:
@@ -1505,21 +1924,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planted", type=Path, default=None, help="planted-problems JSON path")
     args = parser.parse_args(argv)
 
-    mesh = generate(args.objects, args.seed, args.problem_rate)
-    from auditor.collect.snapshot_file import write_snapshot
-
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    doc = snapshot(mesh, args.seed)
-    write_snapshot(args.output, doc)
+    writer = SnapshotWriter(args.output, args.yaml_dir)
+    try:
+        mesh = stream(args.objects, args.seed, args.problem_rate, writer)
+        writer.finish(mesh, args.seed)
+    except BaseException:
+        writer.abort()
+        raise
     planted = args.planted or planted_path(args.output)
     planted.write_text(
         json.dumps(planted_document(mesh, args.seed, args.objects, args.problem_rate), indent=2)
         + "\n",
         encoding="utf-8",
     )
-    files = write_yaml_dir(mesh, args.yaml_dir) if args.yaml_dir else 0
+    files = writer.yaml_files
     print(
-        f"{args.output}: {len(mesh.objects)} objects in {len(mesh.namespaces)} namespaces, "
+        f"{args.output}: {mesh.total} objects in {len(mesh.namespaces)} namespaces, "
         f"{len(mesh.planted)} planted problems ({planted})"
         + (f"; {files} YAML files in {args.yaml_dir}" if files else ""),
         file=sys.stderr,

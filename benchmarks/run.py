@@ -14,7 +14,12 @@ and its wall time includes interpreter start-up and imports, as a user sees them
 - html / pdf: `mesh-audit scan --format html|pdf` (scan plus render; "n/a" while the format is
   not available); the render-only time is the difference from `scan`;
 - yaml-parse: the `--yaml-dir` form parsed with libyaml's CSafeLoader (the YAML floor);
-- yaml-scan: `mesh-audit scan --from YAML_DIR --format json`.
+- yaml-scan: `mesh-audit scan --from YAML_DIR --format json`;
+- collect / collect-floor (only for `--collect-sizes`): the snapshot's objects served by the
+  loopback test API server (benchmarks/collect_bench.py, in a process of its own that is not
+  measured), read by the live collector (`collect`: discovery, paged lists, the Snapshot) and by
+  plain paged GETs of the very same list pages, each parsed with orjson and kept
+  (`collect-floor`).
 
 Steps are repeated round-robin (so a burst of load from elsewhere spreads over all steps) and the
 median is reported. `--sizes` generates missing meshes into the work directory with
@@ -24,6 +29,7 @@ benchmarks/generate.py (small ~1k, medium ~20k, large ~100k objects, seed 1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +58,7 @@ YAML_VS_JSON = 2.0  # yaml-scan wall time at most this times the JSON scan of th
 PEAK_MB = {"large": (600.0, ("scan", "html", "pdf")), "250k": (900.0, ("scan", "html"))}
 GROWTH = ("large", "1m", 1.2)  # time ratio at most 1.2x the object ratio
 ALL_STEPS = ("floor", "floor-nogc", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
+COLLECT_STEPS = {"collect": "collector", "collect-floor": "baseline-orjson"}  # collect_bench
 NOT_AVAILABLE = "not yet available"
 
 FLOOR = """
@@ -191,6 +199,25 @@ def object_count(snapshot: Path) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def collect_server(
+    size: str, snapshot: Path, steps: list[str], workdir: Path
+) -> Iterator[Path | None]:
+    """The loopback API server serving `snapshot` while the collect steps run (its own process,
+    started, loaded and warmed up by benchmarks/collect_bench.py; not measured)."""
+    if not any(s in COLLECT_STEPS for s in steps):
+        yield None
+        return
+    import collect_bench
+
+    print(f"  {size:7} starting the loopback API server for the collect steps", file=sys.stderr)
+    server = collect_bench.start_server(workdir, str(snapshot))
+    try:
+        yield workdir
+    finally:
+        server.stop()
+
+
 def run_size(
     size: str,
     snapshot: Path,
@@ -201,7 +228,10 @@ def run_size(
 ) -> list[Result]:
     results = {s: Result(size=size, step=s) for s in steps}
     rounds = max(repeat, yaml_repeat)
-    with tempfile.TemporaryDirectory(prefix="mesh-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mesh-bench-") as tmp,
+        collect_server(size, snapshot, steps, Path(tmp) / "kubeapi") as kubeapi,
+    ):
         tmp_path = Path(tmp)
         for r in range(rounds):
             for step in steps:
@@ -210,7 +240,12 @@ def run_size(
                 if r >= limit or res.unavailable or res.error:
                     continue
                 out = tmp_path / f"{step}-{r}"
-                cmd = step_command(step, snapshot, yaml_dir, out)
+                if step in COLLECT_STEPS and kubeapi is not None:
+                    import collect_bench
+
+                    cmd = collect_bench.read_command(COLLECT_STEPS[step], kubeapi)
+                else:
+                    cmd = step_command(step, snapshot, yaml_dir, out)
                 if cmd is None:
                     res.unavailable = "no --yaml-dir"
                     continue
@@ -232,6 +267,9 @@ def run_size(
                     data = json.loads((out / "report.json").read_bytes())
                     res.extra["findings"] = len(data["findings"])
                     res.extra["report_mb"] = (out / "report.json").stat().st_size / 1e6
+                if step in COLLECT_STEPS:
+                    read = json.loads(stdout.strip().splitlines()[-1])
+                    res.extra.update({k: read[k] for k in ("requests", "items", "objects")})
                 shutil.rmtree(out, ignore_errors=True)
                 print(
                     f"  {size:7} {step:10} round {r + 1}: {sample.wall:7.2f} s wall "
@@ -275,6 +313,11 @@ def table(results: list[Result], objects: dict[str, int], sizes_mb: dict[str, fl
             notes.append(f"render ~{wall - scan_wall:.1f} s")
         if "pages" in r.extra:
             notes.append(f"{r.extra['pages']} pages")
+        if "requests" in r.extra:
+            notes.append(
+                f"{r.extra['requests']} requests, {r.extra['items']} items on pages, "
+                f"{r.extra['objects']} objects kept"
+            )
         if "findings" in r.extra:
             notes.append(f"{r.extra['findings']} findings, report {r.extra['report_mb']:.1f} MB")
         if r.step == "yaml-scan" and wall is not None and yparse.get(r.size):
@@ -341,6 +384,7 @@ def summary(results: list[Result], objects: dict[str, int]) -> str:
         what = "+".join(measured)
         note = f" ({', '.join(missing)} not measured)" if missing else ""
         parts.append(f"{size} peak RSS {what} <= {limit:.0f} MB: {worst:.0f} MB {verdict}{note}")
+    parts.extend(collect_summary(by))
     a, b, limit = GROWTH
     if objects.get(a) and objects.get(b):
         ra, rb = by.get((a, "scan")), by.get((b, "scan"))
@@ -355,6 +399,26 @@ def summary(results: list[Result], objects: dict[str, int]) -> str:
     return "SUMMARY: " + "; ".join(parts)
 
 
+def collect_summary(by: dict[tuple[str, str], Result]) -> list[str]:
+    """Issue #17 item 4: the live collection's peak RSS no higher than the scan's."""
+    parts = []
+    for (size, step), r in sorted(by.items()):
+        if step != "collect":
+            continue
+        scan = by.get((size, "scan"))
+        got = r.median("rss_mb")
+        limit = scan.median("rss_mb") if scan else None
+        if got is None or limit is None:
+            parts.append(f"{size} collect peak RSS <= {size} scan peak RSS: not measured")
+            continue
+        verdict = "met" if got <= limit else "NOT met"
+        parts.append(
+            f"{size} collect peak RSS <= {size} scan peak RSS: {got:.0f} vs {limit:.0f} MB "
+            f"{verdict}"
+        )
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("snapshots", nargs="*", type=Path, help="snapshot files to measure")
@@ -364,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         "--yaml-sizes",
         default=None,
         help="sizes that get the YAML steps too (default: every size given)",
+    )
+    parser.add_argument(
+        "--collect-sizes",
+        default="",
+        help="sizes that also get the live-collection steps (collect, collect-floor), e.g. 250k",
     )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "mesh-bench")
     parser.add_argument("--seed", type=int, default=1)
@@ -377,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    unknown = [s for s in steps if s not in ALL_STEPS]
+    unknown = [s for s in steps if s not in ALL_STEPS and s not in COLLECT_STEPS]
     if unknown:
         parser.error(f"unknown step {unknown[0]} (choose from {', '.join(ALL_STEPS)})")
     with_yaml = any(s.startswith("yaml") for s in steps)
@@ -406,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes_mb[label] = snapshot.stat().st_size / 1e6
         skipped = {p.split(":", 1)[1] for p in args.skip.split(",") if p.startswith(f"{label}:")}
         size_steps = [s for s in steps if s not in skipped]
+        if label in args.collect_sizes.split(","):
+            size_steps += [s for s in COLLECT_STEPS if s not in size_steps and s not in skipped]
         size_results = run_size(
             label, snapshot, yaml_dir, size_steps, args.repeat, args.yaml_repeat
         )

@@ -184,6 +184,40 @@ def test_expired_continue_restarts_the_list(demo: FakeKubeAPI, tmp_path: Path) -
     assert live.collection["Namespace"].status == "ok"
 
 
+def test_pages_kept_before_an_expired_continue_are_dropped(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    # Each page is normalized and compacted as it arrives (cluster.Lister.pages `keep`): a 410
+    # on page 2 restarts the list (one Pod a page), and what page 1 kept must not be kept twice.
+    demo.expire_continue("pods", times=1)
+    live = run(demo, tmp_path, page_size=1).snapshot
+    pods = lists_of(demo, "/api/v1/pods")
+    assert [(bool(r.query.get("continue")), r.status) for r in pods[:3]] == [
+        (False, 200),
+        (True, 410),
+        (False, 200),
+    ]
+    files = load_paths([str(DEMO)])
+    assert {(o.namespace, o.name) for o in live.objects("Pod")} == {
+        (o.namespace, o.name) for o in files.objects("Pod")
+    }
+    assert live.collection["Pod"].count == files.count("Pod")
+    assert live.warnings == []
+
+
+def test_list_failing_after_kept_pages_keeps_nothing_of_that_kind(
+    demo: FakeKubeAPI, tmp_path: Path
+) -> None:
+    # Fail closed: pages already kept of a list that then fails (a 410 after every restart)
+    # never reach the snapshot; the kind is an error and every other kind is read.
+    demo.expire_continue("pods", times=100)
+    live = run(demo, tmp_path, page_size=1).snapshot
+    assert live.collection["Pod"].status == "error"
+    assert list(live.objects("Pod")) == []
+    assert {k for k, s in live.collection.items() if s.status != "ok"} == {"Pod"}
+    assert len([r for r in lists_of(demo, "/api/v1/pods") if r.status == 410]) == 4
+
+
 def test_throttled_request_is_retried_after_retry_after(demo: FakeKubeAPI, tmp_path: Path) -> None:
     demo.throttle("services", times=2, retry_after=3)
     sleeps: list[float] = []

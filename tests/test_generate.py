@@ -152,3 +152,143 @@ def test_references_are_consistent_except_planted() -> None:
         assert any(
             all(labels.get(k) == v for k, v in selector.items()) for labels in pod_labels[ns]
         ), svc["metadata"]["name"]
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def test_every_selector_service_has_the_endpointslice_a_cluster_keeps() -> None:
+    """One EndpointSlice per Service with a selector, as the endpointslice controller writes it
+    (kubernetes/kubernetes staging/src/k8s.io/endpointslice/utils.go: newEndpointSlice,
+    podToEndpoint): owned by the Service, labelled with its name and the controller, one ready
+    endpoint per selected Running pod with the pod's IP, node, zone and a targetRef, and the
+    Service's target ports by name."""
+    mesh = gen.generate(3000, 12)
+    pods: dict[str, list[dict[str, Any]]] = {}
+    for pod in _objects(mesh, "Pod"):
+        pods.setdefault(pod["metadata"]["namespace"], []).append(pod)
+    slices: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for es in _objects(mesh, "EndpointSlice"):
+        meta = es["metadata"]
+        service = meta["labels"]["kubernetes.io/service-name"]
+        slices.setdefault((meta["namespace"], service), []).append(es)
+    services = list(_objects(mesh, "Service"))
+    assert services and all(s["spec"].get("selector") for s in services)
+    assert len(slices) == len(services) == mesh.counts["discovery.k8s.io/EndpointSlice"]
+    for svc in services:
+        meta, spec = svc["metadata"], svc["spec"]
+        ns, name = meta["namespace"], meta["name"]
+        (es,) = slices[(ns, name)]
+        es_meta = es["metadata"]
+        assert es["apiVersion"] == "discovery.k8s.io/v1" and es["addressType"] == "IPv4"
+        assert es_meta["generateName"] == f"{name}-"
+        assert es_meta["name"].startswith(f"{name}-") and len(es_meta["name"]) == len(name) + 6
+        assert es_meta["labels"] == {
+            **meta["labels"],
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            "kubernetes.io/service-name": name,
+        }
+        (owner,) = es_meta["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
+            "Service",
+            name,
+            meta["uid"],
+            True,
+        )
+        selected = [p for p in pods[ns] if _selects(spec["selector"], p["metadata"]["labels"])]
+        assert selected, name
+        expected = [
+            {
+                "addresses": [p["status"]["podIP"]],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "nodeName": p["spec"]["nodeName"],
+                "targetRef": {
+                    "kind": "Pod",
+                    "name": p["metadata"]["name"],
+                    "namespace": ns,
+                    "uid": p["metadata"]["uid"],
+                },
+            }
+            for p in selected
+        ]
+        assert [{k: v for k, v in e.items() if k != "zone"} for e in es["endpoints"]] == expected
+        assert all(e["zone"] in gen.ZONES for e in es["endpoints"])
+        assert [
+            (p["name"], p["port"], p["protocol"], p.get("appProtocol")) for p in es["ports"]
+        ] == [
+            (p["name"], p["targetPort"], p["protocol"], p.get("appProtocol")) for p in spec["ports"]
+        ]
+
+
+def test_pod_ips_are_unique_and_match_their_node() -> None:
+    mesh = gen.generate(3000, 13)
+    pods = list(_objects(mesh, "Pod"))
+    ips = [p["status"]["podIP"] for p in pods]
+    assert len(set(ips)) == len(ips)
+    node_cidr: dict[str, str] = {}
+    for pod in pods:
+        node, status = pod["spec"]["nodeName"], pod["status"]
+        assert node == f"ip-{status['hostIP'].replace('.', '-')}.ec2.internal"
+        assert status["podIPs"] == [{"ip": status["podIP"]}]
+        cidr = status["podIP"].rsplit(".", 1)[0]  # the node's /24
+        assert node_cidr.setdefault(node, cidr) == cidr
+
+
+def test_istiod_webhooks_are_a_handful_whatever_the_size() -> None:
+    for requested in (600, 3000):
+        mesh = gen.generate(requested, 2)
+        mutating = list(_objects(mesh, "MutatingWebhookConfiguration"))
+        validating = list(_objects(mesh, "ValidatingWebhookConfiguration"))
+        assert [m["metadata"]["name"] for m in mutating] == ["istio-sidecar-injector"]
+        assert [h["name"] for h in mutating[0]["webhooks"]] == [
+            "rev.namespace.sidecar-injector.istio.io",
+            "rev.object.sidecar-injector.istio.io",
+            "namespace.sidecar-injector.istio.io",
+            "object.sidecar-injector.istio.io",
+        ]
+        assert sorted(v["metadata"]["name"] for v in validating) == [
+            "istio-validator-istio-system",
+            "istiod-default-validator",
+        ]
+
+
+def test_streamed_file_holds_the_in_memory_mesh_one_object_a_line(tmp_path: Path) -> None:
+    """main() writes as it generates; the file is the streamed layout the reader takes fast
+    (one object per line) and holds exactly the objects generate() makes for the seed."""
+    import gzip
+
+    import orjson
+
+    from auditor.collect.snapshot_file import read_streamed
+    from auditor.snapshot import Snapshot, SourceInfo
+
+    out = tmp_path / "m.json.gz"
+    yaml_dir = tmp_path / "yaml"
+    assert (
+        gen.main(["--objects", "800", "--seed", "7", "-o", str(out), "--yaml-dir", str(yaml_dir)])
+        == 0
+    )
+    mesh = gen.generate(800, 7)
+    lines = gzip.decompress(out.read_bytes()).split(b"\n")
+    assert lines[-2:] == [b"]}", b""]
+    head = orjson.loads(lines[0] + b"]}")
+    objects = [orjson.loads(line.removesuffix(b",")) for line in lines[1:-2]]
+    assert objects == mesh.objects
+    assert {k: v["count"] for k, v in head["collection"].items() if v["count"]} == mesh.counts
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+    snapshot = Snapshot(SourceInfo(type="files", paths=[str(out)]))
+    assert read_streamed(snapshot, out, origin=str(out)) is True
+    planted = json.loads((tmp_path / "m.planted.json").read_text())
+    assert planted["objects"] == len(mesh.objects) and planted["counts"] == mesh.counts
+    # the YAML directory: one kubectl List per namespace, together the same objects
+    import yaml
+
+    from_yaml = [
+        obj
+        for path in sorted(yaml_dir.iterdir())
+        for obj in yaml.load(path.read_text(), Loader=yaml.CSafeLoader)["items"]
+    ]
+    key = lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])  # noqa: E731
+    assert sorted(from_yaml, key=key) == sorted(mesh.objects, key=key)
+    assert len(list(yaml_dir.iterdir())) == len(mesh.namespaces) + 1  # and `_cluster.yaml`

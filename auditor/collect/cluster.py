@@ -10,7 +10,7 @@ through the client's model classes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,7 @@ from auditor.snapshot import (
     STATUS_NOT_INSTALLED,
     STATUS_OK,
     CollectionStatus,
+    compact_early,
 )
 
 __all__ = [
@@ -64,8 +65,16 @@ MAX_LIST_RESTARTS = 3
 
 @dataclass(slots=True)
 class KindResult:
+    """One kind as read. `compacted[i]`: objects[i] already went through `compact_early` and it
+    answered compacted (pass `compact=True` to `Snapshot.add`); empty means none did."""
+
     status: CollectionStatus
     objects: list[dict[str, Any]] = field(default_factory=list)
+    compacted: list[bool] = field(default_factory=list)
+
+
+# What a kind keeps of one page's items (see Lister.pages); the page itself is dropped.
+Keep = Callable[[list[dict[str, Any]]], list[Any]]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -250,13 +259,17 @@ class Lister:
         accept: str,
         selector: Sequence[tuple[str, str]] = (),
         list_kind: str = "",
-    ) -> list[dict[str, Any]]:
+        keep: Keep | None = None,
+    ) -> list[Any]:
         """All items of one list; a 410 on a continue token restarts the list from scratch.
 
         Each page is checked before use (BadAnswer otherwise): JSON, a list document of the
         expected kind (`PartialObjectMetadataList` when metadata only was asked for: a server
         that ignores that Accept header is never trusted with Secrets), `items` a list of
-        objects with a metadata.name, and at most `max_pages` pages."""
+        objects with a metadata.name, and at most `max_pages` pages.
+
+        `keep` turns a checked page's items into what is kept of them, as each page arrives, so
+        that a kind's raw pages (whole Pods, managedFields) never all exist at once."""
         if path.rsplit("/", 1)[-1] == "secrets" and accept != METADATA_LIST:
             # Never reachable by design; kept so that no future path can read Secret data.
             raise BadAnswer("refused: Secrets are only ever listed as metadata")
@@ -280,7 +293,8 @@ class Lister:
             page, token = _list_page(
                 decode(resp), PARTIAL_LIST if accept == METADATA_LIST else list_kind
             )
-            items.extend(page)
+            items.extend(keep(page) if keep is not None else page)
+            del page
             pages += 1
             if not token:
                 return items
@@ -288,8 +302,12 @@ class Lister:
                 raise BadAnswer(f"list continues past {self.options.max_pages} pages (--max-pages)")
 
     def scoped(
-        self, plan: Plan, accept: str, selector: Sequence[tuple[str, str]] = ()
-    ) -> tuple[list[dict[str, Any]], str]:
+        self,
+        plan: Plan,
+        accept: str,
+        selector: Sequence[tuple[str, str]] = (),
+        keep: Keep | None = None,
+    ) -> tuple[list[Any], str]:
         """Items across the namespaces in scope, and a note when some namespaces were denied."""
         spec = plan.spec
         base = f"{plan.prefix}/{segment(spec.plural)}"
@@ -301,18 +319,18 @@ class Lister:
             names = list(self.options.namespaces)
         else:
             try:
-                return self.pages(base, accept, selector, list_kind), ""
+                return self.pages(base, accept, selector, list_kind, keep), ""
             except StatusError as exc:
                 if exc.status != 403 or not spec.namespaced or self.namespaces is None:
                     raise
                 names = self.namespaces  # a namespaced grant: read what each namespace allows
                 cluster_wide = exc
-        items: list[dict[str, Any]] = []
+        items: list[Any] = []
         denied: list[str] = []
         for ns in names:
             path = f"{plan.prefix}/namespaces/{segment(ns)}/{segment(spec.plural)}"
             try:
-                items.extend(self.pages(path, accept, selector, list_kind))
+                items.extend(self.pages(path, accept, selector, list_kind, keep))
             except StatusError as exc:
                 if exc.status != 403:
                     raise
@@ -351,11 +369,12 @@ class Lister:
                     )
                     for item in raw
                 ]
+                compacted: list[bool] = []
             else:
-                raw, note = self.scoped(plan, JSON)
-                objects = [normalize(spec, plan.api_version, item) for item in raw]
-                if spec.kind == "ConfigMap":
-                    objects = [o for o in objects if _mesh_config_name(o)]
+                kept, note = self.scoped(plan, JSON, keep=_keeper(plan))
+                objects = [obj for obj, _ in kept]
+                compacted = [done for _, done in kept]
+                del kept
         except StatusError as exc:
             status = STATUS_FORBIDDEN if exc.status == 403 else STATUS_ERROR
             if exc.status == 404:
@@ -375,7 +394,26 @@ class Lister:
         read = CollectionStatus(
             status=STATUS_OK, message=note, count=len(objects), version=plan.version
         )
-        return KindResult(read, objects)
+        return KindResult(read, objects, compacted)
+
+
+def _keeper(plan: Plan) -> Keep:
+    """What a kind read as JSON keeps of each page: every item normalized (Pods trimmed,
+    managedFields dropped), ConfigMaps only when they hold mesh config, and each object then
+    compacted as `Snapshot.add` would store it (`compact_early`), paired with whether it was."""
+    spec, api_version = plan.spec, plan.api_version
+    config_maps = spec.kind == "ConfigMap"
+
+    def keep(page: list[dict[str, Any]]) -> list[tuple[Any, bool]]:
+        out: list[tuple[Any, bool]] = []
+        for item in page:
+            obj = normalize(spec, api_version, item)
+            if config_maps and not _mesh_config_name(obj):
+                continue
+            out.append(compact_early(obj))
+        return out
+
+    return keep
 
 
 def _list_page(doc: Any, list_kind: str) -> tuple[list[dict[str, Any]], str]:
@@ -471,11 +509,19 @@ def _report(progress: Progress, key: str, result: KindResult) -> None:
     progress.kind_done(key, count=len(result.objects), status=result.status.status)
 
 
-def iter_objects(data: ClusterData) -> Iterator[dict[str, Any]]:
+def drain_objects(data: ClusterData) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every object read, kind by kind, with whether it is already compacted; each kind's list is
+    released once yielded, so the Snapshot built from them is never held twice."""
     for spec in KINDS:
         result = data.results.get(spec.key)
-        if result is not None:
-            yield from result.objects
+        if result is None:
+            continue
+        objects, compacted = result.objects, result.compacted
+        result.objects, result.compacted = [], []
+        if len(compacted) != len(objects):
+            compacted = [False] * len(objects)
+        yield from zip(objects, compacted, strict=True)
+        del objects, compacted
 
 
 # Discovery paths every authenticated user may read (the `system:discovery` ClusterRole).
