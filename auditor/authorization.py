@@ -74,6 +74,9 @@ class WorkloadAuthz:
 
 _CACHE: weakref.WeakKeyDictionary[MeshIndex, list[WorkloadAuthz]] = weakref.WeakKeyDictionary()
 _POLICIES: weakref.WeakKeyDictionary[MeshIndex, list[A.Policy]] = weakref.WeakKeyDictionary()
+_BY_NAMESPACE: weakref.WeakKeyDictionary[MeshIndex, dict[str, list[WorkloadAuthz]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def policies(index: MeshIndex) -> list[A.Policy]:
@@ -250,8 +253,19 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
 def applying_to(index: MeshIndex, policy: A.Policy) -> list[WorkloadAuthz]:
     """The modelled workloads a policy (or RequestAuthentication) attaches to."""
     root = index.mesh.root_namespace
+    # A policy attaches only in its own namespace, or everywhere from the root namespace
+    # (A.applies): looking only there keeps this linear in a mesh with a policy per namespace.
+    if policy.namespace == root:
+        candidates = build_authorization(index)
+    else:
+        by_namespace = _BY_NAMESPACE.get(index)
+        if by_namespace is None:
+            by_namespace = _BY_NAMESPACE[index] = {}
+            for entry in build_authorization(index):
+                by_namespace.setdefault(entry.ref.namespace, []).append(entry)
+        candidates = by_namespace.get(policy.namespace, [])
     found = []
-    for entry in build_authorization(index):
+    for entry in candidates:
         labels = entry.workload.labels if entry.workload else {A.GATEWAY_NAME_LABEL: entry.ref.name}
         target = A.Target(
             namespace=entry.ref.namespace,

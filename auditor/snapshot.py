@@ -381,8 +381,8 @@ def share_strings(node: dict[str, Any] | list[Any]) -> None:
     repeat as well: a Deployment's replicas carry the same containers, ports and security
     contexts, selectors equal labels, every DestinationRule has the same traffic policy. Objects
     are read-only once loaded (tests/test_snapshot_sharing.py holds every fixture's scan to
-    that), so equal subtrees can be one object: this more than halves a large mesh's objects
-    (benchmarks/README.md).
+    that), so equal subtrees can be one object: this about halves the memory a large mesh's
+    objects take (benchmarks/README.md).
     """
     table = _SHARING.table
     if table is None:
@@ -476,7 +476,9 @@ _SHARING = _Sharing()
 @contextmanager
 def sharing() -> Iterator[None]:
     """Share equal subtrees among the objects compacted inside this block (`share_strings`).
-    The table holds only keys over objects that stay loaded, and goes when the block ends."""
+    The table (the hash of a subtree's JSON text -> that subtree) goes when the block ends. The
+    live collector compacts pages on its reader threads inside one block: dict reads and
+    `setdefault` are atomic, and a subtree enters the table only once it is complete."""
     if _SHARING.depth == 0:
         _SHARING.table = {}
     _SHARING.depth += 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import itertools
 import json
 import os
@@ -450,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown step {unknown[0]} (choose from {', '.join(ALL_STEPS)})")
     with_yaml = any(s.startswith("yaml") for s in steps)
+    if "yaml-scan" in steps and importlib.util.find_spec("ryml") is None:
+        # the scan would quietly take the PyYAML reference path for every file (it did, once)
+        parser.error(
+            "rapidyaml is not installed in this environment, so yaml-scan would measure the "
+            "PyYAML fallback: pip install -e . first"
+        )
     yaml_sizes = None if args.yaml_sizes is None else set(args.yaml_sizes.split(","))
     meshes: list[tuple[str, Path, Path | None]] = []
     if args.sizes:

@@ -558,9 +558,9 @@ def test_cronjob_memory_is_sized_from_the_benchmark(rendered: list[dict[str, Any
     ]
     limit_mb = mebibytes(container["resources"]["limits"]["memory"]) * 2**20 / 1e6
     request_mb = mebibytes(container["resources"]["requests"]["memory"]) * 2**20 / 1e6
-    # the Job renders a PDF by default: its measured peak at 101k objects, plus 25%
+    # the Job renders a PDF by default: its measured peak at 253k objects, plus 25%
     assert "pdf" in container_env(rendered)["MESH_AUDIT_FORMATS"]
-    assert limit_mb >= 1.25 * measured_peak_mb("large", "pdf")
-    # the request covers a typical (10k objects) audit with its PDF
-    assert request_mb >= measured_peak_mb("10k", "pdf")
-    assert measured_peak_mb("large", "scan") == 601  # the figure the README sizing quotes
+    assert limit_mb >= 1.25 * measured_peak_mb("250k", "pdf")
+    # the request covers a 100k-object audit with its PDF
+    assert request_mb >= measured_peak_mb("large", "pdf")
+    assert measured_peak_mb("250k", "pdf") == 788  # the figure the README sizing quotes
