@@ -384,41 +384,31 @@ def share_strings(node: dict[str, Any] | list[Any]) -> None:
     that), so equal subtrees can be one object: this about halves the memory a large mesh's
     objects take (benchmarks/README.md).
     """
-    table = _SHARING.table
-    if table is None:
-        _intern_all(node)
-        return
+    _share_children(node, _SHARING.table)
+
+
+def _share_children(node: dict[str, Any] | list[Any], table: dict[int, Any] | None) -> None:
+    """Intern the strings below `node` and, with a sharing table, share its dicts and lists."""
     if isinstance(node, dict):
         for key, value in node.items():
             kind = type(value)
             if kind is str:
                 node[key] = intern(value)
             elif kind is dict or kind is list:
-                node[key] = _shared(value, table)
+                if table is None:
+                    _share_children(value, None)
+                else:
+                    node[key] = _shared(value, table)
     else:
         for i, value in enumerate(node):
             kind = type(value)
             if kind is str:
                 node[i] = intern(value)
             elif kind is dict or kind is list:
-                node[i] = _shared(value, table)
-
-
-def _intern_all(node: dict[str, Any] | list[Any]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            kind = type(value)
-            if kind is str:
-                node[key] = intern(value)
-            elif kind is dict or kind is list:
-                _intern_all(value)
-    else:
-        for i, value in enumerate(node):
-            kind = type(value)
-            if kind is str:
-                node[i] = intern(value)
-            elif kind is dict or kind is list:
-                _intern_all(value)
+                if table is None:
+                    _share_children(value, None)
+                else:
+                    node[i] = _shared(value, table)
 
 
 _EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
@@ -441,20 +431,7 @@ def _shared(node: Any, table: dict[int, Any]) -> Any:
         got = table.get(digest)
         if got is not None and orjson.dumps(got) == text:
             return got
-    if type(node) is dict:
-        for k, value in node.items():
-            kind = type(value)
-            if kind is str:
-                node[k] = intern(value)
-            elif kind is dict or kind is list:
-                node[k] = _shared(value, table)
-    else:
-        for i, value in enumerate(node):
-            kind = type(value)
-            if kind is str:
-                node[i] = intern(value)
-            elif kind is dict or kind is list:
-                node[i] = _shared(value, table)
+    _share_children(node, table)
     if text is not None:
         table.setdefault(digest, node)
     return node
