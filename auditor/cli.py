@@ -367,6 +367,14 @@ def _delivery(
     help="File or directory of manifests, or a snapshot file (repeatable); - reads stdin.",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=0, max=64),
+    default=0,
+    metavar="N",
+    help="With --from: processes that parse YAML files. 0 (default): the CPUs this process "
+    "may use, when the YAML is large enough to gain from it; 1: parse in this process.",
+)
+@click.option(
     "--mesh-config",
     "mesh_config",
     type=click.Path(dir_okay=False),
@@ -502,6 +510,7 @@ def _delivery(
 @handle_errors
 def scan(
     from_paths: tuple[str, ...],
+    jobs: int,
     mesh_config: str | None,
     formats: str | None,
     output_dir: str | None,
@@ -657,7 +666,7 @@ def scan(
     context = contexts[0] if contexts else None
     baseline_source = baseline_file or ""
     if from_paths and not overlay:
-        snapshot = load_paths(from_paths)
+        snapshot = load_paths(from_paths, jobs=jobs or None)
     else:
         # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
         # references are read cluster-wide when permitted (auditor/scope.py)
@@ -680,7 +689,7 @@ def scan(
         # the live cluster alone (auditor/overlay.py)
         from auditor.overlay import apply_overlay
 
-        changes = load_paths(from_paths)
+        changes = load_paths(from_paths, jobs=jobs or None)
         live = run_scan(snapshot, generated_at=_now(), scope=list(namespaces) or None)
         counts = apply_overlay(snapshot, changes)
         baseline = dict(live.data)

@@ -29,6 +29,7 @@ import functools
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -102,9 +103,29 @@ def _ryml_plain_is_string(text: str) -> bool:
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
+@functools.cache
+def _maybe_not_str() -> re.Pattern[str]:
+    """Matches every text an implicit resolver of the reference might tag as other than a
+    string: the union of all their patterns (the reference tries those of the first character)."""
+    from auditor.yamlsafe import _Loader
+
+    patterns = sorted(
+        {
+            rx.pattern
+            for resolvers in _Loader.yaml_implicit_resolvers.values()
+            for _, rx in resolvers
+        }
+    )
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.X)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _string_agrees(text: str, is_key: bool) -> bool:
     """Whether a JSON string `text` from rapidyaml is what the reference reads, quoted or not."""
+    if not _maybe_not_str().match(text):
+        return True  # a string to the reference, plain or quoted (most uids, addresses)
+    if not is_key and _DECIMAL.fullmatch(text):
+        return True  # see below: a quoted decimal (`resourceVersion: "48213"`)
     resolver = _resolver()
     tag = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag == "tag:yaml.org,2002:str":
@@ -195,6 +216,28 @@ def _in_comment(data: bytes, at: int) -> bool:
 def fast_documents(data: bytes) -> list[Any] | None:
     """The documents of `data` exactly as the reference loader reads them, or None when this
     path cannot judge the text (the caller then uses the reference)."""
+    parsed = fast_json(data)
+    if parsed is None:
+        return None
+    try:
+        return [orjson.loads(document.json) for document in parsed]
+    except orjson.JSONDecodeError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FastDocument:
+    """One document as JSON text that reads (orjson) exactly as the reference reads the YAML."""
+
+    json: bytearray
+    # a mapping with a top-level `items` key holding a sequence: the documents whose List items
+    # may have lines to find (a superset of the `kind: *List` ones, decided without reading it)
+    has_item_list: bool
+
+
+def fast_json(data: bytes) -> list[FastDocument] | None:
+    """Each document of `data` as JSON text (see FastDocument), or None when this path cannot
+    judge the text. A JSON text orjson then refuses also means: use the reference."""
     if ryml is None:
         return None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -224,7 +267,7 @@ def fast_documents(data: bytes) -> list[Any] | None:
         ids = [root]
     if not ids or not all(tree.is_map(i) or tree.is_seq(i) for i in ids):
         return None
-    docs: list[Any] = []
+    docs: list[FastDocument] = []
     for node in ids:
         try:
             emitted = _emit(tree, node)
@@ -232,11 +275,18 @@ def fast_documents(data: bytes) -> list[Any] | None:
             return None
         if not _agrees(emitted, data):
             return None
-        try:
-            docs.append(orjson.loads(emitted))
-        except orjson.JSONDecodeError:
-            return None
+        docs.append(FastDocument(emitted, _has_item_list(tree, node)))
     return docs
+
+
+def _has_item_list(tree: Any, node: int) -> bool:
+    if not tree.is_map(node):
+        return False
+    for i in range(tree.num_children(node)):
+        child = tree.child(node, i)
+        if tree.is_seq(child) and bytes(tree.key(child)) == b"items":
+            return True
+    return False
 
 
 # rapidyaml writes the plain scalars `inf`, `infinity`, `nan`, `.Inf` (and their negatives) as

@@ -14,7 +14,10 @@ and its wall time includes interpreter start-up and imports, as a user sees them
 - html / pdf: `mesh-audit scan --format html|pdf` (scan plus render; "n/a" while the format is
   not available); the render-only time is the difference from `scan`;
 - yaml-parse: the `--yaml-dir` form parsed with libyaml's CSafeLoader (the YAML floor);
-- yaml-scan: `mesh-audit scan --from YAML_DIR --format json`;
+- yaml-scan: `mesh-audit scan --from YAML_DIR --format json` (YAML files parsed in worker
+  processes, one per CPU: auditor/collect/yamlpool.py; wall time and peak RSS are the scan's,
+  CPU time includes the workers');
+- yaml-scan-1: the same with `--jobs 1`, every file parsed in the scan's own process;
 - collect / collect-floor (only for `--collect-sizes`): the snapshot's objects served by the
   loopback test API server (benchmarks/collect_bench.py, in a process of its own that is not
   measured), read by the live collector (`collect`: discovery, paged lists, the Snapshot) and by
@@ -58,7 +61,17 @@ SIZES = {
 YAML_VS_JSON = 2.0  # yaml-scan wall time at most this times the JSON scan of the same objects
 PEAK_MB = {"large": (600.0, ("scan", "html", "pdf")), "250k": (900.0, ("scan", "html"))}
 GROWTH = ("large", "1m", 1.2)  # time ratio at most 1.2x the object ratio
-ALL_STEPS = ("floor", "floor-nogc", "import", "scan", "html", "pdf", "yaml-parse", "yaml-scan")
+ALL_STEPS = (
+    "floor",
+    "floor-nogc",
+    "import",
+    "scan",
+    "html",
+    "pdf",
+    "yaml-parse",
+    "yaml-scan",
+    "yaml-scan-1",
+)
 COLLECT_STEPS = {"collect": "collector", "collect-floor": "baseline-orjson"}  # collect_bench
 NOT_AVAILABLE = "not yet available"
 
@@ -160,6 +173,8 @@ def step_command(step: str, snapshot: Path, yaml_dir: Path | None, out: Path) ->
         return [py, "-c", YAML_PARSE, str(yaml_dir)]
     if step == "yaml-scan":
         return [*scan, "--from", str(yaml_dir), "--format", "json"]
+    if step == "yaml-scan-1":
+        return [*scan, "--from", str(yaml_dir), "--format", "json", "--jobs", "1"]
     raise ValueError(step)
 
 
@@ -321,7 +336,7 @@ def table(results: list[Result], objects: dict[str, int], sizes_mb: dict[str, fl
             )
         if "findings" in r.extra:
             notes.append(f"{r.extra['findings']} findings, report {r.extra['report_mb']:.1f} MB")
-        if r.step == "yaml-scan" and wall is not None and yparse.get(r.size):
+        if r.step.startswith("yaml-scan") and wall is not None and yparse.get(r.size):
             notes.append(f"x{ratio(wall, yparse.get(r.size)):.2f} yaml-parse")
         if len(r.samples) > 1:
             notes.append(f"median of {len(r.samples)}")
@@ -373,7 +388,10 @@ def summary(results: list[Result], objects: dict[str, int]) -> str:
             continue
         ratio = yaml_wall / json_wall
         verdict = "met" if ratio <= YAML_VS_JSON else "NOT met"
-        parts.append(f"{size} yaml-scan <= {YAML_VS_JSON:g}x scan: x{ratio:.2f} {verdict}")
+        serial = by.get((size, "yaml-scan-1"))
+        serial_wall = serial.median("wall") if serial else None
+        alone = f" (--jobs 1: x{serial_wall / json_wall:.2f})" if serial_wall else ""
+        parts.append(f"{size} yaml-scan <= {YAML_VS_JSON:g}x scan: x{ratio:.2f} {verdict}{alone}")
     for size, (limit, steps) in PEAK_MB.items():
         peaks = {s: by[(size, s)].median("rss_mb") for s in steps if (size, s) in by}
         measured = {s: v for s, v in peaks.items() if v is not None}
@@ -451,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown step {unknown[0]} (choose from {', '.join(ALL_STEPS)})")
     with_yaml = any(s.startswith("yaml") for s in steps)
-    if "yaml-scan" in steps and importlib.util.find_spec("ryml") is None:
+    if any(s.startswith("yaml-scan") for s in steps) and importlib.util.find_spec("ryml") is None:
         # the scan would quietly take the PyYAML reference path for every file (it did, once)
         parser.error(
             "rapidyaml is not installed in this environment, so yaml-scan would measure the "

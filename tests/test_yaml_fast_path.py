@@ -197,6 +197,23 @@ def test_errors_are_the_reference_s(text: str) -> None:
     assert "in.yaml" in str(fast_error.value)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.sampled_from(SCALARS), st.text(max_size=12), st.from_regex(r"[-+.0-9_:eExXbo]{1,10}")
+    )
+)
+def test_the_not_a_string_prefilter_matches_all_the_reference_would_tag(text: str) -> None:
+    """yamlfast._string_agrees answers "a string" without asking the resolver when no resolver
+    pattern matches; that shortcut is sound only if the united pattern matches whatever any
+    resolver would tag as other than a string."""
+    from auditor.yamlfast import _maybe_not_str, _resolver
+
+    tag = _resolver().resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag != "tag:yaml.org,2002:str":
+        assert _maybe_not_str().match(text), (text, tag)
+
+
 def test_generated_mesh_yaml_is_read_identically(tmp_path: Path) -> None:
     """The benchmark's `kubectl get -o yaml` form: every file answered, every object equal."""
     import sys

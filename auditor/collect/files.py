@@ -17,17 +17,20 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from auditor.collect.lines import document_starts, is_plain_text, item_starts
+from auditor.collect.lines import FileLines, file_lines
 from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document, read_streamed
 from auditor.errors import InputError
 from auditor.istio.version import istio_version
 from auditor.limits import LIMITS
 from auditor.snapshot import InputWarning, Snapshot, SourceInfo, bulk_load
 from auditor.yamlsafe import USING_LIBYAML, yaml_documents
+
+if TYPE_CHECKING:
+    from auditor.collect.yamlpool import Parsed
 
 __all__ = ["USING_LIBYAML", "load_paths", "yaml_documents"]
 
@@ -212,22 +215,30 @@ STDIN = "-"
 STDIN_ORIGIN = "<stdin>"
 
 
-def load_paths(paths: Iterable[str], *, default_namespace: str = "default") -> Snapshot:
+def load_paths(
+    paths: Iterable[str], *, default_namespace: str = "default", jobs: int | None = None
+) -> Snapshot:
     """Read files and directories into one Snapshot. Raises InputError on unreadable input.
 
     Inside a directory, what cannot be read (permissions, FIFOs, devices, broken links) is a
     warning and the rest is audited; when nothing at all could be read that is an error.
     The path `-` reads YAML or JSON (or a snapshot) from standard input, as kubectl does.
+    `jobs`: worker processes that parse YAML files (collect/yamlpool.py); None decides from the
+    CPUs and the input's size, 1 parses everything in this process.
     """
     path_list = list(paths)
     found = discover_inputs([p for p in path_list if p != STDIN])
     snapshot = Snapshot(SourceInfo(type="files", paths=path_list))
     snapshot.warnings.extend(found.skipped)
     read = 0
+    from auditor.collect.yamlpool import parsed_files, worker_count
+
+    workers = worker_count(found.files, jobs)
     with bulk_load():
-        for path in found.files:
+        for path, parsed in parsed_files(found.files, workers):
             try:
-                load_file(snapshot, path, default_namespace=default_namespace)
+                if parsed is None or not add_parsed(snapshot, path, parsed, default_namespace):
+                    load_file(snapshot, path, default_namespace=default_namespace)
             except UnreadableInput as exc:
                 if path in found.named:
                     raise
@@ -283,18 +294,42 @@ def load_data(
     record_lines(snapshot, origin, data, docs)
 
 
+def add_parsed(snapshot: Snapshot, path: Path, parsed: Parsed, default_namespace: str) -> bool:
+    """Add the objects of a file a worker parsed (collect/yamlpool.py); False, with nothing
+    added, when a document's JSON does not read (the caller then reads the file itself)."""
+    try:
+        docs = [orjson.loads(text) for text in parsed.documents]
+    except orjson.JSONDecodeError:
+        return False
+    origin = str(path)
+    for index, doc in enumerate(docs, start=1):
+        add_document(snapshot, doc, origin=origin, index=index, default_namespace=default_namespace)
+    put_lines(snapshot, origin, docs, parsed.lines)
+    return True
+
+
 def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
     """Note the line each document and List item starts on (for SARIF), when it is certain."""
-    text = data.decode("utf-8-sig", errors="replace")
-    plain = is_plain_text(data)
-    starts = document_starts(text, plain=plain)
-    if len(starts) != len(docs):
+    put_lines(
+        snapshot, origin, docs, file_lines(data, [_item_list(doc) is not None for doc in docs])
+    )
+
+
+def _item_list(doc: Any) -> list[Any] | None:
+    if isinstance(doc, dict) and _is_list(doc) and isinstance(doc["items"], list):
+        return doc["items"]
+    return None
+
+
+def put_lines(snapshot: Snapshot, origin: str, docs: list[Any], lines: FileLines | None) -> None:
+    """Record `lines` (collect/lines.file_lines) for the file's `docs`: a List's item lines only
+    when they were found for it and are as many as its items."""
+    if lines is None:
         return
-    for index, (doc, line) in enumerate(zip(docs, starts, strict=True), start=1):
+    starts, items = lines
+    for index, (doc, line, found) in enumerate(zip(docs, starts, items, strict=True), start=1):
         snapshot.lines[f"{origin}#{index}"] = line
-        if isinstance(doc, dict) and _is_list(doc) and isinstance(doc.get("items"), list):
-            last = starts[index] - 1 if index < len(starts) else None
-            items = item_starts(text, line, last, plain=plain)
-            if len(items) == len(doc["items"]):
-                for i, item_line in enumerate(items):
-                    snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line
+        item_list = _item_list(doc) if found is not None else None
+        if found is not None and item_list is not None and len(found) == len(item_list):
+            for i, item_line in enumerate(found):
+                snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line

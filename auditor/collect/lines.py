@@ -170,3 +170,27 @@ def _plain_item_starts(text: str, first: int, last: int | None) -> list[int] | N
         out.append(line)
         at = text.find(needle, pos, stop)
     return out
+
+
+# The lines of one file: each document's start, and for each document asked about, the start of
+# each item of its top-level `items:` list (None for a document not asked about).
+FileLines = tuple[list[int], list[list[int] | None]]
+
+
+def file_lines(data: bytes, item_lists: list[bool]) -> FileLines | None:
+    """Where each of the file's documents starts and, where `item_lists[i]`, each item of
+    document i's `items:` list; None when the text shows a different number of documents than
+    the parser read (`len(item_lists)`)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    plain = is_plain_text(data)
+    starts = document_starts(text, plain=plain)
+    if len(starts) != len(item_lists):
+        return None
+    items: list[list[int] | None] = []
+    for index, (wanted, line) in enumerate(zip(item_lists, starts, strict=True), start=1):
+        if not wanted:
+            items.append(None)
+            continue
+        last = starts[index] - 1 if index < len(starts) else None
+        items.append(item_starts(text, line, last, plain=plain))
+    return starts, items
