@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from auditor import cli
+from auditor.cli import options as cli_options
 from tests.helpers import CASES, FIXED_CLOCK
 
 PIPE = CASES / "pipeline"
@@ -34,7 +35,7 @@ AFTER_IDS = [EGR001, MTLS001, GW001, GW002, GW005]
 
 
 def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, clock: str = FIXED_CLOCK) -> Result:
-    monkeypatch.setattr(cli, "_now", lambda: clock)
+    monkeypatch.setattr(cli_options, "_now", lambda: clock)
     return CliRunner().invoke(cli.main, args, catch_exceptions=False)
 
 

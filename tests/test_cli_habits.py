@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from auditor import cli
+from auditor.cli import options as cli_options
 from auditor.durations import parse_duration
 from tests.pipeline_helpers import (
     AFTER,
@@ -74,7 +75,7 @@ def test_time_options_take_units_and_all_namespaces(monkeypatch: pytest.MonkeyPa
 
         return load_paths([str(COMMON)])
 
-    monkeypatch.setattr(cli, "_collect_live", fake)
+    monkeypatch.setattr(cli_options, "_collect_live", fake)
     args = ["scan", "--context", "prod", "-A", "--request-timeout", "30s", "--deadline", "2m"]
     result = run_cli([*args, "-q"], monkeypatch)
     assert result.exit_code == 0, result.stderr
@@ -101,7 +102,7 @@ def test_bad_duration_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_from_stdin_reads_yaml_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    monkeypatch.setattr(cli, "_now", lambda: "2026-11-25T10:00:00Z")
+    monkeypatch.setattr(cli_options, "_now", lambda: "2026-11-25T10:00:00Z")
     text = COMMON.read_text() + "\n---\n" + AFTER.read_text()
     files = run_cli([*PIPE_ARGS, "-o", "json"], monkeypatch)
     piped = CliRunner().invoke(cli.main, ["scan", "--from", "-", "-o", "json"], input=text)

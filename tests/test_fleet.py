@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from auditor import cli
+from auditor.cli import options as cli_options
 from auditor.report.score import score
 from tests.kubeapi import FakeKubeAPI
 from tests.live_support import load_demo
@@ -53,7 +54,7 @@ def two_clusters(
 
 
 def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, clock: str = NOW) -> Result:
-    monkeypatch.setattr(cli, "_now", lambda: clock)
+    monkeypatch.setattr(cli_options, "_now", lambda: clock)
     return CliRunner().invoke(cli.main, args, catch_exceptions=False)
 
 

@@ -1,0 +1,468 @@
+"""`mesh-audit scan`: one cluster, saved manifests, a change against the live cluster, or several
+contexts."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.cli import options
+from auditor.cli.options import (
+    ARGV_KEY,
+    _check_namespaces,
+    _delivery,
+    _limits,
+    _severity,
+    cluster_options,
+    delivery_options,
+    framework_options,
+    handle_errors,
+)
+from auditor.completeness import DEFAULT_MIN_COVERAGE
+from auditor.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError
+from auditor.model import Severity
+from auditor.telemetry.options import observe_request, telemetry_options
+
+
+@click.command()
+@click.option(
+    "--from",
+    "from_paths",
+    multiple=True,
+    metavar="PATH",
+    help="File or directory of manifests, or a snapshot file (repeatable); - reads stdin.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0, max=64),
+    default=0,
+    metavar="N",
+    help="With --from: processes that parse YAML files. 0 (default): the CPUs this process "
+    "may use, when the YAML is large enough to gain from it; 1: parse in this process.",
+)
+@click.option(
+    "--mesh-config",
+    "mesh_config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="MeshConfig YAML to use (overrides a mesh-config ConfigMap in the input).",
+)
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    metavar="LIST",
+    help=(
+        "Comma list of report formats: json, html, pdf, sarif, junit, csv. Without --format "
+        "and --output-dir no file is written (terminal summary only); --output-dir alone "
+        "writes json."
+    ),
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where report.<ext> files go (default ./mesh-audit-report when --format is set).",
+)
+@click.option(
+    "--fail-on",
+    callback=_severity,
+    default=None,
+    metavar="SEVERITY",
+    help="Exit 1 when a finding at or above this severity exists.",
+)
+@click.option(
+    "--waivers",
+    "waivers_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML of accepted findings (reason, owner, expiry); waived findings never gate.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="REPORT",
+    help="A previous report.json: mark findings new/unchanged and list resolved ones.",
+)
+@click.option(
+    "--fail-on-new",
+    callback=_severity,
+    default=None,
+    metavar="SEVERITY",
+    help="Exit 1 when a NEW finding (not in --baseline) at or above this severity exists.",
+)
+@click.option(
+    "--fail-under",
+    type=click.IntRange(0, 100),
+    default=None,
+    metavar="SCORE",
+    help="Exit 1 when the report's score (0-100, waived findings not counted) is below SCORE.",
+)
+@click.option(
+    "--suppress",
+    multiple=True,
+    metavar="CODE=RESOURCE",
+    help=(
+        'istioctl analyze suppression, e.g. "IST0102=Namespace frod" or "IST0107=Pod *.baz" '
+        "(repeatable): findings of checks with that IST code on matching resources are "
+        "counted as waived."
+    ),
+)
+@click.option(
+    "--output",
+    "-o",
+    "stdout_format",
+    type=click.Choice(["json", "sarif", "csv", "junit"]),
+    default=None,
+    help="Write this one format to stdout (no terminal summary); --format files still written.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Config file of defaults (formats, gates, waivers, suppress). Default: "
+    ".mesh-audit.yaml in the working directory, when it exists.",
+)
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress line (also off when output is not a terminal or CI is set).",
+)
+@click.option(
+    "--istio-version",
+    "istio_version",
+    default=None,
+    metavar="VERSION",
+    help="Istio version (e.g. 1.24.2) for version-dependent checks when istiod's Deployment is "
+    "not in the input; overrides the version read from istiod's image.",
+)
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=DEFAULT_MIN_COVERAGE,
+    show_default=True,
+    metavar="SHARE",
+    help="Exit 4 (audit incomplete) when less than this share of the kinds the cluster serves "
+    "was read, or none of its Istio kinds.",
+)
+@cluster_options
+@framework_options
+@click.option(
+    "--all-contexts",
+    is_flag=True,
+    help="Audit every context of the kubeconfig: a folder each and a fleet summary.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    help="With several contexts: how many are read at once.",
+)
+@delivery_options
+@telemetry_options
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@handle_errors
+def scan(
+    from_paths: tuple[str, ...],
+    jobs: int,
+    mesh_config: str | None,
+    formats: str | None,
+    output_dir: str | None,
+    fail_on: Severity | None,
+    contexts: tuple[str, ...],
+    kubeconfig: str | None,
+    in_cluster: bool,
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    request_timeout: float,
+    deadline: float,
+    all_contexts: bool,
+    parallel: int,
+    waivers_file: str | None,
+    baseline_file: str | None,
+    fail_on_new: Severity | None,
+    fail_under: int | None,
+    suppress: tuple[str, ...],
+    stdout_format: str | None,
+    config_file: str | None,
+    no_progress: bool,
+    framework_names: tuple[str, ...],
+    framework_files: tuple[str, ...],
+    istio_version: str | None,
+    no_color: bool,
+    min_coverage: float,
+    quiet: bool,
+    debug: bool,
+    prometheus_url: str | None,
+    since: str,
+    prometheus_token_file: str | None,
+    prometheus_ca_file: str | None,
+    prometheus_insecure_skip_verify: bool,
+    **delivery_args: Any,
+) -> None:
+    """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
+    from auditor import config
+    from auditor.baseline import gating_findings, load_report
+    from auditor.collect.files import load_paths
+    from auditor.completeness import is_incomplete, statement
+    from auditor.compliance import load_frameworks
+    from auditor.deliver.run import deliver
+    from auditor.gates import Gates, failures
+    from auditor.istio.meshconfig import load_file as load_mesh_config
+    from auditor.istio.version import valid_version
+    from auditor.progress import progress_for
+    from auditor.report import formats as fmt
+    from auditor.report import terminal
+    from auditor.scan import scan as run_scan
+    from auditor.suppress import parse_flag
+    from auditor.waivers import load_waivers
+
+    _check_namespaces(namespaces, all_namespaces)
+    found = config.find_config(config_file)
+    settings = config.merge(
+        config.load_config(found) if found is not None else None,
+        formats=formats,
+        output_dir=output_dir,
+        fail_on=fail_on,
+        fail_on_new=fail_on_new,
+        fail_under=fail_under,
+        baseline_file=baseline_file,
+        waivers_file=waivers_file,
+        suppress=suppress,
+    )
+    formats, output_dir, baseline_file = (
+        settings.formats,
+        settings.output_dir,
+        settings.baseline_file,
+    )
+    overlay = bool(from_paths) and bool(contexts or kubeconfig or in_cluster)
+    if overlay and baseline_file is not None:
+        raise InputError(
+            "--context with --from audits a change against the live cluster, which is its "
+            "baseline; --baseline cannot be given too"
+        )
+    if settings.fail_on_new is not None and baseline_file is None and not overlay:
+        raise InputError("--fail-on-new needs --baseline PREVIOUS_REPORT.json")
+    if istio_version is not None and not valid_version(istio_version):
+        raise InputError(f"--istio-version {istio_version!r}: expected a version such as 1.24.2")
+    names = fmt.parse_formats(formats or "json")
+    delivery = _delivery(**delivery_args)
+    observe = observe_request(
+        prometheus_url,
+        since,
+        prometheus_token_file,
+        prometheus_ca_file,
+        prometheus_insecure_skip_verify,
+    )
+    suppressions = [parse_flag(s) for s in settings.suppress]
+    if from_paths and (all_contexts or len(contexts) > 1):
+        raise InputError(
+            "--from and several contexts cannot be combined: --context with --from audits "
+            "one cluster with the files applied"
+        )
+    if (all_contexts or len(contexts) > 1) and observe is not None:
+        raise InputError(
+            "--prometheus observes one cluster; it cannot be given with several contexts"
+        )
+    if (all_contexts or len(contexts) > 1) and (
+        in_cluster or baseline_file is not None or delivery.cluster is not None
+    ):
+        raise InputError(
+            "--in-cluster, --baseline and --cluster-name name one cluster; with several "
+            "contexts, compare each folder's report with `mesh-audit diff`"
+        )
+    # Read the waivers and the baseline before collecting, so a bad file fails fast.
+    waivers = (
+        load_waivers(settings.waivers_file)
+        if settings.waivers_file is not None
+        else (list(settings.inline_waivers) if settings.inline_waivers is not None else None)
+    )
+    baseline = load_report(baseline_file) if baseline_file is not None else None
+    override = load_mesh_config(mesh_config) if mesh_config is not None else None
+    frameworks = load_frameworks(framework_names, framework_files)
+    limits = _limits()  # thread-local like the command line: read it here
+    if all_contexts or len(contexts) > 1:
+        command = click.get_current_context().meta.get(ARGV_KEY)  # thread-local: read it here
+
+        def audit(name: str) -> Any:
+            snap = options._collect_live(
+                name, kubeconfig, False, namespaces, request_timeout, deadline, limits=limits
+            )
+            if mesh_config is not None and override is not None and override.raw is not None:
+                snap.mesh_config_override = (mesh_config, override.raw)
+            return run_scan(
+                snap,
+                generated_at=options._now(),
+                command=command,
+                waivers=waivers,
+                frameworks=frameworks,
+                min_coverage=min_coverage,
+            )
+
+        _scan_contexts(
+            list(dict.fromkeys(contexts)) if not all_contexts else None,
+            kubeconfig,
+            audit,
+            names,
+            Path(output_dir or "mesh-audit-report"),
+            delivery,
+            parallel,
+            # an incomplete context (fail closed) always gates the fleet run
+            lambda data: (
+                is_incomplete(data)
+                or bool(
+                    settings.fail_on is not None
+                    and gating_findings(data["findings"], settings.fail_on)
+                )
+            ),
+            quiet,
+        )
+    context = contexts[0] if contexts else None
+    baseline_source = baseline_file or ""
+    if from_paths and not overlay:
+        snapshot = load_paths(from_paths, jobs=jobs or None)
+    else:
+        # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
+        # references are read cluster-wide when permitted (auditor/scope.py)
+        snapshot = options._collect_live(
+            context,
+            kubeconfig,
+            in_cluster,
+            (),
+            request_timeout,
+            deadline,
+            progress=progress_for(no_progress=no_progress or quiet),
+            limits=limits,
+        )
+    if mesh_config is not None and override is not None and override.raw is not None:
+        snapshot.mesh_config_override = (mesh_config, override.raw)
+    if istio_version is not None:
+        snapshot.source.istio_version = istio_version.strip()
+    if overlay:
+        # pre-merge: audit the cluster as it would be after applying the files, marked against
+        # the live cluster alone (auditor/overlay.py)
+        from auditor.overlay import apply_overlay
+
+        changes = load_paths(from_paths, jobs=jobs or None)
+        live = run_scan(snapshot, generated_at=options._now(), scope=list(namespaces) or None)
+        counts = apply_overlay(snapshot, changes)
+        baseline = dict(live.data)
+        baseline_source = (
+            f"live cluster {snapshot.source.context} before the change "
+            f"({counts.replaced} objects replaced, {counts.added} added)"
+        )
+    command = click.get_current_context().meta.get(ARGV_KEY)
+    report = run_scan(
+        snapshot,
+        generated_at=options._now(),
+        command=command,
+        waivers=waivers,
+        baseline=baseline,
+        frameworks=frameworks,
+        baseline_source=baseline_source,
+        scope=list(dict.fromkeys(namespaces)) or None,
+        gates=(
+            gates := Gates(
+                fail_on=settings.fail_on,
+                fail_on_new=settings.fail_on_new,
+                fail_under=settings.fail_under,
+            )
+        ),
+        suppress=suppressions,
+        min_coverage=min_coverage,
+        observe=observe,
+    )
+    # The report is all that renderers read: the snapshot and the index over it go before
+    # rendering, so a PDF's layout reuses their memory (benchmarks/README.md).
+    del snapshot
+    if overlay:
+        del changes
+    gc.collect()
+    written: list[Path] = []
+    if formats is not None or output_dir is not None or delivery.upload is not None:
+        written = fmt.render_all(report, names, Path(output_dir or "mesh-audit-report"))
+    if stdout_format is not None:
+        click.echo(fmt.render_bytes(report, stdout_format), nl=False)
+    elif not quiet:
+        width, color = terminal.style_for(
+            sys.stdout.isatty(),
+            os.environ,
+            no_color=no_color,
+            columns=shutil.get_terminal_size().columns,
+        )
+        click.echo(terminal.render(report.data, written, width=width, color=color), color=color)
+    code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
+    if is_incomplete(report.data):
+        # Fail closed: whatever --fail-on says, an audit that saw too little is not a pass.
+        click.echo(f"mesh-audit: {statement(report.data)}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    failed = failures(report.data, gates)
+    for line in failed:
+        click.echo(f"mesh-audit: {line}", err=True)
+    if code is not None:
+        sys.exit(code)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _scan_contexts(
+    contexts: list[str] | None,
+    kubeconfig: str | None,
+    audit: Callable[[str], Any],
+    names: list[str],
+    out: Path,
+    delivery: Any,
+    parallel: int,
+    gate: Callable[[dict[str, Any]], bool],
+    quiet: bool,
+) -> None:
+    """Several contexts (auditor/fleet_scan.py): a folder each, a fleet summary, one exit code."""
+    from dataclasses import replace
+
+    from auditor.deliver.run import deliver
+    from auditor.fleet_scan import (
+        ContextRun,
+        check_folders,
+        exit_code,
+        fleet_summary,
+        folder_for,
+        kubeconfig_contexts,
+        scan_contexts,
+    )
+    from auditor.report import formats as fmt
+    from auditor.report.fleet_render import terminal_lines
+
+    chosen = contexts if contexts is not None else kubeconfig_contexts(kubeconfig)
+    check_folders(chosen)
+    say: Callable[[str], None] = lambda line: click.echo(line, err=True)  # noqa: E731
+
+    def one(name: str) -> ContextRun:
+        report = audit(name)
+        written = fmt.render_all(report, names, out / folder_for(name))
+        code = deliver(report.data, written, replace(delivery, cluster=name), say, quiet=quiet)
+        return ContextRun(context=name, data=report.data, written=written, code=code)
+
+    runs = scan_contexts(chosen, one, parallel)
+    fleet, written = fleet_summary(runs, out, names, options._now())
+    if not quiet:
+        click.echo("\n".join(terminal_lines(fleet)))
+        click.echo("Wrote " + ", ".join(str(p) for p in written))
+    sys.exit(exit_code(runs, gate))
