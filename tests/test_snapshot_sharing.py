@@ -1,4 +1,4 @@
-"""Equal subtrees of loaded objects are one object (auditor/snapshot.py `share_strings`).
+"""Equal subtrees of loaded objects are one object (auditor/sharing.py `share_strings`).
 
 Sharing is only sound because nothing changes an object once it is loaded: the last test scans
 every fixture and the demo mesh and holds each object's exact JSON to what was loaded.
@@ -17,7 +17,8 @@ import pytest
 from auditor.collect.files import load_paths
 from auditor.errors import InputError
 from auditor.scan import scan
-from auditor.snapshot import Snapshot, SourceInfo, bulk_load, sharing
+from auditor.sharing import bulk_load, sharing
+from auditor.snapshot import Snapshot, SourceInfo
 from tests.helpers import DEMO, FIXTURES, ROOT
 
 POD_SPEC = {

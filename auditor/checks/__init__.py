@@ -6,6 +6,7 @@ from auditor.checks import (  # noqa: F401
     authz,
     authz_model,
     bypass,
+    capture,
     config,
     egress,
     egress_paths,

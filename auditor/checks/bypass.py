@@ -17,7 +17,6 @@ from auditor.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
     K_GATEWAY,
-    K_NAMESPACE,
     K_NETPOL,
     K_POD,
     K_SE,
@@ -25,9 +24,7 @@ from auditor.index import (
     K_STATEFULSET,
     K_VS,
 )
-from auditor.istio import annotations as ann
 from auditor.istio import hosts as H
-from auditor.istio import injection as inj
 from auditor.istio.destinations import DestinationClass, gateway_advice_applies
 from auditor.istio.egress import PortRoute
 from auditor.model import Category, ResourceRef, Result, Severity
@@ -36,13 +33,9 @@ from auditor.snapshot import KObject
 EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
 SECURITY_NOTE = EGRESS_GW_DOCS + "#additional-security-considerations"
 NETPOL_DOCS = EGRESS_GW_DOCS + "#apply-kubernetes-network-policies"
-ANNOTATION_DOCS = "https://istio.io/latest/docs/reference/config/annotations/"
-INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"
-IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
-WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD)
 
 
-def _namespace_ref(name: str) -> ResourceRef:
+def namespace_ref(name: str) -> ResourceRef:
     return ResourceRef(group="", kind="Namespace", namespace="", name=name, api_version="v1")
 
 
@@ -292,7 +285,7 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
             ", bypassing the egress gateway" if ctx.index.egress_model.has_egress_gateway else ""
         )
         yield Result(
-            resource=_namespace_ref(ns),
+            resource=namespace_ref(ns),
             path="spec",
             detail=ns,
             message=(
@@ -300,283 +293,4 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
                 f"directly{around}: {why}"
             ),
             evidence={"workloads": unrestricted, "open_rules": sorted(opened)},
-        )
-
-
-def _covers_everything(ranges: str) -> bool:
-    if ranges.strip() == "*" or "*" in (p.strip() for p in ranges.split(",")):
-        return True
-    return ann.covers_everything(ann.cidr_list(ranges).value)
-
-
-@check(
-    id="BYP005",
-    title="Workload excludes outbound traffic from sidecar capture",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=WORKLOAD_KINDS,
-    remediation=(
-        "Remove the traffic.sidecar.istio.io outbound annotations; register the destinations "
-        "with ServiceEntries instead. If an exclusion is required, back it with a NetworkPolicy "
-        "limiting the excluded ranges or ports."
-    ),
-    references=(ANNOTATION_DOCS, SECURITY_NOTE),
-)
-def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
-    """Outbound capture exclusions send that traffic around the sidecar: no registry, no
-    egress gateway, no mTLS, no policy, no telemetry.
-
-    Fires per workload whose pod template (or bare pod) sets
-    `traffic.sidecar.istio.io/excludeOutboundIPRanges`, `excludeOutboundPorts`, or
-    `includeOutboundIPRanges` other than `*`. High when every address escapes (a `/0`
-    exclusion, or an empty include list). Not for ambient workloads: ztunnel's redirection
-    ignores these annotations (istio/istio#49829, maintainer's answer: "all 7 of those do not
-    work"), so they open nothing there.
-    """
-    for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
-            continue
-        if ctx.index.mesh_status(w).mode == "ambient":
-            continue
-        found = inj.capture_exclusions(w.annotations)
-        if not found:
-            continue
-        everything = _covers_everything(found.get(inj.EXCLUDE_IPS, "")) or (
-            inj.INCLUDE_IPS in found and not found[inj.INCLUDE_IPS]
-        )
-        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
-        shown = "; ".join(f"{k.rsplit('/', 1)[1]}={v!r}" for k, v in sorted(found.items()))
-        yield Result(
-            resource=w.obj.ref,
-            path=f"{prefix}.annotations",
-            message=(
-                f"{w.obj.kind} {w.namespace}/{w.obj.name} excludes outbound traffic from "
-                f"sidecar capture ({shown}): it leaves without the egress gateway"
-            ),
-            evidence=dict(found),
-            severity=Severity.HIGH if everything else None,
-        )
-
-
-@check(
-    id="BYP006",
-    title="Workload opts out of sidecar injection in an injected namespace",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=(*WORKLOAD_KINDS, K_NAMESPACE),
-    remediation=(
-        'Remove `sidecar.istio.io/inject: "false"` from the pod template, or isolate the '
-        "workload's egress with a NetworkPolicy."
-    ),
-    references=(INJECTION_DOCS, SECURITY_NOTE),
-)
-def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
-    """A pod without a sidecar in a meshed namespace ignores every egress control Istio has.
-
-    Fires per workload whose pod label or annotation `sidecar.istio.io/inject` is not "true"
-    in a namespace that injects sidecars (gateway pods excluded).
-    """
-    for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
-            continue
-        ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
-        if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) not in (
-            "sidecar",
-            "ambient",
-        ):
-            continue
-        status = ctx.index.mesh_status(w)
-        if status.in_mesh or inj.INJECT not in status.reason:
-            continue
-        where = "labels" if inj.INJECT in w.labels else "annotations"
-        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
-        yield Result(
-            resource=w.obj.ref,
-            path=f"{prefix}.{where}.{inj.INJECT}",
-            message=(
-                f"{w.obj.kind} {w.namespace}/{w.obj.name} disables sidecar injection "
-                f"({status.reason}) in mesh namespace {w.namespace}: its traffic bypasses the "
-                "mesh and the egress gateway"
-            ),
-            evidence={"reason": status.reason},
-        )
-
-
-@check(
-    id="BYP007",
-    title="Workload uses the host network, outside the mesh",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=WORKLOAD_KINDS,
-    remediation=(
-        "Run the workload on the pod network so it can be injected; if it must use the host "
-        "network, restrict the node's egress outside Kubernetes."
-    ),
-    references=(INJECTION_DOCS, SECURITY_NOTE),
-)
-def host_network(ctx: CheckContext) -> Iterator[Result]:
-    """Pods with `hostNetwork: true` get no sidecar and share the node's network namespace.
-
-    Istio does not inject host-network pods, and NetworkPolicy does not select them on most
-    network plugins (its behaviour for host-network pods is undefined by Kubernetes), so their
-    egress reaches any destination without passing a proxy or a policy. Fires per workload (pod
-    template, or bare Pod) with hostNetwork outside the Kubernetes system namespaces.
-    """
-    for w in ctx.index.workloads:
-        if w.owned or w.pod_spec.get("hostNetwork") is not True:
-            continue
-        if w.namespace in inj.SYSTEM_NAMESPACES:
-            continue
-        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
-        ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
-        # an ambient namespace has no sidecars to speak of: ztunnel never captures host network
-        proxy = (
-            "no ztunnel capture"
-            if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) == "ambient"
-            else "no sidecar"
-        )
-        yield Result(
-            resource=w.obj.ref,
-            path=f"{prefix}.hostNetwork",
-            message=(
-                f"{w.obj.kind} {w.namespace}/{w.obj.name} uses the host network: {proxy}, no "
-                "NetworkPolicy, direct egress"
-            ),
-            evidence={},
-        )
-
-
-@check(
-    id="BYP008",
-    title="Application container runs as the proxy's UID 1337",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=(K_POD, K_DEPLOYMENT),
-    remediation="Run the application under another UID; 1337 is reserved for the sidecar.",
-    references=(IST_DOCS.format(code="ist0144"),),
-    ist_codes=("IST0144",),
-)
-def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
-    """Sidecar capture skips traffic from UID 1337 so the proxy does not capture itself: an
-    application running as 1337 sends everything directly, past the sidecar.
-
-    Fires per Deployment or Pod whose pod or non-proxy container securityContext sets runAsUser
-    1337 (control-plane and gateway workloads excluded) (IST0144).
-    """
-    for w in ctx.index.workloads:
-        if w.owned or w.obj.kind not in ("Deployment", "Pod"):
-            continue
-        if inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec) or inj.is_control_plane_pod(
-            w.labels
-        ):
-            continue
-        where = inj.runs_as_proxy_uid(w.pod_spec)
-        if not where:
-            continue
-        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
-        yield Result(
-            resource=w.obj.ref,
-            path=f"{prefix}.{where}",
-            message=(
-                f"{w.obj.kind} {w.namespace}/{w.obj.name} runs as UID 1337 ({where}), the "
-                "proxy's UID: its traffic is not captured by the sidecar"
-            ),
-            evidence={"field": where},
-        )
-
-
-@check(
-    id="BYP009",
-    title="Namespace is not in the mesh",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=(K_NAMESPACE, K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD),
-    remediation=(
-        "Label the namespace `istio-injection=enabled` (or `istio.io/rev=<revision>`) and "
-        "restart its workloads, or keep it out deliberately and isolate its egress with "
-        "NetworkPolicy."
-    ),
-    references=(INJECTION_DOCS, IST_DOCS.format(code="ist0102")),
-    ist_codes=("IST0102",),
-)
-def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
-    """Workloads in a namespace without sidecar injection are outside the mesh: no mTLS, no
-    registry, no egress gateway.
-
-    Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
-    leaving out system namespaces, the Istio root namespace, namespaces holding only
-    control-plane or gateway pods, and namespaces whose every workload is in the mesh by what
-    it runs (a statically injected istio-proxy) (IST0102). Medium when it holds application
-    workloads; an empty unlabelled namespace is informational, and a namespace with injection
-    explicitly disabled is reported only when it holds workloads.
-    """
-    for ns in ctx.snapshot.objects(K_NAMESPACE):
-        if excluded_namespace(ctx.index, ns.name):
-            continue
-        mode = inj.namespace_mode(ns.labels, ctx.index.injection_by_default)
-        if mode in ("sidecar", "ambient") or inj.multiple_injection_labels(ns.labels):
-            continue
-        workloads = app_workloads(ctx.index, ns.name)
-        # membership is judged from what runs: a statically injected (kube-inject, GitOps)
-        # or ambient workload in an unlabelled namespace is in the mesh
-        outside = [w for w in workloads if not ctx.index.mesh_status(w).in_mesh]
-        if workloads and not outside:
-            continue
-        workloads = outside
-        if mode == "disabled" and not workloads:
-            continue
-        names = [f"{w.obj.kind} {w.obj.name}" for w in workloads]
-        how = (
-            f"label istio-injection={ns.labels.get(inj.INJECTION_LABEL)!r}"
-            if mode == "disabled"
-            else "no injection label"
-        )
-        yield Result(
-            resource=_namespace_ref(ns.name),
-            path="metadata.labels",
-            message=(
-                f"Namespace {ns.name} is not in the mesh ({how})"
-                + (f": {', '.join(names)} run without a sidecar" if names else "")
-            ),
-            evidence={"workloads": names},
-            severity=None if workloads else Severity.INFO,
-        )
-
-
-@check(
-    id="BYP010",
-    title="Pod in an injected namespace runs without a sidecar",
-    category=Category.EGRESS_BYPASS,
-    severity=Severity.MEDIUM,
-    needs=(K_NAMESPACE, K_POD),
-    remediation=(
-        "Restart the pod's workload so the injector adds the sidecar (kubectl rollout restart)."
-    ),
-    references=(INJECTION_DOCS, IST_DOCS.format(code="ist0103")),
-    ist_codes=("IST0103",),
-)
-def pod_missing_proxy(ctx: CheckContext) -> Iterator[Result]:
-    """A pod started before its namespace was labelled (or while the injector was down) runs
-    without a proxy until restarted, and its egress is unmediated meanwhile.
-
-    Fires per Pod in a sidecar-injected namespace with no istio-proxy container, unless the pod
-    opts out of injection or uses the host network (IST0103).
-    """
-    for pod in ctx.snapshot.objects(K_POD):
-        ns_labels = ctx.index.namespace_labels.get(pod.namespace) or {}
-        if inj.namespace_mode(ns_labels) != "sidecar" or inj.multiple_injection_labels(ns_labels):
-            continue
-        value = pod.labels.get(inj.INJECT, pod.annotations.get(inj.INJECT, ""))
-        if value.strip().lower() == "false" or pod.spec.get("hostNetwork") is True:
-            continue
-        if inj.has_proxy(pod.spec):
-            continue
-        yield Result(
-            resource=pod.ref,
-            path="spec.containers",
-            message=(
-                f"Pod {pod.namespace}/{pod.name} runs without an istio-proxy container although "
-                f"namespace {pod.namespace} injects sidecars"
-            ),
-            evidence={},
         )

@@ -26,7 +26,8 @@ from auditor.collect.snapshot_file import SNAPSHOT_KIND, load_snapshot_document,
 from auditor.errors import InputError
 from auditor.istio.version import istio_version
 from auditor.limits import LIMITS
-from auditor.snapshot import InputWarning, Snapshot, SourceInfo, bulk_load
+from auditor.sharing import bulk_load
+from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 from auditor.yamlsafe import USING_LIBYAML, yaml_documents
 
 if TYPE_CHECKING:

@@ -45,7 +45,8 @@ from auditor.errors import ClusterError
 from auditor.istio.version import istio_version
 from auditor.progress import Progress
 from auditor.redact import kubeconfig_user_secrets, redact_text, redact_url, register_secrets
-from auditor.snapshot import InputWarning, Snapshot, SourceInfo, bulk_load
+from auditor.sharing import bulk_load
+from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 
 CHUNK = 64 * 1024
 
