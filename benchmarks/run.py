@@ -18,6 +18,10 @@ and its wall time includes interpreter start-up and imports, as a user sees them
   processes, one per CPU: auditor/collect/yamlpool.py; wall time and peak RSS are the scan's,
   CPU time includes the workers');
 - yaml-scan-1: the same with `--jobs 1`, every file parsed in the scan's own process;
+- yaml-file-scan / yaml-file-scan-1: the same objects as one file, `kind: List` with every
+  object in its `items` (what `kubectl get -A -o yaml > all.yaml` writes; made once from the YAML
+  directory, beside it), scanned with workers / with `--jobs 1` (the file is cut into pieces
+  either way: auditor/collect/yamlsplit.py);
 - collect / collect-floor (only for `--collect-sizes`): the snapshot's objects served by the
   loopback test API server (benchmarks/collect_bench.py, in a process of its own that is not
   measured), read by the live collector (`collect`: discovery, paged lists, the Snapshot) and by
@@ -71,6 +75,8 @@ ALL_STEPS = (
     "yaml-parse",
     "yaml-scan",
     "yaml-scan-1",
+    "yaml-file-scan",
+    "yaml-file-scan-1",
 )
 COLLECT_STEPS = {"collect": "collector", "collect-floor": "baseline-orjson"}  # collect_bench
 NOT_AVAILABLE = "not yet available"
@@ -175,6 +181,10 @@ def step_command(step: str, snapshot: Path, yaml_dir: Path | None, out: Path) ->
         return [*scan, "--from", str(yaml_dir), "--format", "json"]
     if step == "yaml-scan-1":
         return [*scan, "--from", str(yaml_dir), "--format", "json", "--jobs", "1"]
+    if step in ("yaml-file-scan", "yaml-file-scan-1"):
+        one = one_file(yaml_dir)
+        jobs = ["--jobs", "1"] if step.endswith("-1") else []
+        return [*scan, "--from", str(one), "--format", "json", *jobs]
     raise ValueError(step)
 
 
@@ -205,6 +215,25 @@ def ensure_mesh(size: str, workdir: Path, seed: int, with_yaml: bool) -> tuple[P
         print(f"generating {size} mesh: {' '.join(cmd[1:])}", file=sys.stderr)
         subprocess.run(cmd, check=True)
     return snapshot, (yaml_dir if yaml_dir.exists() else None)
+
+
+def one_file(yaml_dir: Path) -> Path:
+    """The YAML directory's objects as one `kind: List` file (made once, beside the directory):
+    the items of every namespace's List, in file order."""
+    one = yaml_dir.with_name(yaml_dir.name + "-one.yaml")
+    if one.exists():
+        return one
+    partial = one.with_suffix(".partial")
+    with partial.open("wb") as out:
+        out.write(b"apiVersion: v1\nitems:\n")
+        for path in sorted(yaml_dir.glob("*.yaml")):
+            data = b"\n" + path.read_bytes()
+            start = data.find(b"\nitems:\n")
+            if start != -1:  # a List with items (`items: []` has none)
+                out.write(data[start + len(b"\nitems:\n") : data.rindex(b"\nkind: List\n") + 1])
+        out.write(b"kind: List\nmetadata:\n  resourceVersion: ''\n")
+    partial.rename(one)
+    return one
 
 
 def object_count(snapshot: Path) -> int | None:

@@ -21,7 +21,14 @@ import pytest
 
 from auditor.collect import yamlpool
 from auditor.collect.files import load_paths
-from auditor.collect.yamlpool import Parsed, cgroup_cpu_quota, parsed_files, worker_count
+from auditor.collect.yamlpool import (
+    Loaded,
+    Parsed,
+    cgroup_cpu_quota,
+    parsed_files,
+    worker_count,
+)
+from auditor.collect.yamlsplit import Split, split
 from auditor.errors import InputError
 from auditor.limits import LIMITS
 from tests.helpers import CASES, DEMO, ROOT
@@ -106,8 +113,8 @@ def test_workers_parse_what_the_fast_path_answers_and_leave_the_rest() -> None:
     # reads it; every other file came back parsed from a worker
     assert [p.name for p, parsed in got.items() if parsed is None] == ["50-payments.yaml"]
     first = got[files[0]]
-    assert isinstance(first, Parsed) and first.lines is not None
-    assert len(first.documents) == len(first.lines[0])
+    assert isinstance(first, Loaded) and first.lines is not None
+    assert len(list(first.objects())) == len(first.lines[0])
 
 
 def test_files_not_named_yaml_are_read_by_the_main_process(tmp_path: Path) -> None:
@@ -231,3 +238,182 @@ def test_cli_jobs_option(tmp_path: Path) -> None:
         data.pop("generated_at")  # the clock, to the second
         outputs.append(data)
     assert outputs[0] == outputs[1]
+
+
+@pytest.fixture
+def cut_everything(monkeypatch: pytest.MonkeyPatch) -> list[Split | None]:
+    """Every YAML file is cut (collect/yamlsplit.py), between every two documents or List
+    items; returns each cut made."""
+    monkeypatch.setattr(yamlpool, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(yamlpool, "PIECE_MIN_BYTES", 1)
+    monkeypatch.setattr(yamlpool, "PIECES_PER_WORKER", 1 << 40)
+    return _record_cuts(monkeypatch)
+
+
+def _record_cuts(monkeypatch: pytest.MonkeyPatch) -> list[Split | None]:
+    cuts: list[Split | None] = []
+
+    def recorded(data: bytes, target: int) -> Split | None:
+        cuts.append(split(data, target))
+        return cuts[-1]
+
+    monkeypatch.setattr(yamlpool, "split", recorded)
+    return cuts
+
+
+@pytest.mark.parametrize("paths", INPUTS, ids=lambda ps: ",".join(p.name for p in ps))
+def test_files_cut_at_every_document_and_item_read_exactly_as_whole(
+    paths: list[Path], cut_everything: list[Split | None]
+) -> None:
+    """Cut pieces parsed by workers (jobs=2) or in this process (jobs=1), against the whole
+    files read as they are without cutting."""
+    assert _outcome(paths, jobs=2) == _uncut(paths)
+    assert _outcome(paths, jobs=1) == _uncut(paths)
+
+
+def _uncut(paths: list[Path]) -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlpool, "SPLIT_MIN_BYTES", 1 << 62)
+        return _outcome(paths, jobs=1)
+
+
+def test_the_demo_mesh_and_fixtures_are_really_cut(cut_everything: list[Split | None]) -> None:
+    """The comparison above is not vacuous: Lists are cut into items, streams into documents."""
+    _outcome([DEMO], jobs=2)
+    demo = [cut for cut in cut_everything if cut is not None]
+    assert {cut.kind for cut in demo} == {"items", "documents"}
+    assert sum(len(cut.pieces) for cut in demo) > 50
+
+
+KUBECTL_LIST = b"""apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata:
+    name: a
+- apiVersion: v1
+  kind: Namespace
+  metadata:
+    name: b
+- apiVersion: v1
+  kind: Namespace
+  metadata:
+    name: c
+kind: List
+metadata:
+  resourceVersion: ""
+"""
+
+
+def test_split_a_kubectl_list_into_items_and_a_skeleton() -> None:
+    cut = split(KUBECTL_LIST, 1)
+    assert cut is not None and cut.kind == "items"
+    assert [(p.first_line, bytes(p.text).split(b"\n")[3]) for p in cut.pieces] == [
+        (3, b"    name: a"),
+        (7, b"    name: b"),
+        (11, b"    name: c"),
+    ]
+    assert cut.skeleton == (
+        b'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n'
+    )
+    indented = b"kind: List\nitems:\n  - name: a\n    x: 1\n  - name: b\n  - name: c\nz: 1\n"
+    indented_cut = split(indented, 1)
+    assert indented_cut is not None
+    assert [bytes(p.text) for p in indented_cut.pieces] == [
+        b"  - name: a\n    x: 1\n",
+        b"  - name: b\n",
+        b"  - name: c\n",
+    ]
+    assert indented_cut.skeleton == b"kind: List\nitems: []\nz: 1\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        KUBECTL_LIST.replace(
+            b"- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: b",
+            b"# c\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: b",
+        ),
+        KUBECTL_LIST + b"items:\n- x\n",  # a second items key
+        KUBECTL_LIST.replace(b"name: a", b"name:\ta"),  # a tab
+        KUBECTL_LIST.replace(b"name: a", "name: \u00e4".encode()),  # not ASCII
+        KUBECTL_LIST.replace(b"items:\n", b"items: # the objects\n"),
+        b"%YAML 1.1\n---\n" + KUBECTL_LIST,
+    ],
+    ids=[
+        "comment-in-items",
+        "two-items-keys",
+        "tab",
+        "non-ascii",
+        "comment-after-key",
+        "directive",
+    ],
+)
+def test_what_is_not_cut(text: bytes) -> None:
+    assert split(text, 1) is None
+
+
+def test_split_a_stream_between_documents() -> None:
+    stream = b"a: 1\n---\nb: 2\n--- \nc: 3\n---\n"
+    cut = split(stream, 1)
+    assert cut is not None and cut.kind == "documents"
+    assert [(p.first_line, bytes(p.text)) for p in cut.pieces] == [
+        (1, b"a: 1\n"),
+        (2, b"---\nb: 2\n"),
+        (4, b"--- \nc: 3\n"),
+        (6, b"---\n"),
+    ]
+
+
+@pytest.mark.parametrize("where", ["a", "c"])
+def test_a_cut_inside_a_quoted_scalar_reads_the_whole_file(
+    tmp_path: Path, cut_everything: list[Split | None], where: str
+) -> None:
+    """PyYAML lets a double-quoted scalar continue on a line that looks like a new item; the
+    piece before the cut is then unterminated and refused, and the main process reads the whole
+    file for what it holds from there on (in the first item: all of it; in the third: the items
+    after the two already read)."""
+    text = KUBECTL_LIST.replace(
+        f"    name: {where}\n".encode(), f'    name: {where}\n    x: "one\n- two"\n'.encode()
+    )
+    (tmp_path / "a.yaml").write_bytes(text)
+    (tmp_path / "b.yaml").write_bytes(KUBECTL_LIST.replace(b"name: ", b"name: b-"))
+    outcome = _outcome([tmp_path], jobs=2)
+    assert cut_everything[0] is not None and len(cut_everything[0].pieces) == 4
+    assert outcome == _uncut([tmp_path]) == _outcome([tmp_path], jobs=1)
+    names = [o[3] for o in outcome["objects"]]
+    assert names == ["a", "b", "c", "b-a", "b-b", "b-c"]
+    assert b'"x":"one - two"' in outcome["objects"]["ac".index(where) * 2][5]
+
+
+def test_a_generated_mesh_in_one_file_is_cut_and_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `kubectl get -A -o yaml > all.yaml` form of the benchmark's mesh: one List."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    generate.write_yaml_dir(generate.generate(1000, seed=5), tmp_path / "dir")
+    bodies = []
+    for path in sorted((tmp_path / "dir").glob("*.yaml")):
+        data = path.read_bytes()
+        start = data.index(b"\nitems:\n") + len(b"\nitems:\n")
+        bodies.append(data[start : data.rindex(b"\nkind: List\n") + 1])
+    one = tmp_path / "one" / "all.yaml"
+    one.parent.mkdir()
+    one.write_bytes(b"apiVersion: v1\nitems:\n" + b"".join(bodies) + b"kind: List\nmetadata: {}\n")
+    monkeypatch.setattr(yamlpool, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(yamlpool, "PIECE_MIN_BYTES", 64 << 10)
+    cuts = _record_cuts(monkeypatch)
+    cut_up = _outcome([one.parent], jobs=2)
+    [cut] = cuts
+    assert cut is not None and cut.kind == "items" and len(cut.pieces) > 4
+    whole = _uncut([one.parent])
+    assert cut_up == whole
+    assert _outcome([one.parent], jobs=1) == whole  # cut, parsed in this process
+    assert len(whole["objects"]) > 1000
+    assert len([k for k in whole["lines"] if ".items[" in k]) == len(whole["objects"])

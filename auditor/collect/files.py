@@ -31,7 +31,7 @@ from auditor.snapshot import InputWarning, Snapshot, SourceInfo
 from auditor.yamlsafe import USING_LIBYAML, yaml_documents
 
 if TYPE_CHECKING:
-    from auditor.collect.yamlpool import Parsed
+    from auditor.collect.yamlpool import Loaded
 
 __all__ = ["USING_LIBYAML", "load_paths", "yaml_documents"]
 
@@ -236,10 +236,12 @@ def load_paths(
 
     workers = worker_count(found.files, jobs)
     with bulk_load():
-        for path, parsed in parsed_files(found.files, workers):
+        for path, loaded in parsed_files(found.files, workers):
             try:
-                if parsed is None or not add_parsed(snapshot, path, parsed, default_namespace):
+                if loaded is None:
                     load_file(snapshot, path, default_namespace=default_namespace)
+                else:
+                    add_loaded(snapshot, path, loaded, default_namespace)
             except UnreadableInput as exc:
                 if path in found.named:
                     raise
@@ -295,42 +297,55 @@ def load_data(
     record_lines(snapshot, origin, data, docs)
 
 
-def add_parsed(snapshot: Snapshot, path: Path, parsed: Parsed, default_namespace: str) -> bool:
-    """Add the objects of a file a worker parsed (collect/yamlpool.py); False, with nothing
-    added, when a document's JSON does not read (the caller then reads the file itself)."""
-    try:
-        docs = [orjson.loads(text) for text in parsed.documents]
-    except orjson.JSONDecodeError:
-        return False
+def add_loaded(snapshot: Snapshot, path: Path, loaded: Loaded, default_namespace: str) -> None:
+    """Add the objects of a file the workers parsed (collect/yamlpool.py), in file order: whole
+    documents, or (from a List cut into pieces) its items one by one."""
     origin = str(path)
-    for index, doc in enumerate(docs, start=1):
-        add_document(snapshot, doc, origin=origin, index=index, default_namespace=default_namespace)
-    put_lines(snapshot, origin, docs, parsed.lines)
-    return True
+    counts: list[int | None] = []  # per document: how many List items, or None
+    for number, item, obj in loaded.objects():
+        if item is None:
+            add_document(
+                snapshot, obj, origin=origin, index=number, default_namespace=default_namespace
+            )
+            items = item_list(obj)
+            counts.append(None if items is None else len(items))
+            continue
+        snapshot.add(
+            obj, origin=origin, document=number, item=item, default_namespace=default_namespace
+        )
+        if item == 0:
+            counts.append(0)
+        counts[-1] = (counts[-1] or 0) + 1
+    put_lines(snapshot, origin, counts, loaded.lines)
 
 
 def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
     """Note the line each document and List item starts on (for SARIF), when it is certain."""
-    put_lines(
-        snapshot, origin, docs, file_lines(data, [_item_list(doc) is not None for doc in docs])
-    )
+    lists = [item_list(doc) for doc in docs]
+    counts = [None if items is None else len(items) for items in lists]
+    put_lines(snapshot, origin, counts, file_lines(data, [n is not None for n in counts]))
 
 
-def _item_list(doc: Any) -> list[Any] | None:
+def item_list(doc: Any) -> list[Any] | None:
+    """The items of a `kind: List` (or `*List`) document, when they are a list."""
     if isinstance(doc, dict) and _is_list(doc) and isinstance(doc["items"], list):
         return doc["items"]
     return None
 
 
-def put_lines(snapshot: Snapshot, origin: str, docs: list[Any], lines: FileLines | None) -> None:
-    """Record `lines` (collect/lines.file_lines) for the file's `docs`: a List's item lines only
-    when they were found for it and are as many as its items."""
-    if lines is None:
+def put_lines(
+    snapshot: Snapshot, origin: str, item_counts: list[int | None], lines: FileLines | None
+) -> None:
+    """Record `lines` (collect/lines.file_lines) for a file whose documents hold `item_counts`
+    List items each (None: not a List): a List's item lines only when they were found for it
+    and are as many as its items."""
+    if lines is None or len(lines[0]) != len(item_counts):
         return
     starts, items = lines
-    for index, (doc, line, found) in enumerate(zip(docs, starts, items, strict=True), start=1):
+    for index, (count, line, found) in enumerate(
+        zip(item_counts, starts, items, strict=True), start=1
+    ):
         snapshot.lines[f"{origin}#{index}"] = line
-        item_list = _item_list(doc) if found is not None else None
-        if found is not None and item_list is not None and len(found) == len(item_list):
+        if found is not None and count is not None and len(found) == count:
             for i, item_line in enumerate(found):
                 snapshot.lines[f"{origin}#{index}.items[{i}]"] = item_line

@@ -30,14 +30,19 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
 
 from auditor.collect.files import YAML_SUFFIXES, read_bounded
-from auditor.collect.lines import FileLines, file_lines
-from auditor.yamlfast import fast_json
+from auditor.collect.lines import FileLines, file_lines, item_starts
+from auditor.collect.yamlsplit import Split, split
+from auditor.errors import InputError
+from auditor.yamlfast import fast_documents, fast_json
 
 # YAML bytes (on disk) below which the automatic choice parses in this process. Measured on 2
 # CPUs: workers cost about 10 ms (the demo mesh, 0.1 MB: 40 ms in this process, 48 ms with two);
@@ -47,14 +52,36 @@ POOL_MIN_BYTES = 4 << 20
 # files handed to each worker ahead of the one the main process is adding: enough to keep
 # every worker busy, few enough that parsed files do not pile up in memory
 AHEAD_PER_WORKER = 3
+# A YAML file at least this large is cut into pieces (collect/yamlsplit.py), parsed by the
+# workers or, without workers, one after the other in this process: about PIECES_PER_WORKER
+# pieces each, of PIECE_MIN_BYTES to PIECE_MAX_BYTES. Small pieces keep memory low: parsing a
+# piece holds it several times over (rapidyaml's tree, the JSON, the objects at full size).
+SPLIT_MIN_BYTES = 8 << 20
+PIECES_PER_WORKER = 4
+PIECE_MIN_BYTES = 1 << 20
+PIECE_MAX_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """One file as a worker read it: each document's JSON text, and its lines (None: unknown)."""
+    """What a worker sends back: each document's JSON text, and its lines (None: unknown)."""
 
     documents: list[bytearray]
     lines: FileLines | None
+
+
+class Loaded:
+    """A file the workers parsed, read in the main process: `objects()` yields, in file order,
+    (document number, List item number or None, object); after it, `lines` holds where the
+    documents and List items start (None: unknown)."""
+
+    def __init__(self, documents: list[Any], lines: FileLines | None) -> None:
+        self._documents = documents
+        self.lines = lines
+
+    def objects(self) -> Iterator[tuple[int, int | None, Any]]:
+        for number, document in enumerate(self._documents, start=1):
+            yield number, None, document
 
 
 def available_cpus() -> int:
@@ -95,38 +122,43 @@ def worker_count(paths: list[Path], jobs: int | None) -> int:
         return 0
     if threading.active_count() > 1:
         return 0
-    yaml_files = [p for p in paths if p.name.endswith(YAML_SUFFIXES)]
-    if len(yaml_files) < 2:
+    sizes = [_size(p) for p in paths if p.name.endswith(YAML_SUFFIXES)]
+    # a file large enough to be cut (collect/yamlsplit.py) keeps any number of workers busy
+    large = any(size >= SPLIT_MIN_BYTES for size in sizes)
+    if len(sizes) < 2 and not large:
         return 0
     if jobs is None:
-        size = 0
-        for path in yaml_files:
-            try:
-                size += path.stat().st_size
-            except OSError:
-                continue
-        if size < POOL_MIN_BYTES:
+        if sum(sizes) < POOL_MIN_BYTES:
             return 0
         jobs = available_cpus()
         if jobs <= 1:
             return 0
-    return min(jobs, len(yaml_files))
+    return jobs if large else min(jobs, len(sizes))
 
 
-def parsed_files(paths: list[Path], workers: int) -> Iterator[tuple[Path, Parsed | None]]:
-    """Each of `paths` in order, with what a worker parsed of it, or None for the files the
-    caller reads itself (not YAML by name, declined by the fast path, or failed in a worker).
-    With no workers, every file is None."""
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def parsed_files(paths: list[Path], workers: int) -> Iterator[tuple[Path, Loaded | None]]:
+    """Each of `paths` in order, with its documents as workers parsed them, or None for the
+    files the caller reads itself (not YAML by name, declined by the fast path, failed in a
+    worker, or JSON that does not read). With no workers, a file large enough to be cut is
+    parsed here piece by piece (so its objects never all exist at full size at once); every
+    other file is None."""
     if workers < 1:
         for path in paths:
-            yield path, None
+            yield path, _cut_file(path, 1, _Inline)
         return
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
     )
-    queue: deque[tuple[Path, Future[Parsed | None] | None]] = deque()
+    queue: deque[tuple[Path, _Job | None, int]] = deque()
     todo = deque(paths)
     ahead = workers * AHEAD_PER_WORKER
     in_flight = 0
@@ -135,24 +167,213 @@ def parsed_files(paths: list[Path], workers: int) -> Iterator[tuple[Path, Parsed
         while queue or todo:
             while todo and (not queue or (not broken and in_flight < ahead)):
                 path = todo.popleft()
-                if not broken and path.name.endswith(YAML_SUFFIXES):
-                    queue.append((path, pool.submit(_parse, str(path))))
-                    in_flight += 1
-                else:
-                    queue.append((path, None))
-            path, future = queue.popleft()
-            parsed: Parsed | None = None
-            if future is not None:
-                in_flight -= 1
-                if not broken:
-                    try:
-                        parsed = future.result()
-                    except Exception:
-                        # a worker died (out of memory, killed): the rest is read in this process
-                        broken = True
-            yield path, parsed
+                job = None if broken else _submit(pool, path, workers)
+                submitted = 0 if job is None else job.submitted
+                queue.append((path, job, submitted))
+                in_flight += submitted
+            path, job, submitted = queue.popleft()
+            in_flight -= submitted
+            loaded: Loaded | None = None
+            if job is not None and not broken:
+                try:
+                    loaded = job.loaded()
+                except Exception:
+                    # a worker died (out of memory, killed): the rest is read in this process
+                    broken = True
+            yield path, loaded
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(slots=True)
+class _Job:
+    """The work submitted for one file: the whole file, or the pieces of a cut one."""
+
+    whole: _Pending | None
+    cut: _Cut | None = None
+
+    @property
+    def submitted(self) -> int:
+        return self.cut.submitted if self.cut is not None else 1
+
+    def loaded(self) -> Loaded | None:
+        if self.cut is not None:
+            return self.cut
+        assert self.whole is not None
+        whole = self.whole.result()
+        if whole is None:
+            return None
+        try:
+            return Loaded([orjson.loads(text) for text in whole.documents], whole.lines)
+        except orjson.JSONDecodeError:
+            return None
+
+
+def _submit(pool: ProcessPoolExecutor, path: Path, workers: int) -> _Job | None:
+    if not path.name.endswith(YAML_SUFFIXES):
+        return None
+    cut = _cut_file(path, workers, lambda kind, text: pool.submit(_parse_piece, kind, text))
+    if cut is not None:
+        return _Job(None, cut)
+    return _Job(pool.submit(_parse, str(path)))
+
+
+class _Pending(Protocol):
+    def result(self) -> Parsed | None: ...
+
+
+class _Inline:
+    """A piece parsed in this process when its result is asked for (no workers)."""
+
+    def __init__(self, kind: str, text: bytes) -> None:
+        self._kind = kind
+        self._text = text
+
+    def result(self) -> Parsed | None:
+        text, self._text = self._text, b""
+        return _parse_piece(self._kind, text)
+
+
+def _cut_file(path: Path, workers: int, submit: Callable[[str, bytes], _Pending]) -> _Cut | None:
+    """A YAML file of SPLIT_MIN_BYTES or more, cut into pieces (collect/yamlsplit.py) with the
+    first ones submitted; None for a file that is not cut."""
+    if not path.name.endswith(YAML_SUFFIXES) or _size(path) < SPLIT_MIN_BYTES:
+        return None
+    try:
+        data = read_bounded(path)
+    except InputError:
+        return None  # the caller reads it again, and reports why it cannot
+    share = len(data) // (workers * PIECES_PER_WORKER)
+    cut = split(data, max(PIECE_MIN_BYTES, min(PIECE_MAX_BYTES, share)))
+    if cut is None or (cut.kind == "items" and not _list_skeleton(cut.skeleton)):
+        return None
+    return _Cut(path, cut, submit, workers * AHEAD_PER_WORKER)
+
+
+def _list_skeleton(skeleton: bytes | None) -> bool:
+    """Whether a List's skeleton (`items: []` for its items) reads as a `kind: *List` document
+    whose items are a list: then its items are what the snapshot adds, one by one."""
+    documents = None if skeleton is None else fast_documents(skeleton)
+    if documents is None or len(documents) != 1 or not isinstance(documents[0], dict):
+        return False
+    kind = documents[0].get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and documents[0].get("items") == []
+
+
+class _Cut(Loaded):
+    """A file cut into pieces (collect/yamlsplit.py), read piece by piece as the workers finish
+    them, so only a few pieces' objects exist at full size at once.
+
+    A piece the fast path refused (or a worker that died) means the cut may have fallen inside
+    something that spans lines: the main process then parses the whole file as it would without
+    workers (raising its errors with their lines) and yields what was not yielded yet. Every
+    piece before the refused one parsed on its own, so nothing open crossed its end (a quoted
+    scalar or flow collection left open leaves the piece unparseable): what they yielded is what
+    the whole file holds."""
+
+    def __init__(
+        self, path: Path, cut: Split, submit: Callable[[str, bytes], _Pending], ahead: int
+    ) -> None:
+        super().__init__([], None)
+        self._path = path
+        self._kind = cut.kind
+        self._skeleton = cut.skeleton
+        self._submit = submit
+        self._ahead = ahead
+        self._todo = deque(cut.pieces)
+        # (where a piece starts, its result to come), the first `ahead` submitted now: later
+        # ones as these are read, so parsed pieces never pile up
+        self._queue: deque[tuple[int, _Pending]] = deque()
+        self._top_up()
+        self.submitted = len(self._queue)
+
+    def _top_up(self) -> None:
+        while self._todo and len(self._queue) < self._ahead:
+            piece = self._todo.popleft()
+            self._queue.append((piece.first_line, self._submit(self._kind, bytes(piece.text))))
+
+    def objects(self) -> Iterator[tuple[int, int | None, Any]]:
+        items = self._kind == "items"
+        yielded = 0
+        starts: list[int] = []
+        found: list[list[int] | None] = []
+        known = True
+        while self._queue:
+            first_line, pending = self._queue.popleft()
+            loaded = self._read(pending, items)
+            del pending  # a future keeps its result
+            self._top_up()
+            if loaded is None:
+                self._todo.clear()
+                self._queue.clear()
+                yield from self._whole(yielded)
+                return
+            documents, lines = loaded
+            shift = first_line - 1
+            if items:
+                [chunk] = documents
+                for item in chunk:
+                    yield 1, yielded, item
+                    yielded += 1
+                item_lines = None if lines is None else lines[1][0]
+                if item_lines is None or len(item_lines) != len(chunk):
+                    known = False
+                else:
+                    starts.extend(line + shift for line in item_lines)
+            else:
+                for document in documents:
+                    yielded += 1
+                    yield yielded, None, document
+                if lines is None:
+                    known = False
+                else:
+                    starts.extend(line + shift for line in lines[0])
+                    found.extend(
+                        None if at is None else [line + shift for line in at] for at in lines[1]
+                    )
+        if not known:
+            self.lines = None
+        elif items:
+            skeleton_lines = file_lines(self._skeleton or b"", [False])
+            self.lines = None if skeleton_lines is None else (skeleton_lines[0], [starts])
+        else:
+            self.lines = (starts, found)
+
+    @staticmethod
+    def _read(pending: _Pending, items: bool) -> tuple[list[Any], FileLines | None] | None:
+        """A piece's documents (for List items: one list), or None to read the whole file."""
+        try:
+            parsed = pending.result()
+            if parsed is None:
+                return None
+            documents = [orjson.loads(text) for text in parsed.documents]
+        except Exception:  # JSON that does not read, or a worker that died
+            return None
+        if items and (len(documents) != 1 or not isinstance(documents[0], list)):
+            return None
+        return documents, parsed.lines
+
+    def _whole(self, yielded: int) -> Iterator[tuple[int, int | None, Any]]:
+        """What the whole file holds past the first `yielded` documents (or List items)."""
+        from auditor.collect.files import item_list
+        from auditor.yamlsafe import yaml_documents
+
+        data = read_bounded(self._path)
+        documents = list(yaml_documents(str(self._path), data))
+        lists = [item_list(document) is not None for document in documents]
+        self.lines = file_lines(data, lists)
+        if self._kind == "documents" or yielded == 0:
+            for number, document in enumerate(documents[yielded:], start=yielded + 1):
+                yield number, None, document
+            return
+        items = item_list(documents[0]) if len(documents) == 1 else None
+        if items is None:
+            raise InputError(
+                f"{self._path}: read in pieces, then as a whole, it is not one List document "
+                "(report this)"
+            )
+        for number, item in enumerate(items[yielded:], start=yielded):
+            yield 1, number, item
 
 
 def _start_worker() -> None:
@@ -162,10 +383,24 @@ def _start_worker() -> None:
 def _parse(name: str) -> Parsed | None:
     """In a worker: one file through the fast path, or None for the main process to read."""
     try:
-        data = read_bounded(Path(name))
+        return _parse_piece("documents", read_bounded(Path(name)))
+    except Exception:
+        return None
+
+
+def _parse_piece(kind: str, data: bytes) -> Parsed | None:
+    """In a worker: YAML text through the fast path: documents (a file, or a piece of one cut
+    between documents), or a piece of a List's items (one sequence, with its items' lines)."""
+    try:
         documents = fast_json(data)
         if documents is None:
             return None
+        if kind == "items":
+            if len(documents) != 1:
+                return None
+            text = "items:\n" + data.decode("ascii")
+            found = [line - 1 for line in item_starts(text, 1, None, plain=True)]
+            return Parsed([documents[0].json], ([1], [found]))
         lines = file_lines(data, [document.has_item_list for document in documents])
         return Parsed([document.json for document in documents], lines)
     except Exception:
