@@ -7,6 +7,11 @@ back each document's JSON text and the lines its documents and List items start 
 process reads those texts with orjson, in file order, and adds the objects as before, while the
 workers parse the files ahead of it.
 
+A file of SPLIT_MIN_BYTES or more is cut into pieces first (collect/yamlsplit.py: between
+documents, or between the items of one `kind: List`); the pieces are parsed like files, by the
+workers or, without workers, one after the other in this process, and their objects are added
+as each piece is read (`_Cut`), so a large file never exists at full size as objects.
+
 A worker only ever answers for text the fast path can judge. A file it declines or fails on
 (anchors, tags, syntax errors, an unreadable or oversized file, a worker that died) comes back
 as None and the main process reads it itself, the way it reads every file without workers: the
