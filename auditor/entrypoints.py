@@ -21,11 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from auditor.exposure import (
-    k8s_gateway_exposure,
-    service_addresses,
-    service_is_external,
-)
+from auditor.exposure_frontend import service_addresses, service_is_external
+from auditor.exposure_gatewayapi import k8s_gateway_exposure
 from auditor.index import K_INGRESS, K_KGATEWAY, K_SERVICE, MeshIndex, Workload
 from auditor.istio import protocols as P
 from auditor.istio import reachability as R

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from auditor.cli import main
 from auditor.model import Category
 from auditor.report.formats import RENDERERS
-from auditor.report.view import category_label
+from auditor.report.view_findings import category_label
 from tests.report_support import CASES, at_root
 
 

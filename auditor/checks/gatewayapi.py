@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import attachments, backend_permitted, k8s_gateway_frontend
+from auditor.exposure_frontend import k8s_gateway_frontend
+from auditor.exposure_gatewayapi import attachments, backend_permitted
 from auditor.index import K_KGATEWAY, K_REFGRANT, K_SERVICE, ROUTE_KINDS
 from auditor.istio import gatewayapi as GA
 from auditor.model import Category, Result, Severity

@@ -20,17 +20,9 @@ from auditor.checks.tls_common import (
     split_secret_name,
     terminates,
 )
-from auditor.exposure import (
-    EXPOSED,
-    PLAINTEXT_HTTP,
-    attachments,
-    gateway_exposure,
-    istio_servers,
-    k8s_gateway_frontend,
-    route_backends,
-    server_key,
-    server_tls_mode,
-)
+from auditor.exposure import gateway_exposure, istio_servers, server_key, server_tls_mode
+from auditor.exposure_frontend import EXPOSED, PLAINTEXT_HTTP, k8s_gateway_frontend
+from auditor.exposure_gatewayapi import attachments, route_backends
 from auditor.index import (
     K_GATEWAY,
     K_KGATEWAY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import istio_gateway_frontend, k8s_gateway_frontend
+from auditor.exposure_frontend import istio_gateway_frontend, k8s_gateway_frontend
 from auditor.index import K_GATEWAY, K_KGATEWAY, K_VS
 from auditor.istio import hosts as H
 from auditor.istio.refs import (
