@@ -12,12 +12,9 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from auditor.istio import annotations as ann
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
-from auditor.istio import meshconfig
 from auditor.istio.egress import EgressRouting
 from auditor.istio.injection import MeshStatus
 from auditor.istio.meshconfig import MeshConfig
@@ -58,6 +55,7 @@ from auditor.kinds import (
     WORKLOAD_KINDS,
 )
 from auditor.membership import Destination, Membership
+from auditor.mesh_config_source import resolve_mesh_config
 from auditor.snapshot import KObject, Snapshot
 from auditor.workload import Workload
 from auditor.workload_ports import WorkloadPorts
@@ -102,7 +100,6 @@ __all__ = [
     "Destination",
     "MeshIndex",
     "Workload",
-    "resolve_mesh_config",
 ]
 
 
@@ -481,44 +478,3 @@ def _export_to(svc: KObject) -> list[str] | None:
     if not value:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def resolve_mesh_config(snapshot: Snapshot) -> tuple[MeshConfig, list[str]]:
-    """The mesh config in force: --mesh-config, else the `istio` ConfigMap, else Istio defaults.
-
-    Returns the config and notes for `warnings[]` (several revisions' ConfigMaps, overrides).
-    """
-    notes: list[str] = []
-    candidates = sorted(
-        (o for o in snapshot.objects(K_CONFIGMAP) if "mesh" in (o.raw.get("data") or {})),
-        key=lambda o: (
-            o.namespace != meshconfig.DEFAULT_ROOT_NAMESPACE,
-            o.name != "istio",
-            o.namespace,
-            o.name,
-        ),
-    )
-    if snapshot.mesh_config_override is not None:
-        source, data = snapshot.mesh_config_override
-        if candidates:
-            notes.append(
-                f"--mesh-config {source} overrides ConfigMap "
-                f"{candidates[0].namespace}/{candidates[0].name} found in the input"
-            )
-        return meshconfig.from_mapping(data, f"file {source}"), notes
-    if not candidates:
-        return meshconfig.DEFAULT, notes
-    chosen = candidates[0]
-    if len(candidates) > 1:
-        others = ", ".join(f"{c.namespace}/{c.name}" for c in candidates[1:])
-        notes.append(
-            f"several mesh-config ConfigMaps found; using {chosen.namespace}/{chosen.name} "
-            f"(also present: {others})"
-        )
-    text = (chosen.raw.get("data") or {}).get("mesh") or ""
-    source = f"ConfigMap {chosen.namespace}/{chosen.name}"
-    try:
-        return meshconfig.parse_text(str(text), source), notes
-    except (ValueError, yaml.YAMLError) as exc:  # a broken ConfigMap must not stop the audit
-        notes.append(f"{source}: key 'mesh' is not valid MeshConfig YAML ({exc}); using defaults")
-        return meshconfig.DEFAULT, notes

@@ -16,7 +16,8 @@ from auditor.egress import build_egress
 from auditor.entrypoints import build_entry_points
 from auditor.exposure import build_exposure
 from auditor.gates import Gates
-from auditor.index import MeshIndex, resolve_mesh_config
+from auditor.index import MeshIndex
+from auditor.mesh_config_source import resolve_mesh_config
 from auditor.model import ExposureEntry
 from auditor.mtls import build_mtls
 from auditor.report.model import Report, build_report, resummarize

@@ -16,8 +16,8 @@ from auditor.collect.cluster import (
     Response,
     TransportError,
     collect_cluster,
-    rbac_resources,
 )
+from auditor.collect.discovery import rbac_resources
 from auditor.collect.files import load_paths
 from auditor.collect.live import (
     NO_ISTIO,

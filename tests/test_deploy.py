@@ -18,7 +18,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kv_utils
 
-from auditor.collect.cluster import rbac_resources
+from auditor.collect.discovery import rbac_resources
 from auditor.kinds import KINDS, RBAC_CLUSTER, RBAC_OPT_IN, RBAC_ROOT_NAMESPACE
 from tests.helpers import ROOT
 from tests.pipeline_helpers import COMMON, WAIVERS

@@ -27,7 +27,8 @@ import yaml
 from auditor.checks.registry import REGISTRY, CheckContext, all_checks
 from auditor.checks.runner import run_checks
 from auditor.collect.files import load_file
-from auditor.index import MeshIndex, resolve_mesh_config
+from auditor.index import MeshIndex
+from auditor.mesh_config_source import resolve_mesh_config
 from auditor.snapshot import Snapshot, SourceInfo
 
 CORPUS = Path(__file__).parent / "data" / "peer-corpus"

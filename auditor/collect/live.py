@@ -33,13 +33,13 @@ from auditor.collect.cluster import (
     ClusterData,
     CollectOptions,
     DeadlineExceeded,
-    DiscoveryError,
     Response,
     StatusError,
     TransportError,
     collect_cluster,
     drain_objects,
 )
+from auditor.collect.discovery import DiscoveryError
 from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES
 from auditor.errors import ClusterError
 from auditor.istio.version import istio_version

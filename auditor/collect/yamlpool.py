@@ -172,7 +172,12 @@ def parsed_files(paths: list[Path], workers: int) -> Iterator[tuple[Path, Loaded
         while queue or todo:
             while todo and (not queue or (not broken and in_flight < ahead)):
                 path = todo.popleft()
-                job = None if broken else _submit(pool, path, workers)
+                job = None
+                if not broken:
+                    try:
+                        job = _submit(pool, path, workers)
+                    except Exception:  # the pool broke: a worker died
+                        broken = True
                 submitted = 0 if job is None else job.submitted
                 queue.append((path, job, submitted))
                 in_flight += submitted
@@ -294,8 +299,11 @@ class _Cut(Loaded):
 
     def _top_up(self) -> None:
         while self._todo and len(self._queue) < self._ahead:
-            piece = self._todo.popleft()
-            self._queue.append((piece.first_line, self._submit(self._kind, bytes(piece.text))))
+            try:
+                pending = self._submit(self._kind, bytes(self._todo[0].text))
+            except Exception:  # the pool broke: what is left comes from the whole file
+                return
+            self._queue.append((self._todo.popleft().first_line, pending))
 
     def objects(self) -> Iterator[tuple[int, int | None, Any]]:
         items = self._kind == "items"
@@ -303,11 +311,14 @@ class _Cut(Loaded):
         starts: list[int] = []
         found: list[list[int] | None] = []
         known = True
-        while self._queue:
-            first_line, pending = self._queue.popleft()
-            loaded = self._read(pending, items)
-            del pending  # a future keeps its result
-            self._top_up()
+        while self._queue or self._todo:
+            if not self._queue:
+                loaded = None  # a piece could not be submitted
+            else:
+                first_line, pending = self._queue.popleft()
+                loaded = self._read(pending, items)
+                del pending  # a future keeps its result
+                self._top_up()
             if loaded is None:
                 self._todo.clear()
                 self._queue.clear()
