@@ -10,7 +10,7 @@ changes a loaded object (tests/test_snapshot_sharing.py).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from sys import intern
 from typing import Any
@@ -36,26 +36,16 @@ def share_strings(node: dict[str, Any] | list[Any]) -> None:
 
 def _share_children(node: dict[str, Any] | list[Any], table: dict[int, Any] | None) -> None:
     """Intern the strings below `node` and, with a sharing table, share its dicts and lists."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            kind = type(value)
-            if kind is str:
-                node[key] = intern(value)
-            elif kind is dict or kind is list:
-                if table is None:
-                    _share_children(value, None)
-                else:
-                    node[key] = _shared(value, table)
-    else:
-        for i, value in enumerate(node):
-            kind = type(value)
-            if kind is str:
-                node[i] = intern(value)
-            elif kind is dict or kind is list:
-                if table is None:
-                    _share_children(value, None)
-                else:
-                    node[i] = _shared(value, table)
+    slots: Iterable[tuple[Any, Any]] = node.items() if isinstance(node, dict) else enumerate(node)
+    for slot, value in slots:  # replacing a dict's value in place keeps its size and order
+        kind = type(value)
+        if kind is str:
+            node[slot] = intern(value)
+        elif kind is dict or kind is list:
+            if table is None:
+                _share_children(value, None)
+            else:
+                node[slot] = _shared(value, table)
 
 
 _EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS

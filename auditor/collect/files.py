@@ -321,8 +321,7 @@ def add_loaded(snapshot: Snapshot, path: Path, loaded: Loaded, default_namespace
 
 def record_lines(snapshot: Snapshot, origin: str, data: bytes, docs: list[Any]) -> None:
     """Note the line each document and List item starts on (for SARIF), when it is certain."""
-    lists = [item_list(doc) for doc in docs]
-    counts = [None if items is None else len(items) for items in lists]
+    counts = [None if (items := item_list(doc)) is None else len(items) for doc in docs]
     put_lines(snapshot, origin, counts, file_lines(data, [n is not None for n in counts]))
 
 
