@@ -10,8 +10,8 @@ mesh of benchmarks/generate.py). Each way of reading the cluster then runs in a 
 its wall time, CPU (user+sys) and peak RSS (`os.wait4`'s rusage, as benchmarks/run.py measures its
 steps) are reported with the requests it sent and the objects it read:
 
-  collector        auditor.collect.live.collect (discovery, concurrent paged lists, orjson, Pod
-                   trimming, metadata-only Secrets) plus the Snapshot the checks read
+  collector        auditor.input.cluster.live.collect (discovery, concurrent paged lists, orjson,
+                   Pod trimming, metadata-only Secrets) plus the Snapshot the checks read
   baseline         exactly the list URLs the collector read (same paths, selectors, Accept, limit,
                    so the same pages), paged one after the other through urllib3, each page parsed
                    with json.loads and kept: no discovery, no Snapshot
@@ -283,9 +283,9 @@ def read_command(method: str, workdir: Path) -> list[str]:
 
 
 def read_collector(workdir: Path) -> dict[str, Any]:
-    from auditor.collect import cluster
-    from auditor.collect.cluster import CollectOptions
-    from auditor.collect.live import ClientTransport, LiveOptions, collect
+    from auditor.input.cluster import lists as cluster
+    from auditor.input.cluster.lists import CollectOptions
+    from auditor.input.cluster.live import ClientTransport, LiveOptions, collect
 
     lists: list[tuple[str, list[list[str]], str]] = []
     list_requests = [0]

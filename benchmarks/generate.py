@@ -27,7 +27,7 @@ Planted problems: each app namespace gets each problem type with probability `--
 listed in a sidecar file (`<output stem>.planted.json`) with the checks that must report them
 (an empty list for a problem no check reports).
 
-Output is the mesh-audit snapshot file (auditor.collect.snapshot_file), gzipped when the name ends
+Output is the mesh-audit snapshot file (auditor.input.snapshot_file), gzipped when the name ends
 in `.gz`; `--yaml-dir` also writes one `kind: List` YAML file per namespace. Objects are written
 as they are generated (`SnapshotWriter`), so a 1M-object mesh needs no more memory than a small
 one; `generate()` keeps them in memory instead, for tests.
@@ -1725,9 +1725,9 @@ def kind_key(obj: dict[str, Any]) -> str:
 
 def snapshot(mesh: Mesh, seed: int) -> dict[str, Any]:
     """The snapshot document of a mesh (its `objects` as held in `mesh.objects`)."""
-    from auditor.collect.snapshot_file import snapshot_document
-    from auditor.kinds import KINDS
-    from auditor.snapshot import CollectionStatus, SourceInfo
+    from auditor.input.kinds import KINDS
+    from auditor.input.snapshot import CollectionStatus, SourceInfo
+    from auditor.input.snapshot_file import snapshot_document
 
     counts = mesh.counts
     collection = {
@@ -1798,7 +1798,7 @@ class SnapshotWriter(Sink):
     stays bounded whatever the size: one object per line into a temporary file next to the
     output (a gzip member for `.gz`), and at the end the header line (the collection counts are
     known only then) followed by those lines. The result is the layout `write_snapshot` writes,
-    the streamed reader's (`auditor.collect.snapshot_file`); gzipped, it is two gzip members,
+    the streamed reader's (`auditor.input.snapshot_file`); gzipped, it is two gzip members,
     which gzip readers (Python's `gzip`, zcat) read as one stream. A namespace's YAML file is
     written when the namespace is complete; the shared namespaces' at the end."""
 
@@ -1866,7 +1866,7 @@ class SnapshotWriter(Sink):
         self.yaml_files += 1
 
     def finish(self, mesh: Mesh, seed: int) -> None:
-        from auditor.collect.snapshot_file import encode_snapshot
+        from auditor.input.snapshot_file import encode_snapshot
 
         self.buffer.append(b"\n]}\n")
         self._flush()

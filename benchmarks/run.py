@@ -15,13 +15,13 @@ and its wall time includes interpreter start-up and imports, as a user sees them
   not available); the render-only time is the difference from `scan`;
 - yaml-parse: the `--yaml-dir` form parsed with libyaml's CSafeLoader (the YAML floor);
 - yaml-scan: `mesh-audit scan --from YAML_DIR --format json` (YAML files parsed in worker
-  processes, one per CPU: auditor/collect/yamlpool.py; wall time and peak RSS are the scan's,
+  processes, one per CPU: auditor/input/yamlpool.py; wall time and peak RSS are the scan's,
   CPU time includes the workers');
 - yaml-scan-1: the same with `--jobs 1`, every file parsed in the scan's own process;
 - yaml-file-scan / yaml-file-scan-1: the same objects as one file, `kind: List` with every
   object in its `items` (what `kubectl get -A -o yaml > all.yaml` writes; made once from the YAML
   directory, beside it), scanned with workers / with `--jobs 1` (the file is cut into pieces
-  either way: auditor/collect/yamlsplit.py);
+  either way: auditor/input/yamlsplit.py);
 - collect / collect-floor (only for `--collect-sizes`): the snapshot's objects served by the
   loopback test API server (benchmarks/collect_bench.py, in a process of its own that is not
   measured), read by the live collector (`collect`: discovery, paged lists, the Snapshot) and by
@@ -95,9 +95,9 @@ print(len(doc["objects"]))
 """
 
 IMPORT = """
-import auditor.cli, auditor.scan, auditor.collect.files, auditor.report.formats
+import auditor.cli, auditor.run.scan, auditor.input.files, auditor.report.formats
 import auditor.checks.registry
-auditor.checks.registry.all_checks()
+auditor.checks.all_checks()
 """
 
 YAML_PARSE = """

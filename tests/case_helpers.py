@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from auditor.collect.files import load_paths
-from auditor.scan import scan
+from auditor.input.files import load_paths
+from auditor.run.scan import scan
 
 CASES = Path(__file__).parent.parent / "fixtures" / "cases"
 GENERATED_AT = "2026-01-01T00:00:00Z"

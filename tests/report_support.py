@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from auditor.collect.files import load_paths
+from auditor.input.files import load_paths
 from auditor.report.model import Report
-from auditor.scan import scan
+from auditor.run.scan import scan
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = "fixtures/cases/report"

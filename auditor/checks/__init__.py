@@ -21,3 +21,9 @@ from auditor.checks import (  # noqa: F401
     tls_settings,
     virtualservices,
 )
+from auditor.checks.registry import REGISTRY, Check
+
+
+def all_checks() -> list[Check]:
+    """Every registered check, sorted by ID (importing this package registered them)."""
+    return [REGISTRY[k] for k in sorted(REGISTRY)]

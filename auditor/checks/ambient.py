@@ -4,7 +4,8 @@ opt-outs and routes are in ambient_waypoints.py).
 ztunnel enforces AuthorizationPolicies at L4 only; HTTP rules, routes and `targetRefs` policies
 need a waypoint (a Gateway API Gateway of class `istio-waypoint`) that the destination is
 enrolled in with `istio.io/use-waypoint`. The binding rules and ztunnel's handling of policy
-rules are in auditor/istio/waypoint.py, applied per object by `MeshIndex.waypoints`.
+rules are in auditor/istio/waypoint.py, applied per object by
+`waypoint_map(index)` (auditor/mesh/waypoints.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import authz as A
+from auditor.istio import waypoint as WP
+from auditor.mesh.index import (
     K_AP,
     K_DEPLOYMENT,
     K_KGATEWAY,
@@ -24,10 +29,7 @@ from auditor.index import (
     MeshIndex,
     Workload,
 )
-from auditor.istio import authz as A
-from auditor.istio import waypoint as WP
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
+from auditor.mesh.waypoints import waypoint_map
 
 WAYPOINT_DOCS = "https://istio.io/latest/docs/ambient/usage/waypoint/"
 L4_POLICY_DOCS = "https://istio.io/latest/docs/ambient/usage/l4-policy/"
@@ -88,7 +90,7 @@ def _ztunnel_policies(ctx: CheckContext) -> list[_ZtunnelPolicy]:
             continue
         plain, behind = [], []
         for w in applied:
-            path = index.waypoints.in_path(w)
+            path = waypoint_map(index).in_path(w)
             if path:
                 behind.append((w, tuple(path)))
             else:
@@ -208,7 +210,7 @@ def selector_policy_behind_waypoint(ctx: CheckContext) -> Iterator[Result]:
             refused = []
             for wp_key in waypoints:
                 wp = next(wp for _, p in zp.behind_waypoint for _, wp in p if wp.key == wp_key)
-                ns, account = ctx.index.waypoints.identity(wp)
+                ns, account = waypoint_map(ctx.index).identity(wp)
                 if not WP.admits_identity(zp.policy.rules, zp.obj.namespace, ns, account, td):
                     refused.append(f"{td}/ns/{ns}/sa/{account}")
             if not refused:
@@ -282,7 +284,7 @@ def _target_state(ctx: CheckContext, namespace: str, ref: Mapping[str, object]) 
 
 
 def _no_waypoint(ctx: CheckContext, obj: KObject) -> str:
-    binding = ctx.index.waypoints.service(obj)
+    binding = waypoint_map(ctx.index).service(obj)
     if WP.binding_in_use(binding) is not None:
         return ""
     return f"{obj.kind} {obj.namespace}/{obj.name} has no waypoint ({binding.reason})"

@@ -1,12 +1,14 @@
 """Ambient mode: waypoint bindings that do not take effect, opt-outs and routes that no
 waypoint applies (AMB003, AMB005, AMB006). The binding rules are in auditor/istio/waypoint.py,
-applied per object by `MeshIndex.waypoints`; the policy checks are in ambient.py.
+applied per object by `waypoint_map(index)` (auditor/mesh/waypoints.py); the policy checks are
+in ambient.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.ambient import (
     ADD_WORKLOADS_DOCS,
     CORE_GROUPS,
@@ -15,7 +17,11 @@ from auditor.checks.ambient import (
     workload_name,
 )
 from auditor.checks.registry import CheckContext, check
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import authz as A
+from auditor.istio import injection as inj
+from auditor.istio import waypoint as WP
+from auditor.mesh.index import (
     K_DEPLOYMENT,
     K_HTTPROUTE,
     K_KGATEWAY,
@@ -26,11 +32,7 @@ from auditor.index import (
     K_VS,
     ROUTE_KINDS,
 )
-from auditor.istio import authz as A
-from auditor.istio import injection as inj
-from auditor.istio import waypoint as WP
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.snapshot import KObject
+from auditor.mesh.waypoints import waypoint_map
 
 # ---- use-waypoint labels that do not take effect ----------------------------------------------
 
@@ -67,7 +69,7 @@ def use_waypoint_not_in_effect(ctx: CheckContext) -> Iterator[Result]:
     that reason. A namespace label whose waypoint takes only service traffic is the documented
     default and does not make its pods fire.
     """
-    waypoints = ctx.index.waypoints
+    waypoints = waypoint_map(ctx.index)
     for ns in ctx.snapshot.objects(K_NAMESPACE):
         binding = WP.bind("service", "Namespace", ns.name, {}, ns.labels, waypoints.waypoints)
         if binding.label_on == "Namespace" and binding.problem:
@@ -214,7 +216,7 @@ def route_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
     has no waypoint in use.
     """
     for route, path, svc in _route_targets(ctx):
-        binding = ctx.index.waypoints.service(svc)
+        binding = waypoint_map(ctx.index).service(svc)
         if WP.binding_in_use(binding) is not None or not _ambient_served(ctx, svc):
             continue
         yield Result(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from auditor.authorization import applying_to, build_authorization
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import authz as A
+from auditor.mesh.authorization import applying_to, build_authorization
+from auditor.mesh.egress_routing import egress_routing
+from auditor.mesh.index import (
     K_AP,
     K_DEPLOYMENT,
     K_GATEWAY,
@@ -17,9 +21,6 @@ from auditor.index import (
     K_SERVICE,
     K_VS,
 )
-from auditor.istio import authz as A
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
 
 AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
 EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
@@ -60,7 +61,7 @@ def egress_gateway_unrestricted(ctx: CheckContext) -> Iterator[Result]:
     """
     model = {(e.ref.key): e for e in build_authorization(ctx.index)}
     gateways_of: dict[str, list[KObject]] = {}
-    for gw in ctx.index.egress.egress_gateways():
+    for gw in egress_routing(ctx.index).egress_gateways():
         for w in ctx.index.gateway_workloads(gw):
             if not w.owned:
                 gateways_of.setdefault(w.obj.ref.key, []).append(gw)

@@ -1,4 +1,4 @@
-"""Authorization checks judged on the access model (auditor/authorization.py): what all the
+"""Authorization checks judged on the access model (auditor/mesh/authorization.py): what all the
 policies that apply to a workload decide together, in Istio's order CUSTOM, DENY, ALLOW."""
 
 from __future__ import annotations
@@ -6,13 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auditor.authorization import WorkloadAuthz, applying_to, build_authorization, policies
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_NAMESPACE, K_POD, K_SERVICE, MeshIndex
 from auditor.istio import authz as A
 from auditor.istio import waypoint as WP
 from auditor.istio.meshconfig import path_normalization
-from auditor.model import Category, ResourceRef, Result, Severity
+from auditor.mesh.authorization import WorkloadAuthz, applying_to, build_authorization, policies
+from auditor.mesh.index import (
+    K_AP,
+    K_DEPLOYMENT,
+    K_GATEWAY,
+    K_NAMESPACE,
+    K_POD,
+    K_SERVICE,
+    MeshIndex,
+)
+from auditor.mesh.waypoints import waypoint_map
 
 AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
 BEST_PRACTICES = "https://istio.io/latest/docs/ops/best-practices/security/"
@@ -158,7 +167,7 @@ def _behind_guarded(
         return False
     services, gateways = attached
     for svc in index.services_for(entry.workload):
-        used = WP.binding_in_use(index.waypoints.service(svc))
+        used = WP.binding_in_use(waypoint_map(index).service(svc))
         if used is None:
             continue
         if (svc.namespace, svc.name) in services or (used.namespace, used.name) in gateways:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import PROXY_SENDS, DirectGroup, registrations
-from auditor.egress_reach import app_workloads, excluded_namespace, uncontained
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import hosts as H
+from auditor.istio.destinations import DestinationClass, gateway_advice_applies
+from auditor.mesh.egress import PROXY_SENDS, DirectGroup, egress_model, registrations
+from auditor.mesh.egress_reach import app_workloads, excluded_namespace, uncontained
+from auditor.mesh.egress_routing import PortRoute, egress_routing
+from auditor.mesh.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
     K_GATEWAY,
@@ -24,11 +29,6 @@ from auditor.index import (
     K_STATEFULSET,
     K_VS,
 )
-from auditor.istio import hosts as H
-from auditor.istio.destinations import DestinationClass, gateway_advice_applies
-from auditor.istio.egress import PortRoute
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.snapshot import KObject
 
 EGRESS_GW_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/"
 SECURITY_NOTE = EGRESS_GW_DOCS + "#additional-security-considerations"
@@ -40,7 +40,7 @@ def namespace_ref(name: str) -> ResourceRef:
 
 
 def _external_hosts(ctx: CheckContext) -> Iterator[tuple[KObject, int, str, list[int]]]:
-    for se in ctx.index.egress.external_entries:
+    for se in egress_routing(ctx.index).external_entries:
         ports = [
             p["number"] for p in se.spec.get("ports") or () if isinstance(p.get("number"), int)
         ]
@@ -79,7 +79,7 @@ def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
     that name specific addresses (a deliberate allowance, e.g. Private Google Access ranges).
     With no workloads in the input at all, the verdict rests on the routing alone.
     """
-    model = ctx.index.egress_model
+    model = egress_model(ctx.index)
     no_workloads = not model.reachers.groups
     for obj, path, entry in registrations(ctx.index):
         host = entry.host
@@ -159,7 +159,7 @@ def egress_wiring_incomplete(ctx: CheckContext) -> Iterator[Result]:
     Fires per VirtualService mesh leg and host whose egress gateway has no matching Gateway
     server, no gateway leg to the host, or whose named subset is undefined.
     """
-    routing = ctx.index.egress
+    routing = egress_routing(ctx.index)
     seen: set[tuple[str, str, str]] = set()
     for _se, _j, host, ports in _external_hosts(ctx):
         for port in ports:
@@ -204,7 +204,7 @@ def resolution_none_loop(ctx: CheckContext) -> Iterator[Result]:
     resolves, as Istio's wildcard-egress-hosts task sends `*.wikipedia.org` on to
     `www.wikipedia.org`, is no loop.
     """
-    routing = ctx.index.egress
+    routing = egress_routing(ctx.index)
     for se, _j, host, ports in _external_hosts(ctx):
         if str(se.spec.get("resolution") or "NONE").upper() != "NONE":
             continue
@@ -230,7 +230,7 @@ def _forwards_to_original(ctx: CheckContext, host: str, route: PortRoute) -> boo
     gw = route.gateway
     if gw is None or gw.kind != "Gateway" or gw.group != "networking.istio.io":
         return True
-    targets = ctx.index.egress.gateway_leg_targets(host, gw)
+    targets = egress_routing(ctx.index).gateway_leg_targets(host, gw)
     if not targets:
         return True
     for target in targets:
@@ -282,7 +282,7 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
             else "no NetworkPolicy restricts their egress"
         )
         around = (
-            ", bypassing the egress gateway" if ctx.index.egress_model.has_egress_gateway else ""
+            ", bypassing the egress gateway" if egress_model(ctx.index).has_egress_gateway else ""
         )
         yield Result(
             resource=namespace_ref(ns),

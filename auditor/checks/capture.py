@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.bypass import SECURITY_NOTE, namespace_ref
 from auditor.checks.registry import CheckContext, check
-from auditor.egress_reach import app_workloads, excluded_namespace
-from auditor.index import (
+from auditor.istio import annotations as ann
+from auditor.istio import injection as inj
+from auditor.mesh.egress_reach import app_workloads, excluded_namespace
+from auditor.mesh.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
     K_NAMESPACE,
     K_POD,
     K_STATEFULSET,
 )
-from auditor.istio import annotations as ann
-from auditor.istio import injection as inj
-from auditor.model import Category, Result, Severity
 
 ANNOTATION_DOCS = "https://istio.io/latest/docs/reference/config/annotations/"
 INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"

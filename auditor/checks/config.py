@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import hosts as H
+from auditor.istio import injection as inj
+from auditor.istio.refs import visible_in
+from auditor.mesh.egress_routing import registered_ports, route_destinations
+from auditor.mesh.index import (
     K_CONFIGMAP,
     K_DEPLOYMENT,
     K_DR,
@@ -20,12 +26,6 @@ from auditor.index import (
     K_SIDECAR,
     K_VS,
 )
-from auditor.istio import hosts as H
-from auditor.istio import injection as inj
-from auditor.istio.egress import registered_ports, route_destinations
-from auditor.istio.refs import visible_in
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.snapshot import KObject
 
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
 VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-service/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from auditor.checks.registry import all_checks
+from auditor.checks import all_checks
 
 
 def render_checks(output: str) -> str:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.egress_reach import proxies
-from auditor.index import K_CONFIGMAP, K_DR, K_SE, K_SERVICE, K_SIDECAR, K_VS
+from auditor.input.snapshot import KObject
 from auditor.istio import hosts as H
-from auditor.istio.egress import (
+from auditor.mesh.egress_reach import proxies
+from auditor.mesh.egress_routing import (
     external_service_entry,
     over_broad_host,
     registered_ports,
     route_destinations,
 )
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.snapshot import KObject
+from auditor.mesh.index import K_CONFIGMAP, K_DR, K_SE, K_SERVICE, K_SIDECAR, K_VS
 
 EGRESS_DOCS = "https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/"
 MESH_DOCS = "https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/"

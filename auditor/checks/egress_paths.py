@@ -1,16 +1,16 @@
 """Checks on the egress model's destinations: cloud metadata endpoints opened to workloads, and
-bytes that cross the internet in clear text (auditor.egress, auditor.istio.destinations)."""
+bytes that cross the internet in clear text (auditor.mesh.egress, auditor.istio.destinations)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import EgressEntry, PortEntry, registrations
-from auditor.index import K_DEPLOYMENT, K_DR, K_GATEWAY, K_NETPOL, K_POD, K_SE, K_VS
+from auditor.input.snapshot import KObject
 from auditor.istio.destinations import DestinationClass
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
+from auditor.mesh.egress import EgressEntry, PortEntry, egress_model, registrations
+from auditor.mesh.index import K_DEPLOYMENT, K_DR, K_GATEWAY, K_NETPOL, K_POD, K_SE, K_VS
 
 SE_DOCS = "https://istio.io/latest/docs/reference/config/networking/service-entry/"
 TLS_ORIGINATION_DOCS = (
@@ -82,7 +82,7 @@ def metadata_endpoint_registered(ctx: CheckContext) -> Iterator[Result]:
         callers = [c for p in entry.ports for c in _callers(p)]
         careless = [g for p in entry.ports for g in p.direct if g.reachable and not g.deliberate]
         via = [p for p in entry.ports if p.path == "egress-gateway" and p.gateway is not None]
-        if not callers and not via and ctx.index.egress_model.reachers.groups:
+        if not callers and not via and egress_model(ctx.index).reachers.groups:
             continue
         how = []
         if via:
@@ -148,7 +148,7 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
         for port in entry.ports:
             if port.protocol not in PLAINTEXT_PROTOCOLS or port.tls_origination != "none":
                 continue
-            if not port.used and ctx.index.egress_model.reachers.groups:
+            if not port.used and egress_model(ctx.index).reachers.groups:
                 continue
             i = _port_index(se, port.number) if se.kind == "ServiceEntry" else None
             http = port.protocol in HTTP_PROTOCOLS

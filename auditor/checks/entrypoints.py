@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from auditor.base.model import Category, ExposureEntry, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.entrypoints import (
+from auditor.istio import reachability as R
+from auditor.mesh.entrypoints import (
     gateway_service_keys,
     host_entries,
     ingress_class,
     ingress_entries,
     service_entries,
 )
-from auditor.index import (
+from auditor.mesh.index import (
     K_DAEMONSET,
     K_DEPLOYMENT,
     K_INGRESS,
@@ -21,8 +23,6 @@ from auditor.index import (
     K_SERVICE,
     K_STATEFULSET,
 )
-from auditor.istio import reachability as R
-from auditor.model import Category, ExposureEntry, Result, Severity
 
 WORKLOAD_NEEDS = (K_POD, K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
 SERVICE_DOCS = "https://kubernetes.io/docs/concepts/services-networking/service/"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure_frontend import k8s_gateway_frontend
-from auditor.exposure_gatewayapi import attachments, backend_permitted
-from auditor.index import K_KGATEWAY, K_REFGRANT, K_SERVICE, ROUTE_KINDS
 from auditor.istio import gatewayapi as GA
-from auditor.model import Category, Result, Severity
+from auditor.mesh.exposure_frontend import k8s_gateway_frontend
+from auditor.mesh.exposure_gatewayapi import attachments, backend_permitted
+from auditor.mesh.index import K_KGATEWAY, K_REFGRANT, K_SERVICE, ROUTE_KINDS
 
 SPEC = "https://gateway-api.sigs.k8s.io/reference/spec/"
 ISTIO_GATEWAY_API = "https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/"

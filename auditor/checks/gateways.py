@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure import internet_servers, istio_servers, server_key, server_tls_mode
-from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
 from auditor.istio import gateway_merge as GM
 from auditor.istio import hosts as H
 from auditor.istio.gateway_merge import MergeServer
-from auditor.model import Category, Result, Severity
+from auditor.mesh.egress_routing import egress_routing
+from auditor.mesh.exposure import internet_servers, istio_servers, server_key, server_tls_mode
+from auditor.mesh.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
 
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
 GATEWAY_DOCS = "https://istio.io/latest/docs/reference/config/networking/gateway/"
@@ -292,7 +293,7 @@ def cross_namespace_gateway(ctx: CheckContext) -> Iterator[Result]:
     Gateways that carry external traffic), nor on gateways reachable only inside the cluster or
     the private network.
     """
-    egress = {(g.namespace, g.name) for g in ctx.index.egress.egress_gateways()}
+    egress = {(g.namespace, g.name) for g in egress_routing(ctx.index).egress_gateways()}
     for gw in ctx.snapshot.objects(K_GATEWAY):
         if gw.namespace == ctx.mesh.root_namespace or (gw.namespace, gw.name) in egress:
             continue

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import hosts as H
+from auditor.istio.mtls import WEAK_MODES, client_tls_modes, pa_mode, port_level, weakening
+from auditor.mesh.egress_routing import route_destinations
+from auditor.mesh.index import (
     K_DEPLOYMENT,
     K_DR,
     K_PA,
@@ -15,11 +20,6 @@ from auditor.index import (
     ROUTE_KINDS,
     Workload,
 )
-from auditor.istio import hosts as H
-from auditor.istio.egress import route_destinations
-from auditor.istio.mtls import WEAK_MODES, client_tls_modes, pa_mode, port_level, weakening
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.snapshot import KObject
 
 PA_DOCS = "https://istio.io/latest/docs/reference/config/security/peer_authentication/"
 MTLS_TASK = "https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/"

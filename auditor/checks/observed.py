@@ -1,6 +1,6 @@
 """Checks on observed egress (`scan --prometheus`): traffic Istio's metrics recorded in the window
 that the configuration says should not happen, and registrations nothing used
-(auditor/observed.py joins the metrics to the egress model).
+(auditor/mesh/observed.py joins the metrics to the egress model).
 
 They run only when Prometheus answered; without `--prometheus` they have no input and say so in
 `check_runs[]`.
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.egress import PROXY_SENDS, registrations
-from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SE, K_SIDECAR, K_VS
-from auditor.model import Category, ResourceRef, Result, Severity
-from auditor.observed import DID_BYPASS, NOT_OBSERVED, ObservedEgress, Source, Traffic
+from auditor.mesh.egress import PROXY_SENDS, registrations
+from auditor.mesh.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SE, K_SIDECAR, K_VS
+from auditor.mesh.observed import DID_BYPASS, NOT_OBSERVED, ObservedEgress, Source, Traffic
 
 METRICS_DOCS = "https://istio.io/latest/docs/reference/config/metrics/"
 MONITORING_BLOG = "https://istio.io/latest/blog/2019/monitoring-external-service-traffic/"

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from auditor.index import MeshIndex
+from auditor.base.model import Category, CheckMeta, Result, Severity
+from auditor.input.snapshot import Snapshot
 from auditor.istio.meshconfig import MeshConfig
-from auditor.model import Category, CheckMeta, Result, Severity
-from auditor.snapshot import Snapshot
+from auditor.mesh.index import MeshIndex
 
 if TYPE_CHECKING:
-    from auditor.observed import ObservedEgress
+    from auditor.mesh.observed import ObservedEgress
 
 ID_PATTERN = re.compile(r"^[A-Z]{2,5}\d{3}$")
 
@@ -64,7 +64,7 @@ def check(
     ist_codes: Iterable[str] = (),
     telemetry: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register a check. `needs` lists the kind keys it reads (see auditor.kinds).
+    """Register a check. `needs` lists the kind keys it reads (see auditor.input.kinds).
 
     The function's docstring is the check's documentation: why it matters and when it fires.
     """
@@ -93,10 +93,3 @@ def check(
         return fn
 
     return register
-
-
-def all_checks() -> list[Check]:
-    """Every registered check, sorted by ID. Importing auditor.checks registers them."""
-    import auditor.checks  # noqa: F401  (the import registers the check modules)
-
-    return [REGISTRY[k] for k in sorted(REGISTRY)]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.authorization import applying_to, request_authentications
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.index import K_AP, K_DEPLOYMENT, K_POD, K_RA
 from auditor.istio import jwt as J
-from auditor.model import Category, Result, Severity
+from auditor.mesh.authorization import applying_to, request_authentications
+from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_POD, K_RA
 
 RA_DOCS = "https://istio.io/latest/docs/reference/config/security/request_authentication/"
 JWT_TASK = "https://istio.io/latest/docs/tasks/security/authorization/authz-jwt/"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 
-from auditor.checks.registry import Check, CheckContext, all_checks
-from auditor.kinds import BY_KEY
-from auditor.model import Finding, Result, finding_id
-from auditor.snapshot import STATUS_NOT_INSTALLED, Snapshot
+from auditor.base.model import Finding, Result, finding_id
+from auditor.checks import all_checks
+from auditor.checks.registry import Check, CheckContext
+from auditor.input.kinds import BY_KEY
+from auditor.input.snapshot import STATUS_NOT_INSTALLED, Snapshot
 
 RAN = "ran"
 SKIPPED = "skipped"
@@ -122,7 +123,7 @@ def run_checks(
 
 def audit(snapshot: Snapshot) -> tuple[list[Finding], list[CheckRun]]:
     """Convenience for library users: index the snapshot and run every check."""
-    from auditor.index import MeshIndex
+    from auditor.mesh.index import MeshIndex
 
     ctx = CheckContext(snapshot=snapshot, index=MeshIndex(snapshot))
     return run_checks(ctx)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor import certinfo
-from auditor.index import K_DEPLOYMENT, K_GATEWAY, K_KGATEWAY, K_POD, K_SERVICE
-from auditor.model import Severity
-from auditor.snapshot import KObject
+from auditor.base.model import Severity
+from auditor.input import certinfo
+from auditor.input.snapshot import KObject
+from auditor.mesh.index import K_DEPLOYMENT, K_GATEWAY, K_KGATEWAY, K_POD, K_SERVICE
 
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
 GATEWAY_DOCS = "https://istio.io/latest/docs/reference/config/networking/gateway/"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.checks.tls_common import (
     GATEWAY_API_DOCS,
@@ -20,19 +21,18 @@ from auditor.checks.tls_common import (
     split_secret_name,
     terminates,
 )
-from auditor.exposure import gateway_exposure, istio_servers, server_key, server_tls_mode
-from auditor.exposure_frontend import EXPOSED, PLAINTEXT_HTTP, k8s_gateway_frontend
-from auditor.exposure_gatewayapi import attachments, route_backends
-from auditor.index import (
+from auditor.istio import gatewayapi as GA
+from auditor.istio import reachability as R
+from auditor.mesh.exposure import gateway_exposure, istio_servers, server_key, server_tls_mode
+from auditor.mesh.exposure_frontend import EXPOSED, PLAINTEXT_HTTP, k8s_gateway_frontend
+from auditor.mesh.exposure_gatewayapi import attachments, route_backends
+from auditor.mesh.index import (
     K_GATEWAY,
     K_KGATEWAY,
     K_REFGRANT,
     K_SECRET,
     MeshIndex,
 )
-from auditor.istio import gatewayapi as GA
-from auditor.istio import reachability as R
-from auditor.model import Category, ResourceRef, Result, Severity
 
 # ---- plaintext ----------------------------------------------------------------------------
 

@@ -7,18 +7,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.checks.tls_common import (
     DR_DOCS,
     IST_DOCS,
 )
-from auditor.index import (
+from auditor.input.snapshot import KObject
+from auditor.istio import version as V
+from auditor.mesh.index import (
     K_DEPLOYMENT,
     K_DR,
 )
-from auditor.istio import version as V
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
 
 # ---- TLS origination (DestinationRule) ----------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor import certinfo
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.checks.tls_common import (
     GATEWAY_DOCS,
@@ -19,17 +19,17 @@ from auditor.checks.tls_common import (
     split_secret_name,
     terminates,
 )
-from auditor.exposure import (
+from auditor.input import certinfo
+from auditor.input.snapshot import KObject
+from auditor.mesh.exposure import (
     istio_servers,
     server_key,
 )
-from auditor.index import (
+from auditor.mesh.index import (
     K_GATEWAY,
     K_SECRET,
     MeshIndex,
 )
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
 
 # ---- protocol versions and ciphers --------------------------------------------------------
 

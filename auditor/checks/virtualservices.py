@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.exposure_frontend import istio_gateway_frontend, k8s_gateway_frontend
-from auditor.index import K_GATEWAY, K_KGATEWAY, K_VS
+from auditor.input.snapshot import KObject
 from auditor.istio import hosts as H
 from auditor.istio.refs import (
     GatewayRef,
@@ -14,8 +14,8 @@ from auditor.istio.refs import (
     is_internal_gateway_reference,
     resolve_gateway_name,
 )
-from auditor.model import Category, Result, Severity
-from auditor.snapshot import KObject
+from auditor.mesh.exposure_frontend import istio_gateway_frontend, k8s_gateway_frontend
+from auditor.mesh.index import K_GATEWAY, K_KGATEWAY, K_VS
 
 VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-service/"
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"

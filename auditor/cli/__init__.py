@@ -12,6 +12,7 @@ import sys
 import click
 
 from auditor import __version__
+from auditor.base.errors import EXIT_INPUT
 from auditor.cli.commands import diff as diff
 from auditor.cli.commands import fleet_command as fleet_command
 from auditor.cli.commands import list_checks as list_checks
@@ -26,7 +27,6 @@ from auditor.cli.options import delivery_options as delivery_options
 from auditor.cli.options import framework_options as framework_options
 from auditor.cli.options import handle_errors as handle_errors
 from auditor.cli.scan_command import scan as scan
-from auditor.errors import EXIT_INPUT
 
 
 class DefaultScanGroup(click.Group):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from auditor.base.errors import EXIT_INCOMPLETE, EXIT_OK, IncompleteAuditError, InputError
 from auditor.cli import options
 from auditor.cli.options import (
     _check_namespaces,
@@ -15,7 +16,6 @@ from auditor.cli.options import (
     framework_options,
     handle_errors,
 )
-from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, IncompleteAuditError, InputError
 
 
 @click.command("fleet")
@@ -55,9 +55,9 @@ def fleet_command(
     debug: bool,
 ) -> None:
     """One report over many clusters from report files, folders or an s3:// prefix of uploads."""
-    from auditor.fleet import load_sources
-    from auditor.report.fleet_model import build_fleet
     from auditor.report.fleet_render import parse_fleet_formats, terminal_lines, write_fleet
+    from auditor.run.fleet.model import build_fleet
+    from auditor.run.fleet.sources import load_sources
 
     names = parse_fleet_formats(formats)
     data = build_fleet(load_sources(sources), generated_at=options._now(), stale_hours=stale_after)
@@ -84,10 +84,10 @@ def diff(old: str, new: str, output: str | None, debug: bool) -> None:
     """Show findings new in NEW.json, resolved since OLD.json, and unchanged."""
     import orjson
 
-    from auditor.atomic import write_atomic
-    from auditor.baseline import diff_reports, load_report
-    from auditor.completeness import is_incomplete, statement
+    from auditor.base.atomic import write_atomic
+    from auditor.input.completeness import is_incomplete, statement
     from auditor.report.terminal import render_diff
+    from auditor.run.baseline import diff_reports, load_report
 
     before, after = load_report(old), load_report(new)
     for path, data in ((old, before), (new, after)):
@@ -130,8 +130,8 @@ def snapshot_command(
     if len(contexts) > 1:
         raise InputError("snapshot reads one cluster: give --context once")
     context = contexts[0] if contexts else None
-    from auditor.collect.snapshot_file import document_for, write_snapshot
-    from auditor.completeness import assess, is_incomplete, statement
+    from auditor.input.completeness import assess, is_incomplete, statement
+    from auditor.input.snapshot_file import document_for, write_snapshot
 
     _check_namespaces(namespaces, all_namespaces)
     snapshot = options._collect_live(
@@ -191,10 +191,10 @@ def render(
 
     With --framework/--framework-file the report's compliance section is derived again from its
     findings for those frameworks."""
-    from auditor.compliance import load_frameworks
     from auditor.report import formats as fmt
     from auditor.report.load import load_report
-    from auditor.scan import post_process
+    from auditor.run.compliance import load_frameworks
+    from auditor.run.scan import post_process
 
     names = fmt.parse_formats(formats)
     frameworks = load_frameworks(framework_names, framework_files)
@@ -232,6 +232,6 @@ def list_checks(output: str) -> None:
 @handle_errors
 def list_frameworks(output: str, debug: bool) -> None:
     """List the built-in control frameworks (for --framework) and their controls."""
-    from auditor.compliance import builtin_names, framework_table, load_builtin
+    from auditor.run.compliance import builtin_names, framework_table, load_builtin
 
     click.echo(framework_table([load_builtin(n) for n in builtin_names()], output))

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from auditor.collect.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES
-from auditor.errors import AuditError, InputError
-from auditor.model import Severity
-from auditor.redact import redact_text
+from auditor.base.errors import AuditError, InputError
+from auditor.base.model import Severity
+from auditor.base.redact import redact_text
+from auditor.input.cluster.transport import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES
 
 if TYPE_CHECKING:
-    from auditor.progress import Progress
+    from auditor.base.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 ARGV_KEY = "mesh_audit.argv"
@@ -67,7 +67,7 @@ class Duration(click.ParamType[float, Any]):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        from auditor.durations import parse_duration
+        from auditor.base.durations import parse_duration
 
         if isinstance(value, int | float):
             seconds = float(value)
@@ -177,7 +177,7 @@ def cluster_options(fn: F) -> F:
 def _check_namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
     """Usage errors before anything is read: -A with -n, or a -n value that is no namespace name
     (it reaches request paths and the scope, so it must be a DNS-1123 label)."""
-    from auditor.collect.names import check_namespaces
+    from auditor.input.cluster.names import check_namespaces
 
     if all_namespaces and namespaces:
         raise InputError("-A/--all-namespaces and -n/--namespace cannot be combined")
@@ -196,9 +196,9 @@ def _collect_live(
     limits: dict[str, int] | None = None,
 ) -> Any:
     """`limits`: max_retries, max_body_bytes, max_pages (from `_limits()`, main thread only)."""
-    from auditor.collect.cluster import CollectOptions
-    from auditor.collect.live import LiveOptions, collect
-    from auditor.collect.names import check_namespaces
+    from auditor.input.cluster.lists import CollectOptions
+    from auditor.input.cluster.live import LiveOptions, collect
+    from auditor.input.cluster.names import check_namespaces
 
     lim = limits or {}
     options = LiveOptions(
@@ -237,7 +237,7 @@ def framework_options(fn: F) -> F:
 
 
 def delivery_options(fn: F) -> F:
-    """Where a finished report goes (auditor/deliver/), and the --fail-on-partial gate."""
+    """Where a finished report goes (auditor/run/deliver/), and the --fail-on-partial gate."""
     options = [
         click.option(
             "--fail-on-partial",
@@ -303,10 +303,10 @@ def _delivery(
     report_base_url: str | None,
 ) -> Any:
     """Validate the delivery options before anything is collected (bad input: exit 2)."""
-    from auditor.deliver.notify import check_url
-    from auditor.deliver.run import Delivery
-    from auditor.deliver.upload import parse_target, require_client_library
-    from auditor.partial import parse_kinds
+    from auditor.run.deliver.deliver import Delivery
+    from auditor.run.deliver.notify import check_url
+    from auditor.run.deliver.upload import parse_target, require_client_library
+    from auditor.run.partial import parse_kinds
 
     target = parse_target(upload) if upload else None
     if target is not None:

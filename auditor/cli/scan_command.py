@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from auditor.base.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError
+from auditor.base.model import Severity
 from auditor.cli import options
 from auditor.cli.options import (
     ARGV_KEY,
@@ -25,10 +27,8 @@ from auditor.cli.options import (
     framework_options,
     handle_errors,
 )
-from auditor.completeness import DEFAULT_MIN_COVERAGE
-from auditor.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError
-from auditor.model import Severity
-from auditor.telemetry.options import observe_request, telemetry_options
+from auditor.input.completeness import DEFAULT_MIN_COVERAGE
+from auditor.run.telemetry_options import observe_request, telemetry_options
 
 
 @click.command()
@@ -220,21 +220,21 @@ def scan(
     **delivery_args: Any,
 ) -> None:
     """Audit the cluster of a kubeconfig context (default), or saved manifests (--from)."""
-    from auditor import config
-    from auditor.baseline import gating_findings, load_report
-    from auditor.collect.files import load_paths
-    from auditor.completeness import is_incomplete, statement
-    from auditor.compliance import load_frameworks
-    from auditor.deliver.run import deliver
-    from auditor.gates import Gates, failures
+    from auditor.base.progress import progress_for
+    from auditor.input.completeness import is_incomplete, statement
+    from auditor.input.files import load_paths
     from auditor.istio.meshconfig import load_file as load_mesh_config
     from auditor.istio.version import valid_version
-    from auditor.progress import progress_for
     from auditor.report import formats as fmt
     from auditor.report import terminal
-    from auditor.scan import scan as run_scan
-    from auditor.suppress import parse_flag
-    from auditor.waivers import load_waivers
+    from auditor.report.gates import Gates, failures
+    from auditor.run import config
+    from auditor.run.baseline import gating_findings, load_report
+    from auditor.run.compliance import load_frameworks
+    from auditor.run.deliver.deliver import deliver
+    from auditor.run.scan import scan as run_scan
+    from auditor.run.suppress import parse_flag
+    from auditor.run.waivers import load_waivers
 
     _check_namespaces(namespaces, all_namespaces)
     found = config.find_config(config_file)
@@ -342,7 +342,7 @@ def scan(
         snapshot = load_paths(from_paths, jobs=jobs or None)
     else:
         # -n is the scope of the report, not of the read: mesh-wide facts and cross-namespace
-        # references are read cluster-wide when permitted (auditor/scope.py)
+        # references are read cluster-wide when permitted (auditor/run/scope.py)
         snapshot = options._collect_live(
             context,
             kubeconfig,
@@ -359,8 +359,8 @@ def scan(
         snapshot.source.istio_version = istio_version.strip()
     if overlay:
         # pre-merge: audit the cluster as it would be after applying the files, marked against
-        # the live cluster alone (auditor/overlay.py)
-        from auditor.overlay import apply_overlay
+        # the live cluster alone (auditor/run/overlay.py)
+        from auditor.run.overlay import apply_overlay
 
         changes = load_paths(from_paths, jobs=jobs or None)
         live = run_scan(snapshot, generated_at=options._now(), scope=list(namespaces) or None)
@@ -434,11 +434,14 @@ def _scan_contexts(
     gate: Callable[[dict[str, Any]], bool],
     quiet: bool,
 ) -> None:
-    """Several contexts (auditor/fleet_scan.py): a folder each, a fleet summary, one exit code."""
+    """Several contexts (auditor/run/fleet/scan.py): a folder each, a fleet summary, one exit
+    code."""
     from dataclasses import replace
 
-    from auditor.deliver.run import deliver
-    from auditor.fleet_scan import (
+    from auditor.report import formats as fmt
+    from auditor.report.fleet_render import terminal_lines
+    from auditor.run.deliver.deliver import deliver
+    from auditor.run.fleet.scan import (
         ContextRun,
         check_folders,
         exit_code,
@@ -447,8 +450,6 @@ def _scan_contexts(
         kubeconfig_contexts,
         scan_contexts,
     )
-    from auditor.report import formats as fmt
-    from auditor.report.fleet_render import terminal_lines
 
     chosen = contexts if contexts is not None else kubeconfig_contexts(kubeconfig)
     check_folders(chosen)

@@ -1,1 +1,1 @@
-"""Control frameworks as data (see auditor/compliance.py)."""
+"""Control frameworks as data (see auditor/run/compliance.py)."""

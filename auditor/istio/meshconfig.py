@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auditor.shape_lang import MapOf, validate
+from auditor.input.shape_lang import MapOf, validate
 
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 
@@ -97,8 +97,8 @@ def parse_text(text: str, source: str) -> MeshConfig:
     Parsed with mesh-audit's one YAML loader (its refusals and alias budget); any problem is a
     ValueError with one line.
     """
-    from auditor.errors import InputError
-    from auditor.yamlsafe import yaml_documents
+    from auditor.base.errors import InputError
+    from auditor.input.yamlsafe import yaml_documents
 
     try:
         docs = list(yaml_documents(source, text)) if text.strip() else []
@@ -149,8 +149,8 @@ def mesh_config_problems(data: Mapping[str, Any]) -> list[str]:
 
 def load_file(path: str) -> MeshConfig:
     """A --mesh-config file; InputError (one line) when it cannot be read or parsed."""
-    from auditor.errors import InputError
-    from auditor.limits import LIMITS
+    from auditor.base.errors import InputError
+    from auditor.base.limits import LIMITS
 
     cap = LIMITS.max_mesh_config_bytes
     try:

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from auditor.limits import LIMITS
+from auditor.base.limits import LIMITS
+from auditor.base.text import inert
 from auditor.report.model import Report
-from auditor.report.text import inert
 
 COLUMNS = (
     "id",

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from markupsafe import Markup
 
-from auditor.errors import InputError
+from auditor.base.errors import InputError
+from auditor.base.text import display_time
 from auditor.report.html import _asset, environment
-from auditor.report.text import display_time
 
 FLEET_FORMATS = ("json", "html", "pdf")
 TEMPLATE = "fleet.html.j2"

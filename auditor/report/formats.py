@@ -8,10 +8,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.base.errors import InputError
+from auditor.base.text import inert
 from auditor.report import csv_report, html, json_report, junit, sarif
 from auditor.report.model import Report
-from auditor.report.text import inert
 
 Renderer = Callable[[Report, Path], Path]
 

@@ -18,10 +18,10 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from auditor.limits import LIMITS
+from auditor.base.limits import LIMITS
+from auditor.base.text import capped_tree
 from auditor.report import view
 from auditor.report.model import Report
-from auditor.report.text import capped_tree
 
 TEMPLATE_PACKAGE = "report_templates"
 MAIN_TEMPLATE = "report.html.j2"

@@ -4,7 +4,7 @@ A `<testsuite>` per check (named `GW001: title`) so a dashboard groups by check;
 - the check ran and found nothing: one passing `<testcase>` named by the check ID;
 - the check ran and found something: one `<testcase>` per finding. A finding that trips the
   scan's gates (`--fail-on`, `--fail-on-new`; without either, findings at or above high: see
-  auditor/gates.py) has one `<failure>` (most JUnit readers take only the first failure of a
+  auditor/report/gates.py) has one `<failure>` (most JUnit readers take only the first failure of a
   test case, so findings are not stacked); a finding below the gate is a passing test case with
   the finding in `<system-out>`, so JUnit and the exit code agree; a waived finding is
   `<skipped>` with the waiver's reason;
@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from auditor.gates import junit_failing_ids
-from auditor.limits import LIMITS
+from auditor.base.limits import LIMITS
+from auditor.base.text import inert
+from auditor.report.gates import junit_failing_ids
 from auditor.report.model import Report
-from auditor.report.text import inert
 
 
 def _clean(text: object) -> str:

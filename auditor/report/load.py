@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 
-from auditor.errors import InputError
-from auditor.limits import LIMITS
+from auditor.base.errors import InputError
+from auditor.base.limits import LIMITS
+from auditor.base.text import inert
 from auditor.report.model import Report
-from auditor.report.text import inert
 
 
 @cache

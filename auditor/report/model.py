@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__
+from auditor.base.model import Category, ExposureEntry, Finding, Severity
 from auditor.checks.registry import Check
 from auditor.checks.runner import CheckRun
-from auditor.completeness import DEFAULT_MIN_COVERAGE, assess
+from auditor.input.completeness import DEFAULT_MIN_COVERAGE, assess
+from auditor.input.kinds import KINDS, kind_key
+from auditor.input.snapshot import STATUS_OK, CollectionStatus, Snapshot
 from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
-from auditor.kinds import KINDS, kind_key
-from auditor.model import Category, ExposureEntry, Finding, Severity
 from auditor.report import groups as G
 from auditor.report.command import redact_argv
 from auditor.report.score import score as risk_score
-from auditor.snapshot import STATUS_OK, CollectionStatus, Snapshot
 
 SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[], egress[] per port
 TOOL_NAME = "mesh-audit"
@@ -45,7 +45,7 @@ def summarize(
     waivers_applied: bool = False,
     exposure: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    # A waived finding (see auditor/waivers.py) is counted apart and never in the severities.
+    # A waived finding (see auditor/run/waivers.py) is counted apart and never in the severities.
     active = [f for f in findings if not f.get("waiver")]
     by_sev = Counter(f["severity"] for f in active)
     by_cat = Counter(f["category"] for f in active)

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 import orjson
 
-from auditor.limits import LIMITS
+from auditor.base.limits import LIMITS
+from auditor.base.text import inert_tree
 from auditor.report.model import Report
-from auditor.report.text import inert_tree
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

@@ -1,6 +1,6 @@
 """The terminal summary printed after a scan.
 
-Tenant-written text is made inert (auditor/report/text.py): each field is escaped and capped as
+Tenant-written text is made inert (auditor/base/text.py): each field is escaped and capped as
 it is placed, and the finished summary is passed through `inert` once more, line by line, so no
 control character from any input (a report, a baseline, a diff input) can reach the terminal.
 """
@@ -12,9 +12,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from auditor.completeness import statement
-from auditor.limits import LIMITS
-from auditor.report.text import inert
+from auditor.base.limits import LIMITS
+from auditor.base.text import inert
+from auditor.input.completeness import statement
 
 TOP_FINDINGS = 10
 TOP_HOSTS = 5

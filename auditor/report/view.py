@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.completeness import is_incomplete
-from auditor.model import Category
+from auditor.base.model import Category
+from auditor.base.text import display_time
+from auditor.input.completeness import is_incomplete
 from auditor.report import (
     diagram,
     view_access,
@@ -21,7 +22,6 @@ from auditor.report import (
     view_traffic,
 )
 from auditor.report.score import EXPOSURE_ID, FORMULA, is_waived, score
-from auditor.report.text import display_time
 from auditor.report.view_findings import SEVERITIES, category_label, reference_links
 from auditor.report.view_mtls import mtls_context
 from auditor.report.view_observed import observed_context
@@ -97,7 +97,7 @@ def _coverage(data: Mapping[str, Any], docs: Mapping[str, Mapping[str, Any]]) ->
 
 
 def _incomplete(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The first-page statement of an audit that failed closed (auditor/completeness.py)."""
+    """The first-page statement of an audit that failed closed (auditor/input/completeness.py)."""
     if not is_incomplete(data):
         return None
     audit = data["audit"]

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auditor.baseline import NEW
+from auditor.base.model import EXPIRED, NEW
+from auditor.base.text import display_time, resource_text
 from auditor.report.score import is_waived
-from auditor.report.text import display_time, resource_text
-from auditor.waivers import EXPIRED
 
 
 def expired_waivers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

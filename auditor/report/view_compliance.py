@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.report.text import display_time, resource_text
+from auditor.base.text import display_time, resource_text
 
 STATUS_ORDER = {"failed": 0, "not assessed": 1, "waived": 2, "passed": 3}
 

@@ -12,9 +12,8 @@ from typing import Any
 
 import yaml
 
-from auditor.baseline import NEW
-from auditor.model import Category
-from auditor.report.text import resource_text
+from auditor.base.model import NEW, Category
+from auditor.base.text import resource_text
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORY_LABELS: dict[str, str] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auditor.report.text import resource_text
+from auditor.base.text import resource_text
 
 REACH_LABELS = {
     "internet": "internet",

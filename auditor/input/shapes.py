@@ -1,0 +1,104 @@
+"""Shape checks for the fields mesh-audit reads, so checks can trust the types they see.
+
+The API server validates objects against their schema before it stores them, but files hold
+whatever someone typed. An object whose fields have the wrong type could never exist in a cluster,
+so the loader leaves it out of the audit and reports why in `warnings[]`. The language is in
+auditor/input/shape_lang.py, the specs per kind in auditor/input/shape_specs.py; this module applies
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.input.shape_lang import MapOf, Predicate, ShapeProblem, compile_spec, validate
+from auditor.input.shape_specs import METADATA, SPEC_REQUIRED, SPECS
+
+__all__ = [
+    "METADATA",
+    "SPECS",
+    "SPEC_REQUIRED",
+    "MapOf",
+    "ShapeProblem",
+    "check_object",
+    "validate",
+]
+
+
+# The API server refuses an object whose annotations total more than 256 KiB (keys and values;
+# apimachinery ValidateAnnotationsSize, TotalAnnotationSizeLimitB), pod templates included.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def _annotations_size(meta: Any) -> int:
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict):
+        return 0
+    return sum(len(str(k)) + len(v) for k, v in annotations.items() if isinstance(v, str))
+
+
+def _annotation_problems(obj: dict[str, Any]) -> list[ShapeProblem]:
+    out = []
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    for path, meta in (
+        ("metadata.annotations", obj.get("metadata")),
+        (
+            "spec.template.metadata.annotations",
+            template.get("metadata") if isinstance(template, dict) else None,
+        ),
+    ):
+        size = _annotations_size(meta)
+        if size > ANNOTATIONS_MAX_BYTES:
+            out.append(
+                ShapeProblem(
+                    path,
+                    f"{size} characters in all, over the API server's limit of "
+                    f"{ANNOTATIONS_MAX_BYTES}",
+                    True,
+                )
+            )
+    return out
+
+
+def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
+    """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
+    key = (group, kind)
+    ok = _FAST.get(key, _fast_metadata_only)
+    too_big = _annotation_problems(obj)
+    if too_big:
+        return too_big
+    if ok(obj):
+        return []  # the common case: no problem, and no paths or messages built
+    out: list[ShapeProblem] = []
+    validate(obj, METADATA, "", out)
+    spec = SPECS.get(key)
+    if spec is None:
+        return out
+    if key in SPEC_REQUIRED and obj.get("spec") is None:
+        out.append(ShapeProblem("spec", "is missing", fatal=True))
+        return out
+    validate(obj, spec, "", out)
+    return out
+
+
+def _fast_for(key: tuple[str, str]) -> Predicate:
+    meta_ok = compile_spec(METADATA)
+    spec = SPECS.get(key)
+    if spec is None:
+        return meta_ok
+    spec_ok = compile_spec(spec)
+    required = key in SPEC_REQUIRED
+
+    def ok(obj: Any) -> bool:
+        if not meta_ok(obj):
+            return False
+        if required and obj.get("spec") is None:
+            return False
+        return spec_ok(obj)
+
+    return ok
+
+
+_fast_metadata_only = compile_spec(METADATA)
+_FAST: dict[tuple[str, str], Predicate] = {key: _fast_for(key) for key in SPECS}

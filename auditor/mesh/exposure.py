@@ -1,0 +1,233 @@
+"""The exposure map: every host and port a gateway serves, from its addresses to its backends.
+
+Istio Gateways (here): the workloads the selector picks, the Services in front of them
+(auditor/mesh/exposure_frontend.py), the Service port and targetPort that carry each server's port,
+the server's protocol, hosts and TLS, the VirtualServices bound to it whose hosts intersect the
+server's, and their destinations. Gateway API Gateways of Istio's class:
+auditor/mesh/exposure_gatewayapi.py.
+
+One entry per served host and port. A plaintext port that only redirects to HTTPS serves no
+backend (`redirect_only`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from auditor.base.model import ExposureEntry, ResourceRef, RouteRule
+from auditor.input.snapshot import KObject
+from auditor.istio import hosts as H
+from auditor.istio import matches as M
+from auditor.istio import reachability as R
+from auditor.mesh.exposure_frontend import (
+    EXPOSED,
+    PLAINTEXT_HTTP,
+    TLS_PROTOCOLS,
+    istio_gateway_frontend,
+    istio_service_ports,
+    listener_external,
+    listener_reach,
+)
+from auditor.mesh.exposure_gatewayapi import k8s_gateway_exposure
+from auditor.mesh.index import K_GATEWAY, K_KGATEWAY, MeshIndex, Workload
+
+
+def internet_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    """Each server of an Istio Gateway with whether the internet reaches it."""
+    for i, server, reach in server_reaches(index, gw):
+        yield i, server, reach.internet
+
+
+def istio_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    """Each server of an Istio Gateway with whether it is exposed: per server, since only the
+    ports an external Service carries are, and only when that Service is not an internal or
+    source-restricted load balancer (checks and the exposure map judge reach the same way)."""
+    for i, server, reach in server_reaches(index, gw):
+        yield i, server, reach.cls in EXPOSED
+
+
+def server_reaches(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], R.Reach]]:
+    """Each server of an Istio Gateway with the reachability class of its port."""
+    front = istio_gateway_frontend(index, gw)
+    workloads = index.gateway_workloads(gw)
+    for i, server in enumerate(gw.spec.get("servers") or ()):
+        number = (server.get("port") or {}).get("number")
+        ports = (
+            istio_service_ports(front.services, number, workloads)
+            if isinstance(number, int)
+            else ()
+        )
+        yield i, server, listener_reach(front, ports)
+
+
+def _workload_names(workloads: Iterable[Workload]) -> tuple[str, ...]:
+    return tuple(sorted({f"{w.namespace}/{w.obj.name}" for w in workloads if not w.owned}))
+
+
+def _route_applies(route: dict[str, Any], gateway_names: set[str], port: int) -> bool:
+    """A route's matches narrow it by `gateways` (none: all of the VS's) and by `port`."""
+    matches = route.get("match") or []
+    if not matches:
+        return True
+    for match in matches:
+        gws = match.get("gateways")
+        if gws and not gateway_names.intersection(gws):
+            continue
+        if isinstance(match.get("port"), int) and match["port"] != port:
+            continue
+        return True
+    return False
+
+
+def _destination(dest: dict[str, Any], namespace: str) -> str | None:
+    host = dest.get("host")
+    if not isinstance(host, str) or not host:
+        return None
+    name = H.fqdn(host, namespace)
+    number = (dest.get("port") or {}).get("number")
+    return f"{name}:{number}" if isinstance(number, int) else name
+
+
+def route_section(protocol: str, tls_mode: str) -> str:
+    """Which VirtualService route list serves a Gateway server: `http` for HTTP and terminated
+    HTTPS, `tls` for passthrough TLS, `tcp` for TCP and terminated TLS."""
+    if tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
+        return "tls"
+    if protocol in (*PLAINTEXT_HTTP, "HTTPS"):
+        return "http"
+    return "tcp"
+
+
+def route_rules(
+    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
+) -> list[RouteRule]:
+    """The VirtualService's rules that apply on the gateway: their matches and destinations
+    (`host[:port]`, host as FQDN). A rule with only a `redirect` sends nowhere."""
+    names = set(gateway_names)
+    out: list[RouteRule] = []
+    for name in (section,) if section else ("http", "tls", "tcp"):
+        for route in vs.spec.get(name) or ():
+            if not _route_applies(route, names, port):
+                continue
+            applying = [
+                m
+                for m in route.get("match") or ()
+                if not (m.get("gateways") and not names.intersection(m["gateways"]))
+                and not (isinstance(m.get("port"), int) and m["port"] != port)
+            ]
+            backends = tuple(
+                found
+                for dest in route.get("route") or ()
+                if (found := _destination(dest.get("destination") or {}, vs.namespace))
+            )
+            out.append(
+                RouteRule(
+                    route=vs.ref,
+                    match=M.either(M.istio_http_match(m) for m in applying),
+                    backends=backends,
+                    redirect=bool(route.get("redirect")) and not backends,
+                )
+            )
+    return out
+
+
+def route_destinations(
+    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
+) -> list[str]:
+    """Destinations (`host[:port]`, host as FQDN) of the routes that apply on the gateway."""
+    return [b for rule in route_rules(vs, gateway_names, section, port) for b in rule.backends]
+
+
+def ref_names(vs: KObject, gw: KObject) -> list[str]:
+    """The spellings a VirtualService may use for this Gateway inside match.gateways."""
+    names = [f"{gw.namespace}/{gw.name}"]
+    if vs.namespace == gw.namespace:
+        names += [gw.name, f"./{gw.name}"]
+    return names
+
+
+def server_key(server: dict[str, Any]) -> str:
+    """A server's identity for stable finding ids: its port and hosts (servers often share a
+    port, and their index shifts when one is inserted)."""
+    number = (server.get("port") or {}).get("number")
+    return f"{number}/{','.join(str(h) for h in server.get('hosts') or ())}"
+
+
+def server_tls_mode(server: dict[str, Any]) -> tuple[bool, bool, str]:
+    """(TLS served, redirect-only, mode) for an Istio Gateway server."""
+    protocol = str((server.get("port") or {}).get("protocol") or "").upper()
+    tls = server.get("tls") or {}
+    if protocol in TLS_PROTOCOLS:
+        return True, False, str(tls.get("mode") or "SIMPLE")
+    redirect = bool(tls.get("httpsRedirect")) and protocol in (*PLAINTEXT_HTTP, "")
+    return False, redirect, "REDIRECT" if redirect else "NONE"
+
+
+def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
+    front = istio_gateway_frontend(index, gw)
+    workloads = index.gateway_workloads(gw)
+    bound = index.bound_virtual_services(gw)
+    for i, server in enumerate(gw.spec.get("servers") or ()):
+        port = server.get("port") or {}
+        number = port.get("number")
+        if not isinstance(number, int):
+            continue
+        protocol = str(port.get("protocol") or "").upper()
+        is_tls, redirect, tls_mode = server_tls_mode(server)
+        listener = f"servers[{i}]" + (f" ({server['name']})" if server.get("name") else "")
+        ports = istio_service_ports(front.services, number, workloads)
+        served: dict[str, tuple[list[ResourceRef], list[RouteRule]]] = {}
+        for raw_host in server.get("hosts") or ():
+            ghost = H.parse_gateway_host(raw_host, gw.namespace)
+            for vs in bound:
+                if not ghost.allows_namespace(vs.namespace):
+                    continue
+                for vs_host in vs.spec.get("hosts") or ():
+                    vh = H.normalize(vs_host)
+                    if not H.intersects(ghost.host, vh):
+                        continue
+                    routes, rules = served.setdefault(H.more_specific(ghost.host, vh), ([], []))
+                    routes.append(vs.ref)
+                    if not redirect:
+                        rules.extend(
+                            route_rules(
+                                vs, ref_names(vs, gw), route_section(protocol, tls_mode), number
+                            )
+                        )
+            if not any(H.intersects(ghost.host, h) for h in served):
+                served.setdefault(ghost.host, ([], []))
+        reach = listener_reach(front, ports)
+        for host, (routes, rules) in served.items():
+            backends = [b for rule in rules for b in rule.backends]
+            yield ExposureEntry(
+                host=host,
+                port=number,
+                protocol=protocol,
+                tls=is_tls,
+                tls_mode=tls_mode,
+                gateway=gw.ref,
+                listener=listener,
+                external=listener_external(front, ports),
+                addresses=front.addresses,
+                routes=tuple(sorted(set(routes))),
+                backends=tuple(sorted(set(backends))),
+                redirect_only=redirect,
+                service_ports=ports,
+                rules=tuple(dict.fromkeys(rules)),
+                entry="istio-gateway",
+                reachability=reach.cls,
+                reach_reason=reach.reason,
+                source_ranges=reach.source_ranges,
+                workloads=_workload_names(workloads),
+            )
+
+
+def build_exposure(index: MeshIndex) -> list[ExposureEntry]:
+    entries: list[ExposureEntry] = []
+    for gw in index.snapshot.objects(K_GATEWAY):
+        entries.extend(gateway_exposure(index, gw))
+    for kgw in index.snapshot.objects(K_KGATEWAY):
+        if index.is_istio_k8s_gateway(kgw):
+            entries.extend(k8s_gateway_exposure(index, kgw))
+    return sorted(entries, key=ExposureEntry.sort_key)

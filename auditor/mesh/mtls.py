@@ -1,0 +1,214 @@
+"""The mTLS map: per workload, its mesh membership and the ports that accept plaintext, and why.
+
+One entry per application workload (Deployment, StatefulSet, DaemonSet, or a Pod no controller
+owns; gateways, waypoints and Istio's own components are left out: their listeners are the
+exposure map's). For each: membership with its evidence (MeshIndex.mesh_status), the effective
+PeerAuthentication mode and the policy that decided it (auditor/istio/mtls.py precedence), and
+`plaintext_ports`: each port that accepts a connection without mesh identity, with who can send
+it (any client outside the mesh; mesh clients too where a DestinationRule sets DISABLE; the
+Kubernetes API server for an admission-webhook port).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.base.model import ResourceRef
+from auditor.input.snapshot import KObject
+from auditor.istio.injection import SYSTEM_NAMESPACES
+from auditor.istio.mtls import Effective, accepts_plaintext, client_tls_modes, port_level
+from auditor.mesh.index import K_DR, MeshIndex, Workload
+
+ALL_PORTS = "*"
+OUTSIDE = "any client: no proxy or ztunnel checks identity"
+NO_IDENTITY = "clients without a mesh identity (pods outside the mesh, nodes, the API server)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaintextPort:
+    port: int | str  # a workload port, or "*" for every port
+    mode: str
+    why: str
+    source: ResourceRef | None
+    callers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "port": self.port,
+            "mode": self.mode,
+            "why": self.why,
+            "policy": _ref(self.source),
+            "from": list(self.callers),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MtlsEntry:
+    workload: ResourceRef
+    membership: dict[str, Any]
+    mode: str | None
+    policy: ResourceRef | None
+    ports: tuple[int, ...]
+    plaintext_ports: tuple[PlaintextPort, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workload": _ref(self.workload),
+            **self.membership,
+            "mode": self.mode,
+            "policy": _ref(self.policy),
+            "ports": list(self.ports),
+            "accepts_plaintext": (
+                "all"
+                if any(p.port == ALL_PORTS for p in self.plaintext_ports)
+                else ("some" if self.plaintext_ports else "none")
+            ),
+            "plaintext_ports": [p.to_json() for p in self.plaintext_ports],
+        }
+
+
+def _ref(ref: ResourceRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"kind": ref.kind, "namespace": ref.namespace or None, "name": ref.name}
+
+
+def _source(effective: Effective) -> ResourceRef | None:
+    src = effective.source
+    return src.ref if isinstance(src, KObject) else None
+
+
+def _policy_text(effective: Effective) -> str:
+    src = effective.source
+    if isinstance(src, KObject):
+        return f"PeerAuthentication {src.namespace}/{src.name} sets {effective.mode}"
+    return f"no PeerAuthentication applies: Istio's default {effective.mode}"
+
+
+def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
+    """DestinationRules that make mesh clients send plaintext (tls.mode DISABLE) to a Service:
+    {(namespace, Service): [(port or None, "DestinationRule ns/name")]}."""
+    out: dict[tuple[str, str], list[tuple[int | None, str]]] = {}
+    for dr in index.snapshot.objects(K_DR):
+        host = str(dr.spec.get("host") or "")
+        if not host:
+            continue
+        svc = index.service(host, dr.namespace)
+        if svc is None:
+            continue
+        for _path, mode, port in client_tls_modes(dr.spec):
+            if mode == "DISABLE":
+                out.setdefault((svc.namespace, svc.name), []).append(
+                    (
+                        port,
+                        f"mesh clients, as DestinationRule {dr.namespace}/{dr.name} sets DISABLE",
+                    )
+                )
+    return out
+
+
+def entry_for(
+    index: MeshIndex,
+    w: Workload,
+    disabled: dict[tuple[str, str], list[tuple[int | None, str]]],
+) -> MtlsEntry:
+    status = index.mesh_status(w)
+    ports = index.workload_ports(w)
+    webhooks = index.webhook_callers(w)
+    membership = status.to_json()
+    if not status.in_mesh:
+        callers = [
+            OUTSIDE,
+            *(f"the Kubernetes API server ({h})" for hs in webhooks.values() for h in hs),
+        ]
+        return MtlsEntry(
+            workload=w.obj.ref,
+            membership=membership,
+            mode=None,
+            policy=None,
+            ports=tuple(sorted(ports)),
+            plaintext_ports=(
+                PlaintextPort(
+                    port=ALL_PORTS,
+                    mode="NONE",
+                    why=f"outside the mesh ({status.reason})",
+                    source=None,
+                    callers=tuple(callers),
+                ),
+            ),
+        )
+    pa_index = index.peer_authentication
+    effective = pa_index.effective(w.namespace, w.labels)
+    mode = effective.mode
+    if status.membership == "ambient" and mode == "DISABLE":
+        mode = "PERMISSIVE"  # ztunnel does not support DISABLE
+    mesh_plaintext: dict[int | None, list[str]] = {}
+    for svc in index.services_for(w):
+        for port, who in disabled.get((svc.namespace, svc.name), ()):
+            mesh_plaintext.setdefault(port, []).append(who)
+    out: list[PlaintextPort] = []
+    if accepts_plaintext(mode, status.membership):
+        callers = [NO_IDENTITY, *mesh_plaintext.get(None, ())]
+        out.append(
+            PlaintextPort(
+                port=ALL_PORTS,
+                mode=mode,
+                why=_policy_text(effective),
+                source=_source(effective),
+                callers=tuple(callers),
+            )
+        )
+    pa = pa_index.workload_policy(w.namespace, w.labels)
+    overrides = port_level(pa.spec) if pa is not None else {}
+    for port in sorted(set(overrides) | set(webhooks)):
+        port_effective = pa_index.port_mode(w.namespace, w.labels, port)
+        pmode = port_effective.mode
+        if status.membership == "ambient" and pmode == "DISABLE":
+            pmode = "PERMISSIVE"
+        if not accepts_plaintext(pmode, status.membership) or (
+            out and port_effective.source is effective.source and pmode == mode
+        ):
+            continue
+        callers = [NO_IDENTITY]
+        callers += [f"the Kubernetes API server ({h})" for h in webhooks.get(port, ())]
+        callers += mesh_plaintext.get(None, [])
+        out.append(
+            PlaintextPort(
+                port=port,
+                mode=pmode,
+                why=(
+                    f"PeerAuthentication {pa.namespace}/{pa.name} portLevelMtls sets {pmode}"
+                    if pa is not None and port in overrides
+                    else _policy_text(port_effective)
+                ),
+                source=_source(port_effective),
+                callers=tuple(callers),
+            )
+        )
+    return MtlsEntry(
+        workload=w.obj.ref,
+        membership=membership,
+        mode=mode,
+        policy=_source(effective),
+        ports=tuple(sorted(ports)),
+        plaintext_ports=tuple(out),
+    )
+
+
+def app_workloads(index: MeshIndex) -> list[Workload]:
+    """Application workloads, sorted: no controller-owned Pods, no gateways, waypoints or Istio
+    components, nothing in the Kubernetes system namespaces."""
+    out = [
+        w
+        for w in index.workloads
+        if not w.owned
+        and w.namespace not in SYSTEM_NAMESPACES
+        and index.mesh_status(w).role == "workload"
+    ]
+    return sorted(out, key=lambda w: (w.namespace, w.obj.kind, w.obj.name))
+
+
+def build_mtls(index: MeshIndex) -> list[MtlsEntry]:
+    disabled = disable_clients(index)
+    return [entry_for(index, w, disabled) for w in app_workloads(index)]

@@ -1,1 +1,0 @@
-"""Telemetry sources mesh-audit can ask about what the mesh did (Prometheus)."""

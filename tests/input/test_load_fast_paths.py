@@ -1,0 +1,224 @@
+"""The loader's fast paths give exactly what the plain paths give.
+
+Shape checks run a compiled predicate first and build messages only when it fails; snapshot files
+are written one object per line and read an object at a time. Both exist for speed and memory on
+large meshes (benchmarks/README.md); these tests pin that they change nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from auditor.base.errors import InputError
+from auditor.input.files import load_paths
+from auditor.input.kinds import split_api_version
+from auditor.input.shapes import (
+    METADATA,
+    SPEC_REQUIRED,
+    SPECS,
+    ShapeProblem,
+    check_object,
+    validate,
+)
+from auditor.input.snapshot import CollectionStatus, Snapshot, SourceInfo
+from auditor.input.snapshot_file import encode_snapshot, snapshot_document, write_snapshot
+from tests.helpers import DEMO, ROOT
+
+CORPUS = ROOT / "tests" / "data" / "peer-corpus" / "testdata"
+
+
+def _reference(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
+    """check_object as written before the fast path: validate everything, always."""
+    out: list[ShapeProblem] = []
+    validate(obj, METADATA, "", out)
+    spec = SPECS.get((group, kind))
+    if spec is None:
+        return out
+    if (group, kind) in SPEC_REQUIRED and obj.get("spec") is None:
+        out.append(ShapeProblem("spec", "is missing", fatal=True))
+        return out
+    validate(obj, spec, "", out)
+    return out
+
+
+def _manifests() -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for path in sorted([*DEMO.glob("*.yaml"), *CORPUS.rglob("*.yaml")]):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not isinstance(doc, dict):
+                continue
+            items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else [doc]
+            objects.extend(o for o in items or () if isinstance(o, dict) and "kind" in o)
+    return objects
+
+
+ODD_VALUES: list[Any] = [None, "x", "80", 8080, True, 1.5, [], {}, ["a"], [1], {"a": "b"}, {"a": 1}]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.extend(_paths(v, (*prefix, k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out.extend(_paths(v, (*prefix, i)))
+    return out
+
+
+def _set(obj: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        obj = obj[step]
+    obj[path[-1]] = value
+
+
+def test_shape_fast_path_agrees_with_full_validation() -> None:
+    rng = random.Random(8)
+    objects = _manifests()
+    assert len(objects) > 100
+    compared = 0
+    for obj in objects:
+        api_version = obj.get("apiVersion")
+        if not isinstance(api_version, str):
+            continue
+        group, _ = split_api_version(api_version)
+        kind = str(obj["kind"])
+        assert check_object(group, kind, obj) == _reference(group, kind, obj)
+        paths = _paths(obj)
+        for _ in range(25):
+            mutated = copy.deepcopy(obj)
+            path = rng.choice(paths)
+            _set(mutated, path, copy.deepcopy(rng.choice(ODD_VALUES)))
+            assert check_object(group, kind, mutated) == _reference(group, kind, mutated), path
+            compared += 1
+    assert compared > 2500
+
+
+OBJECTS = [
+    {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "orphan", "namespace": "edge"},
+        "spec": {"selector": {"istio": "none"}, "servers": []},
+    },
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "edge"}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"}, "spec": {"ports": 80}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x\ny", "namespace": "edge"}},
+]
+
+
+def _doc() -> dict[str, Any]:
+    return snapshot_document(
+        SourceInfo(type="cluster", context="prod", server="https://10.0.0.1:6443"),
+        {"Pod": CollectionStatus(status="forbidden", message="pods is forbidden")},
+        copy.deepcopy(OBJECTS),
+    )
+
+
+def _summary(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "objects": [(o.kind, o.namespace, o.name, o.origin, o.raw) for o in snapshot.all_objects()],
+        "warnings": [w.to_json() for w in snapshot.warnings],
+        "collection": {k: v.to_json() for k, v in snapshot.collection.items()},
+        "source": snapshot.source.to_json(),
+        "inventory": dict(snapshot.inventory),
+    }
+
+
+@pytest.mark.parametrize("name", ["snap.json", "snap.json.gz"])
+def test_streamed_layout_is_one_json_document_read_like_one(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    write_snapshot(path, _doc())
+    data = path.read_bytes()
+    text = gzip.decompress(data) if name.endswith(".gz") else data
+    assert json.loads(text) == _doc()
+    assert len(text.splitlines()) == len(OBJECTS) + 2  # head, one line per object, end
+    whole = tmp_path / "whole.json"
+    whole.write_bytes(orjson.dumps(_doc()))  # the same document on one line: parsed whole
+    streamed, parsed = load_paths([str(path)]), load_paths([str(whole)])
+    assert _summary(streamed)["objects"] == [
+        (k, ns, n, o.replace(str(whole), str(path)), raw)
+        for k, ns, n, o, raw in _summary(parsed)["objects"]
+    ]
+    assert len(_summary(streamed)["warnings"]) == 1  # the mistyped Service
+    for key in ("collection", "inventory"):
+        assert _summary(streamed)[key] == _summary(parsed)[key]
+    assert _summary(streamed)["source"]["type"] == "snapshot"
+
+
+def test_empty_snapshot_streams(tmp_path: Path) -> None:
+    doc = _doc()
+    doc["objects"] = []
+    (tmp_path / "empty.json").write_bytes(encode_snapshot(doc))
+    assert json.loads((tmp_path / "empty.json").read_bytes()) == doc
+    snapshot = load_paths([str(tmp_path / "empty.json")])
+    assert list(snapshot.all_objects()) == []
+    assert snapshot.collection["Pod"].status == "forbidden"
+
+
+def _lines(tmp_path: Path) -> tuple[Path, list[bytes]]:
+    path = tmp_path / "snap.json"
+    return path, encode_snapshot(_doc()).splitlines()
+
+
+def test_broken_line_reports_its_line_and_column(tmp_path: Path) -> None:
+    path, lines = _lines(tmp_path)
+    lines[2] = lines[2].replace(b'"kind"', b'"kind" oops', 1)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError, match=r"snap\.json:3:\d+: invalid JSON"):
+        load_paths([str(path)])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["cut-short", "trailing-comma", "missing-comma", "trailing-data", "two-per-line"],
+)
+def test_not_quite_the_layout_is_read_as_one_document(tmp_path: Path, edit: str) -> None:
+    path, lines = _lines(tmp_path)
+    valid = True
+    if edit == "cut-short":
+        lines = lines[:-1]
+        valid = False
+    elif edit == "trailing-comma":
+        lines[-2] += b","
+        valid = False
+    elif edit == "missing-comma":
+        lines[2] = lines[2].rstrip(b",")
+        valid = False
+    elif edit == "trailing-data":
+        lines.append(b"{}")
+        valid = False
+    elif edit == "two-per-line":
+        lines[1:3] = [lines[1] + b" " + lines[2]]
+    path.write_bytes(b"\n".join(lines))
+    if not valid:
+        with pytest.raises(InputError, match=r"snap\.json:\d+:\d+: invalid JSON"):
+            load_paths([str(path)])
+        return
+    assert _summary(load_paths([str(path)]))["objects"][0][2] == "orphan"
+
+
+def test_yaml_strings_are_shared_across_objects(tmp_path: Path) -> None:
+    docs = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"svc-{i}", "namespace": "shop", "labels": {"team": "checkout"}},
+            "spec": {"selector": {"app": "web"}},
+        }
+        for i in range(2)
+    ]
+    (tmp_path / "svc.yaml").write_text(yaml.safe_dump_all(docs))
+    first, second = load_paths([str(tmp_path)]).objects("Service")
+    assert first.labels == second.labels == {"team": "checkout"}
+    assert first.labels["team"] is second.labels["team"]
+    assert next(iter(first.spec)) is next(iter(second.spec))

@@ -1,0 +1,189 @@
+"""`--upload s3://...` against a real S3-compatible server process on loopback (moto's), through
+the same boto3 client code the CronJob uses, over HTTP; objects are read back byte for byte."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.base.errors import InputError
+from auditor.report.score import score
+from auditor.run.deliver.upload import parse_target, stamp_of
+from tests.pipeline_helpers import AFTER, BEFORE, run_cli
+from tests.s3.fixture import BUCKET, S3Server
+
+FIRST = "2026-11-25T03:17:00Z"
+SECOND = "2026-11-26T03:17:00Z"
+FORMATS = "json,html,csv,sarif"
+FILES = ["report.csv", "report.html", "report.json", "report.sarif"]
+
+
+def objects(server: S3Server, prefix: str = "") -> dict[str, bytes]:
+    client = server.client()
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents") or []
+    return {o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def upload_scan(
+    monkeypatch: pytest.MonkeyPatch, source: Path, out: Path, clock: str, *extra: str
+) -> Any:
+    return run_cli(
+        [
+            "scan",
+            "--from",
+            str(source),
+            "--format",
+            FORMATS,
+            "--output-dir",
+            str(out),
+            "--upload",
+            f"s3://{BUCKET}/audits",
+            "--cluster-name",
+            "prod-eu-1",
+            *extra,
+        ],
+        monkeypatch,
+        clock,
+    )
+
+
+def test_upload_writes_run_latest_and_index_byte_identical(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = upload_scan(monkeypatch, AFTER, tmp_path / "r1", FIRST)
+    assert first.exit_code == 0, first.output
+    assert first.stderr == (
+        f"Uploaded 4 report files to s3://{BUCKET}/audits/prod-eu-1/20261125T031700Z/ "
+        "(and latest/)\n"
+    )
+    stored = objects(s3)
+    run1 = [f"audits/prod-eu-1/20261125T031700Z/{name}" for name in FILES]
+    latest = [f"audits/prod-eu-1/latest/{name}" for name in FILES]
+    assert sorted(stored) == sorted([*run1, *latest, "audits/prod-eu-1/index.json"])
+    for name in FILES:
+        local = (tmp_path / "r1" / name).read_bytes()
+        assert stored[f"audits/prod-eu-1/20261125T031700Z/{name}"] == local
+        assert stored[f"audits/prod-eu-1/latest/{name}"] == local
+    head = s3.client().head_object(Bucket=BUCKET, Key=run1[1])
+    assert head["ContentType"] == "text/html; charset=utf-8"
+
+    # a second run (the mesh with more problems), compared with the first: the index lists
+    # both, newest first
+    second = upload_scan(
+        monkeypatch,
+        BEFORE,
+        tmp_path / "r2",
+        SECOND,
+        "--baseline",
+        str(tmp_path / "r1" / "report.json"),
+    )
+    assert second.exit_code == 0, second.output
+    stored = objects(s3)
+    for name in FILES:
+        local = (tmp_path / "r2" / name).read_bytes()
+        assert stored[f"audits/prod-eu-1/20261126T031700Z/{name}"] == local
+        assert stored[f"audits/prod-eu-1/latest/{name}"] == local
+    # the first run's objects are untouched
+    assert stored[run1[2]] == (tmp_path / "r1" / "report.json").read_bytes()
+    index = json.loads(stored["audits/prod-eu-1/index.json"])
+    r2 = json.loads((tmp_path / "r2" / "report.json").read_text())
+    r1 = json.loads((tmp_path / "r1" / "report.json").read_text())
+    assert index["kind"] == "MeshAuditIndex" and index["cluster"] == "prod-eu-1"
+    assert [r["timestamp"] for r in index["runs"]] == ["20261126T031700Z", "20261125T031700Z"]
+    newest, oldest = index["runs"]
+    assert newest == {
+        "timestamp": "20261126T031700Z",
+        "files": FILES,
+        "generated_at": SECOND,
+        "score": score(r2["findings"]).value,
+        "grade": score(r2["findings"]).grade,
+        "findings": r2["summary"]["total"],
+        "by_severity": r2["summary"]["by_severity"],
+        "kinds_read": r2["summary"]["coverage"]["kinds_read"],
+        "kinds_total": r2["summary"]["coverage"]["kinds_total"],
+        "unread": [],
+        "baseline": True,
+        "new": 3,  # the findings of BEFORE that AFTER had fixed (counted below)
+    }
+    assert sum(f.get("baseline_status") == "new" for f in r2["findings"]) == 3
+    assert (oldest["baseline"], oldest["new"]) == (False, 0)
+    assert oldest["score"] == score(r1["findings"]).value
+
+
+def test_failed_upload_keeps_local_files_and_exits_6(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
+    result = upload_scan(monkeypatch, BEFORE, tmp_path / "out", FIRST)
+    assert result.exit_code == 6
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"mesh-audit: error: upload to s3://{BUCKET}/audits/prod-eu-1 failed: "
+        f'Could not connect to the endpoint URL: "http://127.0.0.1:{dead}/'
+    )
+    assert line.endswith(f"; the report files are kept in {tmp_path / 'out'}")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == FILES
+    assert objects(s3) == {}
+
+
+def test_upload_to_a_missing_bucket_exits_6(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli(
+        [
+            "scan",
+            "--from",
+            str(BEFORE),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--upload",
+            "s3://no-such-bucket/x",
+            "--cluster-name",
+            "c1",
+        ],
+        monkeypatch,
+        FIRST,
+    )
+    assert result.exit_code == 6
+    assert result.stderr.splitlines() == [
+        "mesh-audit: error: upload to s3://no-such-bucket/x/c1 failed: NoSuchBucket: The "
+        f"specified bucket does not exist; the report files are kept in {tmp_path / 'out'}"
+    ]
+    assert (tmp_path / "out" / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("gs://bucket/x", "only s3://bucket/prefix is supported"),
+        ("s3://Bad_Bucket/x", "'Bad_Bucket' is not a valid bucket name"),
+        ("s3://bucket/a/../b", "the prefix has an empty, '.' or '..' segment"),
+    ],
+)
+def test_bad_upload_url_is_an_input_error(
+    url: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InputError, match=problem.replace(".", r"\.").replace("'", "'")):
+        parse_target(url)
+    result = run_cli(
+        ["scan", "--from", str(BEFORE), "--output-dir", str(tmp_path / "o"), "--upload", url],
+        monkeypatch,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and problem in result.stderr
+    assert not (tmp_path / "o").exists()  # rejected before anything ran
+
+
+def test_target_keys_and_stamp() -> None:
+    target = parse_target("s3://reports/a/b/")
+    assert (target.bucket, target.prefix) == ("reports", "a/b")
+    assert target.key("c", "latest", "report.json") == "a/b/c/latest/report.json"
+    assert parse_target("s3://reports").key("c", "index.json") == "c/index.json"
+    assert stamp_of("2026-11-25T03:17:00Z") == "20261125T031700Z"
