@@ -61,8 +61,9 @@ class Duration(click.ParamType[float, Any]):
 
     name = "duration"
 
-    def __init__(self, minimum: float) -> None:
+    def __init__(self, minimum: float, maximum: float = 7 * 86400.0) -> None:
         self.minimum = minimum
+        self.maximum = maximum  # beyond it a timer or a date would overflow: a usage error
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -78,6 +79,8 @@ class Duration(click.ParamType[float, Any]):
                 self.fail(str(exc), param, ctx)
         if seconds < self.minimum:
             self.fail(f"{value!r} is shorter than {self.minimum:g}s", param, ctx)
+        if seconds > self.maximum:
+            self.fail(f"{value!r} is longer than {self.maximum:g}s", param, ctx)
         return seconds
 
 
@@ -139,7 +142,8 @@ def cluster_options(fn: F) -> F:
             type=Duration(1),
             default="10m",
             show_default=True,
-            help="Whole collection, slow answers included: 10m, 90s, 1h (bare number: seconds).",
+            help="Whole collection, slow answers included: 10m, 90s, 1h (bare number: seconds); "
+            "with --prometheus, also all Prometheus queries together.",
         ),
         click.option(
             "--max-retries",

@@ -272,6 +272,7 @@ def scan(
         prometheus_token_file,
         prometheus_ca_file,
         prometheus_insecure_skip_verify,
+        deadline,
     )
     suppressions = [parse_flag(s) for s in settings.suppress]
     if from_paths and (all_contexts or len(contexts) > 1):

@@ -170,6 +170,7 @@ class ObservedEgress:
         return {
             "prometheus": {"url": tel.url, "version": tel.version, "retention": tel.retention},
             "available": tel.available,
+            "not_assessed": tel.not_assessed,
             "window": {
                 "since": tel.since,
                 "seconds": int(tel.window_seconds),

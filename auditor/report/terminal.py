@@ -238,6 +238,9 @@ def _observed_lines(data: Mapping[str, Any]) -> list[str]:
         return []
     since = printable(obs["window"]["since"], 20)
     if not obs.get("available"):
+        why = obs.get("not_assessed")
+        if isinstance(why, str) and why:
+            return [f"Observed egress (last {since}): not assessed: {printable(why, 300)}"]
         return [f"Observed egress (last {since}): nothing observed (see warnings)"]
     verdicts = [h["verdict"] for h in obs["hosts"]]
 

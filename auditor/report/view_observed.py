@@ -89,6 +89,9 @@ def observed_context(data: Mapping[str, Any], limit: int | None) -> dict[str, An
     prom = obs.get("prometheus") or {}
     return {
         "available": bool(obs.get("available")),
+        "not_assessed": obs.get("not_assessed")
+        if isinstance(obs.get("not_assessed"), str)
+        else None,
         "since": window.get("since", ""),
         "start": window.get("start", ""),
         "end": window.get("end", ""),

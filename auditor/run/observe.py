@@ -67,7 +67,7 @@ def observe(index: MeshIndex, request: ObserveRequest, *, end: float) -> Observe
             start=end - request.window_seconds,
             end=end,
         )
-        telemetry.coverage.append(f"Prometheus not queried: {exc}; no traffic was observed")
+        telemetry.give_up(f"Prometheus not queried: {exc}; no traffic was observed")
     else:
         telemetry = collect(
             client,

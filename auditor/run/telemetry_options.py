@@ -10,10 +10,11 @@ import click
 
 from auditor.base.durations import parse_duration
 from auditor.base.errors import InputError
-from auditor.input.prometheus.client import DEFAULT_TIMEOUT, PrometheusSettings
+from auditor.input.prometheus.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT, PrometheusSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SINCE = "7d"
+MAX_SINCE = 10 * 365 * 86400.0  # ten years: beyond any retention, and still a printable date
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +71,7 @@ def observe_request(
     prometheus_token_file: str | None,
     prometheus_ca_file: str | None,
     prometheus_insecure_skip_verify: bool,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> ObserveRequest | None:
     """The request the options describe; a usage error (exit 2) for a bad value."""
     if prometheus_url is None:
@@ -91,12 +93,15 @@ def observe_request(
         raise InputError(f"--since: {exc}") from None
     if seconds < 60:
         raise InputError(f"--since {since!r} is shorter than 1m")
+    if seconds > MAX_SINCE:
+        raise InputError(f"--since {since!r} is longer than 10 years (3650d)")
     settings = PrometheusSettings(
         url=prometheus_url.strip(),
         bearer_token_file=prometheus_token_file,
         ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify,
-        timeout=DEFAULT_TIMEOUT,
+        timeout=min(DEFAULT_TIMEOUT, deadline),
+        deadline=deadline,
     )
     problem = settings.validate()
     if problem is not None:

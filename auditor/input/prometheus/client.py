@@ -1,29 +1,42 @@
-"""A small read-only Prometheus HTTP API client (urllib; GET only).
+"""A small read-only Prometheus HTTP API client (GET only).
 
 It speaks the stable query API (https://prometheus.io/docs/prometheus/latest/querying/api/):
 `/api/v1/query` (an instant query evaluated at a given time), `/api/v1/status/buildinfo` (the
-server's version) and `/api/v1/status/runtimeinfo` (its storage retention). Every answer is
-checked before use (status, content type, JSON shape) and read with a size cap; every failure
-is a PrometheusError with one line saying why, which the caller turns into a coverage note:
-telemetry never fails a scan.
+server's version) and `/api/v1/status/runtimeinfo` (its storage retention). Requests go through
+the outbound HTTP layer (auditor/base/outbound.py: the token only to Prometheus' own origin, a body
+cap, per-read timeout and one overall deadline). Every answer is checked before use (status,
+content type, JSON shape and nesting, finite numbers); every failure is a PrometheusError with
+one line saying why, which the caller turns into "not assessed": telemetry never fails a scan.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
-import urllib.error
+import time
 import urllib.parse
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.base.redact import redact_text, register_secret
+from auditor import __version__
+from auditor.base.outbound import (
+    Limits,
+    OutboundError,
+    finite,
+    json_answer,
+    parse_url,
+    read_token_file,
+    request,
+)
+from auditor.base.redact import redact_text
+from auditor.base.text import inert
 
 MAX_BODY = 16 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_DEADLINE = 300.0  # every Prometheus call of one scan together
+MAX_REDIRECTS = 5
+MAX_LABEL = 1024  # a label value longer than this is not a workload or host name
 
 
 class PrometheusError(Exception):
@@ -39,13 +52,15 @@ class PrometheusSettings:
     ca_file: str | None = None
     insecure_skip_verify: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
     max_body: int = MAX_BODY
 
     def validate(self) -> str | None:
         """A one-line problem with the settings themselves (a usage error), or None."""
-        parts = urllib.parse.urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"--prometheus {redact_text(self.url)!r}: expected an http:// or https:// URL"
+        try:
+            parse_url(self.url, f"--prometheus {redact_text(self.url)!r}")
+        except OutboundError as exc:
+            return exc.reason
         for flag, path in (
             ("--prometheus-token-file", self.bearer_token_file),
             ("--prometheus-ca-file", self.ca_file),
@@ -64,75 +79,85 @@ class Sample:
 
 
 class PrometheusClient:
-    def __init__(self, settings: PrometheusSettings) -> None:
+    """GET only, through the one outbound HTTP layer (auditor/base/outbound.py): the bearer token
+    goes to the configured origin only, redirects are followed at most MAX_REDIRECTS times, and
+    every call shares one overall deadline (`PrometheusSettings.deadline`, from the client's
+    creation): a peer that drips its answer cannot hold the scan."""
+
+    def __init__(
+        self, settings: PrometheusSettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
         self.base = settings.url.rstrip("/")
+        self._clock = clock
+        self._until = clock() + settings.deadline
         self._token: str | None = None
         if settings.bearer_token_file is not None:
             try:
-                token = Path(settings.bearer_token_file).read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise PrometheusError(f"cannot read the bearer token file: {exc}") from None
-            register_secret(token)
-            self._token = token
+                self._token = read_token_file(settings.bearer_token_file, "--prometheus-token-file")
+            except OutboundError as exc:
+                raise PrometheusError(exc.reason) from None
 
     @property
     def display_url(self) -> str:
         return redact_text(self.base)
 
     def _context(self) -> ssl.SSLContext | None:
-        if not self.base.startswith("https:"):
+        if not self.base.lower().startswith("https:"):
             return None
         if self.settings.insecure_skip_verify:
-            ctx = ssl._create_unverified_context()
-        else:
-            ctx = ssl.create_default_context(cafile=self.settings.ca_file)
-        return ctx
+            return ssl._create_unverified_context()
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PrometheusError(
+                f"--prometheus-ca-file {self.settings.ca_file}: not a PEM CA bundle ({exc})"
+            ) from None
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """The `data` of a successful API answer."""
         url = self.base + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        request = urllib.request.Request(url, headers=headers, method="GET")
         where = f"{self.display_url}{path}"
+        limits = Limits(
+            max_body=self.settings.max_body,
+            read_timeout=self.settings.timeout,
+            until=self._until,
+            max_redirects=MAX_REDIRECTS,
+        )
+        credentials = {"Authorization": f"Bearer {self._token}"} if self._token else None
         try:
-            with urllib.request.urlopen(
-                request, timeout=self.settings.timeout, context=self._context()
-            ) as resp:
-                body = self._read(resp, where)
-                ctype = resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as exc:
-            detail = _error_detail(exc)
-            raise PrometheusError(f"{where} answered HTTP {exc.code}{detail}") from None
-        except urllib.error.URLError as exc:
-            raise PrometheusError(f"cannot reach {where}: {_reason(exc.reason)}") from None
-        except (TimeoutError, OSError) as exc:
-            raise PrometheusError(f"cannot reach {where}: {_reason(exc)}") from None
-        if "json" not in ctype.lower():
-            shown = ctype.split(";")[0] or "no content type"
-            raise PrometheusError(f"{where} answered {shown}, not JSON")
+            resp = request(
+                "GET",
+                url,
+                limits=limits,
+                headers={"Accept": "application/json", "User-Agent": f"mesh-audit/{__version__}"},
+                credentials=credentials,
+                context=self._context(),
+                clock=self._clock,
+            )
+        except OutboundError as exc:
+            if exc.kind in ("connect", "tls", "timeout"):
+                raise PrometheusError(f"cannot reach {where}: {exc.reason}") from None
+            raise PrometheusError(f"{where} {_phrase(exc, self.settings.deadline)}") from None
+        if resp.status != 200 and "json" not in resp.content_type:
+            raise PrometheusError(f"{where} answered HTTP {resp.status}")
         try:
-            doc = json.loads(body)
-        except ValueError:
-            raise PrometheusError(f"{where} answered invalid JSON") from None
+            doc = json_answer(resp)
+        except OutboundError as exc:
+            if resp.status != 200:
+                raise PrometheusError(f"{where} answered HTTP {resp.status}") from None
+            raise PrometheusError(f"{where} {exc.reason}") from None
+        if resp.status != 200:
+            error = doc.get("error") if isinstance(doc, dict) else None
+            detail = f": {inert(error, 200)}" if isinstance(error, str) else ""
+            raise PrometheusError(f"{where} answered HTTP {resp.status}{detail}")
         if not isinstance(doc, dict) or doc.get("status") != "success":
             error = doc.get("error") if isinstance(doc, dict) else None
-            raise PrometheusError(f"{where} answered an error: {str(error or doc)[:200]}")
+            shown = error if isinstance(error, str) else "no success status"
+            raise PrometheusError(f"{where} answered an error: {inert(shown, 200)}")
         return doc.get("data")
-
-    def _read(self, resp: Any, where: str) -> bytes:
-        cap = self.settings.max_body
-        declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise PrometheusError(f"{where} answer is larger than {cap} bytes")
-        body: bytes = resp.read(cap + 1)
-        if len(body) > cap:
-            raise PrometheusError(f"{where} answer is larger than {cap} bytes")
-        return body
 
     # ---- the API calls mesh-audit makes -------------------------------------------------
 
@@ -145,22 +170,29 @@ class PrometheusClient:
         if not isinstance(data, dict) or data.get("resultType") != "vector":
             raise PrometheusError(f"query answered {_kind(data)}, not a vector")
         out: list[Sample] = []
-        for item in data.get("result") or ():
+        result = data.get("result")
+        if not isinstance(result, list):
+            raise PrometheusError("query answered a malformed vector")
+        for item in result:
             if not isinstance(item, dict):
                 raise PrometheusError("query answered a malformed vector")
-            metric = item.get("metric") or {}
+            metric = item.get("metric")
             value = item.get("value")
             if (
                 not isinstance(metric, dict)
                 or not isinstance(value, list)
                 or len(value) != 2
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in metric.items())
+                or not all(
+                    isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_LABEL
+                    for k, v in metric.items()
+                )
             ):
                 raise PrometheusError("query answered a malformed sample")
             try:
-                number = float(value[1])
-            except (TypeError, ValueError):
-                raise PrometheusError("query answered a sample that is not a number") from None
+                finite(value[0], "a sample time")
+                number = finite(value[1], "a sample value")
+            except OutboundError as exc:
+                raise PrometheusError(f"query answered {exc.reason}") from None
             out.append(Sample(labels=dict(metric), value=number))
         return out
 
@@ -179,22 +211,10 @@ def _kind(data: Any) -> str:
     return type(data).__name__
 
 
-def _reason(reason: object) -> str:
-    if isinstance(reason, ssl.SSLError):
-        return f"TLS error: {reason.reason or reason}"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    text = str(getattr(reason, "strerror", None) or reason)
-    return redact_text(text)[:200]
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        doc = json.loads(exc.read(64 * 1024) or b"{}")
-    except (ValueError, OSError):
-        return ""
-    if isinstance(doc, dict) and isinstance(doc.get("error"), str):
-        return f": {doc['error'][:200]}"
-    return ""
+def _phrase(exc: OutboundError, deadline: float) -> str:
+    """What went wrong, after "<where> ": "answered ...", "answer is larger ...", ..."""
+    if exc.kind == "deadline":
+        return f"did not answer within the overall deadline ({deadline:g}s)"
+    if exc.kind == "too-large" or exc.reason.startswith("answered"):
+        return exc.reason
+    return f"failed: {exc.reason}"

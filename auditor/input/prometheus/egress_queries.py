@@ -18,7 +18,10 @@ is counted by `istio_tcp_connections_closed_total`, not opened: so that one is a
 
 Every query is an instant query at the end of the window over `increase(...[window])`, summed
 by the labels above and bounded by `topk`. Standard metrics carry no destination port, so
-observed traffic is per host. Nothing here raises: what could not be asked is a coverage note.
+observed traffic is per host. Nothing here raises: when Prometheus cannot be asked, or gives
+an answer that is not valid (a non-finite number, a malformed vector, an error), the whole
+section is "not assessed" with that one-line reason and no series are kept: a broken or hostile
+answer to one query makes the others no more trustworthy, and a partial view would read as fact.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ EXTERNAL_METRICS = (
     ("connections", "istio_tcp_connections_opened_total"),
     ("bytes", "istio_tcp_sent_bytes_total"),
 )
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a report can print
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 _PROM_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PROM_DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
@@ -79,6 +83,17 @@ class Telemetry:
     to_gateway: list[Series] = field(default_factory=list)
     coverage: list[str] = field(default_factory=list)
     reporters: list[str] = field(default_factory=list)
+    not_assessed: str | None = None  # why the section says nothing, one line
+
+    def give_up(self, reason: str) -> Telemetry:
+        """Nothing observed: every series dropped, the reason recorded (and as a coverage note)."""
+        self.available = False
+        self.external.clear()
+        self.to_gateway.clear()
+        self.covered_from = None
+        self.not_assessed = reason
+        self.coverage.append(reason)
+        return self
 
 
 def promql_string(text: str) -> str:
@@ -157,36 +172,31 @@ def collect(
     )
     try:
         build = client.buildinfo()
+        tel.version = _text(build.get("version"))
+        _retention(client, tel)
+        names = '"istio_requests_total|istio_tcp_connections_opened_total"'
+        window = max(60, int(window_seconds))
+        probe = f"group by (reporter) (last_over_time({{__name__=~{names}}}[{window}s]))"
+        tel.reporters = sorted(
+            _text(s.labels.get("reporter")) or "" for s in client.query(probe, end)
+        )
     except PrometheusError as exc:
-        tel.coverage.append(f"Prometheus not queried: {exc}; no traffic was observed")
-        return tel
-    tel.version = str(build.get("version") or "") or None
-    _retention(client, tel)
-    names = '"istio_requests_total|istio_tcp_connections_opened_total"'
-    window = max(60, int(window_seconds))
-    probe = f"group by (reporter) (last_over_time({{__name__=~{names}}}[{window}s]))"
-    try:
-        tel.reporters = sorted(s.labels.get("reporter", "") for s in client.query(probe, end))
-    except PrometheusError as exc:
-        tel.coverage.append(f"Prometheus not queried: {exc}; no traffic was observed")
-        return tel
+        return tel.give_up(f"Prometheus not queried: {exc}; no traffic was observed")
     tel.queries.append({"name": "reporters", "promql": probe, "series": len(tel.reporters)})
     if "source" not in tel.reporters:
-        tel.coverage.append(
+        return tel.give_up(
             "Prometheus holds no Istio standard metrics reported by client proxies "
             '(reporter="source") in the window: it does not scrape the proxies, or their '
             "metrics are renamed or dropped; no traffic was observed"
         )
-        return tel
     tel.available = True
     missing: set[str] = set()
     for q in build_queries(window_seconds, domain, gateway_hosts):
         try:
             samples = client.query(q["promql"], end)
         except PrometheusError as exc:
-            tel.coverage.append(f"query {q['name']} failed: {exc}")
             tel.queries.append({**q, "series": None, "error": str(exc)})
-            continue
+            return tel.give_up(f"query {q['name']} failed: {exc}")
         tel.queries.append({**q, "series": len(samples)})
         if len(samples) >= LIMIT:
             tel.coverage.append(
@@ -201,6 +211,11 @@ def collect(
             "it?): their traffic is counted but not attributed"
         )
     return tel
+
+
+def _text(value: object, limit: int = 200) -> str | None:
+    """A string Prometheus sent, capped; anything else (a number, a nested value) is None."""
+    return value[:limit] or None if isinstance(value, str) else None
 
 
 def _series(metric: str, sample: Sample, missing: set[str]) -> Series:
@@ -224,8 +239,8 @@ def _retention(client: PrometheusClient, tel: Telemetry) -> None:
     try:
         info = client.runtimeinfo()
     except PrometheusError:
-        info = {}
-    retention = str(info.get("storageRetention") or "") or None
+        info = {}  # older Prometheus versions have no runtimeinfo; the retention is unknown
+    retention = _text(info.get("storageRetention"), 100)
     tel.retention = retention
     if retention:
         seconds = prom_duration(retention.split(" or ")[0])
@@ -235,10 +250,11 @@ def _retention(client: PrometheusClient, tel: Telemetry) -> None:
                 f"Prometheus retention {retention} is shorter than the window {tel.since}: "
                 f"only the last {retention} can be observed"
             )
-    try:
-        lowest = client.query("min(prometheus_tsdb_lowest_timestamp_seconds)", tel.end)
-    except PrometheusError:
-        lowest = []
+    lowest = client.query("min(prometheus_tsdb_lowest_timestamp_seconds)", tel.end)
+    if lowest and not 0 <= lowest[0].value <= MAX_TIME:
+        raise PrometheusError(
+            f"the oldest sample time it answered ({lowest[0].value:g}) is not a time"
+        )
     if lowest and lowest[0].value > tel.start:
         oldest = lowest[0].value
         tel.covered_from = max(tel.covered_from or tel.start, oldest)
