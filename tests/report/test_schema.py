@@ -70,7 +70,7 @@ def test_every_check_has_cases() -> None:
     covered = {cid for checks in COVERAGE.values() for cid in checks}
     text = "\n".join(
         p.read_text()
-        for p in (ROOT / "tests").glob("test_*.py")
+        for p in (ROOT / "tests").rglob("test_*.py")
         if p.name not in ("test_schema.py", "test_peer_conformance.py")
     )
     missing = [
