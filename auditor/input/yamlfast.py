@@ -19,6 +19,11 @@ answers None for anything else, so the caller parses that file with the referenc
   not a mapping or a list (empty documents included), and any text rapidyaml or orjson refuses
   (errors are always the reference's, with its line and column).
 
+- A mapping that repeats a key: kubectl refuses it, where rapidyaml and orjson keep the last
+  value. Each document's key count in rapidyaml's JSON travels with it (FastDocument.keys), and
+  `load` compares it with the keys of what orjson built; a difference declines the text, and the
+  reference refuses it with the line of each occurrence (auditor/input/yamlref.py).
+
 tests/input/test_yaml_fast_path.py checks both paths give identical objects over every fixture and
 the peer corpus, and that each construct above takes the reference.
 """
@@ -215,8 +220,8 @@ def fast_documents(data: bytes) -> list[Any] | None:
     if parsed is None:
         return None
     try:
-        return [orjson.loads(document.json) for document in parsed]
-    except orjson.JSONDecodeError:
+        return [load(document.json, document.keys) for document in parsed]
+    except (orjson.JSONDecodeError, DuplicateKey):
         return None
 
 
@@ -228,6 +233,37 @@ class FastDocument:
     # a mapping with a top-level `items` key holding a sequence: the documents whose List items
     # may have lines to find (a superset of the `kind: *List` ones, decided without reading it)
     has_item_list: bool
+    # how many mapping keys rapidyaml wrote, repeated ones included (see `load`)
+    keys: int
+
+
+class DuplicateKey(ValueError):
+    """The JSON held a key twice in one object: the reference refuses the YAML, with its line."""
+
+
+# rapidyaml writes each key as `"key": ` and orjson as `"key":`; a quote inside a string is
+# escaped (`\"`), so counting the separator, less its escaped form, counts the keys. A key
+# ending in a backslash (`\\": `) would be miscounted: fast_json declines such text.
+_RYML_KEY = b'": '
+_ORJSON_KEY = b'":'
+
+
+def _ryml_keys(emitted: bytearray) -> int | None:
+    if b'\\\\": ' in emitted:
+        return None
+    return emitted.count(_RYML_KEY) - emitted.count(b"\\" + _RYML_KEY)
+
+
+def load(json: bytes | bytearray, keys: int) -> Any:
+    """One document's JSON as orjson reads it, refusing one that repeated a key: orjson keeps
+    the last value silently, where kubectl (and the reference loader) refuse the YAML. The keys
+    of what orjson built are counted in its own output (C speed, no walk in Python) and compared
+    with the count rapidyaml wrote; DuplicateKey when some were dropped."""
+    document = orjson.loads(json)
+    dumped = orjson.dumps(document)
+    if dumped.count(_ORJSON_KEY) - dumped.count(b"\\" + _ORJSON_KEY) != keys:
+        raise DuplicateKey("a mapping repeats a key")
+    return document
 
 
 def fast_json(data: bytes) -> list[FastDocument] | None:
@@ -268,9 +304,10 @@ def fast_json(data: bytes) -> list[FastDocument] | None:
             emitted = _emit(tree, node)
         except Exception:
             return None
-        if not _agrees(emitted, data):
+        keys = _ryml_keys(emitted)
+        if keys is None or not _agrees(emitted, data):
             return None
-        docs.append(FastDocument(emitted, _has_item_list(tree, node)))
+        docs.append(FastDocument(emitted, _has_item_list(tree, node), keys))
     return docs
 
 

@@ -47,7 +47,7 @@ import orjson
 from auditor.base.errors import InputError
 from auditor.input.lines import FileLines, file_lines, item_starts
 from auditor.input.reading import YAML_SUFFIXES, item_list, read_bounded
-from auditor.input.yamlfast import fast_documents, fast_json
+from auditor.input.yamlfast import DuplicateKey, fast_documents, fast_json, load
 from auditor.input.yamlsplit import Split, split
 
 # YAML bytes (on disk) below which the automatic choice parses in this process. Measured on 2
@@ -70,10 +70,17 @@ PIECE_MAX_BYTES = 4 << 20
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """What a worker sends back: each document's JSON text, and its lines (None: unknown)."""
+    """What a worker sends back: each document's JSON text, the number of keys rapidyaml wrote
+    in it (yamlfast.load refuses a document that repeated one), and its lines (None: unknown)."""
 
     documents: list[bytearray]
+    keys: list[int]
     lines: FileLines | None
+
+    def loaded(self) -> list[Any]:
+        """The documents as objects; DuplicateKey or a JSON error when the reference must read
+        the file (it then refuses a repeated key with its line)."""
+        return [load(text, keys) for text, keys in zip(self.documents, self.keys, strict=True)]
 
 
 class Loaded:
@@ -215,8 +222,8 @@ class _Job:
         if whole is None:
             return None
         try:
-            return Loaded([orjson.loads(text) for text in whole.documents], whole.lines)
-        except orjson.JSONDecodeError:
+            return Loaded(whole.loaded(), whole.lines)
+        except (orjson.JSONDecodeError, DuplicateKey):
             return None
 
 
@@ -363,7 +370,7 @@ class _Cut(Loaded):
             parsed = pending.result()
             if parsed is None:
                 return None
-            documents = [orjson.loads(text) for text in parsed.documents]
+            documents = parsed.loaded()
         except Exception:  # JSON that does not read, or a worker that died
             return None
         if items and (len(documents) != 1 or not isinstance(documents[0], list)):
@@ -416,8 +423,8 @@ def _parse_piece(kind: str, data: bytes) -> Parsed | None:
                 return None
             text = "items:\n" + data.decode("ascii")
             found = [line - 1 for line in item_starts(text, 1, None, plain=True)]
-            return Parsed([documents[0].json], ([1], [found]))
+            return Parsed([documents[0].json], [documents[0].keys], ([1], [found]))
         lines = file_lines(data, [document.has_item_list for document in documents])
-        return Parsed([document.json for document in documents], lines)
+        return Parsed([document.json for document in documents], [d.keys for d in documents], lines)
     except Exception:
         return None

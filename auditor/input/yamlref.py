@@ -70,10 +70,19 @@ class _Loader(_BaseLoader):
         )
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if len(node.value) > 1:
+            _refuse_duplicate_keys(node)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         if all(type(k) is str for k in mapping):
             return mapping
-        return {_key_text(k): v for k, v in mapping.items()}
+        converted = {_key_text(k): v for k, v in mapping.items()}
+        if len(converted) < len(mapping):  # `1` and "1": one key once made text, as kubectl has it
+            texts = [_key_text(k) for k in mapping]
+            again = next(t for i, t in enumerate(texts) if t in texts[:i])
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping key {str(again)[:60]!r} is defined twice", node.start_mark
+            )
+        return converted
 
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -96,6 +105,30 @@ def _refuse_surrogates(value: str, node: yaml.Node) -> None:
             f"unpaired surrogate {value[exc.start]!r} in a string (not Unicode text)",
             node.start_mark,
         ) from None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping is refused, as kubectl refuses it (`mapping key "x"
+    already defined at line N`): PyYAML would keep the last value silently, and a missing `---`
+    between two concatenated objects would make the second swallow the first. Keys a merge
+    (`<<`) brings in may be overridden; only the mapping's own keys are compared."""
+    seen: dict[tuple[str, str], int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+            continue
+        ident = (key.tag, key.value)
+        first = seen.get(ident)
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"mapping key {key.value[:60]!r} already defined at line {first + 1}",
+                key.start_mark,
+            )
+        seen[ident] = key.start_mark.line
 
 
 def _key_text(key: Any) -> Any:

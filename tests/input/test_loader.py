@@ -119,6 +119,16 @@ def test_malformed_documents_become_warnings_and_the_rest_is_audited() -> None:
             "(while parsing a flow mapping started at line 7, column 13)",
         ),
         (INPUT / "broken.json", "broken.json:2:26: invalid JSON: trailing comma is not allowed"),
+        (
+            INPUT / "duplicate-keys" / "concatenated.yaml",
+            "concatenated.yaml:23:1: invalid YAML: mapping key 'apiVersion' already defined at "
+            "line 6",
+        ),
+        (
+            INPUT / "duplicate-keys" / "list.yaml",
+            "list.yaml:32:13: invalid YAML: mapping key 'initialDelaySeconds' already defined "
+            "at line 29",
+        ),
         (INPUT / "does-not-exist.yaml", "does-not-exist.yaml: no such file or directory"),
     ],
 )

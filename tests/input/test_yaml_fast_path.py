@@ -197,6 +197,57 @@ def test_errors_are_the_reference_s(text: str) -> None:
     assert "in.yaml" in str(fast_error.value)
 
 
+DUPLICATE_KEYS = [
+    (
+        "a: 1\nb:\n  c: 2\n  c: 3\n",
+        "in.yaml:4:3: invalid YAML: mapping key 'c' already defined at line 3",
+    ),
+    ("x: {p: 1, p: 2}\n", "in.yaml:1:11: invalid YAML: mapping key 'p' already defined at line 1"),
+    ("- k: 1\n  k: 1\n", "in.yaml:2:3: invalid YAML: mapping key 'k' already defined at line 1"),
+    (
+        "a: 1\n---\nb: 1\nb: 2\n",
+        "in.yaml:4:1: invalid YAML: mapping key 'b' already defined at line 3",
+    ),
+    ('a: 1\n"a": 2\n', "in.yaml:2:1: invalid YAML: mapping key 'a' already defined at line 1"),
+    ("1: a\n'1': b\n", "in.yaml:1:1: invalid YAML: mapping key '1' is defined twice"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), DUPLICATE_KEYS)
+def test_a_repeated_key_is_refused_by_both_paths_with_its_line(text: str, message: str) -> None:
+    """kubectl refuses a mapping that repeats a key (`mapping key "x" already defined at line
+    N`); PyYAML and orjson would keep the last value. The fast path declines such text, and the
+    reference refuses it with the line of the repeat and of the first."""
+    assert fast_documents(text.encode()) is None
+    for fast in (True, False):
+        with pytest.raises(InputError) as error:
+            list(yaml_documents("in.yaml", text.encode(), fast=fast))
+        assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: {k: 1}\nm: {k: 2, j: 3}\n",  # the same key in two mappings
+        r'a: "x\\"' "\nb: 1\n",  # a value ending in a backslash
+        r'k: "v\": w"' "\nk2: 1\n",  # a quote and a colon inside a string
+        "a:\n- {b: 1}\n- {b: 1}\n",
+    ],
+)
+def test_keys_repeated_only_across_mappings_are_read(text: str) -> None:
+    fast = fast_documents(text.encode())
+    assert fast is not None
+    assert _same_types(fast, _reference(text.encode()))
+
+
+def test_a_merge_key_may_be_overridden() -> None:
+    """YAML merge keys (`<<`) bring keys a mapping may override: not a repeat."""
+    text = b"base: &b {k: 1, j: 2}\nm:\n  <<: *b\n  k: 3\n"
+    assert list(yaml_documents("in.yaml", text)) == [
+        {"base": {"k": 1, "j": 2}, "m": {"k": 3, "j": 2}}
+    ]
+
+
 @settings(max_examples=500, deadline=None)
 @given(
     st.one_of(

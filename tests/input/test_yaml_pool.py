@@ -439,3 +439,22 @@ def test_a_worker_that_dies_inside_a_cut_file(
     assert cut_everything[0] is not None and len(cut_everything[0].pieces) == 3
     assert outcome == _uncut([tmp_path])
     assert [o[3] for o in outcome["objects"]] == ["a", "b", "c", "b-a", "b-b", "b-c"]
+
+
+@pytest.mark.parametrize("name", ["list.yaml", "concatenated.yaml"])
+def test_a_repeated_key_is_refused_by_workers_and_in_cut_pieces(
+    tmp_path: Path, cut_everything: list[Split | None], name: str
+) -> None:
+    """A worker's fast path reads a repeated key as orjson does (the last value wins): the key
+    count it sends back makes the main process decline the piece or file, and the reference
+    refuses it with its line, whether the file was cut, parsed by workers or in this process."""
+    source = CASES / "input" / "duplicate-keys" / name
+    (tmp_path / name).write_bytes(source.read_bytes())
+    (tmp_path / "z-other.yaml").write_bytes(KUBECTL_LIST)  # two files: workers are started
+    line = {"list.yaml": "32:13", "concatenated.yaml": "23:1"}[name]
+    for jobs in (2, 1):
+        outcome = _outcome([tmp_path], jobs=jobs)
+        assert outcome.startswith(f"error: {tmp_path / name}:{line}: invalid YAML: mapping key ")
+    if name == "list.yaml":  # one List: cut between its items (the other file is one document)
+        assert cut_everything[0] is not None and len(cut_everything[0].pieces) == 2
+    assert _uncut([tmp_path]) == outcome
