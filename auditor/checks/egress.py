@@ -52,8 +52,11 @@ def mesh_allow_any(ctx: CheckContext) -> Iterator[Result]:
         return
     name = "istio"
     namespace = mesh.root_namespace
-    if mesh.source.startswith("ConfigMap "):
-        namespace, _, name = mesh.source.removeprefix("ConfigMap ").partition("/")
+    # the ConfigMap that set the mode in force, else the revision's own (merged ones: the
+    # first of mesh.configmaps takes precedence)
+    where = mesh.outbound_mode_from or (mesh.configmaps[0] if mesh.configmaps else "")
+    if where:
+        namespace, _, name = where.partition("/")
     ref = ResourceRef(group="", kind="ConfigMap", namespace=namespace, name=name, api_version="v1")
     how = (
         "sets outboundTrafficPolicy.mode ALLOW_ANY"

@@ -34,6 +34,11 @@ class MeshConfig:
     default_virtual_service_export_to: tuple[str, ...] = ("*",)
     default_destination_rule_export_to: tuple[str, ...] = ("*",)
     raw: Mapping[str, Any] | None = None
+    # the ConfigMaps merged into this config ("ns/name"), the one that takes precedence first
+    # (istiod merges a shared ConfigMap under the revision's own: auditor/istio/meshconfig_merge.py)
+    configmaps: tuple[str, ...] = ()
+    # the ConfigMap ("ns/name") whose outboundTrafficPolicy is in force, when one set it
+    outbound_mode_from: str = ""
 
 
 def _truthy(value: Any) -> bool:
@@ -97,6 +102,12 @@ def parse_text(text: str, source: str) -> MeshConfig:
     Parsed with mesh-audit's one YAML loader (its refusals and alias budget); any problem is a
     ValueError with one line.
     """
+    return from_mapping(parse_mapping(text, source), source)
+
+
+def parse_mapping(text: str, source: str) -> Mapping[str, Any]:
+    """The mapping a MeshConfig YAML text holds (empty text: an empty mapping); ValueError with
+    one line when it is not one."""
     from auditor.base.errors import InputError
     from auditor.input.yamlsafe import yaml_documents
 
@@ -111,7 +122,7 @@ def parse_text(text: str, source: str) -> MeshConfig:
         data = {}
     if not isinstance(data, Mapping):
         raise ValueError(f"{source}: MeshConfig must be a mapping, got {type(data).__name__}")
-    return from_mapping(data, source)
+    return data
 
 
 DEFAULT = MeshConfig(source="Istio defaults")

@@ -168,6 +168,7 @@ def build_report(
             "root_namespace": mesh.root_namespace,
             "outbound_traffic_policy": mesh.outbound_mode,
             "outbound_traffic_policy_set": mesh.outbound_mode_set,
+            "configmaps": list(mesh.configmaps),
         },
         "audit": assess(collection, min_coverage),
         "summary": summarize(

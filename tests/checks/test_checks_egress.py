@@ -8,6 +8,9 @@ from tests.case_helpers import Finding, findings
 
 CASES: dict[str, set[Finding]] = {
     "egress/hardened-mesh.yaml": set(),
+    # REGISTRY_ONLY from the shared ConfigMap istiod merges under the revision's own (#29)
+    "egress/aks-shared-meshconfig.yaml": set(),
+    "egress/shared-meshconfig-env.yaml": set(),
     "egress/registration-gaps.yaml": {
         ("EGR002", "Sidecar", "shop", "open-egress", "medium"),
         ("EGR003", "VirtualService", "shop", "reviews", "medium"),  # unregistered mirror host
@@ -48,3 +51,30 @@ def test_registration_gaps_name_the_field_and_host() -> None:
     assert ("EGR003", "spec.http[1].route[0].destination.host") in by_path
     assert ("EGR005", "spec.egress[0].hosts[2]") in by_path
     assert ("EGR005", "spec.egress[0].hosts[1]") not in by_path  # api.stripe.com is registered
+
+
+@pytest.mark.parametrize(
+    ("case", "configmaps"),
+    [
+        (
+            "egress/aks-shared-meshconfig.yaml",
+            ["aks-istio-system/istio-asm-1-24", "aks-istio-system/istio-shared-configmap-asm-1-24"],
+        ),
+        (
+            "egress/shared-meshconfig-env.yaml",
+            ["istio-system/istio-1-24", "istio-system/istio-user"],
+        ),
+    ],
+)
+def test_the_report_names_the_merged_configmaps(case: str, configmaps: list[str]) -> None:
+    from tests.case_helpers import report_for
+
+    report = report_for(case)
+    mesh = report["mesh_config"]
+    assert mesh["configmaps"] == configmaps
+    assert mesh["source"] == f"ConfigMap {configmaps[0]} merged over ConfigMap {configmaps[1]}"
+    assert (mesh["outbound_traffic_policy"], mesh["outbound_traffic_policy_set"]) == (
+        "REGISTRY_ONLY",
+        True,
+    )
+    assert report["warnings"] == []

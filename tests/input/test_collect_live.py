@@ -457,3 +457,37 @@ def test_dropped_connection_is_retried(demo: FakeKubeAPI, tmp_path: Path) -> Non
     assert len(sleeps) == 1 and 0.05 <= sleeps[0] <= 0.1
     assert data.results["Service"].status.status == "ok"
     assert len(data.results["Service"].objects) == load_paths([str(DEMO)]).count("Service")
+
+
+def test_aks_mesh_config_is_read_in_aks_istio_system(kube_api: FakeKubeAPI, tmp_path: Path) -> None:
+    """The AKS Istio add-on keeps its mesh config in aks-istio-system (`istio-<revision>` and
+    the user's `istio-shared-configmap-<revision>`): read there too when the namespace exists,
+    and merged as istiod merges them (fixtures/cases/egress/aks-shared-meshconfig.yaml). Other
+    ConfigMaps there are not kept."""
+    from auditor.mesh.mesh_config_source import resolve_mesh_config
+    from tests.helpers import CASES
+
+    aks = yaml.safe_load_all((CASES / "egress" / "aks-shared-meshconfig.yaml").read_text())
+    other = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "kube-root-ca.crt", "namespace": "aks-istio-system"},
+        "data": {"ca.crt": "x"},
+    }
+    kube_api.load_objects([*aks, other])
+    live = run(kube_api, tmp_path).snapshot
+    asked = {r.path for r in kube_api.requests if r.path.endswith("/configmaps")}
+    assert asked == {
+        "/api/v1/namespaces/istio-system/configmaps",
+        "/api/v1/namespaces/aks-istio-system/configmaps",
+    }
+    names = {(o.namespace, o.name) for o in live.objects("ConfigMap")}
+    assert ("aks-istio-system", "kube-root-ca.crt") not in names
+    assert ("aks-istio-system", "istio-shared-configmap-asm-1-24") in names
+    assert live.collection["ConfigMap"].status == "ok"
+    mesh, _ = resolve_mesh_config(live)
+    assert mesh.outbound_mode == "REGISTRY_ONLY"
+    assert mesh.configmaps == (
+        "aks-istio-system/istio-asm-1-24",
+        "aks-istio-system/istio-shared-configmap-asm-1-24",
+    )

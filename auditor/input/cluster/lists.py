@@ -157,6 +157,10 @@ class Lister:
         cluster_wide: StatusError | None = None
         if spec.kind == "ConfigMap":
             names = [self.options.istio_namespace]
+            # the AKS Istio add-on's control plane and mesh config live in aks-istio-system
+            # (learn.microsoft.com/azure/aks/istio-meshconfig): read there too when it exists
+            if AKS_ISTIO_NAMESPACE in (self.namespaces or ()) and AKS_ISTIO_NAMESPACE not in names:
+                names.append(AKS_ISTIO_NAMESPACE)
         elif spec.namespaced and self.options.namespaces:
             names = list(self.options.namespaces)
         else:
@@ -294,9 +298,20 @@ def _identity(item: Mapping[str, Any]) -> tuple[str, str]:
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
+AKS_ISTIO_NAMESPACE = "aks-istio-system"
+
+
 def _mesh_config_name(obj: Mapping[str, Any]) -> bool:
+    """A ConfigMap istiod may read as mesh config: `istio`, `istio-<revision>`, the AKS add-on's
+    `istio-shared-configmap-<revision>`, or any other with a `mesh` key (the name an istiod's
+    SHARED_MESH_CONFIG gives: auditor/mesh/mesh_config_source.py)."""
     name = str((obj.get("metadata") or {}).get("name") or "")
-    return name == "istio" or name.startswith("istio-")
+    data = obj.get("data")
+    return (
+        name == "istio"
+        or name.startswith("istio-")
+        or (isinstance(data, Mapping) and "mesh" in data)
+    )
 
 
 def collect_cluster(
