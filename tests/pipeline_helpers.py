@@ -31,7 +31,9 @@ VS001 = "VS001-191b63ccba78b7e5"  # VirtualService shop/legacy -> missing Gatewa
 VS002 = "VS002-3e07ccea45102fbc"  # the same reference, seen by VS002 (before only)
 GW002 = "GW002-312922dd2ffbe8c8"  # Gateway shop/shop-gateway port 9443 not on Service (after only)
 BEFORE_IDS = [EGR001, MTLS001, EGR003, GW001, GW005, VS001, VS002]  # report order
-AFTER_IDS = [EGR001, MTLS001, GW001, GW002, GW005]
+# report order: worst first (auditor/report/risk.py); GW005's Gateway is reachable from the
+# internet, GW001's and GW002's only inside the cluster
+AFTER_IDS = [EGR001, MTLS001, GW005, GW001, GW002]
 
 
 def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, clock: str = FIXED_CLOCK) -> Result:

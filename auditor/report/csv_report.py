@@ -17,6 +17,7 @@ from typing import Any
 from auditor.base.limits import LIMITS
 from auditor.base.text import inert
 from auditor.report.model import Report
+from auditor.report.risk import RiskOrder
 
 COLUMNS = (
     "id",
@@ -79,7 +80,7 @@ def to_csv(data: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for finding in data["findings"]:
+    for finding in RiskOrder(data).findings():  # worst first, as every list (report/risk.py)
         writer.writerow(_row(finding))
     return out.getvalue()
 

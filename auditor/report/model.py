@@ -22,6 +22,7 @@ from auditor.istio.annotations import ValueWarning
 from auditor.istio.meshconfig import MeshConfig
 from auditor.report import groups as G
 from auditor.report.command import redact_argv
+from auditor.report.risk import RiskOrder
 from auditor.report.score import score as risk_score
 
 SCHEMA_VERSION = 2  # 2: audit (fail closed), authorization[], mtls[], egress[] per port
@@ -156,6 +157,9 @@ def build_report(
         for w in value_warnings
     )
     findings_json = G.with_groups([_with_origin(f, snapshot) for f in findings])
+    exposure_json = [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)]
+    # every list in the one risk order (auditor/report/risk.py), worst first
+    order = RiskOrder({"findings": findings_json, "exposure": exposure_json, "egress": egress})
     runs_json = [r.to_json() for r in sorted(runs, key=lambda r: r.check)]
     check_docs = [c.meta.to_json() for c in checks]
     data: dict[str, Any] = {
@@ -175,15 +179,15 @@ def build_report(
             findings_json,
             runs_json,
             collection,
-            exposure=[e.to_json() for e in exposure],
+            exposure=exposure_json,
         ),
         "inventory": dict(sorted(snapshot.inventory.items())),
         "collection": collection,
         "checks": check_docs,
         "check_runs": runs_json,
-        "findings": findings_json,
-        "exposure": [e.to_json() for e in sorted(exposure, key=ExposureEntry.sort_key)],
-        "egress": list(egress),
+        "findings": order.findings(),
+        "exposure": order.exposure(),
+        "egress": order.egress(),
         "mtls": list(mtls),
         "authorization": list(authorization),
         "warnings": warnings,

@@ -77,19 +77,20 @@ def test_bypass_reasons_are_grouped_once(demo: dict[str, Any]) -> None:
     egress = lines[lines.index("Egress: 9 external hosts, 1 through an egress gateway") :]
     reasons = [line for line in egress if line.startswith("    ") and ". " in line]
     legacy = (
-        "    2. port 443: outside the mesh (namespace not labelled for injection): Deployment "
+        "    19. port 443: outside the mesh (namespace not labelled for injection): Deployment "
         "legacy/legacy-billing (no egress NetworkPolicy) (*.com, api.github.com, api.stripe.com)"
     )
     assert legacy in reasons
     assert (
-        "    1. not routed through an egress gateway (*.com, api.acquirer.example.net, "
-        "api.github.com, settlement-db.bank-partner.example.net)"
+        # hosts worst first (auditor/report/risk.py)
+        "    11. not routed through an egress gateway (settlement-db.bank-partner.example.net, "
+        "*.com, api.acquirer.example.net, api.github.com)"
     ) in reasons
-    assert "    19. not registered by any ServiceEntry (api.unknown-partner.io)" in reasons
+    assert "    29. not registered by any ServiceEntry (api.unknown-partner.io)" in reasons
     assert sum(line == legacy for line in lines) == 1  # printed once, numbered on each host
     assert (
         "  api.unknown-partner.io 80/HTTP DIRECT [TLS origination: sidecar] UNREGISTERED  "
-        "bypass: 19,9,16,17,12,13,14,18" in egress
+        "bypass: 29,1,8,9,4,5,6,10" in egress
     )
 
 

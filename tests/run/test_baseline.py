@@ -187,7 +187,7 @@ def test_diff_command(before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert written == diff_reports(load_report(before), load_report(after))
     assert [f["id"] for f in written["new_findings"]] == [GW002]
     assert [f["id"] for f in written["resolved_findings"]] == [EGR003, VS001, VS002]
-    assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, MTLS001, GW001, GW005]
+    assert [f["id"] for f in written["unchanged_findings"]] == [EGR001, MTLS001, GW005, GW001]
     counts = written["counts"]
     assert counts == {"new": 1, "resolved": 3, "unchanged": 4, "not_compared": 0}
     assert written["not_compared_findings"] == []
