@@ -24,9 +24,9 @@ def demo_data() -> dict[str, Any]:
 def mesh15k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The generated 15k-object mesh as a snapshot file (`scan --from` reads it)."""
     out = tmp_path_factory.mktemp("mesh15k") / "mesh15k.json.gz"
+    generate = [sys.executable, str(ROOT / "benchmarks" / "generate.py")]
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--objects", "15000"]
-        + ["--seed", "1", "-o", str(out)],
+        [*generate, "--objects", "15000", "--seed", "1", "-o", str(out)],
         check=True,
         capture_output=True,
     )
