@@ -90,8 +90,7 @@ def test_join_is_exact(demo_data: dict[str, Any]) -> None:
 def test_demo_egress_worst_first(demo_data: dict[str, Any]) -> None:
     order = risk.RiskOrder(demo_data)
     first = [
-        (e["host"], risk.egress_class(e), order.egress_severity(e))
-        for e in demo_data["egress"][:4]
+        (e["host"], risk.egress_class(e), order.egress_severity(e)) for e in demo_data["egress"][:4]
     ]
     assert first == [
         # the cloud metadata endpoint (EGR010 high), reached directly in plaintext
@@ -122,9 +121,7 @@ def test_15k_plaintext_listeners_first(mesh15k_data: dict[str, Any]) -> None:
     assert risk.egress_class(star) == risk.BLOCKED
 
 
-def test_every_why_is_a_known_way(
-    demo_data: dict[str, Any], mesh15k_data: dict[str, Any]
-) -> None:
+def test_every_why_is_a_known_way(demo_data: dict[str, Any], mesh15k_data: dict[str, Any]) -> None:
     seen = {
         g["why"]: risk.way_out(g)
         for data in (demo_data, mesh15k_data)
