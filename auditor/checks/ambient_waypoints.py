@@ -84,12 +84,12 @@ def use_waypoint_not_in_effect(ctx: CheckContext) -> Iterator[Result]:
             continue
         binding = waypoints.workload(w)
         if binding.label_on in ("Pod", "pod template") and binding.problem:
-            yield _use_result(w.obj.ref, binding, template=w.obj.kind != "Pod")
+            yield _use_result(w.obj.ref, binding, meta_path=w.meta_path)
 
 
-def _use_result(ref: ResourceRef, binding: WP.Binding, template: bool = False) -> Result:
+def _use_result(ref: ResourceRef, binding: WP.Binding, meta_path: str = "metadata") -> Result:
     assert binding.requested is not None
-    path = "spec.template.metadata.labels" if template else "metadata.labels"
+    path = f"{meta_path}.labels"
     what = "pod IP" if binding.traffic == "workload" else "service"
     return Result(
         resource=ref,
@@ -142,11 +142,9 @@ def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
             continue
         if ctx.index.mesh_status(w).role != "workload" or A.GATEWAY_NAME_LABEL in w.labels:
             continue
-        template = w.obj.kind != "Pod"
         yield Result(
             resource=w.obj.ref,
-            path=("spec.template.metadata.labels" if template else "metadata.labels")
-            + f".{inj.DATAPLANE_LABEL}",
+            path=f"{w.meta_path}.labels.{inj.DATAPLANE_LABEL}",
             message=(
                 f"{workload_name(w)} opts out of ambient mode ({inj.DATAPLANE_LABEL}=none) in "
                 f"ambient namespace {w.namespace}: ztunnel does not capture it, so its traffic "

@@ -73,7 +73,7 @@ def egress_gateway_unrestricted(ctx: CheckContext) -> Iterator[Result]:
         applying = [p.key for p in entry.posture.policies if p.enforced]
         yield Result(
             resource=entry.ref,
-            path="spec.template.metadata.labels" if entry.ref.kind != "Pod" else "metadata.labels",
+            path=f"{entry.workload.meta_path}.labels" if entry.workload else "metadata.labels",
             message=(
                 f"Egress gateway {entry.display} (Gateway {', '.join(names)}) has no "
                 "AuthorizationPolicy restricting which namespaces or service accounts may use it"

@@ -73,7 +73,7 @@ def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
         everything = _covers_everything(found.get(inj.EXCLUDE_IPS, "")) or (
             inj.INCLUDE_IPS in found and not found[inj.INCLUDE_IPS]
         )
-        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
+        prefix = w.meta_path
         shown = "; ".join(f"{k.rsplit('/', 1)[1]}={v!r}" for k, v in sorted(found.items()))
         yield Result(
             resource=w.obj.ref,
@@ -118,7 +118,7 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
         if status.in_mesh or inj.INJECT not in status.reason:
             continue
         where = "labels" if inj.INJECT in w.labels else "annotations"
-        prefix = "spec.template.metadata" if w.obj.kind != "Pod" else "metadata"
+        prefix = w.meta_path
         yield Result(
             resource=w.obj.ref,
             path=f"{prefix}.{where}.{inj.INJECT}",
@@ -156,7 +156,7 @@ def host_network(ctx: CheckContext) -> Iterator[Result]:
             continue
         if w.namespace in inj.SYSTEM_NAMESPACES:
             continue
-        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
+        prefix = w.spec_path
         ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
         # an ambient namespace has no sidecars to speak of: ztunnel never captures host network
         proxy = (
@@ -202,7 +202,7 @@ def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
         where = inj.runs_as_proxy_uid(w.pod_spec)
         if not where:
             continue
-        prefix = "spec.template.spec" if w.obj.kind != "Pod" else "spec"
+        prefix = w.spec_path
         yield Result(
             resource=w.obj.ref,
             path=f"{prefix}.{where}",

@@ -32,6 +32,7 @@ VS_DOCS = "https://istio.io/latest/docs/reference/config/networking/virtual-serv
 DR_DOCS = "https://istio.io/latest/docs/reference/config/networking/destination-rule/"
 SIDECAR_DOCS = "https://istio.io/latest/docs/reference/config/networking/sidecar/"
 INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"
+ROLLOUT_HASH = "rollouts-pod-template-hash"
 TOPOLOGY_KEYS = frozenset(
     {
         "topology.kubernetes.io/region",
@@ -156,7 +157,12 @@ def subset_selects_no_pods(ctx: CheckContext) -> Iterator[Result]:
     Service's selector, match no pod or pod template in the Service's namespace (IST0173).
     Topology labels (`topology.kubernetes.io/region`, zone, subzone, `kubernetes.io/hostname`)
     come from the node, which mesh-audit does not read: a subset on a non-empty topology label
-    is assumed to match; an empty value never does, as Istio adds none.
+    is assumed to match; an empty value never does, as Istio adds none. An Argo Rollout labels
+    its ReplicaSets' pods `rollouts-pod-template-hash` and writes that label into the subsets it
+    manages (argoproj.github.io/argo-rollouts/features/traffic-management/istio/): when neither
+    its ReplicaSets nor its pods are in the input, a subset on that label matches the Rollout
+    if the hash is its current or stable one (`status.currentPodHash`, `status.stableRS`), or
+    when its status was not read.
     """
     for dr in ctx.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")
@@ -172,6 +178,8 @@ def subset_selects_no_pods(ctx: CheckContext) -> Iterator[Result]:
                 plain = {k: v for k, v in labels.items() if k not in TOPOLOGY_KEYS}
                 selector = {**svc_selector, **plain}
                 matched = bool(ctx.index.select_workloads(selector, found.namespace))
+                if not matched and ROLLOUT_HASH in plain:
+                    matched = _rollout_runs(ctx, found.namespace, selector)
             if matched:
                 continue
             yield Result(
@@ -184,6 +192,22 @@ def subset_selects_no_pods(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={"subset": subset.get("name"), "labels": labels},
             )
+
+
+def _rollout_runs(ctx: CheckContext, namespace: str, selector: dict[str, str]) -> bool:
+    """Whether a Rollout in `namespace` runs pods with these labels (its template plus the
+    pod-template hash of its current or stable ReplicaSet)."""
+    wanted = selector[ROLLOUT_HASH]
+    rest = {k: v for k, v in selector.items() if k != ROLLOUT_HASH}
+    for w in ctx.index.select_workloads(rest, namespace):
+        if w.obj.kind != "Rollout" or w.owned:
+            continue
+        status = w.obj.raw.get("status")
+        if not isinstance(status, dict) or not status:
+            return True  # hashes not read: taken to match, as node labels are
+        if wanted in (status.get("currentPodHash"), status.get("stableRS")):
+            return True
+    return False
 
 
 @check(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 ISTIO_NET = "networking.istio.io"
 ISTIO_SEC = "security.istio.io"
 GATEWAY_API = "gateway.networking.k8s.io"
+ARGO = "argoproj.io"
 
 RBAC_CLUSTER = "cluster"
 RBAC_ROOT_NAMESPACE = "root-namespace"
@@ -66,10 +67,19 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("apps", "Deployment", "deployments", ("v1",)),
     KindSpec("apps", "StatefulSet", "statefulsets", ("v1",)),
     KindSpec("apps", "DaemonSet", "daemonsets", ("v1",)),
+    # Other pod-template owners (auditor/mesh/workload.py): bare ReplicaSets, Jobs and CronJobs,
+    # and Argo Rollouts (a CRD: "not installed" where Argo is absent, so no check needs it).
+    KindSpec("apps", "ReplicaSet", "replicasets", ("v1",)),
+    KindSpec("batch", "Job", "jobs", ("v1",)),
+    KindSpec("batch", "CronJob", "cronjobs", ("v1",)),
+    KindSpec(ARGO, "Rollout", "rollouts", ("v1alpha1",)),
     KindSpec("", "Pod", "pods", ("v1",)),
     KindSpec("", "Secret", "secrets", ("v1",), metadata_only=True, rbac=RBAC_OPT_IN),
     KindSpec("networking.k8s.io", "NetworkPolicy", "networkpolicies", ("v1",)),
     KindSpec("discovery.k8s.io", "EndpointSlice", "endpointslices", ("v1",)),
+    # legacy Endpoints: what a selector-less Service points at when the input holds no
+    # EndpointSlice for it (Kubernetes mirrors them into EndpointSlices, which Istio reads)
+    KindSpec("", "Endpoints", "endpoints", ("v1",)),
     KindSpec("networking.k8s.io", "Ingress", "ingresses", ("v1",)),
     KindSpec("", "ConfigMap", "configmaps", ("v1",), rbac=RBAC_ROOT_NAMESPACE),
     KindSpec(
@@ -115,7 +125,12 @@ K_SERVICE = "Service"
 K_DEPLOYMENT = "apps/Deployment"
 K_STATEFULSET = "apps/StatefulSet"
 K_DAEMONSET = "apps/DaemonSet"
+K_REPLICASET = "apps/ReplicaSet"
+K_JOB = "batch/Job"
+K_CRONJOB = "batch/CronJob"
+K_ROLLOUT = f"{ARGO}/Rollout"
 K_POD = "Pod"
+K_ENDPOINTS = "Endpoints"
 K_SECRET = "Secret"
 K_NETPOL = "networking.k8s.io/NetworkPolicy"
 K_INGRESS = "networking.k8s.io/Ingress"
@@ -125,6 +140,8 @@ K_VWC = "admissionregistration.k8s.io/ValidatingWebhookConfiguration"
 
 ROUTE_KINDS = (K_HTTPROUTE, K_GRPCROUTE, K_TLSROUTE, K_TCPROUTE)
 WORKLOAD_KINDS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET)
+# Every kind that holds a pod template (auditor/mesh/workload.py TEMPLATE_PATHS).
+TEMPLATE_KINDS = (*WORKLOAD_KINDS, K_REPLICASET, K_JOB, K_CRONJOB, K_ROLLOUT)
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:

@@ -269,6 +269,17 @@ WORKLOAD = {
         "template": {"metadata": _TEMPLATE_META, "spec": POD_SPEC},
     }
 }
+# batch/v1 CronJob: its pod template is one level further down, in the Job template
+CRON_JOB = {"spec": {"jobTemplate": {"spec": {"template": WORKLOAD["spec"]["template"]}}}}
+# argoproj.io/v1alpha1 Rollout: a Deployment's fields, or `workloadRef` naming a Deployment whose
+# template it runs; the pod-template hashes of its current and stable ReplicaSets (status)
+ROLLOUT = {
+    "spec": {
+        **WORKLOAD["spec"],
+        "workloadRef": {"apiVersion": str, "kind": str, "name": str, "scaleDown": str},
+    },
+    "status": {"currentPodHash": str, "stableRS": str},
+}
 POD = {"spec": POD_SPEC}
 _LABEL_SELECTOR = {
     "matchLabels": LABELS,
@@ -339,6 +350,18 @@ WEBHOOK_CONFIGURATION = {
         }
     ]
 }
+# v1 Endpoints (legacy): the addresses behind a selector-less Service when no EndpointSlice is in
+# the input
+ENDPOINTS = {
+    "subsets": Nullable(
+        [
+            {
+                "addresses": Nullable([{"ip": str, "hostname": str}]),
+                "ports": Nullable([{"name": str, "port": PORT, "protocol": str}]),
+            }
+        ]
+    )
+}
 CONFIG_MAP = {"data": MapOf(str)}
 SECRET = {"type": str}
 
@@ -374,12 +397,17 @@ SPECS: dict[tuple[str, str], Any] = {
     ("apps", "Deployment"): WORKLOAD,
     ("apps", "StatefulSet"): WORKLOAD,
     ("apps", "DaemonSet"): WORKLOAD,
+    ("apps", "ReplicaSet"): WORKLOAD,
+    ("batch", "Job"): WORKLOAD,
+    ("batch", "CronJob"): CRON_JOB,
+    ("argoproj.io", "Rollout"): ROLLOUT,
     ("", "Pod"): POD,
     ("", "Secret"): SECRET,
     ("networking.k8s.io", "NetworkPolicy"): NETWORK_POLICY,
     ("networking.k8s.io", "Ingress"): INGRESS,
     ("", "ConfigMap"): CONFIG_MAP,
     ("discovery.k8s.io", "EndpointSlice"): ENDPOINT_SLICE,
+    ("", "Endpoints"): ENDPOINTS,
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): WEBHOOK_CONFIGURATION,
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): WEBHOOK_CONFIGURATION,
 }
@@ -403,6 +431,7 @@ SPEC_REQUIRED: frozenset[tuple[str, str]] = frozenset(
         "ConfigMap",
         "Pod",
         "EndpointSlice",
+        "Endpoints",
         "MutatingWebhookConfiguration",
         "ValidatingWebhookConfiguration",
     )

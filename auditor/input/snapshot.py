@@ -26,7 +26,19 @@ STATUS_ERROR = "error"
 COLLECTION_STATUSES = (STATUS_OK, STATUS_FORBIDDEN, STATUS_NOT_INSTALLED, STATUS_ERROR)
 
 # Kinds whose `status` the snapshot does not keep (compact_object)
-WORKLOAD_CONTROLLERS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
+WORKLOAD_CONTROLLERS = frozenset(
+    {
+        ("apps", "Deployment"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+        ("apps", "ReplicaSet"),
+        ("batch", "Job"),
+        ("batch", "CronJob"),
+    }
+)
+# An Argo Rollout keeps only the pod-template hashes of its ReplicaSets from its status: the
+# DestinationRule subsets the Rollout controller writes name them (checks/config.py CFG003).
+ROLLOUT_STATUS = ("currentPodHash", "stableRS")
 
 
 class KObject:
@@ -335,8 +347,11 @@ def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]
         api_version = obj.get("apiVersion")
         obj = trim_pod(obj)
         obj["apiVersion"] = api_version
-    elif group == "apps" and kind in WORKLOAD_CONTROLLERS and "status" in obj:
+    elif (group, kind) in WORKLOAD_CONTROLLERS and "status" in obj:
         obj = {k: v for k, v in obj.items() if k != "status"}
+    elif (group, kind) == ("argoproj.io", "Rollout") and isinstance(obj.get("status"), dict):
+        status = {k: v for k, v in obj["status"].items() if k in ROLLOUT_STATUS}
+        obj = {**obj, "status": status}
     elif kind == "EndpointSlice" and group == "discovery.k8s.io":
         obj = trim_endpoint_slice(obj)
     share_strings(obj)

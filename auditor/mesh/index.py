@@ -56,7 +56,7 @@ from auditor.istio.refs import GatewayRef, lookup_scopes, virtual_service_gatewa
 from auditor.istio.selectors import LabelIndex, SelectorIndex
 from auditor.mesh.membership import Destination, Membership
 from auditor.mesh.mesh_config_source import resolve_mesh_config
-from auditor.mesh.workload import Workload
+from auditor.mesh.workload import Workload, derive_workloads
 from auditor.mesh.workload_ports import WorkloadPorts
 
 # Re-exported: checks and models import these from the index.
@@ -134,30 +134,8 @@ class MeshIndex:
         # and per namespace: most selectors (Services, policies, subsets) are namespace-local,
         # and a pair such as `app: frontend` occurs in every namespace
         self._workloads_by_namespace_label: dict[str, LabelIndex[Workload]] = {}
-        for key in WORKLOAD_KINDS:
-            for obj in snapshot.objects(key):
-                template = obj.spec.get("template") or {}
-                tmeta = template.get("metadata") or {}
-                self._add_workload(
-                    Workload(
-                        obj=obj,
-                        labels=tmeta.get("labels") or {},
-                        annotations=tmeta.get("annotations") or {},
-                        pod_spec=template.get("spec") or {},
-                        owned=False,
-                    )
-                )
-        for pod in snapshot.objects(K_POD):
-            owners = pod.metadata.get("ownerReferences") or []
-            self._add_workload(
-                Workload(
-                    obj=pod,
-                    labels=pod.labels,
-                    annotations=pod.annotations,
-                    pod_spec=pod.spec,
-                    owned=any(isinstance(o, dict) and o.get("controller") for o in owners),
-                )
-            )
+        for workload in derive_workloads(snapshot):
+            self._add_workload(workload)
 
         # ServiceEntry hosts; a ServiceEntry's short hosts resolve in its namespace.
         self.service_entry_hosts: H.HostSet = H.HostSet()
@@ -305,11 +283,7 @@ class MeshIndex:
         for w in self.workloads:
             if w.owned:
                 continue
-            path = (
-                "metadata.annotations"
-                if w.obj.kind == "Pod"
-                else ("spec.template.metadata.annotations")
-            )
+            path = f"{w.meta_path}.annotations"
             out.extend(
                 ann.pod_annotation_warnings(
                     w.annotations,

@@ -24,7 +24,6 @@ from auditor.istio.injection import (
     mesh_status,
     namespace_mode,
 )
-from auditor.istio.selectors import label_selector_matches
 from auditor.mesh.workload import Workload
 
 
@@ -91,37 +90,13 @@ class Membership:
 
     @cached_property
     def pods_by_controller(self) -> dict[tuple[str, str, str], list[Workload]]:
-        """Running (or saved) Pods per controller (kind, namespace, name): a Pod whose
-        controller ownerReference names the StatefulSet/DaemonSet, or a ReplicaSet
-        `<deployment>-<hash>` of a Deployment whose selector picks the Pod."""
+        """Running (or saved) Pods per audited workload (kind, namespace, name), by the
+        ownership auditor/mesh/workload.py derives (controller ownerReferences, and the names
+        controllers give what they create)."""
         out: dict[tuple[str, str, str], list[Workload]] = {}
-        controllers: dict[tuple[str, str, str], Workload] = {}
-        deployments: dict[str, list[Workload]] = {}
         for w in self.workloads:
-            if w.obj.kind in ("StatefulSet", "DaemonSet"):
-                controllers[(w.obj.kind, w.namespace, w.obj.name)] = w
-            elif w.obj.kind == "Deployment":
-                deployments.setdefault(w.namespace, []).append(w)
-        for w in self.workloads:
-            if w.obj.kind != "Pod":
-                continue
-            for ref in w.obj.metadata.get("ownerReferences") or ():
-                if not isinstance(ref, dict) or not ref.get("controller"):
-                    continue
-                kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-                owner = controllers.get((kind, w.namespace, name))
-                if owner is None and kind == "ReplicaSet":
-                    owner = next(
-                        (
-                            d
-                            for d in deployments.get(w.namespace, ())
-                            if name.startswith(f"{d.obj.name}-")
-                            and label_selector_matches(d.obj.spec.get("selector"), w.labels)
-                        ),
-                        None,
-                    )
-                if owner is not None:
-                    out.setdefault((owner.obj.kind, owner.namespace, owner.obj.name), []).append(w)
+            if w.obj.kind == "Pod" and w.owner is not None:
+                out.setdefault(w.owner, []).append(w)
         return out
 
     def running_pods(self, workload: Workload) -> list[Workload]:

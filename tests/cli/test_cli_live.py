@@ -62,7 +62,7 @@ def test_live_scan_equals_file_scan(demo: FakeKubeAPI, tmp_path: Path) -> None:
         ("TLS004", "Gateway", "istio-ingress", "payments-gateway", "high")
     }
     assert finding_keys(live) <= finding_keys(files)
-    assert live["summary"]["coverage"] == {"kinds_read": 30, "kinds_total": 30}
+    assert live["summary"]["coverage"] == {"kinds_read": 35, "kinds_total": 35}
     source = live["source"]
     assert (source["type"], source["context"], source["server"]) == ("cluster", "prod", demo.url)
     assert (source["kubernetes_version"], source["istio_version"]) == ("v1.30.2", "1.24.2")
@@ -108,7 +108,7 @@ def test_forbidden_kind_is_named_and_its_checks_skipped(demo: FakeKubeAPI, tmp_p
     data = report(["--context", "prod", "--kubeconfig", str(kc)], tmp_path / "out")
     key = "networking.istio.io/Gateway"
     assert data["collection"][key]["status"] == "forbidden"
-    assert data["summary"]["coverage"] == {"kinds_read": 29, "kinds_total": 30}
+    assert data["summary"]["coverage"] == {"kinds_read": 34, "kinds_total": 35}
     dependent = {c.meta.id for c in all_checks() if key in c.needs}
     assert dependent
     skipped = {r["check"] for r in data["check_runs"] if r["status"] == "skipped"}

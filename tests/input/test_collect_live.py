@@ -318,7 +318,14 @@ def test_cluster_without_istio(
     api = load_demo(kube_api_factory(crds=False), strict=False)
     live = run(api, tmp_path).snapshot
     not_installed = {k for k, s in live.collection.items() if s.status == "not-installed"}
-    builtin = ("", "apps", "networking.k8s.io", "admissionregistration.k8s.io", "discovery.k8s.io")
+    builtin = (
+        "",
+        "apps",
+        "batch",
+        "networking.k8s.io",
+        "admissionregistration.k8s.io",
+        "discovery.k8s.io",
+    )
     assert not_installed == {k.key for k in KINDS if k.group not in builtin}
     assert live.collection["networking.istio.io/Gateway"].message == (
         "API group networking.istio.io is not served"

@@ -126,10 +126,12 @@ def test_discovery_matches_a_cluster_with_istio(api: client.ApiClient) -> None:
     groups = {g.name: g for g in client.ApisApi(api).get_api_versions().groups}
     assert list(groups) == [
         "apps",
+        "batch",
         "networking.k8s.io",
         "admissionregistration.k8s.io",
         "discovery.k8s.io",
         "apiextensions.k8s.io",
+        "argoproj.io",
         "extensions.istio.io",
         "gateway.networking.k8s.io",
         "gateway.networking.x-k8s.io",
@@ -148,6 +150,7 @@ def test_discovery_matches_a_cluster_with_istio(api: client.ApiClient) -> None:
     top_level = {r.name: (r.kind, r.namespaced) for r in core.resources if "/" not in r.name}
     assert top_level == {
         "configmaps": ("ConfigMap", True),
+        "endpoints": ("Endpoints", True),
         "namespaces": ("Namespace", False),
         "nodes": ("Node", False),
         "pods": ("Pod", True),
@@ -185,6 +188,7 @@ def test_cluster_without_istio(
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
     assert groups == [
         "apps",
+        "batch",
         "networking.k8s.io",
         "admissionregistration.k8s.io",
         "discovery.k8s.io",
@@ -204,7 +208,7 @@ def test_cluster_with_some_crds(
     server = kube_api_factory(crds=["gateways.networking.istio.io", "security.istio.io"])
     api = api_client(server, tmp_path)
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
-    assert groups[5:] == ["networking.istio.io", "security.istio.io"]
+    assert groups[6:] == ["networking.istio.io", "security.istio.io"]
     resources = raw_get(api, "/apis/networking.istio.io/v1")["resources"]
     assert [r["name"] for r in resources] == ["gateways", "gateways/status"]
     crds = raw_get(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")

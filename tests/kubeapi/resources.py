@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 CRD_DIR = Path(__file__).resolve().parent.parent / "data" / "crds"
-CRD_FILES = ("istio-crds.yaml", "gateway-api-crds.yaml")
+CRD_FILES = ("istio-crds.yaml", "gateway-api-crds.yaml", "argo-rollouts-crd.yaml")
 
 # The verbs a real API server advertises; the fake only implements get and list, but clients
 # (and the collector) decide what to call from discovery, so advertise what a cluster would.
@@ -138,6 +138,7 @@ def _apps(plural: str, kind: str, short: str) -> ResourceType:
 # follows the real server, which sorts resources by name.
 BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
     _core("configmaps", "ConfigMap", verbs=ALL_VERBS, short_names=("cm",)),
+    _core("endpoints", "Endpoints", short_names=("ep",)),
     _core(
         "namespaces",
         "Namespace",
@@ -173,7 +174,31 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
     ),
     _apps("daemonsets", "DaemonSet", "ds"),
     _apps("deployments", "Deployment", "deploy"),
+    _apps("replicasets", "ReplicaSet", "rs"),
     _apps("statefulsets", "StatefulSet", "sts"),
+    ResourceType(
+        "batch",
+        ("v1",),
+        "v1",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        True,
+        short_names=("cj",),
+        categories=("all",),
+        subresources=(("status", STATUS_VERBS),),
+    ),
+    ResourceType(
+        "batch",
+        ("v1",),
+        "v1",
+        "jobs",
+        "job",
+        "Job",
+        True,
+        categories=("all",),
+        subresources=(("status", STATUS_VERBS),),
+    ),
     ResourceType(
         "networking.k8s.io",
         ("v1",),
@@ -242,6 +267,7 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
 BUILTIN_GROUP_ORDER = (
     "",
     "apps",
+    "batch",
     "networking.k8s.io",
     "admissionregistration.k8s.io",
     "discovery.k8s.io",
