@@ -5,6 +5,7 @@ from auditor.checks import (  # noqa: F401
     ambient_waypoints,
     authz,
     authz_model,
+    authz_mtls,
     bypass,
     capture,
     config,

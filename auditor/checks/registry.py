@@ -47,6 +47,8 @@ class Check:
     fn: CheckFn
     doc: str
     telemetry: bool = False  # judges observed traffic (needs `scan --prometheus`)
+    # why this input cannot be judged ("" when it can), e.g. a list known only in part
+    unjudged: Callable[[CheckContext], str] | None = None
 
 
 REGISTRY: dict[str, Check] = {}
@@ -63,8 +65,11 @@ def check(
     references: Iterable[str] = (),
     ist_codes: Iterable[str] = (),
     telemetry: bool = False,
+    unjudged: Callable[[CheckContext], str] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check. `needs` lists the kind keys it reads (see auditor.input.kinds).
+    `unjudged(ctx)` names what keeps this input from being judged (the runner then reports the
+    check as not audited instead of clean), or returns "".
 
     The function's docstring is the check's documentation: why it matters and when it fires.
     """
@@ -89,7 +94,9 @@ def check(
             references=tuple(references),
             ist_codes=tuple(ist_codes),
         )
-        REGISTRY[id] = Check(meta=meta, needs=needs_t, fn=fn, doc=doc, telemetry=telemetry)
+        REGISTRY[id] = Check(
+            meta=meta, needs=needs_t, fn=fn, doc=doc, telemetry=telemetry, unjudged=unjudged
+        )
         return fn
 
     return register

@@ -86,6 +86,10 @@ def run_checks(
                 )
             )
             continue
+        why = chk.unjudged(ctx) if chk.unjudged is not None else ""
+        if why:
+            runs.append(CheckRun(check=chk.meta.id, status=SKIPPED, message=f"not audited: {why}"))
+            continue
         if chk.telemetry and (ctx.observed is None or not ctx.observed.available):
             # nothing observed to judge: without --prometheus the check has no input (it ran,
             # and says so); with it, Prometheus gave nothing (it could not run)
