@@ -389,3 +389,25 @@ def identity_model(index: MeshIndex) -> dict[str, IdentityView]:
     """Per in-mesh application workload (by resource key): its plaintext ports, the DENY rules
     they skip and the ALLOW policies that deny plaintext callers. Built once per index."""
     return index.cached(_build)
+
+
+NOT_JUDGED = {
+    "status": "not-judged",
+    "plaintext_ports": [],
+    "skipped_rules": [],
+    "denying_allow_policies": [],
+}
+
+
+def access_json(index: MeshIndex) -> list[dict[str, Any]]:
+    """report.json `authorization[]`: the access model with, per workload, whether its identity
+    rules hold (`identity_rules`; gateways and waypoints are `not-judged`: their callers are the
+    exposure map's)."""
+    model = identity_model(index)
+    out = []
+    for entry in build_authorization(index):
+        view = model.get(entry.ref.key)
+        out.append(
+            {**entry.to_json(), "identity_rules": view.to_json() if view else dict(NOT_JUDGED)}
+        )
+    return out

@@ -26,6 +26,24 @@ def caller_lines(entry: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def identity_lines(entry: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """(status, lines) for the access table's "Identity rules" column (AUTHZ015's model)."""
+    rules = entry.get("identity_rules") or {}
+    status = str(rules.get("status") or "not-judged")
+    if status == "bypassable":
+        return status, [f"skipped by plaintext: DENY {r}" for r in rules.get("skipped_rules") or ()]
+    if status == "plaintext-denied":
+        return status, [
+            f"plaintext callers denied by ALLOW {p}"
+            for p in rules.get("denying_allow_policies") or ()
+        ]
+    shown = {
+        "enforced": "enforced: every request carries a peer identity",
+        "none": "no rule on peer identity",
+    }
+    return status, [shown.get(status, "not judged")]
+
+
 def access_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
@@ -49,6 +67,8 @@ def access_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     + ("" if p.get("enforced") else " (not enforced)")
                     for p in e.get("policies") or ()
                 ],
+                "identity_status": identity_lines(e)[0],
+                "identity": identity_lines(e)[1],
                 "weak": [
                     f"{w_['policy']} {w_['path']}: {w_['reason']}"
                     for w_ in e.get("weak_conditions") or ()

@@ -12,10 +12,10 @@ from auditor.checks.registry import CheckContext
 from auditor.checks.runner import run_checks
 from auditor.input.completeness import DEFAULT_MIN_COVERAGE, is_incomplete
 from auditor.input.snapshot import Snapshot
-from auditor.mesh.authorization import build_authorization
 from auditor.mesh.egress import build_egress
 from auditor.mesh.entrypoints import build_entry_points
 from auditor.mesh.exposure import build_exposure
+from auditor.mesh.identity_mtls import access_json
 from auditor.mesh.index import MeshIndex
 from auditor.mesh.mesh_config_source import resolve_mesh_config
 from auditor.mesh.mtls import build_mtls
@@ -84,7 +84,7 @@ def scan(
         ),
         egress=egress,
         mtls=[e.to_json() for e in build_mtls(index)],
-        authorization=[a.to_json() for a in build_authorization(index)],
+        authorization=access_json(index),
         generated_at=generated_at,
         notes=notes,
         value_warnings=index.value_warnings,

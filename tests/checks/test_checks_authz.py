@@ -29,11 +29,17 @@ def test_allow_all_rules() -> None:
 
 
 AUTHZ_CASES: dict[str, set[tuple[str, str, str, str, str]]] = {
-    # documented correct patterns: nothing at medium or above
+    # documented correct patterns: nothing at medium or above. AUTHZ015 info: ALLOW rules on
+    # peer identity over Istio's default PERMISSIVE deny every plaintext caller (safe; named)
     "authz/kubeflow-oauth2-proxy.yaml": {
         ("AUTHZ013", "RequestAuthentication", "istio-system", "dex-jwt", "low"),
+        ("AUTHZ015", "Deployment", "kubeflow", "centraldashboard", "info"),
     },
-    "authz/istio-authz-http.yaml": set(),
+    "authz/istio-authz-http.yaml": {
+        ("AUTHZ015", "Deployment", "default", "details-v1", "info"),
+        ("AUTHZ015", "Deployment", "default", "reviews-v1", "info"),
+        ("AUTHZ015", "Deployment", "default", "ratings-v1", "info"),
+    },
     "authz/istio-authz-deny.yaml": set(),
     "authz/istio-authz-custom.yaml": set(),
     "authz/deny-paths-merge-slashes.yaml": set(),
@@ -64,12 +70,14 @@ AUTHZ_CASES: dict[str, set[tuple[str, str, str, str, str]]] = {
         ("AUTHZ008", "AuthorizationPolicy", "apps", "reports-not-private", "medium"),
         ("AUTHZ008", "AuthorizationPolicy", "apps", "reports-not-private", "low"),
         ("AUTHZ009", "AuthorizationPolicy", "apps", "deny-admin-path", "medium"),
+        ("AUTHZ015", "Deployment", "apps", "admin", "info"),
     },
     "authz/request-auth.yaml": {
         ("AUTHZ010", "RequestAuthentication", "apps", "idp", "medium"),
         ("AUTHZ011", "RequestAuthentication", "apps", "legacy-idp", "high"),
         ("AUTHZ012", "RequestAuthentication", "apps", "batch-jwt", "high"),
         ("AUTHZ013", "RequestAuthentication", "apps", "idp", "low"),
+        ("AUTHZ015", "Deployment", "apps", "web", "info"),
     },
 }
 
