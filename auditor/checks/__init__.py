@@ -9,6 +9,7 @@ from auditor.checks import (  # noqa: F401
     bypass,
     capture,
     config,
+    config_exportto,
     egress,
     egress_paths,
     entrypoints,

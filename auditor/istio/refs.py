@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 MESH = "mesh"
@@ -114,3 +114,26 @@ def exports_overlap(
     if "~" in sa or "~" in sb:
         return False
     return "*" in sa or "*" in sb or bool(sa & sb)
+
+
+# exportTo values that name no namespace: the owner's own (`.`), every namespace (`*`), none
+# (`~`, istio/istio pkg/config/visibility).
+RESERVED_EXPORT_TO = frozenset({".", "*", "~"})
+SERVICE_EXPORT_TO = "networking.istio.io/exportTo"
+
+
+def named_export_targets(export_to: object) -> list[tuple[int, str]]:
+    """(index, namespace) for the entries of an `exportTo` list that name a namespace."""
+    if not isinstance(export_to, list):
+        return []
+    return [
+        (i, str(v).strip())
+        for i, v in enumerate(export_to)
+        if isinstance(v, str) and v.strip() and v.strip() not in RESERVED_EXPORT_TO
+    ]
+
+
+def service_export_to(annotations: Mapping[str, str]) -> list[str]:
+    """The Service annotation `networking.istio.io/exportTo` as a list (comma separated)."""
+    value = annotations.get(SERVICE_EXPORT_TO) or ""
+    return [v.strip() for v in str(value).split(",") if v.strip()]
