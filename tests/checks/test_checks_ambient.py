@@ -26,12 +26,20 @@ def _egress(*namespaces: str) -> set[Finding]:
     return {("BYP004", "Namespace", "", ns, "medium") for ns in namespaces}
 
 
+def _plaintext_denied(namespace: str, name: str) -> set[Finding]:
+    """AUTHZ015 info: an ALLOW on peer identity over ztunnel's default PERMISSIVE denies every
+    plaintext caller (clients outside the mesh)."""
+    return {("AUTHZ015", "Deployment", namespace, name, "info")}
+
+
 CASES_EXPECTED: dict[str, set[Finding]] = {
     # the waypoint guide's end state (namespace, Service and pod waypoints; policy on the
     # waypoint, route on the Service): no AMB or AUTHZ finding at all
     "ambient/waypoint-usage.yaml": DOC_DEFAULTS | _egress("default"),
     # the L4 policy guide's L4 policy: enforced by ztunnel as written
-    "ambient/l4-policy.yaml": DOC_DEFAULTS | _egress("ambient-demo"),
+    "ambient/l4-policy.yaml": DOC_DEFAULTS
+    | _egress("ambient-demo")
+    | _plaintext_denied("ambient-demo", "httpbin"),
     # the same guide's HTTP rule without a waypoint: ztunnel denies every connection; a DENY
     # on paths is widened to the whole rule (and AUTHZ009's `//path` bypass does not apply)
     "ambient/l4-policy-http-rules.yaml": DOC_DEFAULTS
@@ -46,11 +54,13 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
     | {
         ("AMB004", "AuthorizationPolicy", "default", "productpage-ztunnel", "medium"),
         ("AMB005", "Deployment", "default", "curl", "info"),
-    },
+    }
+    | _plaintext_denied("default", "productpage-v1"),
     # ... and after it (the membership fixture follows the doc's end state)
     "membership/ambient-bookinfo.yaml": DOC_DEFAULTS
     | _egress("default")
-    | {("AMB005", "Deployment", "default", "curl", "info")},
+    | {("AMB005", "Deployment", "default", "curl", "info")}
+    | _plaintext_denied("default", "productpage-v1"),
     # a selector policy with an HTTP rule where a waypoint is in the path: ztunnel, not the
     # waypoint, enforces it (AMB004, not AMB001)
     "ambient/selector-http-rule-behind-waypoint.yaml": DOC_DEFAULTS
@@ -66,11 +76,14 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
         ("AUTHZ006", "Namespace", "", "istio-system", "medium"),
     },
     # sidecar capture annotations on an ambient pod open nothing: no BYP005 (was high)
-    "ambient/capture-annotation-ignored.yaml": DOC_DEFAULTS | _egress("ambient-demo"),
+    "ambient/capture-annotation-ignored.yaml": DOC_DEFAULTS
+    | _egress("ambient-demo")
+    | _plaintext_denied("ambient-demo", "httpbin"),
     # a Sidecar resource selecting an ambient Deployment (IST0167), judged by mesh_status
     "ambient/sidecar-resource.yaml": DOC_DEFAULTS
     | _egress("ambient-demo")
-    | {("CFG008", "Sidecar", "ambient-demo", "httpbin-egress", "low")},
+    | {("CFG008", "Sidecar", "ambient-demo", "httpbin-egress", "low")}
+    | _plaintext_denied("ambient-demo", "httpbin"),
     # the ext-authz task's CUSTOM policy with a selector on an ambient workload: ztunnel
     # refuses CUSTOM, so nothing is enforced (and AUTHZ006 sees the namespace unprotected)
     "ambient/ext-authz-selector.yaml": {
