@@ -61,8 +61,8 @@ def export_to_missing_namespace(ctx: CheckContext) -> Iterator[Result]:
     Fires per `spec.exportTo` entry (and per entry of the Service annotation
     `networking.istio.io/exportTo`) that is not `.`, `*` or `~` and names no Namespace of the
     input. Judged only when the Namespace list is known complete (read from the cluster with
-    status ok, or a saved snapshot of such a read); with file input the check is reported as not
-    audited.
+    status ok, or a saved snapshot of such a read); with file input the check's run says
+    "not judged" and why.
     """
     names = {ns.name for ns in ctx.snapshot.objects(K_NAMESPACE)}
     for key in (K_VS, K_DR, K_SE):

@@ -68,8 +68,8 @@ def check(
     unjudged: Callable[[CheckContext], str] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a check. `needs` lists the kind keys it reads (see auditor.input.kinds).
-    `unjudged(ctx)` names what keeps this input from being judged (the runner then reports the
-    check as not audited instead of clean), or returns "".
+    `unjudged(ctx)` names what keeps this input from being judged (the runner then records
+    "not judged: <why>" on the check's run instead of running it), or returns "".
 
     The function's docstring is the check's documentation: why it matters and when it fires.
     """

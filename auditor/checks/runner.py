@@ -88,7 +88,9 @@ def run_checks(
             continue
         why = chk.unjudged(ctx) if chk.unjudged is not None else ""
         if why:
-            runs.append(CheckRun(check=chk.meta.id, status=SKIPPED, message=f"not audited: {why}"))
+            # the input cannot answer this check's question (as telemetry checks without
+            # --prometheus): it ran over what it was given, judged nothing, and says why
+            runs.append(CheckRun(check=chk.meta.id, status=RAN, message=f"not judged: {why}"))
             continue
         if chk.telemetry and (ctx.observed is None or not ctx.observed.available):
             # nothing observed to judge: without --prometheus the check has no input (it ran,

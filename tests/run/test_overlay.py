@@ -84,6 +84,8 @@ def test_overlay_audits_the_cluster_after_the_change(kube_api: FakeKubeAPI, tmp_
         ("EGR003", "marketing", "promo", "low"),
         ("VS001", "marketing", "promo", "low"),
         ("VS002", "marketing", "promo", "low"),
+        # the fixed policy ALLOWs by peer identity under PERMISSIVE: plaintext callers denied
+        ("AUTHZ015", "marketing", "marketing-web", "info"),
     }
     assert keys(data["resolved"]) == {("AUTHZ004", "marketing", "allow-all", "medium")}
     assert data["not_compared"] == []
