@@ -29,15 +29,15 @@ class Seen:
 class Peer:
     def __init__(self, respond: Respond) -> None:
         self.seen: list[Seen] = []
-        seen = self.seen
+        self.bodies: list[bytes] = []
+        seen, bodies = self.seen, self.bodies
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                bodies.append(self.rfile.read(length) if length else b"")
                 seen.append(Seen(self.command, self.path, self.headers.get("Authorization")))
                 respond(self)
 
@@ -134,6 +134,22 @@ def drip(period: float = 0.2) -> Respond:
         h.end_headers()
         try:
             h.wfile.write(b'{"status":"success","data":"')
+            while True:
+                h.wfile.write(b"a")
+                h.wfile.flush()
+                time.sleep(period)
+        except OSError:
+            pass
+
+    return respond
+
+
+def drip_headers(period: float = 0.2) -> Respond:
+    """A status line, then header bytes one every `period` seconds, for ever."""
+
+    def respond(h: http.server.BaseHTTPRequestHandler) -> None:
+        try:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             while True:
                 h.wfile.write(b"a")
                 h.wfile.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
@@ -11,6 +13,29 @@ EXIT_CLUSTER = 3
 EXIT_INCOMPLETE = 4
 EXIT_PARTIAL = 5  # --fail-on-partial: a kind was forbidden or unreadable
 EXIT_UPLOAD = 6  # --upload failed; the local report files are kept
+
+# When one run has several outcomes (a multi-context scan; a scan whose upload also failed), the
+# exit code is the first of these that applies: worst first (README "Exit codes"). A context
+# that produced no report at all is worse than one that produced an incomplete report; an
+# incomplete audit is never hidden behind a delivery failure or a gate.
+PRECEDENCE = (
+    EXIT_CLUSTER,
+    EXIT_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_UPLOAD,
+    EXIT_PARTIAL,
+    EXIT_FINDINGS,
+    EXIT_OK,
+)
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of several outcomes, by PRECEDENCE (an unknown code counts as worst)."""
+    seen = set(codes)
+    for code in seen:
+        if code not in PRECEDENCE:
+            return code
+    return next((code for code in PRECEDENCE if code in seen), EXIT_OK)
 
 
 class AuditError(Exception):

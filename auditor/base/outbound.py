@@ -146,9 +146,11 @@ def request(
     body: bytes | None = None,
     context: ssl.SSLContext | None = None,
     clock: Callable[[], float] = time.monotonic,
+    read_body: bool = True,
 ) -> Response:
     """One request and the redirects `limits` allows; `credentials` (e.g. Authorization) are sent
-    only while every hop so far stayed on the origin of `url`."""
+    only while every hop so far stayed on the origin of `url`. Without `read_body` the answer
+    ends at its headers (a webhook's status is all that is wanted)."""
     home = origin(url)
     carry = True
     current = url
@@ -159,7 +161,7 @@ def request(
         sent = dict(headers or {})
         if carry:
             sent.update(credentials or {})
-        resp = _once(method, current, sent, body, limits, context, clock)
+        resp = _once(method, current, sent, body, limits, context, clock, read_body)
         if resp.status not in REDIRECTS:
             return resp
         if limits.max_redirects == 0:
@@ -188,6 +190,7 @@ def _once(
     limits: Limits,
     context: ssl.SSLContext | None,
     clock: Callable[[], float],
+    read_body: bool = True,
 ) -> Response:
     parts = parse_url(url, "URL")
     remaining = None if limits.until is None else limits.until - clock()
@@ -213,7 +216,10 @@ def _once(
         resp = conn.getresponse()
         status = resp.status
         got = {k.lower(): v for k, v in resp.getheaders()}
-        data = b"" if status in REDIRECTS else _read(resp, got, limits, cut)
+        wanted = read_body and status not in REDIRECTS
+        data = _read(resp, got, limits, cut) if wanted else b""
+        if cut.is_set():  # the watchdog closed the socket: what was read may be cut short
+            raise OutboundError("deadline", "cut at the overall deadline")
     except OutboundError:
         raise
     except Exception as exc:

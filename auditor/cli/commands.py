@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from auditor.base.errors import EXIT_INCOMPLETE, EXIT_OK, IncompleteAuditError, InputError
+from auditor.base.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_OK,
+    IncompleteAuditError,
+    InputError,
+)
 from auditor.cli import options
 from auditor.cli.options import (
     _check_namespaces,
@@ -37,11 +43,11 @@ from auditor.cli.options import (
 )
 @click.option(
     "--stale-after",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=87600),
     default=48.0,
     show_default=True,
     metavar="HOURS",
-    help="A cluster whose newest report is older than this is stale.",
+    help="A cluster whose newest report is older than this is stale (0 to 87600: ten years).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -54,18 +60,36 @@ def fleet_command(
     quiet: bool,
     debug: bool,
 ) -> None:
-    """One report over many clusters from report files, folders or an s3:// prefix of uploads."""
+    """One report over many clusters from report files, folders or an s3:// prefix of uploads.
+
+    A report that cannot be read is listed as unreadable and the fleet report of the others is
+    still written; the exit code is then 2 (also when no report could be read: then nothing is
+    written)."""
     from auditor.report.fleet_render import parse_fleet_formats, terminal_lines, write_fleet
+    from auditor.report.terminal import printable
     from auditor.run.fleet.model import build_fleet
     from auditor.run.fleet.sources import load_sources
 
     names = parse_fleet_formats(formats)
-    data = build_fleet(load_sources(sources), generated_at=options._now(), stale_hours=stale_after)
+    found = load_sources(sources)
+    if not found.reports:
+        # nothing to report on: the reasons, and no fleet files
+        for bad in found.unreadable:
+            click.echo(f"mesh-audit: error: {printable(bad.error, 300)}", err=True)
+        sys.exit(EXIT_INPUT)
+    data = build_fleet(
+        found.reports,
+        generated_at=options._now(),
+        stale_hours=stale_after,
+        unreadable=found.unreadable,
+    )
     written = write_fleet(data, names, Path(output_dir))
     if not quiet:
         click.echo("\n".join(terminal_lines(data)))
-        click.echo("Wrote " + ", ".join(str(p) for p in written))
-    sys.exit(EXIT_OK)
+        click.echo("Wrote " + ", ".join(printable(p) for p in written))
+    for bad in found.unreadable:
+        click.echo(f"mesh-audit: error: unreadable: {printable(bad.error, 300)}", err=True)
+    sys.exit(EXIT_INPUT if found.unreadable else EXIT_OK)
 
 
 @click.command("diff")

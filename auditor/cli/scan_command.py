@@ -327,13 +327,9 @@ def scan(
             Path(output_dir or "mesh-audit-report"),
             delivery,
             parallel,
-            # an incomplete context (fail closed) always gates the fleet run
-            lambda data: (
-                is_incomplete(data)
-                or bool(
-                    settings.fail_on is not None
-                    and gating_findings(data["findings"], settings.fail_on)
-                )
+            # an incomplete context exits 4 by the precedence (run/fleet/scan.py exit_code)
+            lambda data: bool(
+                settings.fail_on is not None and gating_findings(data["findings"], settings.fail_on)
             ),
             quiet,
         )

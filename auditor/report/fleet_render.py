@@ -1,4 +1,11 @@
-"""The fleet report as JSON, HTML and PDF (the same HTML through WeasyPrint, network refused)."""
+"""The fleet report as JSON, HTML and PDF (the same HTML through WeasyPrint, network refused),
+and its terminal lines.
+
+Every string in a fleet comes from report files, that is from tenants and from whoever can
+write to the bucket: the HTML gets it through `capped_tree` (control and bidi characters shown
+escaped, capped like every rendered report) under autoescape, the terminal through `printable`
+(`inert`). Files are written atomically: a failed write leaves the previous file whole.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,10 @@ from typing import Any
 import orjson
 from markupsafe import Markup
 
+from auditor.base.atomic import write_atomic
 from auditor.base.errors import InputError
-from auditor.base.text import display_time
+from auditor.base.limits import LIMITS
+from auditor.base.text import capped_tree, display_time
 from auditor.report.html import _asset, environment
 
 FLEET_FORMATS = ("json", "html", "pdf")
@@ -36,6 +45,7 @@ def _age(hours: float | None) -> str:
 
 
 def render_fleet_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
+    data = capped_tree(data, LIMITS.max_rendered_chars)
     clusters = [
         {
             **row,
@@ -76,11 +86,12 @@ def write_fleet(data: Mapping[str, Any], names: Sequence[str], output_dir: Path)
         for name in names:
             path = output_dir / f"fleet.{name}"
             if name == "json":
-                path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+                body = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
             elif name == "html":
-                path.write_text(render_fleet_html(data), encoding="utf-8")
+                body = render_fleet_html(data).encode("utf-8")
             else:
-                path.write_bytes(render_fleet_pdf(data))
+                body = render_fleet_pdf(data)
+            write_atomic(path, body)
             written.append(path)
     except OSError as exc:
         raise InputError(f"cannot write {exc.filename or output_dir}: {exc.strerror}") from exc
@@ -88,22 +99,32 @@ def write_fleet(data: Mapping[str, Any], names: Sequence[str], output_dir: Path)
 
 
 def terminal_lines(data: Mapping[str, Any]) -> list[str]:
-    """One line per cluster, lowest score first, then what needs attention."""
-    from auditor.report.terminal import printable
+    """One line per cluster, incomplete audits and lowest scores first, then what needs
+    attention. Every field is printed through `printable` (inert, capped)."""
+    from auditor.report.terminal import printable as p
 
-    lines = [f"mesh-audit fleet: {data['summary']['clusters']} clusters"]
+    lines = [f"mesh-audit fleet: {p(data['summary']['clusters'])} clusters"]
     for row in data["clusters"]:
         flags = [f for f in ("stale", "partial") if row[f]]
+        where = f"{p(row['cluster'], 60)}: "
+        if not row.get("complete", True):
+            state = f"INCOMPLETE (fail closed, no score): {p(row.get('incomplete'), 200)}"
+        elif row["score"] is None:
+            state = "no score recorded"
+        else:
+            state = f"score {p(row['score'])} ({p(row['grade'])})"
         lines.append(
-            f"  {printable(row['cluster'], 60)}: score {row['score']} ({row['grade']}), "
-            f"{row['findings']} findings, kinds {row['kinds_read']}/{row['kinds_total']}, "
+            f"  {where}{state}, {p(row['findings'])} findings, "
+            f"kinds {p(row['kinds_read'])}/{p(row['kinds_total'])}, "
             f"{_age(row['age_hours'])}" + (f" [{', '.join(flags)}]" if flags else "")
         )
     for err in data.get("errors") or []:
-        lines.append(f"  {printable(err['cluster'], 60)}: NO REPORT: {printable(err['error'])}")
+        lines.append(f"  {p(err['cluster'], 60)}: NO REPORT: {p(err['error'])}")
+    for bad in data.get("unreadable") or []:
+        lines.append(f"  UNREADABLE {p(bad['origin'], 200)}: {p(bad['error'])}")
     for rec in data["recurring"][:10]:
         lines.append(
-            f"  recurring {rec['check']} ({rec['severity']}) in {rec['cluster_count']} clusters: "
-            f"{printable(rec['title'], 80)}"
+            f"  recurring {p(rec['check'], 40)} ({p(rec['severity'])}) in "
+            f"{p(rec['cluster_count'])} clusters: {p(rec['title'], 80)}"
         )
     return lines

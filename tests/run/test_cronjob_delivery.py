@@ -116,12 +116,12 @@ def test_cronjob_run_uploads_byte_identical_objects(
     stored = objects(s3)
     assert sorted(stored) == sorted(
         [f"a/prod-eu-1/{stamp}/{n}" for n in local]
-        + [f"a/prod-eu-1/latest/{n}" for n in local]
-        + ["a/prod-eu-1/index.json"]
+        + ["a/prod-eu-1/latest.json", "a/prod-eu-1/index.json"]
     )
     for name, body in local.items():
         assert stored[f"a/prod-eu-1/{stamp}/{name}"] == body
-        assert stored[f"a/prod-eu-1/latest/{name}"] == body
+    # latest switches in one step: one pointer object names the run's folder
+    assert json.loads(stored["a/prod-eu-1/latest.json"])["run"] == stamp
     index = json.loads(stored["a/prod-eu-1/index.json"])
     assert [r["timestamp"] for r in index["runs"]] == [stamp]
     assert index["runs"][0]["unread"] == ["Secret"]
@@ -171,4 +171,4 @@ def test_cronjob_with_secret_access_expected_fails_partial_runs(
     assert "mesh-audit: partial audit: not read: Secret (forbidden): " in result.stderr
     # the partial run is kept (and uploaded: the fleet shows it as partial) but is not latest/
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [STAMP]
-    assert any(k.endswith("/latest/report.json") for k in objects(s3))
+    assert any(k.endswith("/latest.json") for k in objects(s3))

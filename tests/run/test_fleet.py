@@ -20,7 +20,6 @@ from click.testing import CliRunner, Result
 
 from auditor import cli
 from auditor.cli import options as cli_options
-from auditor.report.score import score
 from tests.kubeapi import FakeKubeAPI
 from tests.live_support import load_demo
 from tests.pipeline_helpers import AFTER, BEFORE, run_cli
@@ -135,8 +134,9 @@ def test_multi_context_scan_writes_a_folder_per_context_and_a_fleet_summary(
     assert error["error"].startswith("cannot reach https://127.0.0.1:1 (context dead)")
     for name, data in reports.items():
         r = row(fleet, name)
-        expected = score(data["findings"])
-        assert (r["score"], r["grade"]) == (expected.value, expected.grade)
+        # one score: the report's own (exposure and coverage included), copied
+        assert (r["score"], r["grade"]) == (data["summary"]["score"], data["summary"]["grade"])
+        assert (r["complete"], r["incomplete"]) == (True, None)
         assert r["findings"] == data["summary"]["total"]
         assert (r["kinds_read"], r["kinds_total"]) == (
             data["summary"]["coverage"]["kinds_read"],
@@ -314,7 +314,10 @@ def test_fleet_command_over_an_s3_prefix(
     fleet = json.loads((out / "fleet.json").read_text())
     validate_fleet(fleet)
     assert sorted(r["cluster"] for r in fleet["clusters"]) == ["prod-eu", "prod-us"]
-    assert row(fleet, "prod-eu")["origin"] == f"s3://{BUCKET}/fleet/prod-eu/latest/report.json"
+    # through the pointer object to the run's folder
+    assert row(fleet, "prod-eu")["origin"] == (
+        f"s3://{BUCKET}/fleet/prod-eu/20261126T031700Z/report.json"
+    )
     assert (row(fleet, "prod-eu")["age_hours"], row(fleet, "prod-us")["age_hours"]) == (8.7, 7.7)
     text = pdf_text((out / "fleet.pdf").read_bytes())
     for expected in ("prod-eu", "prod-us", "Weaknesses in more than one cluster", "Clusters"):

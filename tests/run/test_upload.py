@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from auditor.base.errors import InputError
-from auditor.report.score import score
 from auditor.run.deliver.upload import parse_target, stamp_of
 from tests.pipeline_helpers import AFTER, BEFORE, run_cli
 from tests.s3.fixture import BUCKET, S3Server
@@ -58,16 +57,26 @@ def test_upload_writes_run_latest_and_index_byte_identical(
     assert first.exit_code == 0, first.output
     assert first.stderr == (
         f"Uploaded 4 report files to s3://{BUCKET}/audits/prod-eu-1/20261125T031700Z/ "
-        "(and latest/)\n"
+        "(latest.json names it)\n"
     )
     stored = objects(s3)
     run1 = [f"audits/prod-eu-1/20261125T031700Z/{name}" for name in FILES]
-    latest = [f"audits/prod-eu-1/latest/{name}" for name in FILES]
-    assert sorted(stored) == sorted([*run1, *latest, "audits/prod-eu-1/index.json"])
+    pointer, index_key = "audits/prod-eu-1/latest.json", "audits/prod-eu-1/index.json"
+    assert sorted(stored) == sorted([*run1, pointer, index_key])
     for name in FILES:
         local = (tmp_path / "r1" / name).read_bytes()
         assert stored[f"audits/prod-eu-1/20261125T031700Z/{name}"] == local
-        assert stored[f"audits/prod-eu-1/latest/{name}"] == local
+    r1 = json.loads((tmp_path / "r1" / "report.json").read_text())
+    # latest switches in one step: one small object names the run's folder
+    assert json.loads(stored[pointer]) == {
+        "kind": "MeshAuditLatest",
+        "cluster": "prod-eu-1",
+        "run": "20261125T031700Z",
+        "files": FILES,
+        "generated_at": FIRST,
+        "score": r1["summary"]["score"],
+        "grade": r1["summary"]["grade"],
+    }
     head = s3.client().head_object(Bucket=BUCKET, Key=run1[1])
     assert head["ContentType"] == "text/html; charset=utf-8"
 
@@ -86,12 +95,12 @@ def test_upload_writes_run_latest_and_index_byte_identical(
     for name in FILES:
         local = (tmp_path / "r2" / name).read_bytes()
         assert stored[f"audits/prod-eu-1/20261126T031700Z/{name}"] == local
-        assert stored[f"audits/prod-eu-1/latest/{name}"] == local
+    assert json.loads(stored[pointer])["run"] == "20261126T031700Z"
+    assert not [key for key in stored if "/latest/" in key]
     # the first run's objects are untouched
     assert stored[run1[2]] == (tmp_path / "r1" / "report.json").read_bytes()
     index = json.loads(stored["audits/prod-eu-1/index.json"])
     r2 = json.loads((tmp_path / "r2" / "report.json").read_text())
-    r1 = json.loads((tmp_path / "r1" / "report.json").read_text())
     assert index["kind"] == "MeshAuditIndex" and index["cluster"] == "prod-eu-1"
     assert [r["timestamp"] for r in index["runs"]] == ["20261126T031700Z", "20261125T031700Z"]
     newest, oldest = index["runs"]
@@ -99,8 +108,11 @@ def test_upload_writes_run_latest_and_index_byte_identical(
         "timestamp": "20261126T031700Z",
         "files": FILES,
         "generated_at": SECOND,
-        "score": score(r2["findings"]).value,
-        "grade": score(r2["findings"]).grade,
+        "complete": True,
+        "incomplete": None,
+        # one score: the report's own (exposure and coverage included), never recomputed
+        "score": r2["summary"]["score"],
+        "grade": r2["summary"]["grade"],
         "findings": r2["summary"]["total"],
         "by_severity": r2["summary"]["by_severity"],
         "kinds_read": r2["summary"]["coverage"]["kinds_read"],
@@ -111,7 +123,7 @@ def test_upload_writes_run_latest_and_index_byte_identical(
     }
     assert sum(f.get("baseline_status") == "new" for f in r2["findings"]) == 3
     assert (oldest["baseline"], oldest["new"]) == (False, 0)
-    assert oldest["score"] == score(r1["findings"]).value
+    assert (oldest["score"], oldest["grade"]) == (r1["summary"]["score"], r1["summary"]["grade"])
 
 
 def test_failed_upload_keeps_local_files_and_exits_6(

@@ -12,9 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from auditor.base.errors import EXIT_PARTIAL, EXIT_UPLOAD
+from auditor.base.redact import redact_text
 from auditor.run.deliver import notify
 from auditor.run.deliver.summary import cluster_name, summarize
-from auditor.run.deliver.upload import Target, Uploaded, UploadError, upload_run
+from auditor.run.deliver.upload import (
+    INDEX,
+    LATEST_POINTER,
+    Target,
+    Uploaded,
+    UploadError,
+    upload_run,
+)
 from auditor.run.partial import unread_kinds
 
 
@@ -59,23 +67,31 @@ def deliver(
         entry = {k: v for k, v in summary.items() if k not in ("cluster", "new_findings")}
         try:
             uploaded = upload_run(
-                delivery.upload, cluster, str(data["generated_at"]), written, entry
+                delivery.upload,
+                cluster,
+                str(data["generated_at"]),
+                written,
+                entry,
+                complete=bool(summary["complete"]),
             )
         except UploadError as exc:
             where = written[0].parent if written else "the output directory"
             say(f"mesh-audit: error: {exc}; the report files are kept in {where}")
             code = EXIT_UPLOAD
         else:
-            if not quiet:
-                say(f"Uploaded {len(written)} report files to {uploaded.run_url} (and latest/)")
+            if not summary["complete"]:
+                # fail closed: the run is kept for inspection, but nothing points at it
+                say(
+                    f"Uploaded {len(written)} report files to {uploaded.run_url}; the audit is "
+                    f"incomplete, so {LATEST_POINTER} and {INDEX} were left as they were"
+                )
+            elif not quiet:
+                say(
+                    f"Uploaded {len(written)} report files to {uploaded.run_url} "
+                    f"({LATEST_POINTER} names it)"
+                )
     if delivery.notify_url is not None:
-        body = notify.payload(delivery.notify_format, summary, _link(delivery, uploaded))
-        outcome = notify.post(delivery.notify_url, body, backoff=notify.BACKOFF)
-        if not outcome.ok:
-            say(
-                f"mesh-audit: warning: webhook notification failed after {outcome.attempts} "
-                f"attempts ({outcome.detail}); the report is unaffected"
-            )
+        _notify(delivery, summary, uploaded, say)
     if delivery.fail_on_partial:
         unread = unread_kinds(data, delivery.partial_ok)
         for item in unread:
@@ -83,6 +99,26 @@ def deliver(
         if unread and code is None:
             code = EXIT_PARTIAL
     return code
+
+
+def _notify(
+    delivery: Delivery,
+    summary: Mapping[str, Any],
+    uploaded: Uploaded | None,
+    say: Callable[[str], None],
+) -> None:
+    """One warning line when the webhook fails, whatever failed: never the exit code."""
+    assert delivery.notify_url is not None
+    try:
+        body = notify.payload(delivery.notify_format, summary, _link(delivery, uploaded))
+        outcome = notify.post(delivery.notify_url, body, backoff=notify.BACKOFF)
+    except Exception as exc:  # a webhook never costs the run its exit code
+        outcome = notify.Outcome(False, 1, f"{type(exc).__name__}")
+    if not outcome.ok:
+        say(
+            f"mesh-audit: warning: webhook notification failed after {outcome.attempts} "
+            f"attempts ({notify_text(redact_text(outcome.detail))}); the report is unaffected"
+        )
 
 
 def notify_text(text: str) -> str:

@@ -3,16 +3,21 @@
 Layout, per cluster (one writer each: a CronJob per cluster with concurrencyPolicy Forbid):
 
     <prefix>/<cluster>/<UTC timestamp>/report.<ext>   this run, never overwritten
-    <prefix>/<cluster>/latest/report.<ext>            a copy of the newest run
-    <prefix>/<cluster>/index.json                     runs, newest first, with their numbers
+    <prefix>/<cluster>/latest.json                    names the newest complete run's folder
+    <prefix>/<cluster>/index.json                     complete runs, newest first, with the
+                                                      report's own score and counts
 
 The client is boto3 with its standard configuration chain, so the endpoint (`AWS_ENDPOINT_URL`
 or `AWS_ENDPOINT_URL_S3` for S3-compatible stores), region and credentials (environment, shared
 files, web identity / IRSA, EKS Pod Identity, instance metadata) come from where AWS tools read
 them. Nothing here is AWS-only: the same calls speak to any S3-compatible server.
 
-The timestamped copy is written first, `latest/` and the index after it, so a reader of
-`latest/` or the index never finds a run whose files are not all there.
+The run's folder is written first; then one small object, `latest.json`, names it: a single
+PUT is atomic, so "latest" switches from one run to the next in one step and a reader never sees
+files of two runs (a `latest/` folder of copies, as versions before 0.x wrote, could not switch
+in one step; `mesh-audit fleet` still reads one when no `latest.json` exists). The index comes
+last. An incomplete audit (fail closed) is uploaded into its own folder only: `latest.json` and
+the index are left as they were, so it never stands for the cluster's state.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import orjson
 from auditor.base.errors import EXIT_UPLOAD, AuditError, InputError
 
 INDEX = "index.json"
-LATEST = "latest"
+LATEST = "latest"  # the folder of copies older versions wrote (read by fleet, never written)
+LATEST_POINTER = "latest.json"
+POINTER_KIND = "MeshAuditLatest"
 INDEX_KEEP = 1000
 CONTENT_TYPES = {
     ".json": "application/json",
@@ -123,10 +130,13 @@ def upload_run(
     files: Sequence[Path],
     entry: Mapping[str, Any],
     client: Any | None = None,
+    *,
+    complete: bool = True,
 ) -> Uploaded:
-    """Upload one run's files, refresh latest/ and the cluster's index; UploadError on failure."""
+    """Upload one run's files; when the audit is complete, point latest.json at them and add
+    the run to the cluster's index. UploadError on failure."""
     try:
-        return _upload(target, cluster, stamp_of(generated_at), files, entry, client)
+        return _upload(target, cluster, stamp_of(generated_at), files, entry, client, complete)
     except UploadError:
         raise
     except Exception as exc:  # botocore raises many types; each becomes one line
@@ -150,6 +160,7 @@ def _upload(
     files: Sequence[Path],
     entry: Mapping[str, Any],
     client: Any | None,
+    complete: bool,
 ) -> Uploaded:
     s3 = client if client is not None else s3_client()
     ordered = sorted(files, key=lambda p: p.name)
@@ -158,10 +169,26 @@ def _upload(
         key = target.key(cluster, stamp, path.name)
         _put(s3, target.bucket, key, path.read_bytes(), path.suffix)
         keys.append(key)
-    for path in ordered:
-        key = target.key(cluster, LATEST, path.name)
-        _put(s3, target.bucket, key, path.read_bytes(), path.suffix)
-        keys.append(key)
+    html = next((p.name for p in ordered if p.suffix == ".html"), None)
+    uploaded = Uploaded(
+        run_url=target.url(cluster, stamp) + "/",
+        keys=tuple(keys),
+        html_key=target.key(cluster, stamp, html) if html else None,
+    )
+    if not complete:
+        return uploaded
+    pointer = {
+        "kind": POINTER_KIND,
+        "cluster": cluster,
+        "run": stamp,
+        "files": [p.name for p in ordered],
+        "generated_at": entry.get("generated_at"),
+        "score": entry.get("score"),
+        "grade": entry.get("grade"),
+    }
+    pointer_key = target.key(cluster, LATEST_POINTER)
+    _put(s3, target.bucket, pointer_key, orjson.dumps(pointer, option=orjson.OPT_INDENT_2), ".json")
+    keys.append(pointer_key)
     index_key = target.key(cluster, INDEX)
     index = _read_index(s3, target.bucket, index_key, cluster)
     run = {"timestamp": stamp, "files": [p.name for p in ordered], **entry}
@@ -170,12 +197,7 @@ def _upload(
     body = orjson.dumps(index, option=orjson.OPT_INDENT_2) + b"\n"
     _put(s3, target.bucket, index_key, body, ".json")
     keys.append(index_key)
-    html = next((p.name for p in ordered if p.suffix == ".html"), None)
-    return Uploaded(
-        run_url=target.url(cluster, stamp) + "/",
-        keys=tuple(keys),
-        html_key=target.key(cluster, stamp, html) if html else None,
-    )
+    return Uploaded(run_url=uploaded.run_url, keys=tuple(keys), html_key=uploaded.html_key)
 
 
 def _put(s3: Any, bucket: str, key: str, body: bytes, suffix: str) -> None:

@@ -98,19 +98,23 @@ def check_folders(contexts: Sequence[str]) -> None:
 
 
 def exit_code(runs: Sequence[ContextRun], findings_gate: Callable[[dict[str, Any]], bool]) -> int:
-    """3 if a context produced no report (2 if only input errors), else 6, 5, 1 as for one."""
-    from auditor.base.errors import EXIT_CLUSTER, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, EXIT_UPLOAD
+    """The worst context's code by the documented precedence (auditor/base/errors.py
+    PRECEDENCE): 3, 2, 4 (an incomplete context: fail closed), 6, 5, 1, 0."""
+    from auditor.base.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, worst
+    from auditor.input.completeness import is_incomplete
 
-    failed = [r.error_code for r in runs if r.error]
-    if failed:
-        return EXIT_CLUSTER if EXIT_CLUSTER in failed else max(failed)
-    codes = {r.code for r in runs}
-    for code in (EXIT_UPLOAD, EXIT_PARTIAL):
-        if code in codes:
-            return code
-    if any(r.data is not None and findings_gate(r.data) for r in runs):
-        return EXIT_FINDINGS
-    return EXIT_OK
+    def one(run: ContextRun) -> int:
+        if run.error:
+            return run.error_code
+        if run.data is not None and is_incomplete(run.data):
+            return EXIT_INCOMPLETE
+        if run.code is not None:
+            return run.code
+        if run.data is not None and findings_gate(run.data):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+    return worst(one(r) for r in runs)
 
 
 def fleet_summary(
