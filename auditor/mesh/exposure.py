@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.base.model import ExposureEntry, ResourceRef, RouteRule
 from auditor.input.snapshot import KObject
+from auditor.istio import gateway_routes as G
 from auditor.istio import hosts as H
 from auditor.istio import matches as M
 from auditor.istio import reachability as R
@@ -65,21 +66,6 @@ def _workload_names(workloads: Iterable[Workload]) -> tuple[str, ...]:
     return tuple(sorted({f"{w.namespace}/{w.obj.name}" for w in workloads if not w.owned}))
 
 
-def _route_applies(route: dict[str, Any], gateway_names: set[str], port: int) -> bool:
-    """A route's matches narrow it by `gateways` (none: all of the VS's) and by `port`."""
-    matches = route.get("match") or []
-    if not matches:
-        return True
-    for match in matches:
-        gws = match.get("gateways")
-        if gws and not gateway_names.intersection(gws):
-            continue
-        if isinstance(match.get("port"), int) and match["port"] != port:
-            continue
-        return True
-    return False
-
-
 def _destination(dest: dict[str, Any], namespace: str) -> str | None:
     host = dest.get("host")
     if not isinstance(host, str) or not host:
@@ -99,52 +85,25 @@ def route_section(protocol: str, tls_mode: str) -> str:
     return "tcp"
 
 
-def route_rules(
-    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
-) -> list[RouteRule]:
-    """The VirtualService's rules that apply on the gateway: their matches and destinations
-    (`host[:port]`, host as FQDN). A rule with only a `redirect` sends nowhere."""
-    names = set(gateway_names)
-    out: list[RouteRule] = []
-    for name in (section,) if section else ("http", "tls", "tcp"):
-        for route in vs.spec.get(name) or ():
-            if not _route_applies(route, names, port):
-                continue
-            applying = [
-                m
-                for m in route.get("match") or ()
-                if not (m.get("gateways") and not names.intersection(m["gateways"]))
-                and not (isinstance(m.get("port"), int) and m["port"] != port)
-            ]
-            backends = tuple(
-                found
-                for dest in route.get("route") or ()
-                if (found := _destination(dest.get("destination") or {}, vs.namespace))
-            )
-            out.append(
-                RouteRule(
-                    route=vs.ref,
-                    match=M.either(M.istio_http_match(m) for m in applying),
-                    backends=backends,
-                    redirect=bool(route.get("redirect")) and not backends,
-                )
-            )
-    return out
+def _rule(vs: KObject, applied: G.AppliedRoute) -> RouteRule:
+    """A route that applies on the gateway: its matches and destinations (`host[:port]`, host
+    as FQDN). A rule with only a `redirect` sends nowhere."""
+    route = applied.route
+    backends = tuple(
+        found
+        for dest in route.get("route") or ()
+        if (found := _destination(dest.get("destination") or {}, vs.namespace))
+    )
+    return RouteRule(
+        route=vs.ref,
+        match=M.either(M.istio_http_match(m) for m in applied.matches),
+        backends=backends,
+        redirect=bool(route.get("redirect")) and not backends,
+    )
 
 
-def route_destinations(
-    vs: KObject, gateway_names: Iterable[str], section: str | None = None, port: int = 0
-) -> list[str]:
-    """Destinations (`host[:port]`, host as FQDN) of the routes that apply on the gateway."""
-    return [b for rule in route_rules(vs, gateway_names, section, port) for b in rule.backends]
-
-
-def ref_names(vs: KObject, gw: KObject) -> list[str]:
-    """The spellings a VirtualService may use for this Gateway inside match.gateways."""
-    names = [f"{gw.namespace}/{gw.name}"]
-    if vs.namespace == gw.namespace:
-        names += [gw.name, f"./{gw.name}"]
-    return names
+def _proxies(workloads: Iterable[Workload]) -> tuple[G.Proxy, ...]:
+    return tuple(G.Proxy(namespace=w.namespace, labels=w.labels) for w in workloads)
 
 
 def server_key(server: dict[str, Any]) -> str:
@@ -168,6 +127,8 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
     front = istio_gateway_frontend(index, gw)
     workloads = index.gateway_workloads(gw)
     bound = index.bound_virtual_services(gw)
+    proxies = _proxies(workloads)
+    gw_name = f"{gw.namespace}/{gw.name}"
     for i, server in enumerate(gw.spec.get("servers") or ()):
         port = server.get("port") or {}
         number = port.get("number")
@@ -178,23 +139,35 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
         listener = f"servers[{i}]" + (f" ({server['name']})" if server.get("name") else "")
         ports = istio_service_ports(front.services, number, workloads)
         served: dict[str, tuple[list[ResourceRef], list[RouteRule]]] = {}
+        section = route_section(protocol, tls_mode)
+        # per VirtualService, the routes that apply on this gateway and port (auditor/istio/
+        # gateway_routes.py): none, and the VirtualService gives the server no virtual host
+        applied = {
+            (vs.namespace, vs.name): G.routes_on_gateway(
+                vs.spec, vs.namespace, gw_name, section, number, proxies
+            )
+            for vs in bound
+        }
         for raw_host in server.get("hosts") or ():
             ghost = H.parse_gateway_host(raw_host, gw.namespace)
             for vs in bound:
                 if not ghost.allows_namespace(vs.namespace):
                     continue
+                if not redirect and not applied[(vs.namespace, vs.name)]:
+                    continue
                 for vs_host in vs.spec.get("hosts") or ():
                     vh = H.normalize(vs_host)
                     if not H.intersects(ghost.host, vh):
                         continue
-                    routes, rules = served.setdefault(H.more_specific(ghost.host, vh), ([], []))
-                    routes.append(vs.ref)
-                    if not redirect:
-                        rules.extend(
-                            route_rules(
-                                vs, ref_names(vs, gw), route_section(protocol, tls_mode), number
-                            )
-                        )
+                    shared = H.more_specific(ghost.host, vh)
+                    if redirect:
+                        served.setdefault(shared, ([], []))[0].append(vs.ref)
+                        continue
+                    for route in applied[(vs.namespace, vs.name)]:
+                        for host in G.served_hosts(route, shared):
+                            routes, rules = served.setdefault(host, ([], []))
+                            routes.append(vs.ref)
+                            rules.append(_rule(vs, route))
             if not any(H.intersects(ghost.host, h) for h in served):
                 served.setdefault(ghost.host, ([], []))
         reach = listener_reach(front, ports)
