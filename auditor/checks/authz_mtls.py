@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
-from auditor.mesh.identity_mtls import IdentityView, PortView, SkippedRule, identity_model
+from auditor.mesh.identity_mtls import (
+    Caller,
+    IdentityView,
+    PortView,
+    SkippedRule,
+    identity_model,
+)
 from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_PA, K_POD, K_SERVICE, MeshIndex
 
 AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
@@ -52,12 +58,33 @@ class _Rule:
     hits: list[tuple[IdentityView, SkippedRule]] = field(default_factory=list)
 
 
+def _who(groups: Iterable[tuple[Caller, ...]]) -> list[str]:
+    """Caller names across groups that many workloads share (each group read once)."""
+    unique = {id(g): g for g in groups}
+    return list(dict.fromkeys(c.who for g in unique.values() for c in g))
+
+
+def _places(hits: list[tuple[IdentityView, SkippedRule]]) -> list[str]:
+    """ "<workloads> accept(s) plaintext on <port> (<why>)", one line per port and setting."""
+    by: dict[tuple[str, str, bool], list[str]] = {}
+    for v, s in hits:
+        key = (s.port.shown, s.port.why, v.entry.mode == "ambient")
+        by.setdefault(key, []).append(v.entry.display)
+    out = []
+    for (shown, why, ambient), names in by.items():
+        via = " (ambient: ztunnel enforces only STRICT)" if ambient else ""
+        verb = "accepts" if len(names) == 1 else "accept"
+        out.append(f"{_names(names, 3)}{via} {verb} plaintext on {shown} ({why})")
+    return out
+
+
 def _fix(hits: list[tuple[IdentityView, SkippedRule]]) -> str:
     ports = sorted({f"{v.entry.display} {s.port.shown}" for v, s in hits})
+    shown = _names(ports, 3)
     return (
         "Rewrite the rule as DENY with negative matching (`notPrincipals` / `notNamespaces` "
         "listing who may call), which fails closed for plaintext, or make the workload refuse "
-        f"plaintext: PeerAuthentication mode STRICT for {', '.join(ports)} (a `portLevelMtls` "
+        f"plaintext: PeerAuthentication mode STRICT for {shown} (a `portLevelMtls` "
         "entry set to STRICT for a single port), after its legitimate plaintext callers move to "
         "mTLS."
     )
@@ -119,9 +146,9 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
         ref = _ap_ref(ctx.index, policy)
         if ref is None:
             continue
-        reached = [c.who for _, s in found.hits for c in s.reached_by]
-        where = [_where(v, s.port) for v, s in found.hits]
-        plaintext_from = [c.who for _, s in found.hits for c in s.port.callers]
+        reached = _who(g for _, s in found.hits for g in s.reached_groups)
+        where = _places(found.hits)
+        plaintext_from = _who(g for _, s in found.hits for g in s.port.groups)
         fields = ", ".join(found.paths) or "identity fields"
         yield Result(
             resource=ref,
@@ -131,7 +158,8 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
             message=(
                 f"AuthorizationPolicy {policy} spec.rules[{i}] DENYs by peer identity ({fields}), "
                 "which a plaintext request never carries: "
-                + "; ".join(dict.fromkeys(where))
+                + "; ".join(where[:SHOWN])
+                + (f"; and {len(where) - SHOWN} more" if len(where) > SHOWN else "")
                 + ", so plaintext requests pass this DENY"
                 + (
                     f"; callers it names send plaintext: {_names(reached)}"
@@ -158,7 +186,7 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
 
 def _allow_info(view: IdentityView) -> Result:
     ports = view.denied_ports
-    callers = [c.who for p in ports for c in p.callers]
+    callers = _who(g for p in ports for g in p.groups)
     who = _names(callers) if callers else "any client outside the mesh"
     return Result(
         resource=view.entry.ref,

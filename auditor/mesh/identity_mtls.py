@@ -26,7 +26,7 @@ still listed but not counted as reaching it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.istio import annotations as ann
@@ -45,8 +45,6 @@ OUTSIDE = "outside"
 CAPTURE = "capture-excluded"
 EXTERNAL = "external"
 APISERVER = "apiserver"
-# callers whose plaintext can carry the identity a DENY was written to stop
-IDENTIFIABLE = (OUTSIDE, CAPTURE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,9 +66,21 @@ class PortView:
     port: int | str
     mode: str
     why: str
-    callers: tuple[Caller, ...]
-    ingress_policies: tuple[str, ...]  # NetworkPolicies that may limit who reaches it
+    mesh_clients: tuple[Caller, ...] = ()  # every mesh client sends plaintext (why)
+    # shared between the ports of every workload (a mesh of thousands holds one copy each)
+    outside: tuple[Caller, ...] = ()
+    capture: tuple[Caller, ...] = ()
+    others: tuple[Caller, ...] = ()  # clients outside the cluster, the API server
+    ingress_policies: tuple[str, ...] = ()  # NetworkPolicies that may limit who reaches it
     strict_ports: frozenset[int] = frozenset()  # `*`: ports a portLevelMtls keeps STRICT
+
+    @property
+    def groups(self) -> tuple[tuple[Caller, ...], ...]:
+        return (self.mesh_clients, self.outside, self.capture, self.others)
+
+    @property
+    def callers(self) -> tuple[Caller, ...]:
+        return self.mesh_clients + self.outside + self.capture + self.others
 
     @property
     def shown(self) -> str:
@@ -110,7 +120,12 @@ class SkippedRule:
     rule: int
     paths: tuple[str, ...]  # identity fields inside the rule
     port: PortView
-    reached_by: tuple[Caller, ...]  # plaintext senders the rule was written to stop
+    # plaintext senders the rule was written to stop, in groups shared between workloads
+    reached_groups: tuple[tuple[Caller, ...], ...]
+
+    @property
+    def reached_by(self) -> tuple[Caller, ...]:
+        return tuple(c for group in self.reached_groups for c in group)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,9 +174,33 @@ def _excluded_ports(w: Workload) -> frozenset[int] | None:
     return ann.port_list(w.annotations.get(ann.EXCLUDE_OUTBOUND_PORTS)).value
 
 
-def mesh_callers(index: MeshIndex) -> tuple[Caller, ...]:
+@dataclass(slots=True, kw_only=True)
+class Senders:
+    """The workloads of the input that send plaintext, grouped so every port shares them."""
+
+    outside: tuple[Caller, ...]
+    capture_all: tuple[Caller, ...]  # capture excluded for every address or port
+    capture_by_port: Mapping[int, tuple[Caller, ...]]
+    # one tuple per set of dialled ports, so ports that see the same senders share it
+    _memo: dict[frozenset[int] | None, tuple[Caller, ...]] = field(default_factory=dict)
+
+    def capture_for(self, dial: set[int] | None) -> tuple[Caller, ...]:
+        key = frozenset(dial) if dial is not None else None
+        found = self._memo.get(key)
+        if found is None:
+            wanted = self.capture_by_port.keys() if dial is None else sorted(dial)
+            seen = dict.fromkeys(self.capture_all)
+            for d in wanted:
+                seen.update(dict.fromkeys(self.capture_by_port.get(d, ())))
+            found = self._memo[key] = tuple(seen)
+        return found
+
+
+def mesh_callers(index: MeshIndex) -> Senders:
     """Workloads of the input that send plaintext: outside the mesh, or capture-excluded."""
-    out: list[Caller] = []
+    outside: list[Caller] = []
+    every: list[Caller] = []
+    by_port: dict[int, list[Caller]] = {}
     for w in index.workloads:
         if w.owned or w.namespace in SYSTEM_NAMESPACES:
             continue
@@ -169,7 +208,7 @@ def mesh_callers(index: MeshIndex) -> tuple[Caller, ...]:
         if status.role != "workload":
             continue
         if not status.in_mesh:
-            out.append(
+            outside.append(
                 Caller(
                     kind=OUTSIDE,
                     who=f"{_display(w)} (outside the mesh)",
@@ -181,16 +220,22 @@ def mesh_callers(index: MeshIndex) -> tuple[Caller, ...]:
             ports = _excluded_ports(w)
             if ports is None or ports:
                 shown = "every address" if ports is None else ", ".join(map(str, sorted(ports)))
-                out.append(
-                    Caller(
-                        kind=CAPTURE,
-                        who=f"{_display(w)} (outbound capture excludes {shown})",
-                        namespace=w.namespace,
-                        service_account=_service_account(w),
-                        dial_ports=ports,
-                    )
+                caller = Caller(
+                    kind=CAPTURE,
+                    who=f"{_display(w)} (outbound capture excludes {shown})",
+                    namespace=w.namespace,
+                    service_account=_service_account(w),
+                    dial_ports=ports,
                 )
-    return tuple(out)
+                if ports is None:
+                    every.append(caller)
+                for port in ports or ():
+                    by_port.setdefault(port, []).append(caller)
+    return Senders(
+        outside=tuple(outside),
+        capture_all=tuple(every),
+        capture_by_port={k: tuple(v) for k, v in by_port.items()},
+    )
 
 
 def _dial_ports(index: MeshIndex, w: Workload, port: int | str) -> set[int] | None:
@@ -216,12 +261,6 @@ def _dial_ports(index: MeshIndex, w: Workload, port: int | str) -> set[int] | No
             if target == port:
                 out.add(sp["port"])
     return out
-
-
-def _capture_reaches(caller: Caller, dial: set[int] | None) -> bool:
-    if caller.dial_ports is None:
-        return True
-    return dial is None or bool(caller.dial_ports & dial)
 
 
 def _ingress_policies(index: MeshIndex, w: Workload) -> tuple[str, ...]:
@@ -253,9 +292,13 @@ def _port_views(
     index: MeshIndex,
     w: Workload,
     ports: tuple[PlaintextPort, ...],
-    senders: tuple[Caller, ...],
+    senders: Senders,
     disabled: dict[tuple[str, str], list[tuple[int | None, str]]],
+    *,
+    judged: bool = True,
 ) -> tuple[PortView, ...]:
+    """The plaintext ports of `w` with their senders (`judged=False`: without them, for a
+    workload with no rule on identity)."""
     status = index.mesh_status(w)
     ingress = _ingress_policies(index, w)
     external = _external(index, w)
@@ -271,10 +314,13 @@ def _port_views(
     )
     out: list[PortView] = []
     for pp in ports:
+        if not judged:
+            out.append(PortView(port=pp.port, mode=pp.mode, why=pp.why))
+            continue
         dial = _dial_ports(index, w, pp.port)
-        callers: list[Caller] = []
+        mesh: list[Caller] = []
         if status.mode == "sidecar" and pp.mode == "DISABLE":
-            callers.append(
+            mesh.append(
                 Caller(
                     kind=MESH_CLIENTS,
                     who=f"every mesh client (auto mTLS sends plaintext to a {pp.mode} port)",
@@ -282,13 +328,11 @@ def _port_views(
             )
         for port, who in drs:
             if port is None or dial is None or port in dial:
-                callers.append(Caller(kind=MESH_CLIENTS, who=who))
-        callers += [c for c in senders if c.kind == OUTSIDE]
-        callers += [c for c in senders if c.kind == CAPTURE and _capture_reaches(c, dial)]
-        callers += external
+                mesh.append(Caller(kind=MESH_CLIENTS, who=who))
+        others = list(external)
         for port, hooks in webhooks.items():
             if pp.port in (ALL_PORTS, port):
-                callers += [
+                others += [
                     Caller(kind=APISERVER, who=f"the Kubernetes API server ({h})") for h in hooks
                 ]
         out.append(
@@ -296,7 +340,10 @@ def _port_views(
                 port=pp.port,
                 mode=pp.mode,
                 why=pp.why,
-                callers=tuple(callers),
+                mesh_clients=tuple(mesh),
+                outside=senders.outside,
+                capture=senders.capture_for(dial),
+                others=tuple(others),
                 ingress_policies=ingress,
                 strict_ports=strict if pp.port == ALL_PORTS else frozenset(),
             )
@@ -304,27 +351,50 @@ def _port_views(
     return tuple(out)
 
 
-def _reached_by(
-    rule: Mapping[str, Any], policy: A.Policy, view: PortView, trust_domain: str
-) -> tuple[Caller, ...]:
-    out = [c for c in view.callers if c.kind == MESH_CLIENTS]
-    if not view.ingress_policies:
-        out += [
-            c
-            for c in view.callers
-            if c.kind in IDENTIFIABLE
-            and I.names_caller(
-                rule,
-                c.namespace,
-                c.service_account,
-                trust_domain=trust_domain,
-                policy_namespace=policy.namespace,
-            )
-        ]
-    return tuple(out)
+class _Namer:
+    """Which plaintext senders a rule names, memoised per rule and per shared group of senders
+    (a namespace-wide DENY is judged once for all of its workloads, not once per workload)."""
+
+    def __init__(self, trust_domain: str) -> None:
+        self.trust_domain = trust_domain
+        self._groups: dict[tuple[str, int, int], tuple[tuple[Caller, ...], tuple[Caller, ...]]] = {}
+
+    def named(self, policy: A.Policy, index: int, group: tuple[Caller, ...]) -> tuple[Caller, ...]:
+        key = (policy.key, index, id(group))
+        hit = self._groups.get(key)
+        if hit is not None and hit[0] is group:
+            return hit[1]
+        rule = policy.rules[index]
+        verdicts: dict[tuple[str, str], bool] = {}
+        out = []
+        for c in group:
+            who = (c.namespace, c.service_account)
+            if who not in verdicts:
+                verdicts[who] = I.names_caller(
+                    rule,
+                    c.namespace,
+                    c.service_account,
+                    trust_domain=self.trust_domain,
+                    policy_namespace=policy.namespace,
+                )
+            if verdicts[who]:
+                out.append(c)
+        self._groups[key] = (group, tuple(out))
+        return tuple(out)
+
+    def reached_by(
+        self, policy: A.Policy, index: int, view: PortView
+    ) -> tuple[tuple[Caller, ...], ...]:
+        if view.ingress_policies:
+            return (view.mesh_clients,)
+        return (
+            view.mesh_clients,
+            self.named(policy, index, view.outside),
+            self.named(policy, index, view.capture),
+        )
 
 
-def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], trust_domain: str) -> IdentityView:
+def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> IdentityView:
     enforced = [p for p in entry.posture.policies if p.enforced]
     deny = [p for p in enforced if p.action == "DENY"]
     allow = [p for p in enforced if p.action == "ALLOW"]
@@ -357,7 +427,7 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], trust_domain: str)
                             rule=i,
                             paths=tuple(I.identity_paths(rule)),
                             port=view,
-                            reached_by=_reached_by(rule, p, view, trust_domain),
+                            reached_groups=namer.reached_by(p, i, view),
                         )
                     )
     return IdentityView(
@@ -373,15 +443,21 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], trust_domain: str)
 def _build(index: MeshIndex) -> dict[str, IdentityView]:
     disabled = disable_clients(index)
     senders = mesh_callers(index)
-    trust_domain = index.mesh.trust_domain
+    namer = _Namer(index.mesh.trust_domain)
     out: dict[str, IdentityView] = {}
     for entry in build_authorization(index):
         w = entry.workload
         if w is None or entry.role != "workload":
             continue
         mtls = entry_for(index, w, disabled)
-        views = _port_views(index, w, mtls.plaintext_ports, senders, disabled)
-        out[entry.ref.key] = _judge(entry, views, trust_domain)
+        judged = any(
+            I.requires_peer_identity(r)
+            for p in entry.posture.policies
+            if p.enforced and p.action in ("ALLOW", "DENY")
+            for r in p.rules
+        )
+        views = _port_views(index, w, mtls.plaintext_ports, senders, disabled, judged=judged)
+        out[entry.ref.key] = _judge(entry, views, namer)
     return out
 
 
