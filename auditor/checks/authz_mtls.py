@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.mesh.identity_mtls import (
-    Caller,
     IdentityView,
     PortView,
     SkippedRule,
     identity_model,
 )
 from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_PA, K_POD, K_SERVICE, MeshIndex
+from auditor.mesh.plaintext_senders import Caller
 
 AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
 CONDITIONS = "https://istio.io/latest/docs/reference/config/security/conditions/"
@@ -126,8 +126,8 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
     plaintext. High when the callers the rule names can actually send plaintext: every mesh
     client does to a DISABLE port (auto mTLS) or through a DestinationRule `tls.mode: DISABLE`
     (gateways included); a workload outside the mesh, or one whose outbound capture excludes
-    the port, whose namespace and service account the rule names (unless an ingress
-    NetworkPolicy selects the server: not evaluated). Medium otherwise. Info, on the workload,
+    the port, whose namespace and service account the rule names, when the server's ingress
+    NetworkPolicies let that pod connect. Medium otherwise. Info, on the workload,
     when its ALLOW rules all need a peer identity: every plaintext caller is denied (named).
     Kiali reports the same fields as KIA0105.
     """
@@ -149,6 +149,7 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
         reached = _who(g for _, s in found.hits for g in s.reached_groups)
         where = _places(found.hits)
         plaintext_from = _who(g for _, s in found.hits for g in s.port.groups)
+        netpols = sorted({p for _, s in found.hits for p in s.port.ingress_policies})
         fields = ", ".join(found.paths) or "identity fields"
         yield Result(
             resource=ref,
@@ -166,6 +167,11 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
                     if reached
                     else (f" (plaintext from: {_names(plaintext_from)})" if plaintext_from else "")
                 )
+                + (
+                    f"; ingress NetworkPolicies {_names(netpols)} limit which pods connect"
+                    if netpols and not reached
+                    else ""
+                )
             ),
             evidence={
                 "rule": f"spec.rules[{i}]",
@@ -176,9 +182,7 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
                 "accepts_plaintext": _capped(where),
                 "named_callers_sending_plaintext": _capped(reached),
                 "plaintext_from": _capped(plaintext_from),
-                "ingress_network_policies": sorted(
-                    {p for _, s in found.hits for p in s.port.ingress_policies}
-                ),
+                "ingress_network_policies": netpols,
             },
             remediation=_fix(found.hits),
         )

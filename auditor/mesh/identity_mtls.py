@@ -9,18 +9,9 @@ peer identity never matches plaintext, which matters only when the plaintext req
 allowed (no ALLOW policy, or an ALLOW rule that needs no identity); when every ALLOW rule needs
 an identity, plaintext callers are denied instead (safe, and why mTLS migrations break).
 
-Plaintext senders ("from whom"):
-- every mesh client, when the server's mode for the port is DISABLE (auto mTLS sends no TLS to a
-  DISABLE port: istio/istio pilot/pkg/networking/core cluster TLS, `MTLSDisable`) or a
-  DestinationRule sets `tls.mode: DISABLE` toward the workload's Service;
-- application workloads outside the mesh in the input (no proxy, no ztunnel);
-- in-mesh sidecar workloads whose outbound capture excludes the port they dial
-  (`traffic.sidecar.istio.io/excludeOutboundPorts`, matched in the caller's own network
-  namespace against the Service port or the pod port) or every address;
-- clients outside the cluster through a LoadBalancer or NodePort Service (or externalIPs);
-- the Kubernetes API server on an admission-webhook port.
-Ingress NetworkPolicies are not evaluated: when one selects the workload, callers from pods are
-still listed but not counted as reaching it.
+Plaintext senders ("from whom") are auditor/mesh/plaintext_senders.py's. A sender from a pod
+counts as reaching the workload only when the workload's ingress NetworkPolicies let it connect
+(auditor/istio/netpol_ingress.py); it is listed either way.
 """
 
 from __future__ import annotations
@@ -29,34 +20,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.istio import annotations as ann
 from auditor.istio import authz as A
 from auditor.istio import authz_identity as I
-from auditor.istio.injection import SYSTEM_NAMESPACES
 from auditor.istio.mtls import port_level
-from auditor.istio.netpol import policy_types
-from auditor.istio.selectors import label_selector_matches
+from auditor.istio.netpol_ingress import ingress_allows
 from auditor.mesh.authorization import WorkloadAuthz, build_authorization
 from auditor.mesh.index import MeshIndex, Workload
 from auditor.mesh.mtls import ALL_PORTS, PlaintextPort, disable_clients, entry_for
-
-MESH_CLIENTS = "mesh-clients"
-OUTSIDE = "outside"
-CAPTURE = "capture-excluded"
-EXTERNAL = "external"
-APISERVER = "apiserver"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Caller:
-    kind: str
-    who: str
-    namespace: str = ""
-    service_account: str = ""
-    dial_ports: frozenset[int] | None = None  # capture-excluded: the ports it sends around
-
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "who": self.who}
+from auditor.mesh.plaintext_senders import (
+    APISERVER,
+    MESH_CLIENTS,
+    Caller,
+    Senders,
+    dial_ports,
+    external_callers,
+    ingress_policies,
+    mesh_callers,
+    named_ports,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,8 +52,13 @@ class PortView:
     outside: tuple[Caller, ...] = ()
     capture: tuple[Caller, ...] = ()
     others: tuple[Caller, ...] = ()  # clients outside the cluster, the API server
-    ingress_policies: tuple[str, ...] = ()  # NetworkPolicies that may limit who reaches it
+    # the NetworkPolicies that isolate the workload for ingress: (namespace/name, spec)
+    ingress: tuple[tuple[str, Mapping[str, Any]], ...] = field(default=(), compare=False)
     strict_ports: frozenset[int] = frozenset()  # `*`: ports a portLevelMtls keeps STRICT
+
+    @property
+    def ingress_policies(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.ingress)
 
     @property
     def groups(self) -> tuple[tuple[Caller, ...], ...]:
@@ -156,138 +142,6 @@ class IdentityView:
         }
 
 
-def _service_account(w: Workload) -> str:
-    return str(
-        w.pod_spec.get("serviceAccountName") or w.pod_spec.get("serviceAccount") or "default"
-    )
-
-
-def _display(w: Workload) -> str:
-    return f"{w.obj.kind} {w.namespace}/{w.obj.name}"
-
-
-def _excluded_ports(w: Workload) -> frozenset[int] | None:
-    """Ports the workload's sidecar does not capture outbound (None: every port)."""
-    ranges = ann.cidr_list(w.annotations.get(ann.EXCLUDE_OUTBOUND_IPS), star=True).value
-    if w.annotations.get(ann.EXCLUDE_OUTBOUND_IPS) is not None and ann.covers_everything(ranges):
-        return None
-    return ann.port_list(w.annotations.get(ann.EXCLUDE_OUTBOUND_PORTS)).value
-
-
-@dataclass(slots=True, kw_only=True)
-class Senders:
-    """The workloads of the input that send plaintext, grouped so every port shares them."""
-
-    outside: tuple[Caller, ...]
-    capture_all: tuple[Caller, ...]  # capture excluded for every address or port
-    capture_by_port: Mapping[int, tuple[Caller, ...]]
-    # one tuple per set of dialled ports, so ports that see the same senders share it
-    _memo: dict[frozenset[int] | None, tuple[Caller, ...]] = field(default_factory=dict)
-
-    def capture_for(self, dial: set[int] | None) -> tuple[Caller, ...]:
-        key = frozenset(dial) if dial is not None else None
-        found = self._memo.get(key)
-        if found is None:
-            wanted = self.capture_by_port.keys() if dial is None else sorted(dial)
-            seen = dict.fromkeys(self.capture_all)
-            for d in wanted:
-                seen.update(dict.fromkeys(self.capture_by_port.get(d, ())))
-            found = self._memo[key] = tuple(seen)
-        return found
-
-
-def mesh_callers(index: MeshIndex) -> Senders:
-    """Workloads of the input that send plaintext: outside the mesh, or capture-excluded."""
-    outside: list[Caller] = []
-    every: list[Caller] = []
-    by_port: dict[int, list[Caller]] = {}
-    for w in index.workloads:
-        if w.owned or w.namespace in SYSTEM_NAMESPACES:
-            continue
-        status = index.mesh_status(w)
-        if status.role != "workload":
-            continue
-        if not status.in_mesh:
-            outside.append(
-                Caller(
-                    kind=OUTSIDE,
-                    who=f"{_display(w)} (outside the mesh)",
-                    namespace=w.namespace,
-                    service_account=_service_account(w),
-                )
-            )
-        elif status.mode == "sidecar":
-            ports = _excluded_ports(w)
-            if ports is None or ports:
-                shown = "every address" if ports is None else ", ".join(map(str, sorted(ports)))
-                caller = Caller(
-                    kind=CAPTURE,
-                    who=f"{_display(w)} (outbound capture excludes {shown})",
-                    namespace=w.namespace,
-                    service_account=_service_account(w),
-                    dial_ports=ports,
-                )
-                if ports is None:
-                    every.append(caller)
-                for port in ports or ():
-                    by_port.setdefault(port, []).append(caller)
-    return Senders(
-        outside=tuple(outside),
-        capture_all=tuple(every),
-        capture_by_port={k: tuple(v) for k, v in by_port.items()},
-    )
-
-
-def _dial_ports(index: MeshIndex, w: Workload, port: int | str) -> set[int] | None:
-    """The ports a client dials to reach `port` of the workload: the port itself and the
-    Service ports that target it (None: every port)."""
-    if not isinstance(port, int):
-        return None
-    named = {
-        str(p.get("name")): p.get("containerPort")
-        for c in w.pod_spec.get("containers") or ()
-        if isinstance(c, Mapping)
-        for p in c.get("ports") or ()
-        if isinstance(p, Mapping) and p.get("name")
-    }
-    out = {port}
-    for svc in index.services_for(w):
-        for sp in svc.spec.get("ports") or ():
-            if not isinstance(sp, Mapping) or not isinstance(sp.get("port"), int):
-                continue
-            target = sp.get("targetPort", sp["port"])
-            if isinstance(target, str):
-                target = named.get(target)
-            if target == port:
-                out.add(sp["port"])
-    return out
-
-
-def _ingress_policies(index: MeshIndex, w: Workload) -> tuple[str, ...]:
-    return tuple(
-        f"{p.namespace}/{p.name}"
-        for p in index.network_policies.get(w.namespace, [])
-        if "Ingress" in policy_types(p.spec)
-        and label_selector_matches(p.spec.get("podSelector") or {}, w.labels)
-    )
-
-
-def _external(index: MeshIndex, w: Workload) -> list[Caller]:
-    out = []
-    for svc in index.services_for(w):
-        kind = str(svc.spec.get("type") or "ClusterIP")
-        if kind in ("LoadBalancer", "NodePort") or svc.spec.get("externalIPs"):
-            how = kind if kind in ("LoadBalancer", "NodePort") else "externalIPs"
-            out.append(
-                Caller(
-                    kind=EXTERNAL,
-                    who=f"clients outside the cluster through Service {svc.namespace}/"
-                    f"{svc.name} ({how})",
-                )
-            )
-    return out
-
-
 def _port_views(
     index: MeshIndex,
     w: Workload,
@@ -300,8 +154,8 @@ def _port_views(
     """The plaintext ports of `w` with their senders (`judged=False`: without them, for a
     workload with no rule on identity)."""
     status = index.mesh_status(w)
-    ingress = _ingress_policies(index, w)
-    external = _external(index, w)
+    ingress = ingress_policies(index, w)
+    external = external_callers(index, w)
     webhooks = index.webhook_callers(w)
     drs = [
         (p, who)
@@ -317,7 +171,7 @@ def _port_views(
         if not judged:
             out.append(PortView(port=pp.port, mode=pp.mode, why=pp.why))
             continue
-        dial = _dial_ports(index, w, pp.port)
+        dial = dial_ports(index, w, pp.port)
         mesh: list[Caller] = []
         if status.mode == "sidecar" and pp.mode == "DISABLE":
             mesh.append(
@@ -344,7 +198,7 @@ def _port_views(
                 outside=senders.outside,
                 capture=senders.capture_for(dial),
                 others=tuple(others),
-                ingress_policies=ingress,
+                ingress=ingress,
                 strict_ports=strict if pp.port == ALL_PORTS else frozenset(),
             )
         )
@@ -355,8 +209,11 @@ class _Namer:
     """Which plaintext senders a rule names, memoised per rule and per shared group of senders
     (a namespace-wide DENY is judged once for all of its workloads, not once per workload)."""
 
-    def __init__(self, trust_domain: str) -> None:
+    def __init__(
+        self, trust_domain: str, namespace_labels: Mapping[str, Mapping[str, str]]
+    ) -> None:
         self.trust_domain = trust_domain
+        self.namespace_labels = namespace_labels
         self._groups: dict[tuple[str, int, int], tuple[tuple[Caller, ...], tuple[Caller, ...]]] = {}
 
     def named(self, policy: A.Policy, index: int, group: tuple[Caller, ...]) -> tuple[Caller, ...]:
@@ -383,15 +240,33 @@ class _Namer:
         return tuple(out)
 
     def reached_by(
-        self, policy: A.Policy, index: int, view: PortView
+        self, policy: A.Policy, index: int, view: PortView, server: Workload | None
     ) -> tuple[tuple[Caller, ...], ...]:
-        if view.ingress_policies:
-            return (view.mesh_clients,)
-        return (
-            view.mesh_clients,
+        named = (
             self.named(policy, index, view.outside),
             self.named(policy, index, view.capture),
         )
+        if not view.ingress_policies or server is None:
+            return (view.mesh_clients, *named)
+        # the server is isolated for ingress: only senders its NetworkPolicies admit reach it
+        policies = [(server.namespace, spec) for _, spec in view.ingress]
+        port = view.port if isinstance(view.port, int) else None
+        ports = named_ports(server)
+        admitted = tuple(
+            c
+            for group in named
+            for c in group
+            if ingress_allows(
+                policies,
+                server.labels,
+                ports,
+                port,
+                caller_namespace=c.namespace,
+                namespace_labels=self.namespace_labels.get(c.namespace) or {},
+                caller_labels=dict(c.labels),
+            )
+        )
+        return (view.mesh_clients, admitted)
 
 
 def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> IdentityView:
@@ -427,7 +302,7 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> 
                             rule=i,
                             paths=tuple(I.identity_paths(rule)),
                             port=view,
-                            reached_groups=namer.reached_by(p, i, view),
+                            reached_groups=namer.reached_by(p, i, view, entry.workload),
                         )
                     )
     return IdentityView(
@@ -443,7 +318,7 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> 
 def _build(index: MeshIndex) -> dict[str, IdentityView]:
     disabled = disable_clients(index)
     senders = mesh_callers(index)
-    namer = _Namer(index.mesh.trust_domain)
+    namer = _Namer(index.mesh.trust_domain, index.namespace_labels)
     out: dict[str, IdentityView] = {}
     for entry in build_authorization(index):
         w = entry.workload

@@ -67,6 +67,11 @@ CASES: dict[str, set[Finding]] = {
     "authz-mtls/loadbalancer.yaml": {
         ("AUTHZ015", "AuthorizationPolicy", "shop", "deny-partners", "medium"),
     },
+    # an ingress NetworkPolicy that admits the denied namespace (high) or nobody (medium)
+    "authz-mtls/network-policy.yaml": {
+        ("AUTHZ015", "AuthorizationPolicy", "opened", "deny-dev", "high"),
+        ("AUTHZ015", "AuthorizationPolicy", "closed", "deny-dev", "medium"),
+    },
     # the ALLOW denies plaintext anyway: the skipped DENY grants nothing
     "authz-mtls/allow-guards-deny.yaml": {
         ("AUTHZ015", "Deployment", "shop", "orders", "info"),
@@ -158,3 +163,16 @@ def test_access_model_says_whether_identity_rules_hold() -> None:
         "dev/sleep": "none",
     }
     assert status("authz-mtls/allow-guards-deny.yaml")["shop/orders"] == "plaintext-denied"
+
+
+def test_network_policy_that_keeps_the_caller_out_is_named() -> None:
+    found = [
+        f
+        for f in report_for("authz-mtls/network-policy.yaml")["findings"]
+        if f["check"] == "AUTHZ015" and f["resource"]["namespace"] == "closed"
+    ]
+    assert found[0]["evidence"]["ingress_network_policies"] == ["closed/default-deny-ingress"]
+    assert found[0]["message"].endswith(
+        "(plaintext from: Deployment dev/sleep (outside the mesh)); ingress NetworkPolicies "
+        "closed/default-deny-ingress limit which pods connect"
+    )
