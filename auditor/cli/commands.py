@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -24,6 +25,12 @@ from auditor.cli.options import (
 )
 
 
+def _finite_hours(value: float) -> float:
+    if not math.isfinite(value):  # "nan" passes FloatRange: every comparison with it is false
+        raise click.BadParameter(f"{value!r} is not a number of hours")
+    return value
+
+
 @click.command("fleet")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
@@ -44,6 +51,7 @@ from auditor.cli.options import (
 @click.option(
     "--stale-after",
     type=click.FloatRange(min=0, max=87600),
+    callback=lambda _c, _p, v: _finite_hours(v),
     default=48.0,
     show_default=True,
     metavar="HOURS",
