@@ -215,6 +215,7 @@ class _Namer:
         self.trust_domain = trust_domain
         self.namespace_labels = namespace_labels
         self._groups: dict[tuple[str, int, int], tuple[tuple[Caller, ...], tuple[Caller, ...]]] = {}
+        self._admitted: dict[tuple[Any, ...], tuple[Caller, ...]] = {}
 
     def named(self, policy: A.Policy, index: int, group: tuple[Caller, ...]) -> tuple[Caller, ...]:
         key = (policy.key, index, id(group))
@@ -248,11 +249,16 @@ class _Namer:
         )
         if not view.ingress_policies or server is None:
             return (view.mesh_clients, *named)
-        # the server is isolated for ingress: only senders its NetworkPolicies admit reach it
+        # the server is isolated for ingress: only senders its NetworkPolicies admit reach it;
+        # the answer depends on those policies, the port and the sender, not on the workload
         policies = [(server.namespace, spec) for _, spec in view.ingress]
         port = view.port if isinstance(view.port, int) else None
         ports = named_ports(server)
-        admitted = tuple(
+        key = (policy.key, index, view.ingress_policies, port, tuple(sorted(ports.items())))
+        hit = self._admitted.get(key)
+        if hit is not None:
+            return (view.mesh_clients, hit)
+        admitted = self._admitted[key] = tuple(
             c
             for group in named
             for c in group
