@@ -39,6 +39,10 @@ class DestinationClass(enum.StrEnum):
     LINK_LOCAL = "link-local"  # other link-local addresses
     IN_CLUSTER = "in-cluster"  # cluster domain names, MESH_INTERNAL entries
     UNKNOWN = "unknown"  # a DNS name whose place cannot be told (non-public suffix)
+    # the calling pod itself (127.0.0.0/8, ::1): a co-located container, such as the ext-authz
+    # sidecar open-policy-agent/opa-envoy-plugin examples/istio/quick_start.yaml registers with
+    # a ServiceEntry endpoint 127.0.0.1; nothing leaves the pod, so it is not egress
+    LOOPBACK = "loopback"
 
 
 def _nets(*cidrs: str) -> tuple[IPNetwork, ...]:
@@ -56,6 +60,7 @@ METADATA_NETS = _nets(
 )
 # Addresses that are neither the internet nor a private network: loopback, "this network",
 # documentation, multicast and reserved ranges. They never leave a pod for the internet.
+LOOPBACK_NETS = _nets("127.0.0.0/8", "::1/128")
 NOT_INTERNET_NETS = _nets(
     "0.0.0.0/8",
     "127.0.0.0/8",
@@ -125,6 +130,8 @@ def address_class(text: str) -> DestinationClass | None:
         mapped = ipaddress.IPv6Address(int(net.network_address)).ipv4_mapped
         if mapped is not None:
             return address_class(f"{mapped}/{net.prefixlen - 96}")
+    if _within(net, LOOPBACK_NETS):
+        return DestinationClass.LOOPBACK
     if _within(net, METADATA_NETS):
         return DestinationClass.METADATA
     if _within(net, LINK_LOCAL_NETS):
@@ -142,6 +149,7 @@ PRECEDENCE = (
     DestinationClass.PRIVATE,
     DestinationClass.UNKNOWN,
     DestinationClass.IN_CLUSTER,
+    DestinationClass.LOOPBACK,
 )
 
 
@@ -160,6 +168,8 @@ def name_class(host: str, domain: str = H.CLUSTER_DOMAIN) -> tuple[DestinationCl
         return address_class(name) or DestinationClass.UNKNOWN, "address"
     if name in METADATA_NAMES:
         return DestinationClass.METADATA, "cloud metadata server name"
+    if name == "localhost" or name.endswith(".localhost"):
+        return DestinationClass.LOOPBACK, "localhost (RFC 6761)"
     if name == domain or name.endswith("." + domain):
         return DestinationClass.IN_CLUSTER, "cluster domain"
     if name == "*":

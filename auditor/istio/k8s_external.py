@@ -16,9 +16,10 @@ ExternalName Services (istio/istio pilot/pkg/serviceregistry/kube/conversion.go,
   whose traffic escapes capture) reaches the target directly either way.
 
 Selector-less Services: a Service without `spec.selector` whose endpoints are written by hand
-(EndpointSlices labelled `kubernetes.io/service-name`, or Endpoints the control plane mirrors into
-EndpointSlices) is an ordinary Kubernetes service to Istio, so sidecars send to those addresses
-as to any registered service: a registered way out when the addresses are outside the cluster.
+(EndpointSlices labelled `kubernetes.io/service-name`, or legacy Endpoints of the Service's name,
+which the control plane mirrors into EndpointSlices) is an ordinary Kubernetes service to Istio,
+so sidecars send to those addresses as to any registered service: a registered way out when the
+addresses are outside the cluster.
 """
 
 from __future__ import annotations
@@ -148,3 +149,27 @@ def slice_addresses(slices: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def slice_service(labels: Mapping[str, str]) -> str:
     return str(labels.get(SERVICE_NAME_LABEL) or "")
+
+
+SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
+
+
+def endpoints_addresses(endpoints: Mapping[str, Any]) -> list[str]:
+    """The ready addresses of a legacy Endpoints object (`subsets[].addresses[].ip`)."""
+    out: list[str] = []
+    for subset in endpoints.get("subsets") or ():
+        if not isinstance(subset, Mapping):
+            continue
+        for addr in subset.get("addresses") or ():
+            ip = str(addr.get("ip") or "").strip() if isinstance(addr, Mapping) else ""
+            if ip and ip not in out:
+                out.append(ip)
+    return out
+
+
+def mirrored(labels: Mapping[str, str]) -> bool:
+    """Whether Kubernetes mirrors an Endpoints object of a selector-less Service into
+    EndpointSlices, which is what Istio reads (kubernetes/website content/en/docs/concepts/
+    services-networking/endpoint-slices.md, "EndpointSlice mirroring": not when labelled
+    `endpointslice.kubernetes.io/skip-mirror: "true"`)."""
+    return str(labels.get(SKIP_MIRROR, "")).lower() != "true"

@@ -39,7 +39,7 @@ from auditor.istio.destinations import (
 from auditor.istio.mtls import client_tls_modes
 from auditor.istio.netpol import Verdict
 from auditor.istio.refs import visible_in
-from auditor.mesh.egress_reach import Group, Reachers
+from auditor.mesh.egress_reach import CNI_POLICY_KINDS, Group, Reachers
 from auditor.mesh.egress_routing import ORIGINATING, egress_routing
 from auditor.mesh.egress_sources import HostSource, collect_hosts, export_to
 from auditor.mesh.index import MeshIndex
@@ -48,15 +48,6 @@ from auditor.mesh.waypoints import waypoint_map
 MAX_NAMED = 5
 MAX_GROUPS = 20
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
-# CNI-specific policy kinds mesh-audit counts but does not evaluate.
-CNI_POLICY_KINDS = (
-    ("cilium.io/CiliumNetworkPolicy", "CiliumNetworkPolicy"),
-    ("cilium.io/CiliumClusterwideNetworkPolicy", "CiliumClusterwideNetworkPolicy"),
-    ("crd.projectcalico.org/NetworkPolicy", "Calico NetworkPolicy"),
-    ("crd.projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
-    ("projectcalico.org/NetworkPolicy", "Calico NetworkPolicy"),
-    ("projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
-)
 PROXY_SENDS = "sent straight out by its"
 ENFORCEMENT_NOTE = (
     "NetworkPolicy verdicts hold only where the cluster's network plugin (CNI) enforces "
@@ -121,7 +112,7 @@ class PortEntry:
     number: int
     protocol: str
     name: str
-    path: str  # egress-gateway | egress-waypoint | direct
+    path: str  # egress-gateway | egress-waypoint | direct | black-hole | in-pod
     gateway: ResourceRef | None
     tls_origination: str  # application | sidecar | egress-gateway | waypoint | none
     direct: tuple[DirectGroup, ...]
@@ -135,7 +126,7 @@ class PortEntry:
     @property
     def used(self) -> bool:
         """Some workload's traffic can get out on this port (through the gateway or not)."""
-        return self.path != "direct" or self.reachable_directly
+        return self.path in ("egress-gateway", "egress-waypoint") or self.reachable_directly
 
     def to_json(self) -> dict[str, Any]:
         gw = self.gateway
@@ -264,7 +255,9 @@ class EgressModel:
             bypass.insert(0, what)
         if info.registration == "unregistered":
             bypass.insert(0, "not registered by any ServiceEntry")
-        notes: list[str] = list(dict.fromkeys(info.notes))
+        notes: list[str] = list(
+            dict.fromkeys([*info.notes, info.black_hole][: None if info.black_hole else -1])
+        )
         if any(g.verdict is not Verdict.NO_POLICY for p in ports for g in p.direct):
             notes.append(ENFORCEMENT_NOTE)
         if self.cni_policies:
@@ -313,12 +306,25 @@ class EgressModel:
         # a mesh leg to the gateway, wired or not: the proxy sends the port to the gateway
         to_gateway = route is not None and route.routed
         addresses = placement.addresses
-        waypoint = None if to_gateway else self._waypoint(info)
+        # the caller's own pod (loopback): not egress; a route leading nowhere: proxies answer
+        # 503, so only what escapes them can get out
+        local = placement.cls is DestinationClass.LOOPBACK
+        hole = (
+            "" if to_gateway or local else info.black_hole or self.routing.black_hole(host, number)
+        )
+        waypoint = None if to_gateway or local else self._waypoint(info)
         groups: list[DirectGroup] = []
-        candidates: Iterable[Group] = self.reachers.escaping if to_gateway else self.reachers.groups
+        candidates: Iterable[Group] = (
+            () if local else self.reachers.escaping if to_gateway or hole else self.reachers.groups
+        )
         for group in candidates:
             why = self.reachers.escape(group, addresses, number)
-            if not why and not to_gateway and not (waypoint and group.mode == "ambient"):
+            if (
+                not why
+                and not to_gateway
+                and not hole
+                and not (waypoint and group.mode == "ambient")
+            ):
                 why = self._proxy_sends(group, info, placement.cls)
             if not why:
                 continue
@@ -352,6 +358,9 @@ class EgressModel:
         if placement.cls is DestinationClass.METADATA:
             notes.append("cloud metadata endpoint: callers are identified by their own address")
         path = "egress-gateway" if to_gateway else "direct"
+        if local or hole:
+            path = "in-pod" if local else "black-hole"
+            notes.append(hole or f"{', '.join(addresses)} is the calling pod itself: not egress")
         gateway = route.gateway.ref if to_gateway and route.gateway is not None else None
         origination = self._origination(host, number, protocol, routed)
         if waypoint is not None:

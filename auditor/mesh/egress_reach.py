@@ -17,6 +17,16 @@ from auditor.istio import injection as inj
 from auditor.istio.netpol import Reach, Target, egress_posture, external_reach, ranges_cover
 from auditor.mesh.index import MeshIndex, Workload
 
+# CNI-specific policy kinds mesh-audit counts but does not evaluate.
+CNI_POLICY_KINDS = (
+    ("cilium.io/CiliumNetworkPolicy", "CiliumNetworkPolicy"),
+    ("cilium.io/CiliumClusterwideNetworkPolicy", "CiliumClusterwideNetworkPolicy"),
+    ("crd.projectcalico.org/NetworkPolicy", "Calico NetworkPolicy"),
+    ("crd.projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
+    ("projectcalico.org/NetworkPolicy", "Calico NetworkPolicy"),
+    ("projectcalico.org/GlobalNetworkPolicy", "Calico GlobalNetworkPolicy"),
+)
+
 # ---- namespaces and workloads that can go around the gateway ------------------------------
 
 

@@ -185,6 +185,31 @@ class EgressRouting:
             self._cache[key] = self._route(host, port)
         return self._cache[key]
 
+    def black_hole(self, host: str, port: int) -> str:
+        """Why a mesh proxy's route for `host:port` leads nowhere ("" when it does not): a mesh
+        VirtualService rule that takes the traffic sends it only to hosts no Service or
+        ServiceEntry registers (every rule that takes it, when several match on what mesh-audit
+        cannot see). istiod builds the route anyway and the proxy has no cluster for
+        it, so the request fails (istio/istio pilot/pkg/networking/core/route/route.go
+        TranslateRoute: "Traffic to such clusters will blackhole"); nothing goes out directly."""
+        holes: list[str] = []
+        for vs in self._mesh_vs_for(host):
+            for _kind, _i, rule in route_rules(vs.spec):
+                if not rule_applies(rule, vs.namespace, None, port):
+                    continue
+                targets = [str(d.get("host") or "") for _j, d in destinations(rule)]
+                if not targets or any(
+                    t and self.index.host_registered(t, vs.namespace) for t in targets
+                ):
+                    return ""  # some rule that takes the traffic leads somewhere
+                shown = ", ".join(sorted(set(targets)))
+                holes.append(f"VirtualService {vs.namespace}/{vs.name} routes it to {shown}")
+        if not holes:
+            return ""
+        return (
+            "; ".join(holes) + ", which no Service or ServiceEntry registers: the proxy answers 503"
+        )
+
     def _route(self, host: str, port: int) -> PortRoute:
         best: PortRoute | None = None
         for vs in self._mesh_vs_for(host):

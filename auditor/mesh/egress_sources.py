@@ -21,6 +21,7 @@ from auditor.mesh.egress_routing import egress_routing, route_destinations
 from auditor.mesh.index import K_DEPLOYMENT, K_SERVICE, K_VS, MeshIndex
 
 K_ENDPOINTSLICE = kind_key("discovery.k8s.io", "EndpointSlice")
+K_ENDPOINTS = "Endpoints"
 ROUTE_PROTOCOL = {"http": "HTTP", "tls": "TLS", "tcp": "TCP"}
 
 
@@ -35,6 +36,9 @@ class HostSource:
     # whether the mesh registry gives sidecars a route to it (else only ALLOW_ANY passes it)
     in_registry: bool = True
     notes: list[str] = field(default_factory=list)
+    # why routes to it lead nowhere (a route to a host nothing registers): the proxies that
+    # take the route answer 503, so only traffic escaping them can get out
+    black_hole: str = ""
 
     def add_addresses(self, addresses: list[str]) -> None:
         self.addresses.extend(a for a in addresses if a not in self.addresses)
@@ -123,22 +127,33 @@ def _selectorless_services(index: MeshIndex, hosts: dict[str, HostSource]) -> No
     for svc in index.snapshot.objects(K_SERVICE):
         if not KX.selectorless(svc.spec):
             continue
-        found = slices.get((svc.namespace, svc.name))
+        # without an EndpointSlice in the input, the legacy Endpoints Kubernetes mirrors into one
+        found = slices.get((svc.namespace, svc.name)) or [
+            ep
+            for ep in [index.snapshot.get(K_ENDPOINTS, svc.namespace, svc.name)]
+            if ep is not None and KX.mirrored(ep.labels)
+        ]
         if not found:
             continue
-        addresses = KX.slice_addresses([s.raw for s in found])
+        legacy = found[0].kind == "Endpoints"
+        addresses = (
+            KX.endpoints_addresses(found[0].raw)
+            if legacy
+            else KX.slice_addresses([s.raw for s in found])
+        )
         if not addresses:
             continue
         host = f"{svc.name}.{svc.namespace}.svc.{index.domain}"
         entry = hosts.setdefault(host, HostSource("service-endpoints"))
         entry.by[("Service", svc.namespace, svc.name)] = svc
         for es in found:
-            entry.by[("EndpointSlice", es.namespace, es.name)] = es
+            entry.by[(es.kind, es.namespace, es.name)] = es
         entry.add_addresses(addresses)
         for number, value in KX.service_ports(svc.spec).items():
             entry.ports.setdefault(number, value)
+        held = "Endpoints (mirrored into EndpointSlices)" if legacy else "EndpointSlices"
         entry.notes.append(
-            f"Service {svc.namespace}/{svc.name} has no selector; its EndpointSlices point at "
+            f"Service {svc.namespace}/{svc.name} has no selector; its {held} point at "
             f"{', '.join(addresses[:5])}{' ...' if len(addresses) > 5 else ''}"
         )
 
@@ -153,6 +168,10 @@ def _unregistered_routes(index: MeshIndex, hosts: dict[str, HostSource]) -> None
             if "." not in raw or index.host_registered(raw, vs.namespace):
                 continue
             entry = hosts.setdefault(name, HostSource("unregistered", in_registry=False))
+            entry.black_hole = entry.black_hole or (
+                f"VirtualService {vs.namespace}/{vs.name} routes to it, and no Service or "
+                "ServiceEntry registers it: the proxy answers 503"
+            )
             number = (dest.get("port") or {}).get("number")
             if isinstance(number, int):
                 protocol = ROUTE_PROTOCOL.get(path.split(".")[1].split("[")[0], "TCP")

@@ -195,6 +195,10 @@ def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
             ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
             gw = e["via_egress_gateway"]
             route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
+            paths = {p.get("path") for p in e["ports"]}
+            if not gw and paths in ({"black-hole"}, {"in-pod"}):
+                # a route to nothing (proxies answer 503), or the caller's own pod: not direct
+                route = "BLACK-HOLE" if paths == {"black-hole"} else "IN-POD"
             numbers = []
             for reason in e["bypass"]:
                 hosts = reasons.setdefault(reason, [])

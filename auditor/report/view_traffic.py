@@ -76,6 +76,8 @@ def _egress_port_line(port: Mapping[str, Any]) -> str:
         path = f"egress gateway {gw.get('namespace') or ''}/{gw.get('name', '')}".replace(" /", " ")
     elif port.get("path") == "egress-waypoint" and isinstance(gw, Mapping):
         path = f"egress waypoint {gw.get('namespace') or ''}/{gw.get('name', '')}"
+    elif port.get("path") in ("black-hole", "in-pod"):
+        path = "black hole (route to nothing)" if port["path"] == "black-hole" else "in the pod"
     else:
         path = "direct"
     return (

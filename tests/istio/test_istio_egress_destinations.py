@@ -38,7 +38,10 @@ from auditor.istio.netpol import Target, Verdict, external_reach, ranges_cover
         ("168.63.129.16", C.METADATA),  # Azure WireServer
         ("169.254.10.1", C.LINK_LOCAL),
         ("fe80::1", C.LINK_LOCAL),
-        ("127.0.0.1", C.PRIVATE),  # loopback: not the internet
+        # loopback: the calling pod itself (a co-located container), not egress at all
+        ("127.0.0.1", C.LOOPBACK),
+        ("127.0.0.53/32", C.LOOPBACK),
+        ("::1", C.LOOPBACK),
         ("2606:4700::1111", C.PUBLIC),
         ("::ffff:10.0.0.1", C.PRIVATE),  # IPv4-mapped
         ("10.40.0.0/24", C.PRIVATE),
@@ -66,6 +69,12 @@ def test_address_class(address: str, cls: C | None) -> None:
         ("imds.example.com", ["169.254.169.254"], C.METADATA, ("169.254.169.254",)),
         # mixed addresses: the class that needs the most care wins
         ("mixed.example.com", ["10.0.0.1", "8.8.8.8"], C.PUBLIC, ("10.0.0.1", "8.8.8.8")),
+        # a ServiceEntry endpoint on loopback is the calling pod's own container
+        # (open-policy-agent/opa-envoy-plugin examples/istio/quick_start.yaml)
+        ("opa-ext-authz-grpc.local", ["127.0.0.1"], C.LOOPBACK, ("127.0.0.1",)),
+        ("localhost", [], C.LOOPBACK, ()),
+        # loopback beside a real address: the real one decides
+        ("half.example.com", ["127.0.0.1", "8.8.8.8"], C.PUBLIC, ("127.0.0.1", "8.8.8.8")),
     ],
 )
 def test_classify(host: str, addresses: list[str], cls: C, known: tuple[str, ...]) -> None:

@@ -124,11 +124,17 @@ def test_leaky_mesh_shows_each_way_out() -> None:
     ]
     partner = entries["api.payments-partner.io"]
     assert (partner["registration"], partner["registered_by"]) == ("unregistered", [])
-    assert partner["bypass"][:3] == [
+    # the route to it leads nowhere: sidecars answer 503 (istio/istio route.go TranslateRoute,
+    # "Traffic to such clusters will blackhole"); only what escapes the sidecar gets out
+    assert partner["bypass"] == [
         "not registered by any ServiceEntry",
         f"port 8443: {WEB_ESCAPES}: Deployment apps/web (no egress NetworkPolicy)",
-        "port 8443: unregistered host passed through by its sidecar (ALLOW_ANY): "
-        "Deployment apps/worker (no egress NetworkPolicy)",
+        f"port 8443: {BATCH_OUTSIDE}: Deployment legacy/batch (no egress NetworkPolicy)",
+    ]
+    assert [p["path"] for p in partner["ports"]] == ["black-hole"]
+    assert partner["notes"] == [
+        "VirtualService apps/payments routes to it, and no Service or ServiceEntry registers it: "
+        "the proxy answers 503"
     ]
     httpbin = entries["httpbin.org"]
     # the mesh leg sends 443 to the egress gateway, whose wiring is incomplete: the sidecars
@@ -161,7 +167,7 @@ def test_terminal_summary_lists_the_egress_map() -> None:
     text = render(report_for("egress/leaky-mesh.yaml"))
     assert "Egress: 4 external hosts, 1 through an egress gateway" in text
     assert "  api.github.com 80/HTTP DIRECT [TLS origination: sidecar]" in text
-    assert "  api.payments-partner.io 8443/TCP DIRECT [TLS origination: none] UNREGISTERED" in text
+    assert "  api.payments-partner.io 8443/TCP BLACK-HOLE [TLS origination: none] UNREGISTERED" in text
     assert "  loop.example.com 80/HTTP via istio-system/egress [TLS origination: none]" in text
 
 
