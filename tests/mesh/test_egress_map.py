@@ -168,8 +168,7 @@ def test_terminal_summary_lists_the_egress_map() -> None:
     assert "Egress: 4 external hosts, 1 through an egress gateway" in text
     assert "  api.github.com 80/HTTP DIRECT [TLS origination: sidecar]" in text
     assert (
-        "  api.payments-partner.io 8443/TCP BLACK-HOLE [TLS origination: none] UNREGISTERED"
-        in text
+        "  api.payments-partner.io 8443/TCP BLACK-HOLE [TLS origination: none] UNREGISTERED" in text
     )
     assert "  loop.example.com 80/HTTP via istio-system/egress [TLS origination: none]" in text
 
