@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.base.model import ResourceRef
 from auditor.input.snapshot import KObject
+from auditor.istio import hosts as H
 from auditor.istio.injection import SYSTEM_NAMESPACES
 from auditor.istio.mtls import Effective, accepts_plaintext, client_tls_modes, port_level
 from auditor.mesh.index import K_DR, MeshIndex, Workload
@@ -88,17 +89,34 @@ def _policy_text(effective: Effective) -> str:
 
 def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
     """DestinationRules that make mesh clients send plaintext (tls.mode DISABLE) to a Service:
-    {(namespace, Service): [(port or None, "DestinationRule ns/name")]}."""
+    {(namespace, Service): [(port or None, "DestinationRule ns/name")]}.
+
+    A wildcard host (`*.shop.svc.cluster.local`) covers the Services it matches, except those a
+    DestinationRule names exactly: Istio applies the most specific host's rule."""
     out: dict[tuple[str, str], list[tuple[int | None, str]]] = {}
+    rules: list[tuple[KObject, list[KObject]]] = []
+    exact: set[tuple[str, str]] = set()
     for dr in index.snapshot.objects(K_DR):
         host = str(dr.spec.get("host") or "")
         if not host:
             continue
-        svc = index.service(host, dr.namespace)
-        if svc is None:
+        if H.is_wildcard(host):
+            pattern = H.fqdn(host, dr.namespace, index.domain)
+            svcs = [s for h, s in index.services_by_host.items() if H.matches(pattern, h)]
+            rules.append((dr, svcs))
             continue
+        svc = index.service(host, dr.namespace)
+        if svc is not None:
+            exact.add((svc.namespace, svc.name))
+            rules.append((dr, [svc]))
+    for dr, svcs in rules:
+        wildcard = H.is_wildcard(str(dr.spec.get("host") or ""))
         for _path, mode, port in client_tls_modes(dr.spec):
-            if mode == "DISABLE":
+            if mode != "DISABLE":
+                continue
+            for svc in svcs:
+                if wildcard and (svc.namespace, svc.name) in exact:
+                    continue
                 out.setdefault((svc.namespace, svc.name), []).append(
                     (
                         port,

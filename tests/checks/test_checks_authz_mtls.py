@@ -39,6 +39,11 @@ CASES: dict[str, set[Finding]] = {
         ("AUTHZ015", "AuthorizationPolicy", "bookinfo", "policy", "medium"),
     },
     "authz-mtls/kiali-18-workload-strict.yaml": set(),
+    # a wildcard DestinationRule DISABLE in the root namespace: every mesh client sends plaintext
+    "authz-mtls/kiali-10-mesh-dr-disable.yaml": {
+        ("AUTHZ015", "AuthorizationPolicy", "bookinfo", "deny-reviews", "high"),
+        ("AUTHZ015", "Deployment", "bookinfo", "productpage-v1", "info"),
+    },
     # ALLOW on identity over a plaintext-accepting workload: info on the workload
     "authz-mtls/kiali-7-disable-allow.yaml": {
         ("AUTHZ015", "Deployment", "bookinfo", "productpage-v1", "info"),
