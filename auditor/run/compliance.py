@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from auditor.base.errors import InputError
 from auditor.base.model import Severity
+from auditor.base.text import inert
+from auditor.input.reading import read_bounded
 from auditor.input.snapshot import Snapshot
+from auditor.input.yamlsafe import yaml_documents
 from auditor.report.score import is_waived
 
 FRAMEWORK_PACKAGE = "auditor.frameworks"
@@ -99,19 +101,16 @@ def parse_framework(
     text: bytes, *, origin: str, known_checks: Iterable[str] | None = None
 ) -> Framework:
     """A framework from YAML bytes; any problem is one InputError line naming the field."""
-    try:
-        doc = yaml.safe_load(text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{origin}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{origin}{at}: invalid YAML: {problem}") from None
+    # the one YAML loader (auditor/input/yamlsafe.py): alias budget, one-line errors
+    docs = list(yaml_documents(origin, text, fast=False))
+    if len(docs) != 1:
+        raise InputError(f"{origin}: expected one YAML document, found {len(docs)}")
+    doc = docs[0]
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
-        raise InputError(f"{origin}: {_where(list(err.absolute_path))}: {err.message[:200]}")
+        where = inert(_where(list(err.absolute_path)), 200)
+        raise InputError(f"{origin}: {where}: {inert(err.message, 200)}")
     known = set(known_checks) if known_checks is not None else None
     controls: list[Control] = []
     seen: set[str] = set()
@@ -172,10 +171,7 @@ def load_builtin(name: str) -> Framework:
 
 
 def load_file(path: str) -> Framework:
-    try:
-        text = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text = read_bounded(Path(path))  # the input cap; unreadable is one line
     return parse_framework(text, origin=path, known_checks=_known_checks())
 
 

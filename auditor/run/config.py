@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.base.errors import InputError
 from auditor.base.model import Severity
+from auditor.base.text import inert
+from auditor.input.files import read_single_yaml
 from auditor.run.waivers import Waiver, parse_waivers
 
 DEFAULT_NAME = ".mesh-audit.yaml"
@@ -58,22 +58,15 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
 
 def load_config(path: Path) -> ScanConfig:
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise InputError(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    # the one YAML loader (auditor/input/yamlsafe.py): the input cap, the alias budget, one-line
+    # errors, and timestamps kept as text so inline waivers' dates parse as in a waivers file
+    data = read_single_yaml(path)
     if data is None:
         data = {}
     error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise InputError(f"{name}: at {where}: {error.message[:200]}")
+        raise InputError(f"{name}: at {inert(where, 200)}: {inert(error.message, 200)}")
     base = path.parent
 
     def rel(value: str | None) -> str | None:

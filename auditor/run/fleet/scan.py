@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.base.errors import AuditError, InputError
+from auditor.input.files import read_single_yaml
 
 DEFAULT_PARALLEL = 4
 
@@ -45,12 +44,12 @@ def kubeconfig_contexts(kubeconfig: str | None) -> list[str]:
     """Every context name in the kubeconfig file(s), in file order, without duplicates."""
     names: list[str] = []
     for path in kubeconfig_paths(kubeconfig):
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not path.exists():
             continue  # as kubectl: a missing file in $KUBECONFIG is skipped
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read kubeconfig {path}: {exc}") from None
+        try:
+            doc = read_single_yaml(path)  # the one YAML loader: cap, alias budget, one line
+        except InputError as exc:
+            raise InputError(f"cannot read kubeconfig: {exc}") from None
         for ctx in (doc or {}).get("contexts") or [] if isinstance(doc, dict) else []:
             if isinstance(ctx, dict) and ctx.get("name"):
                 names.append(str(ctx["name"]))
