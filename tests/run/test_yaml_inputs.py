@@ -5,6 +5,7 @@ errors for bad tags, and the same date handling for inline waivers as for a waiv
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def bomb(key: str, levels: int = 9) -> str:
     """`key:` holding a list whose aliases expand 9**levels times (under 600 bytes)."""
     lines = [f"{key}:", '  - &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     names = "abcdefghijklmnop"
-    for prev, name in zip(names, names[1:levels], strict=False):
+    for prev, name in itertools.pairwise(names[:levels]):
         lines.append(f"  - &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
     return "\n".join(lines) + "\n"
 
