@@ -10,6 +10,7 @@ import os
 import sys
 
 import click
+import cloup
 
 from auditor import __version__
 from auditor.base.errors import EXIT_INPUT
@@ -29,7 +30,7 @@ from auditor.cli.options import handle_errors as handle_errors
 from auditor.cli.scan_command import scan as scan
 
 
-class DefaultScanGroup(click.Group):
+class DefaultScanGroup(cloup.Group):
     """`mesh-audit --context prod` means `mesh-audit scan --context prod`."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -39,10 +40,34 @@ class DefaultScanGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=DefaultScanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# Every line is a command as written (tests/cli/test_help.py parses each one).
+MAIN_EXAMPLES = """\
+Examples:
+
+\b
+  # Audit the cluster of a kubeconfig context (options before a command mean `scan`)
+  mesh-audit --context prod
+\b
+  # Audit saved manifests; write the HTML and JSON reports
+  mesh-audit scan --from manifests/ --format html,json
+\b
+  # The checks, and every scan option in groups with more examples
+  mesh-audit checks
+  mesh-audit scan --help
+"""
+
+
+@cloup.group(
+    cls=DefaultScanGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=MAIN_EXAMPLES,
+)
 @click.version_option(__version__, prog_name="mesh-audit")
 def main() -> None:
     """Audit an Istio mesh: ingress exposure, TLS, egress registration, egress-gateway bypass.
+
+    `mesh-audit --context prod` audits the cluster of that kubeconfig context: options before
+    a command mean `scan`.
 
     Exit codes: 0 scan ran; 1 a gate failed (--fail-on, --fail-on-new, --fail-under; one line
     on stderr says why); 2 usage or input error; 3 cluster or collection error;
@@ -51,13 +76,10 @@ def main() -> None:
     """
 
 
-main.add_command(scan)
-main.add_command(fleet_command)
-main.add_command(diff)
-main.add_command(snapshot_command)
-main.add_command(render)
-main.add_command(list_checks)
-main.add_command(list_frameworks)
+# Sections of `mesh-audit --help`, in the order a new user meets them.
+main.section("Audit", scan, snapshot_command)
+main.section("Reports", render, diff, fleet_command)
+main.section("Reference", list_checks, list_frameworks)
 
 
 def run() -> None:

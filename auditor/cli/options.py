@@ -94,8 +94,15 @@ def _limits() -> dict[str, int]:
     return dict(click.get_current_context().meta.get(LIMITS_KEY) or {})
 
 
-def cluster_options(fn: F) -> F:
-    """Options that choose and bound a live cluster read (scan and snapshot share them)."""
+def _apply(options: list[Callable[[Any], Any]], fn: F) -> F:
+    """Apply option decorators so that --help lists them in the order given."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def context_options(fn: F) -> F:
+    """Which cluster is read: context, kubeconfig, or the pod's service account."""
     options = [
         click.option(
             "--context",
@@ -115,6 +122,13 @@ def cluster_options(fn: F) -> F:
             is_flag=True,
             help="Use the pod's service account (automatic in a pod without a kubeconfig).",
         ),
+    ]
+    return _apply(options, fn)
+
+
+def namespace_options(fn: F) -> F:
+    """The namespaces a live read (snapshot) or a report (scan) covers."""
+    options = [
         click.option(
             "--namespace",
             "-n",
@@ -130,6 +144,13 @@ def cluster_options(fn: F) -> F:
             is_flag=True,
             help="All namespaces (the default; as kubectl spells it). Not with -n.",
         ),
+    ]
+    return _apply(options, fn)
+
+
+def api_limit_options(fn: F) -> F:
+    """Time and size bounds of a live read."""
+    options = [
         click.option(
             "--request-timeout",
             type=Duration(0.1),
@@ -173,9 +194,12 @@ def cluster_options(fn: F) -> F:
             help="Most pages read of one list; a longer continue chain makes that kind an error.",
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _apply(options, fn)
+
+
+def cluster_options(fn: F) -> F:
+    """Options that choose and bound a live cluster read (scan and snapshot share them)."""
+    return context_options(namespace_options(api_limit_options(fn)))
 
 
 def _check_namespaces(namespaces: tuple[str, ...], all_namespaces: bool) -> None:
@@ -240,8 +264,8 @@ def framework_options(fn: F) -> F:
     )(fn)
 
 
-def delivery_options(fn: F) -> F:
-    """Where a finished report goes (auditor/run/deliver/), and the --fail-on-partial gate."""
+def partial_options(fn: F) -> F:
+    """The --fail-on-partial gate (checked at delivery: auditor/run/deliver/)."""
     options = [
         click.option(
             "--fail-on-partial",
@@ -254,6 +278,13 @@ def delivery_options(fn: F) -> F:
             metavar="KIND",
             help="A kind expected to be unreadable (e.g. Secret): never trips --fail-on-partial.",
         ),
+    ]
+    return _apply(options, fn)
+
+
+def upload_options(fn: F) -> F:
+    """Where a finished report goes (auditor/run/deliver/): S3 and a webhook."""
+    options = [
         click.option(
             "--upload",
             default=None,
@@ -292,9 +323,12 @@ def delivery_options(fn: F) -> F:
             help="HTTPS URL that serves the upload bucket, for the link in notifications.",
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _apply(options, fn)
+
+
+def delivery_options(fn: F) -> F:
+    """Where a finished report goes, and the --fail-on-partial gate."""
+    return partial_options(upload_options(fn))
 
 
 def _delivery(

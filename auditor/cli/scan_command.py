@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import cloup
 
 from auditor.base.errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, InputError
 from auditor.base.model import Severity
@@ -21,165 +22,14 @@ from auditor.cli.options import (
     _check_namespaces,
     _delivery,
     _limits,
-    _severity,
-    cluster_options,
-    delivery_options,
-    framework_options,
     handle_errors,
 )
-from auditor.input.completeness import DEFAULT_MIN_COVERAGE
-from auditor.run.telemetry_options import observe_request, telemetry_options
+from auditor.cli.scan_options import SCAN_EXAMPLES, scan_options
+from auditor.run.telemetry_options import observe_request
 
 
-@click.command()
-@click.option(
-    "--from",
-    "from_paths",
-    multiple=True,
-    metavar="PATH",
-    help="File or directory of manifests, or a snapshot file (repeatable); - reads stdin.",
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0, max=64),
-    default=0,
-    metavar="N",
-    help="With --from: processes that parse YAML files. 0 (default): the CPUs this process "
-    "may use, when the YAML is large enough to gain from it; 1: parse in this process.",
-)
-@click.option(
-    "--mesh-config",
-    "mesh_config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="MeshConfig YAML to use (overrides a mesh-config ConfigMap in the input).",
-)
-@click.option(
-    "--format",
-    "formats",
-    default=None,
-    metavar="LIST",
-    help=(
-        "Comma list of report formats: json, html, pdf, sarif, junit, csv. Without --format "
-        "and --output-dir no file is written (terminal summary only); --output-dir alone "
-        "writes json."
-    ),
-)
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where report.<ext> files go (default ./mesh-audit-report when --format is set).",
-)
-@click.option(
-    "--fail-on",
-    callback=_severity,
-    default=None,
-    metavar="SEVERITY",
-    help="Exit 1 when a finding at or above this severity exists.",
-)
-@click.option(
-    "--waivers",
-    "waivers_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="YAML of accepted findings (reason, owner, expiry); waived findings never gate.",
-)
-@click.option(
-    "--baseline",
-    "baseline_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="REPORT",
-    help="A previous report.json: mark findings new/unchanged and list resolved ones.",
-)
-@click.option(
-    "--fail-on-new",
-    callback=_severity,
-    default=None,
-    metavar="SEVERITY",
-    help="Exit 1 when a NEW finding (not in --baseline) at or above this severity exists.",
-)
-@click.option(
-    "--fail-under",
-    type=click.IntRange(0, 100),
-    default=None,
-    metavar="SCORE",
-    help="Exit 1 when the report's score (0-100, waived findings not counted) is below SCORE.",
-)
-@click.option(
-    "--suppress",
-    multiple=True,
-    metavar="CODE=RESOURCE",
-    help=(
-        'istioctl analyze suppression, e.g. "IST0102=Namespace frod" or "IST0107=Pod *.baz" '
-        "(repeatable): findings of checks with that IST code on matching resources are "
-        "counted as waived."
-    ),
-)
-@click.option(
-    "--output",
-    "-o",
-    "stdout_format",
-    type=click.Choice(["json", "sarif", "csv", "junit"]),
-    default=None,
-    help="Write this one format to stdout (no terminal summary); --format files still written.",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Config file of defaults (formats, gates, waivers, suppress). Default: "
-    ".mesh-audit.yaml in the working directory, when it exists.",
-)
-@click.option(
-    "--no-progress",
-    is_flag=True,
-    help="No progress line (also off when output is not a terminal or CI is set).",
-)
-@click.option(
-    "--istio-version",
-    "istio_version",
-    default=None,
-    metavar="VERSION",
-    help="Istio version (e.g. 1.24.2) for version-dependent checks when istiod's Deployment is "
-    "not in the input; overrides the version read from istiod's image.",
-)
-@click.option(
-    "--no-color",
-    is_flag=True,
-    help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",
-)
-@click.option(
-    "--min-coverage",
-    type=click.FloatRange(min=0.0, max=1.0),
-    default=DEFAULT_MIN_COVERAGE,
-    show_default=True,
-    metavar="SHARE",
-    help="Exit 4 (audit incomplete) when less than this share of the kinds the cluster serves "
-    "was read, or none of its Istio kinds.",
-)
-@cluster_options
-@framework_options
-@click.option(
-    "--all-contexts",
-    is_flag=True,
-    help="Audit every context of the kubeconfig: a folder each and a fleet summary.",
-)
-@click.option(
-    "--parallel",
-    type=click.IntRange(min=1, max=32),
-    default=4,
-    show_default=True,
-    help="With several contexts: how many are read at once.",
-)
-@delivery_options
-@telemetry_options
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@cloup.command(epilog=SCAN_EXAMPLES, align_option_groups=False)
+@scan_options
 @handle_errors
 def scan(
     from_paths: tuple[str, ...],
