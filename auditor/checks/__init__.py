@@ -10,6 +10,7 @@ from auditor.checks import (  # noqa: F401
     capture,
     config,
     config_exportto,
+    controlplane,
     egress,
     egress_paths,
     entrypoints,

@@ -221,4 +221,18 @@ def test_demo_findings_are_exactly_the_planted_problems(demo: Report) -> None:
     """Nothing beyond the planted problems: every finding on the demo is accounted for above."""
     ingress_tls = {k for k in finding_keys(demo) if k[0].startswith(("GW", "VS", "GAPI", "TLS"))}
     core = {("EGR001", "ConfigMap", "istio-system", "istio", "medium")}
-    assert finding_keys(demo) == ingress_tls | core | EGRESS_MTLS_AUTHZ
+    assert finding_keys(demo) == ingress_tls | core | EGRESS_MTLS_AUTHZ | HARDENING
+
+
+# README "hardening": Istio's security best practices the demo cluster does not follow
+HARDENING = {
+    # H1: istiod as the chart installs it
+    ("CP001", "Deployment", "istio-system", "istiod", "medium"),
+    ("CP002", "Deployment", "istio-system", "istiod", "high"),
+}
+
+
+def test_demo_hardening_findings(demo: Report) -> None:
+    """The README's hardening items, each with its exact finding."""
+    ours = {k for k in finding_keys(demo) if k[0].startswith(("CP",))}
+    assert ours == {k for k in HARDENING if k[0].startswith(("CP",))}
