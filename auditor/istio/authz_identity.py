@@ -211,3 +211,64 @@ def names_caller(
         ):
             return False
     return True
+
+
+def _principal_in_namespace(pattern: str, namespace: str, trust_domain: str) -> bool:
+    """Whether a principal pattern can match some service account of `namespace`."""
+    if pattern == "*":
+        return True
+    marker = f"/ns/{namespace}/sa/"
+    if pattern.endswith("*") and not pattern.startswith("*"):
+        head = pattern[:-1]
+        return any(
+            f"{td}{marker}".startswith(head) or head.startswith(f"{td}{marker}")
+            for td in dict.fromkeys((trust_domain, "cluster.local"))
+        )
+    if "/ns/" not in pattern:
+        return pattern.startswith("*")  # a suffix like "*sleep" may fit any namespace
+    return marker in pattern or pattern.endswith(f"/ns/{namespace}/sa")
+
+
+def names_namespace(
+    rule: Mapping[str, Any],
+    namespace: str,
+    *,
+    trust_domain: str = "cluster.local",
+    policy_namespace: str = "",
+) -> bool:
+    """Whether the rule's identity fields name some caller of `namespace` (any service
+    account): `names_caller` for a sender known only by its namespace."""
+
+    def source_fits(src: Mapping[str, Any]) -> bool:
+        principals = _values(src, "principals")
+        if principals and not any(
+            _principal_in_namespace(p, namespace, trust_domain) for p in principals
+        ):
+            return False
+        namespaces = _values(src, "namespaces")
+        if namespaces and not any(string_match(p, namespace) for p in namespaces):
+            return False
+        accounts = _values(src, "serviceAccounts")
+        return not accounts or any(
+            (a.split("/", 1)[0] if "/" in a else policy_namespace) == namespace for a in accounts
+        )
+
+    sources = [s for s in _sources(rule) if any(_values(s, k) for k in MTLS_SOURCE_FIELDS)]
+    if sources and not any(source_fits(s) for s in sources):
+        return False
+    for cond in _conditions(rule):
+        key = str(cond.get("key") or "")
+        values = _values(cond, "values")
+        if (
+            key == "source.namespace"
+            and values
+            and not any(string_match(v, namespace) for v in values)
+        ):
+            return False
+        if (
+            key == "source.principal"
+            and values
+            and not any(_principal_in_namespace(v, namespace, trust_domain) for v in values)
+        ):
+            return False
+    return True

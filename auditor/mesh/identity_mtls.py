@@ -26,7 +26,14 @@ from auditor.istio.mtls import port_level
 from auditor.istio.netpol_ingress import ingress_allows
 from auditor.mesh.authorization import WorkloadAuthz, build_authorization
 from auditor.mesh.index import MeshIndex, Workload
-from auditor.mesh.mtls import ALL_PORTS, PlaintextPort, disable_clients, entry_for
+from auditor.mesh.mtls import (
+    ALL_PORTS,
+    DisableRule,
+    PlaintextPort,
+    disable_clients,
+    disable_rules,
+    entry_for,
+)
 from auditor.mesh.plaintext_senders import (
     APISERVER,
     MESH_CLIENTS,
@@ -147,7 +154,7 @@ def _port_views(
     w: Workload,
     ports: tuple[PlaintextPort, ...],
     senders: Senders,
-    disabled: dict[tuple[str, str], list[tuple[int | None, str]]],
+    rules: dict[tuple[str, str], list[DisableRule]],
     *,
     judged: bool = True,
 ) -> tuple[PortView, ...]:
@@ -157,11 +164,7 @@ def _port_views(
     ingress = ingress_policies(index, w)
     external = external_callers(index, w)
     webhooks = index.webhook_callers(w)
-    drs = [
-        (p, who)
-        for svc in index.services_for(w)
-        for p, who in disabled.get((svc.namespace, svc.name), ())
-    ]
+    drs = [r for svc in index.services_for(w) for r in rules.get((svc.namespace, svc.name), ())]
     pa = index.peer_authentication.workload_policy(w.namespace, w.labels)
     strict = frozenset(
         p for p, m in (port_level(pa.spec).items() if pa is not None else ()) if m == "STRICT"
@@ -180,9 +183,9 @@ def _port_views(
                     who=f"every mesh client (auto mTLS sends plaintext to a {pp.mode} port)",
                 )
             )
-        for port, who in drs:
-            if port is None or dial is None or port in dial:
-                mesh.append(Caller(kind=MESH_CLIENTS, who=who))
+        for r in drs:
+            if r.port is None or dial is None or r.port in dial:
+                mesh.append(Caller(kind=MESH_CLIENTS, who=r.who, scope=r.clients))
         others = list(external)
         for port, hooks in webhooks.items():
             if pp.port in (ALL_PORTS, port):
@@ -247,8 +250,22 @@ class _Namer:
             self.named(policy, index, view.outside),
             self.named(policy, index, view.capture),
         )
+        mesh = tuple(
+            c
+            for c in view.mesh_clients
+            if c.scope is None
+            or any(
+                I.names_namespace(
+                    policy.rules[index],
+                    ns,
+                    trust_domain=self.trust_domain,
+                    policy_namespace=policy.namespace,
+                )
+                for ns in c.scope
+            )
+        )
         if not view.ingress_policies or server is None:
-            return (view.mesh_clients, *named)
+            return (mesh, *named)
         # the server is isolated for ingress: only senders its NetworkPolicies admit reach it;
         # the answer depends on those policies, the port and the sender, not on the workload
         policies = [(server.namespace, spec) for _, spec in view.ingress]
@@ -257,7 +274,7 @@ class _Namer:
         key = (policy.key, index, view.ingress_policies, port, tuple(sorted(ports.items())))
         hit = self._admitted.get(key)
         if hit is not None:
-            return (view.mesh_clients, hit)
+            return (mesh, hit)
         admitted = self._admitted[key] = tuple(
             c
             for group in named
@@ -272,7 +289,7 @@ class _Namer:
                 caller_labels=dict(c.labels),
             )
         )
-        return (view.mesh_clients, admitted)
+        return (mesh, admitted)
 
 
 def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> IdentityView:
@@ -322,6 +339,7 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> 
 
 
 def _build(index: MeshIndex) -> dict[str, IdentityView]:
+    rules = disable_rules(index)
     disabled = disable_clients(index)
     senders = mesh_callers(index)
     namer = _Namer(index.mesh.trust_domain, index.namespace_labels)
@@ -337,7 +355,7 @@ def _build(index: MeshIndex) -> dict[str, IdentityView]:
             if p.enforced and p.action in ("ALLOW", "DENY")
             for r in p.rules
         )
-        views = _port_views(index, w, mtls.plaintext_ports, senders, disabled, judged=judged)
+        views = _port_views(index, w, mtls.plaintext_ports, senders, rules, judged=judged)
         out[entry.ref.key] = _judge(entry, views, namer)
     return out
 

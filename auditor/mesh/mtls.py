@@ -19,6 +19,7 @@ from auditor.input.snapshot import KObject
 from auditor.istio import hosts as H
 from auditor.istio.injection import SYSTEM_NAMESPACES
 from auditor.istio.mtls import Effective, accepts_plaintext, client_tls_modes, port_level
+from auditor.istio.refs import exported_to
 from auditor.mesh.index import K_DR, MeshIndex, Workload
 
 ALL_PORTS = "*"
@@ -87,13 +88,40 @@ def _policy_text(effective: Effective) -> str:
     return f"no PeerAuthentication applies: Istio's default {effective.mode}"
 
 
-def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableRule:
+    """A DestinationRule setting that makes mesh clients send plaintext to a Service."""
+
+    port: int | None  # the Service port, or None for every port
+    who: str
+    clients: frozenset[str] | None  # namespaces whose clients use it (None: every namespace)
+
+
+def _client_namespaces(index: MeshIndex, dr: KObject, svc: KObject) -> frozenset[str] | None:
+    """Where a DestinationRule applies to clients of `svc`: its own namespace, and, from the
+    Service's namespace or the root namespace, every namespace it is exported to (Istio looks a
+    rule up in the client's namespace, then the Service's, then the root namespace)."""
+    own = frozenset({dr.namespace})
+    if dr.namespace not in (svc.namespace, index.mesh.root_namespace):
+        return own
+    raw = dr.spec.get("exportTo")
+    values = exported_to(
+        [str(v) for v in raw] if isinstance(raw, list) else None,
+        dr.namespace,
+        index.mesh.default_destination_rule_export_to,
+    )
+    if "*" in values:
+        return None
+    return own | frozenset(v for v in values if v != "~")
+
+
+def disable_rules(index: MeshIndex) -> dict[tuple[str, str], list[DisableRule]]:
     """DestinationRules that make mesh clients send plaintext (tls.mode DISABLE) to a Service:
-    {(namespace, Service): [(port or None, "DestinationRule ns/name")]}.
+    {(namespace, Service): [DisableRule]}.
 
     A wildcard host (`*.shop.svc.cluster.local`) covers the Services it matches, except those a
     DestinationRule names exactly: Istio applies the most specific host's rule."""
-    out: dict[tuple[str, str], list[tuple[int | None, str]]] = {}
+    out: dict[tuple[str, str], list[DisableRule]] = {}
     rules: list[tuple[KObject, list[KObject]]] = []
     exact: set[tuple[str, str]] = set()
     for dr in index.snapshot.objects(K_DR):
@@ -117,13 +145,22 @@ def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | 
             for svc in svcs:
                 if wildcard and (svc.namespace, svc.name) in exact:
                     continue
+                clients = _client_namespaces(index, dr, svc)
+                where = "" if clients is None else f" for clients in {', '.join(sorted(clients))}"
                 out.setdefault((svc.namespace, svc.name), []).append(
-                    (
-                        port,
-                        f"mesh clients, as DestinationRule {dr.namespace}/{dr.name} sets DISABLE",
+                    DisableRule(
+                        port=port,
+                        who=f"mesh clients, as DestinationRule {dr.namespace}/{dr.name} sets "
+                        f"DISABLE{where}",
+                        clients=clients,
                     )
                 )
     return out
+
+
+def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
+    """`disable_rules` as {(namespace, Service): [(port or None, who)]} for the mTLS map."""
+    return {k: [(r.port, r.who) for r in v] for k, v in disable_rules(index).items()}
 
 
 def entry_for(

@@ -39,6 +39,8 @@ class Caller:
     service_account: str = ""
     dial_ports: frozenset[int] | None = None  # capture-excluded: the ports it sends around
     labels: tuple[tuple[str, str], ...] = ()  # its pods' labels (ingress NetworkPolicies)
+    # mesh clients: the namespaces whose clients send plaintext (None: every namespace)
+    scope: frozenset[str] | None = None
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "who": self.who}

@@ -39,6 +39,12 @@ CASES: dict[str, set[Finding]] = {
         ("AUTHZ015", "AuthorizationPolicy", "bookinfo", "policy", "medium"),
     },
     "authz-mtls/kiali-18-workload-strict.yaml": set(),
+    # a DestinationRule DISABLE in a client namespace: only that namespace's clients send
+    # plaintext, so only the DENY naming them is skipped by a caller it names
+    "authz-mtls/dr-client-scope.yaml": {
+        ("AUTHZ015", "AuthorizationPolicy", "shop", "deny-frontend", "high"),
+        ("AUTHZ015", "AuthorizationPolicy", "shop", "deny-batch", "medium"),
+    },
     # a wildcard DestinationRule DISABLE in the root namespace: every mesh client sends plaintext
     "authz-mtls/kiali-10-mesh-dr-disable.yaml": {
         ("AUTHZ015", "AuthorizationPolicy", "bookinfo", "deny-reviews", "high"),
@@ -127,6 +133,15 @@ def test_disable_makes_every_mesh_client_a_plaintext_sender() -> None:
         "mesh clients, as DestinationRule bookinfo/ratings-mtls sets DISABLE"
         in with_dr["evidence"]["named_callers_sending_plaintext"]
     )
+    scoped = [
+        f
+        for f in report_for("authz-mtls/dr-client-scope.yaml")["findings"]
+        if f["check"] == "AUTHZ015" and f["resource"]["name"] == "deny-frontend"
+    ]
+    assert scoped[0]["evidence"]["named_callers_sending_plaintext"] == [
+        "mesh clients, as DestinationRule frontend/backend-plaintext sets DISABLE for clients in "
+        "frontend"
+    ]
 
 
 def test_capture_exclusion_of_the_dialled_service_port() -> None:

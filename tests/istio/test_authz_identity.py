@@ -157,3 +157,23 @@ def test_a_rule_needing_identity_never_catches_every_plaintext_request(
 ) -> None:
     """A rule cannot both need a peer identity and match every request that has none."""
     assert not (I.requires_peer_identity(rule) and I.catches_all_plaintext(rule, None))
+
+
+NAMES_NS: list[tuple[dict[str, Any], str, bool]] = [
+    ({"from": [src(principals=[P])]}, "dev", True),
+    ({"from": [src(principals=[P])]}, "prod", False),
+    ({"from": [src(principals=["*"])]}, "prod", True),
+    ({"from": [src(principals=["cluster.local/ns/dev/*"])]}, "dev", True),
+    ({"from": [src(principals=["cluster.local/ns/dev/*"])]}, "prod", False),
+    ({"from": [src(principals=["*/ns/dev/sa/sleep"])]}, "dev", True),
+    ({"from": [src(namespaces=["de*"])]}, "dev", True),
+    ({"from": [src(serviceAccounts=["dev/sleep"])]}, "dev", True),
+    ({"from": [src(serviceAccounts=["sleep"])]}, "foo", True),
+    ({"from": [src(serviceAccounts=["sleep"])]}, "dev", False),
+    ({"when": [{"key": "source.namespace", "values": ["dev"]}]}, "prod", False),
+]
+
+
+@pytest.mark.parametrize(("rule", "namespace", "expected"), NAMES_NS)
+def test_names_namespace(rule: dict[str, Any], namespace: str, expected: bool) -> None:
+    assert I.names_namespace(rule, namespace, policy_namespace="foo") is expected
