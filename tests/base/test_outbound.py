@@ -213,3 +213,17 @@ def test_prometheus_drip_is_cut_at_its_deadline() -> None:
     assert str(err.value) == (
         f"{server.url}/api/v1/status/buildinfo did not answer within the overall deadline (1.5s)"
     )
+
+
+def test_an_environment_proxy_is_used_as_urllib_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    with peer(json_body(b"{}")) as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        request("GET", "http://127.0.0.1:9/q?x=1", limits=FOLLOW)
+        monkeypatch.setenv("no_proxy", "127.0.0.1")
+        with peer(json_body(b"{}")) as direct:
+            request("GET", direct.url + "/d", limits=FOLLOW)
+    # absolute-form to the proxy; NO_PROXY hosts are reached directly
+    assert [s.path for s in proxy.seen] == ["http://127.0.0.1:9/q?x=1"]
+    assert [s.path for s in direct.seen] == ["/d"]
