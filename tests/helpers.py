@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,15 @@ from auditor.report.model import Report
 from auditor.run.scan import scan
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_tool(name: str) -> str | None:
+    """A command-line tool the tests run: the test environment's own (kubectl comes with the
+    `test` extra, in the interpreter's bin directory) before the PATH's."""
+    here = str(Path(sys.executable).parent)
+    return shutil.which(name, path=os.pathsep.join([here, os.environ.get("PATH", "")]))
+
+
 FIXTURES = ROOT / "fixtures"
 DEMO = FIXTURES / "demo-mesh"
 CASES = FIXTURES / "cases"

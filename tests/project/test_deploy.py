@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +19,13 @@ from kubernetes_validate import utils as kv_utils
 
 from auditor.input.cluster.discovery import rbac_resources
 from auditor.input.kinds import KINDS, RBAC_CLUSTER, RBAC_OPT_IN, RBAC_ROOT_NAMESPACE
-from tests.helpers import ROOT
+from tests.helpers import ROOT, find_tool
 from tests.pipeline_helpers import COMMON, WAIVERS
 
 DEPLOY = ROOT / "deploy"
 SECRET_COMPONENT = DEPLOY / "components" / "secret-metadata"
 SCRIPT = DEPLOY / "mesh-audit-scheduled.sh"
-KUBECTL = shutil.which("kubectl")
+KUBECTL = find_tool("kubectl")
 READ_VERBS = {"get", "list", "watch"}
 
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, find_tool
 from tests.kubeapi import FakeKubeAPI
 from tests.live_support import kubeconfig, load_demo
 from tests.s3.fixture import BUCKET, S3Server
 
-KUBECTL = shutil.which("kubectl")
+KUBECTL = find_tool("kubectl")
 SCRIPT = ROOT / "deploy" / "mesh-audit-scheduled.sh"
 STAMP = "20261125T031700Z"
 
