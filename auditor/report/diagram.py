@@ -1,29 +1,38 @@
-"""The exposure and egress maps as inline SVG: columns of boxes joined by curves.
+"""The maps as inline SVG: columns of boxes joined by curves, drawn from plain data.
 
 Every string that reaches the SVG passes through markupsafe.escape here; only the finished SVG is
-marked safe. Labels are shortened to fit their box and the full text is kept in a <title>.
+marked safe. Labels wrap inside their box at dots, slashes, hyphens and spaces (a name is never
+cut in the middle), so a box is as tall as its text; the full text is also the box's <title>, which
+a browser shows on hover. A label longer than MAX_LABEL_LINES lines (only hostile or generated
+names are) ends in "…" and keeps the whole text in the <title>.
+
+A map that does not fit one printed page is drawn as a series of sheets (`sheets`): each sheet
+is a map of its own, no taller than `max_height`, so none is drawn over the page footer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from markupsafe import Markup, escape
 
-MAX_LISTENERS = 40
-MAX_EGRESS_HOSTS = 40
-# Source namespaces drawn in the egress map; the rest share one box. A host that 1,600
-# namespaces register drew a 49,000-pixel map (benchmarks/README.md).
-MAX_EGRESS_SOURCES = 40
-ROW = 40
-BOX_H = 32
-HEAD = 30
-GAP = 26
-CLUSTER_SUFFIX = re.compile(r"\.svc\.cluster\.local(?=(:\d+)?$)")
-CHAR_W = 7.4  # average glyph width of DejaVu Sans at 12.5px, for fitting labels
+FONTS = "DejaVu Sans, Helvetica, Arial, sans-serif"
+HEAD = 30  # column headings
+PAD_Y = 6  # inside a box, above and below its text
+LINE_H = 15  # a label line (12.5px text)
+SUB_H = 13  # a sub line (10px text)
+GAP_Y = 8  # between boxes of a column
+GAP_X = 28  # between columns
+MAX_LABEL_LINES = 4
+MAX_SUB_LINES = 2
+# Average glyph widths of DejaVu Sans at 12.5px and 10px (the font the PDF embeds and the
+# first of the SVG's font-family list): what decides how many characters a line holds.
+CHAR_W = 7.6
+SUB_CHAR_W = 6.1
+TEXT_PAD = 14  # left and right of the text inside a box
+_BREAK_AFTER = re.compile(r"(?<=[./\-_:,= ])")
 
 STYLES: dict[str, tuple[str, str]] = {  # class -> (fill, stroke)
     "source": ("#eef1f6", "#5b6b82"),
@@ -33,295 +42,223 @@ STYLES: dict[str, tuple[str, str]] = {  # class -> (fill, stroke)
     "redirect": ("#fff4e0", "#c77c02"),
     "internal": ("#f1f1f1", "#7d7d7d"),
     "bypass": ("#fff1e0", "#d35400"),
+    "blocked": ("#f1f1f1", "#7d7d7d"),
     "missing": ("#ffffff", "#b0b8c4"),
 }
+DASHED = frozenset({"bypass", "plain"})
+DOTTED = frozenset({"blocked"})
+
+
+def wrap(
+    text: str, width: float, char_w: float = CHAR_W, max_lines: int = MAX_LABEL_LINES
+) -> list[str]:
+    """`text` in lines that fit `width` px, broken after . / - _ : , = or a space; a run with no
+    such break longer than a line is split where the line ends. More than `max_lines` lines: the
+    last shown ends in "…" (the caller keeps the whole text in a <title>)."""
+    room = max(4, int((width - TEXT_PAD) / char_w))
+    lines: list[str] = []
+    line = ""
+    for part in _BREAK_AFTER.split(text):
+        while part:
+            if len(line) + len(part) <= room:
+                line += part
+                part = ""
+            elif line:
+                lines.append(line.rstrip(" "))
+                line = ""
+            else:  # a run longer than a line: split it where the line ends
+                lines.append(part[:room])
+                part = part[room:]
+    if line or not lines:
+        lines.append(line.rstrip(" "))
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], lines[max_lines - 1][: room - 1] + "…"]
+    return lines
 
 
 @dataclass
-class _Node:
+class Node:
     key: str
     label: str
     sub: str
     style: str
     title: str
-    suffix: str = ""  # kept when the label is shortened (a listener's ":port")
+    lines: list[str] = field(default_factory=list)
+    sub_lines: list[str] = field(default_factory=list)
     y: float = 0.0
+
+    @property
+    def height(self) -> float:
+        return 2 * PAD_Y + LINE_H * len(self.lines) + SUB_H * len(self.sub_lines)
 
 
 @dataclass
-class _Column:
+class Column:
     heading: str
     width: int
-    nodes: dict[str, _Node] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
 
     def add(
-        self,
-        key: str,
-        label: str,
-        sub: str = "",
-        style: str = "neutral",
-        title: str = "",
-        suffix: str = "",
+        self, key: str, label: str, sub: str = "", style: str = "neutral", title: str = ""
     ) -> str:
         if key not in self.nodes:
-            full = label + suffix
-            title = title or (f"{full} ({sub})" if sub else full)
-            self.nodes[key] = _Node(
-                key=key, label=label, sub=sub, style=style, title=title, suffix=suffix
+            full = title or (f"{label} ({sub})" if sub else label)
+            self.nodes[key] = Node(
+                key=key,
+                label=label,
+                sub=sub,
+                style=style,
+                title=full,
+                lines=wrap(label, self.width),
+                sub_lines=wrap(sub, self.width, SUB_CHAR_W, MAX_SUB_LINES) if sub else [],
             )
         return key
 
 
-def _fit(text: str, width: float) -> str:
-    """Cut from the middle: names differ at both ends (`ns/name`, `svc.ns:port`)."""
-    room = max(4, int((width - 14) / CHAR_W))
-    if len(text) <= room:
-        return text
-    head = (room - 1) * 3 // 5
-    return text[:head] + "…" + text[len(text) - (room - 1 - head) :]
+Edge = tuple[int, str, str, str]  # (column of the source, source key, target key, style)
 
 
-def _svg(
-    columns: Sequence[_Column],
-    edges: set[tuple[int, str, str, str]],
-    label: str,
-    note: str,
-) -> Markup:
-    """Lay out the columns (barycentre order) and draw boxes and edges, all text escaped."""
-    for i, col in enumerate(columns):
-        if i == 0:
-            order = list(col.nodes)
-        else:
-            prev = columns[i - 1].nodes
-            pos = {k: n for n, k in enumerate(prev)}
-            incoming: dict[str, list[int]] = {}
-            for ci, a, b, _ in edges:
-                if ci == i - 1 and a in pos:
-                    incoming.setdefault(b, []).append(pos[a])
-            first = {k: n for n, k in enumerate(col.nodes)}
-            order = sorted(
-                col.nodes,
-                key=lambda k: (sum(incoming.get(k, [0])) / len(incoming.get(k, [0])), first[k]),
-            )
-        col.nodes = {k: col.nodes[k] for k in order}
-    rows = max((len(c.nodes) for c in columns), default=1) or 1
-    height = HEAD + rows * ROW + 8
-    xs: list[int] = []
-    x = 0
-    for col in columns:
-        xs.append(x)
-        x += col.width + GAP
-    width = x - GAP
-    for col in columns:
-        offset = (rows - len(col.nodes)) * ROW / 2
-        for n, node in enumerate(col.nodes.values()):
-            node.y = HEAD + offset + n * ROW
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" class="map" role="img" '
-        f'aria-label="{escape(label)}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
-        f"<title>{escape(label)}</title>",
-    ]
-    for i, col in enumerate(columns):
-        out.append(
-            f'<text x="{xs[i] + 2}" y="16" font-size="13" font-weight="bold" '
-            f'fill="#3b4656">{escape(_fit(col.heading, col.width + GAP))}</text>'
-        )
-    for ci, a, b, style in sorted(edges):
-        src = columns[ci].nodes.get(a)
-        dst = columns[ci + 1].nodes.get(b)
-        if src is None or dst is None:
-            continue
-        x1 = xs[ci] + columns[ci].width
-        x2 = xs[ci + 1]
-        y1 = src.y + BOX_H / 2
-        y2 = dst.y + BOX_H / 2
-        mid = (x1 + x2) / 2
-        stroke = STYLES.get(style, STYLES["neutral"])[1]
-        dash = ' stroke-dasharray="5 3"' if style in ("bypass", "plain") else ""
-        out.append(
-            f'<path d="M{x1} {y1:.1f} C{mid:.1f} {y1:.1f} {mid:.1f} {y2:.1f} {x2} {y2:.1f}" '
-            f'fill="none" stroke="{stroke}" stroke-width="1.4"{dash}/>'
-        )
-    for i, col in enumerate(columns):
-        for node in col.nodes.values():
-            fill, stroke = STYLES.get(node.style, STYLES["neutral"])
-            text = _fit(node.label, col.width - CHAR_W * len(node.suffix)) + node.suffix
-            sub = _fit(node.sub, col.width) if node.sub else ""
+@dataclass
+class Map:
+    """One drawing: columns of nodes and the edges between neighbouring columns."""
+
+    columns: list[Column]
+    edges: set[Edge] = field(default_factory=set)
+
+    def layout(self) -> float:
+        """Order each column by the mean position of its sources (fewer crossings), stack its
+        boxes, centre the columns on the tallest; returns the drawing's height."""
+        for i, col in enumerate(self.columns):
+            if i:
+                pos = {k: n for n, k in enumerate(self.columns[i - 1].nodes)}
+                incoming: dict[str, list[int]] = {}
+                for ci, a, b, _ in self.edges:
+                    if ci == i - 1 and a in pos:
+                        incoming.setdefault(b, []).append(pos[a])
+                first = {k: n for n, k in enumerate(col.nodes)}
+                order = sorted(
+                    col.nodes,
+                    key=lambda k: (
+                        sum(incoming.get(k, [0])) / len(incoming.get(k, [0])),
+                        first[k],
+                    ),
+                )
+                col.nodes = {k: col.nodes[k] for k in order}
+        heights = [
+            sum(n.height for n in c.nodes.values()) + GAP_Y * max(0, len(c.nodes) - 1)
+            for c in self.columns
+        ]
+        tallest = max(heights, default=0.0)
+        for col, h in zip(self.columns, heights, strict=True):
+            y = HEAD + (tallest - h) / 2
+            for node in col.nodes.values():
+                node.y = y
+                y += node.height + GAP_Y
+        return HEAD + tallest + 8
+
+    def svg(self, label: str) -> Markup:
+        height = self.layout()
+        xs: list[int] = []
+        x = 0
+        for col in self.columns:
+            xs.append(x)
+            x += col.width + GAP_X
+        width = x - GAP_X
+        out: list[str] = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
+            f'width="{width}" height="{height:.0f}" class="map" role="img" '
+            f'aria-label="{escape(label)}" font-family="{FONTS}">',
+            f"<title>{escape(label)}</title>",
+        ]
+        for i, col in enumerate(self.columns):
             out.append(
-                f'<g class="node {escape(node.style)}"><title>{escape(node.title)}</title>'
-                f'<rect x="{xs[i]}" y="{node.y:.1f}" width="{col.width}" height="{BOX_H}" '
-                f'rx="5" fill="{fill}" stroke="{stroke}" stroke-width="1.2"/>'
+                f'<text x="{xs[i] + 2}" y="16" font-size="13" font-weight="bold" '
+                f'fill="#3b4656">{escape(col.heading)}</text>'
             )
-            if sub:
-                out.append(
-                    f'<text x="{xs[i] + 7}" y="{node.y + 14:.1f}" font-size="12.5" '
-                    f'fill="#1d2733">{escape(text)}</text>'
-                    f'<text x="{xs[i] + 7}" y="{node.y + 27:.1f}" font-size="10" '
-                    f'fill="{stroke}">{escape(sub)}</text>'
-                )
-            else:
-                out.append(
-                    f'<text x="{xs[i] + 7}" y="{node.y + 20.5:.1f}" font-size="12.5" '
-                    f'fill="#1d2733">{escape(text)}</text>'
-                )
-            out.append("</g>")
-    out.append("</svg>")
-    svg = "".join(out)
-    if note:
-        svg += f'<p class="map-note">{escape(note)}</p>'
-    return Markup(svg)
+        for ci, a, b, style in sorted(self.edges):
+            src = self.columns[ci].nodes.get(a)
+            dst = self.columns[ci + 1].nodes.get(b)
+            if src is None or dst is None:
+                continue
+            x1, x2 = xs[ci] + self.columns[ci].width, xs[ci + 1]
+            y1, y2 = src.y + src.height / 2, dst.y + dst.height / 2
+            mid = (x1 + x2) / 2
+            stroke = STYLES.get(style, STYLES["neutral"])[1]
+            dash = (
+                ' stroke-dasharray="5 3"'
+                if style in DASHED
+                else (' stroke-dasharray="2 3"' if style in DOTTED else "")
+            )
+            out.append(
+                f'<path d="M{x1} {y1:.1f} C{mid:.1f} {y1:.1f} {mid:.1f} {y2:.1f} {x2} {y2:.1f}" '
+                f'fill="none" stroke="{stroke}" stroke-width="1.4"{dash}/>'
+            )
+        for i, col in enumerate(self.columns):
+            for node in col.nodes.values():
+                out.append(_box(node, xs[i], col.width))
+        out.append("</svg>")
+        return Markup("".join(out))
 
 
-def _listener_style(e: Mapping[str, Any]) -> str:
-    if e["tls"]:
-        return "tls"
-    if e.get("redirect_only"):
-        return "redirect"
-    return "plain" if e.get("external") else "internal"
-
-
-def _listener_sub(e: Mapping[str, Any]) -> str:
-    if e["tls"]:
-        return f"{e['protocol']} · TLS {e['tls_mode']}"
-    if e.get("redirect_only"):
-        return f"{e['protocol']} · redirect to HTTPS"
-    return f"{e['protocol']} · plaintext"
-
-
-# The exposure diagram's first column: who reaches the entry (its reachability class).
-SOURCE_LABELS = {
-    "internet": "Internet",
-    "restricted": "Allowed ranges",
-    "internal": "Private network",
-    "node-local": "Node addresses",
-    "cluster": "In-cluster",
-}
-
-
-def exposure_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
-    """Internet (or inside the cluster) → addresses → gateway → host:port → route → backend."""
-    if not entries:
-        return Markup("")
-    cols = [
-        _Column("Source", 96),
-        _Column("Addresses", 124),
-        _Column("Gateway", 224),
-        _Column("Listener (host:port)", 216),
-        _Column("Route", 190),
-        _Column("Backend service", 232),
+def _box(node: Node, x: int, width: int) -> str:
+    fill, stroke = STYLES.get(node.style, STYLES["neutral"])
+    parts = [
+        f'<g class="node {escape(node.style)}"><title>{escape(node.title)}</title>'
+        f'<rect x="{x}" y="{node.y:.1f}" width="{width}" height="{node.height:.1f}" '
+        f'rx="5" fill="{fill}" stroke="{stroke}" stroke-width="1.2"/>'
     ]
-    edges: set[tuple[int, str, str, str]] = set()
-    shown = entries[:MAX_LISTENERS]
-    for e in shown:
-        gw = e["gateway"]
-        gw_name = f"{gw['namespace']}/{gw['name']}" if gw.get("namespace") else gw["name"]
-        external = bool(e.get("external"))
-        reach = str(e.get("reachability") or ("internet" if external else "cluster"))
-        src = cols[0].add(
-            reach,
-            SOURCE_LABELS.get(reach, reach),
-            style="source" if reach in ("internet", "node-local") else "internal",
+    y = node.y + PAD_Y
+    for line in node.lines:
+        y += LINE_H
+        parts.append(
+            f'<text x="{x + 7}" y="{y - 3.5:.1f}" font-size="12.5" fill="#1d2733">'
+            f"{escape(line)}</text>"
         )
-        addrs = list(e["addresses"])
-        addr_label = addrs[0] if addrs else ("no address" if external else "ClusterIP only")
-        addr_sub = f"+{len(addrs) - 1} more" if len(addrs) > 1 else ""
-        addr = cols[1].add(
-            "a:" + "\x1f".join(addrs) + ("" if external else "\x1finternal"),
-            addr_label,
-            addr_sub,
-            style="neutral" if external else "internal",
+    for line in node.sub_lines:
+        y += SUB_H
+        parts.append(
+            f'<text x="{x + 7}" y="{y - 3:.1f}" font-size="10" fill="{stroke}">'
+            f"{escape(line)}</text>"
         )
-        gwk = cols[2].add("g:" + gw["kind"] + "\x1f" + gw_name, gw_name, gw["kind"])
-        style = _listener_style(e)
-        lst = cols[3].add(
-            f"l:{gwk}\x1f{e['host']}\x1f{e['port']}",
-            str(e["host"]),
-            _listener_sub(e),
-            style=style,
-            suffix=f":{e['port']}",
-        )
-        edges.update({(0, src, addr, "neutral"), (1, addr, gwk, "neutral"), (2, gwk, lst, style)})
-        routes = e["routes"] or [None]
-        for r in routes:
-            if r is None:
-                rk = cols[4].add("r:none", "no route", "nothing bound", style="missing")
-            else:
-                name = f"{r['namespace']}/{r['name']}" if r.get("namespace") else r["name"]
-                rk = cols[4].add(f"r:{r['kind']}\x1f{name}", name, r["kind"])
-            edges.add((3, lst, rk, style))
-            for b in e["backends"]:
-                short = CLUSTER_SUFFIX.sub("", b)  # also before a `:port`
-                sub = "Service" if short != b else "host"
-                edges.add((4, rk, cols[5].add("b:" + b, short, sub, title=b), "neutral"))
-    note = ""
-    if len(entries) > len(shown):
-        note = (
-            f"The map shows the first {len(shown)} of {len(entries)} listeners; "
-            "the table below lists them all."
-        )
-    return _svg(cols, edges, "Exposure map", note)
+    parts.append("</g>")
+    return "".join(parts)
 
 
-def egress_svg(entries: Sequence[Mapping[str, Any]]) -> Markup:
-    """Namespaces → egress gateway or straight out → external hosts; bypass in warning colour."""
-    if not entries:
-        return Markup("")
-    cols = [
-        _Column("From namespace", 200),
-        _Column("Path out", 230),
-        _Column("External host", 300),
-    ]
-    edges: set[tuple[int, str, str, str]] = set()
-    sources: dict[str, set[tuple[str, str]]] = {}  # namespace -> (path node, style)
-    shown = entries[:MAX_EGRESS_HOSTS]
-    for e in shown:
-        host = str(e.get("host", ""))
-        ports = ", ".join(str(p.get("number")) for p in e.get("ports") or [])
-        bypass = bool(e.get("bypass"))
-        via = e.get("via_egress_gateway")
-        tls = str(e.get("tls_origination") or "none")
-        style = "bypass" if bypass else ("tls" if isinstance(via, Mapping) else "neutral")
-        cls = str(e.get("destination_class") or "public")
-        hk = cols[2].add(
-            "h:" + host,
-            host,
-            ("BYPASS · " if bypass else "")
-            + ("" if cls == "public" else f"{cls} · ")
-            + f"TLS origination: {tls}",
-            style=style if bypass else "neutral",
-            suffix=f":{ports}" if ports else "",
-        )
-        if isinstance(via, Mapping):
-            name = "/".join(str(v) for v in (via.get("namespace"), via.get("name", "")) if v)
-            pk = cols[1].add("p:" + name, name, "egress gateway", style="tls")
-        else:
-            pk = cols[1].add("p:direct", "direct", "no egress gateway")
-        namespaces = sorted(
-            {str(r.get("namespace") or "cluster-wide") for r in e.get("registered_by") or []}
-        ) or ["not registered"]
-        for ns in namespaces:
-            sources.setdefault(ns, set()).add((pk, style))
-        edges.add((1, pk, hk, style))
-    drawn = list(sources)[:MAX_EGRESS_SOURCES]
-    for ns in drawn:
-        sk = cols[0].add("s:" + ns, ns, "namespace", style="source")
-        edges.update((0, sk, pk, style) for pk, style in sources[ns])
-    rest = list(sources)[MAX_EGRESS_SOURCES:]
-    if rest:
-        sk = cols[0].add(
-            "s:*", f"{len(rest):,} more namespaces", "listed in the table", style="source"
-        )
-        edges.update((0, sk, pk, style) for ns in rest for pk, style in sources[ns])
-    notes = []
-    if len(entries) > len(shown):
-        notes.append(
-            f"The map shows the first {len(shown)} of {len(entries)} external hosts; "
-            "the table below lists them all."
-        )
-    if rest:
-        notes.append(
-            f"It draws {len(drawn)} of {len(sources):,} source namespaces; "
-            "the table lists each host's registrations."
-        )
-    return _svg(cols, edges, "Egress map", " ".join(notes))
+@dataclass(frozen=True)
+class Page:
+    """The room a map sheet has on a printed page, in pt: the width it is scaled down to fit
+    and the height it may take below its chapter's heading."""
+
+    width: float
+    height: float
+
+    def fits(self, m: Map) -> bool:
+        width = sum(c.width for c in m.columns) + GAP_X * (len(m.columns) - 1)
+        scale = min(PX, self.width / width)  # pt per px once the sheet is fitted to the page
+        return m.layout() * scale <= self.height
+
+
+PX = 0.75  # pt per CSS px
+
+
+def sheets(
+    items: Sequence[object], build: Callable[[Sequence[object]], Map], page: Page | None
+) -> list[Map]:
+    """`items` drawn as maps, in order: one map of them all (no `page`), or as many sheets as it
+    takes for each to fit `page` (an item that does not fit alone still gets a sheet of its own:
+    the maps cap what one item draws so that it does)."""
+    if page is None or not items:
+        return [build(items)] if items else []
+    out: list[Map] = []
+    start = 0
+    while start < len(items):
+        end = start + 1
+        best = build(items[start:end])
+        while end < len(items):
+            trial = build(items[start : end + 1])
+            if not page.fits(trial):
+                break
+            best, end = trial, end + 1
+        out.append(best)
+        start = end
+    return out

@@ -15,23 +15,24 @@ from auditor.base.text import display_time
 from auditor.input.completeness import is_incomplete
 from auditor.report import (
     diagram,
-    view_access,
+    groups,
+    risk,
     view_changes,
     view_compliance,
+    view_exec,
     view_findings,
-    view_traffic,
+    view_inventories,
 )
 from auditor.report.score import EXPOSURE_ID, FORMULA, is_waived, score
 from auditor.report.view_findings import SEVERITIES, category_label, reference_links
-from auditor.report.view_mtls import mtls_context
 from auditor.report.view_observed import observed_context
 
 PDF_FINDINGS_PER_CHECK = 20
-PDF_TABLE_ROWS = 150  # exposure and egress tables; external listeners sort first
-PDF_BYPASS_REASONS = 3  # per external host; mesh-wide reasons repeat on every host
-# Lines per egress table cell in the PDF (registering resources, direct senders): a host that
-# a thousand namespaces register filled 100 of a 100k mesh's 282 pages (benchmarks/README.md).
-PDF_CELL_LINES = 8
+PDF_TABLE_ROWS = 150  # rows of an appendix table that carry a weakness; the rest are counted
+# The room of a map sheet in the PDF (pt): the landscape page's content width less the figure's
+# padding, and its height less the chapter's heading, lead and legend, so the first sheet sits
+# under its heading and no sheet is drawn over the footer.
+PDF_MAP_PAGE = diagram.Page(width=740, height=370)
 
 
 def target_text(source: Mapping[str, Any]) -> str:
@@ -110,36 +111,32 @@ def _incomplete(data: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
-    """The template context. `medium` is "html" (everything) or "pdf" (capped per check)."""
+    """The template context. `medium` is "html" (everything) or "pdf" (capped, maps in sheets)."""
+    pdf = medium == "pdf"
     docs = {d["id"]: d for d in data["checks"]}
-    all_findings = list(data["findings"])
+    order = risk.RiskOrder(data)
+    all_findings = order.findings()
     active = [f for f in all_findings if not is_waived(f)]
     waived = [f for f in all_findings if is_waived(f)]
     has_waivers = (
         "waivers" in data or "waiver_audit" in data or any("waiver" in f for f in all_findings)
     )
     expired = view_changes.expired_waivers(data)
-    coverage = (data.get("summary") or {}).get("coverage")
-    sc = score(all_findings, data.get("exposure") or (), coverage)
+    coverage_counts = (data.get("summary") or {}).get("coverage") or {}
+    sc = score(all_findings, data.get("exposure") or (), coverage_counts)
     by_sev = Counter(f["severity"] for f in active)
+    weaknesses = Counter(g[0]["severity"] for g in groups.active_groups(all_findings))
     by_cat = Counter(f["category"] for f in active)
     by_cat_sev = Counter((f["category"], f["severity"]) for f in active)
     source = data["source"]
-    limit = PDF_FINDINGS_PER_CHECK if medium == "pdf" else None
-    table_limit = (
-        PDF_TABLE_ROWS if medium == "pdf" else len(data["exposure"]) + len(data.get("egress") or [])
-    )
-    runs = {r["check"]: r for r in data["check_runs"]}
-    resolved_rows, resolved_total, resolved_hidden = view_changes.resolved_rows(
-        data, PDF_TABLE_ROWS if medium == "pdf" else None
-    )
+    limit = PDF_FINDINGS_PER_CHECK if pdf else None
+    table_limit = PDF_TABLE_ROWS if pdf else None
+    resolved_rows, resolved_total, resolved_hidden = view_changes.resolved_rows(data, table_limit)
     not_compared_rows, not_compared_total, not_compared_hidden = view_changes.resolved_rows(
-        data, PDF_TABLE_ROWS if medium == "pdf" else None, key="not_compared"
+        data, table_limit, key="not_compared"
     )
-    exposure = list(data["exposure"])
-    egress = list(data.get("egress") or [])
-    access = list(data.get("authorization") or [])  # absent in schema_version 1 reports
-    access_limit = PDF_TABLE_ROWS if medium == "pdf" else len(access)
+    coverage = _coverage(data, docs)
+    compliance = view_compliance.compliance_views(data, limit)
     return {
         "medium": medium,
         "tool": data["tool"],
@@ -153,6 +150,9 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "score": {
             "value": sc.value,
             "grade": sc.grade,
+            "reason": view_exec.grade_reason(
+                sc, weaknesses, {c: d["title"] for c, d in docs.items()}, coverage_counts
+            ),
             "formula": FORMULA,
             "deductions": [
                 {
@@ -166,6 +166,7 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
             ],
         },
         "total": len(active),
+        "weaknesses_total": sum(weaknesses.values()),
         "waived_total": len(waived),
         "by_severity": [{"severity": s, "count": by_sev.get(s, 0)} for s in SEVERITIES],
         "by_category": [
@@ -177,39 +178,19 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
             }
             for c in Category
         ],
-        "top_risks": view_findings.top_risks(active, docs),
-        "coverage": _coverage(data, docs),
-        "exposure_rows": view_traffic.exposure_rows(exposure[:table_limit]),
-        "exposure_total": len(exposure),
-        "exposure_hidden": max(0, len(exposure) - table_limit),
-        "exposure_external": sum(1 for e in exposure if e.get("external")),
-        "exposure_plaintext": sum(
-            1 for e in exposure if e.get("external") and not e["tls"] and not e.get("redirect_only")
-        ),
-        "exposure_svg": diagram.exposure_svg(exposure),
-        "access_rows": view_access.access_rows(access[:access_limit]),
-        "access_total": len(access),
-        "access_hidden": max(0, len(access) - access_limit),
-        "access_exposed": sum(1 for a in access if a.get("exposed")),
-        "access_open": sum(1 for a in access if a.get("open_to_internet")),
-        "egress_rows": view_traffic.egress_rows(
-            egress[:table_limit],
-            PDF_BYPASS_REASONS if medium == "pdf" else None,
-            PDF_CELL_LINES if medium == "pdf" else None,
-        ),
-        "egress_total": len(egress),
-        "egress_hidden": max(0, len(egress) - table_limit),
-        "egress_bypass": sum(1 for e in egress if e.get("bypass")),
-        "egress_svg": diagram.egress_svg(egress),
-        "observed": observed_context(data, PDF_TABLE_ROWS if medium == "pdf" else None),
-        **mtls_context(data, PDF_TABLE_ROWS if medium == "pdf" else None),
-        "categories": view_findings.findings_by_category(active, docs, limit, expired),
+        "top_weaknesses": view_exec.top_weaknesses(active, docs),
+        "coverage": coverage,
+        "not_audited": view_exec.not_audited(coverage),
+        **view_inventories.inventories(data, order, table_limit, PDF_MAP_PAGE if pdf else None),
+        "observed": observed_context(data, table_limit),
+        "severities": view_findings.findings_by_severity(active, docs, limit, expired),
         "pdf_limit": limit,
         "has_waivers": has_waivers,
         "waived": [view_findings.finding_view(f, docs.get(f["check"])) for f in waived],
         "waiver_audit": view_changes.waiver_audit_rows(data, limit),
         "baseline": view_changes.baseline_summary(data),
-        "compliance": view_compliance.compliance_views(data, limit),
+        "compliance": compliance,
+        "compliance_summary": view_exec.failed_controls(compliance),
         "attestation": view_compliance.attestation(data),
         "resolved_rows": resolved_rows,
         "resolved_total": resolved_total,
@@ -217,26 +198,29 @@ def build(data: Mapping[str, Any], *, medium: str) -> dict[str, Any]:
         "not_compared_rows": not_compared_rows,
         "not_compared_total": not_compared_total,
         "not_compared_hidden": not_compared_hidden,
-        "inventory": [
-            {
-                "kind": kind,
-                "count": data["inventory"].get(kind, entry.get("count", 0)),
-                "status": entry["status"],
-            }
-            for kind, entry in sorted(data["collection"].items())
-        ]
-        + [
-            {"kind": kind, "count": count, "status": "ok"}
-            for kind, count in sorted(data["inventory"].items())
-            if kind not in data["collection"]
-        ],
+        "inventory": _inventory(data),
         "checks": [
             {
                 **doc,
                 "category_label": category_label(doc["category"]),
                 "references": reference_links(doc["references"]),
-                "run": runs.get(doc["id"]),
+                "run": {r["check"]: r for r in data["check_runs"]}.get(doc["id"]),
             }
             for doc in data["checks"]
         ],
     }
+
+
+def _inventory(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": kind,
+            "count": data["inventory"].get(kind, entry.get("count", 0)),
+            "status": entry["status"],
+        }
+        for kind, entry in sorted(data["collection"].items())
+    ] + [
+        {"kind": kind, "count": count, "status": "ok"}
+        for kind, count in sorted(data["inventory"].items())
+        if kind not in data["collection"]
+    ]

@@ -6,7 +6,6 @@ Plain data from the report.json mapping; the templates escape every string.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +24,6 @@ CATEGORY_LABELS: dict[str, str] = {
     Category.AUTHORIZATION: "Authorization",
     Category.CONFIG: "Configuration",
 }
-TOP_RISKS = 10
 EVIDENCE_MAX_LINES = 14
 EVIDENCE_MAX_CHARS = 160
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: ~10x faster at scale
@@ -81,6 +79,7 @@ def finding_view(
         "id": f["id"],
         "check": f["check"],
         "severity": f["severity"],
+        "severity_reason": f.get("severity_reason") or "",
         "resource": resource_text(f["resource"]),
         "kind": f["resource"]["kind"],
         "namespace": f["resource"].get("namespace") or "",
@@ -106,85 +105,43 @@ def _group_note(f: Mapping[str, Any]) -> str | None:
     return f"Part of the weakness of {group.get('primary')} (counted once)"
 
 
-def findings_by_category(
-    findings: Sequence[Mapping[str, Any]],
+def findings_by_severity(
+    ordered: Sequence[Mapping[str, Any]],
     docs: Mapping[str, Mapping[str, Any]],
     limit: int | None,
     expired: Mapping[str, Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Category (report order), then severity (worst first), then check ID; findings in order."""
-    groups: dict[str, dict[str, dict[str, list[Mapping[str, Any]]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
-    for f in findings:
-        groups[f["category"]][f["severity"]][f["check"]].append(f)
-    order = [str(c) for c in Category] + sorted(set(groups) - {str(c) for c in Category})
+    """Severity (worst first), then each check in the order of its worst finding, its findings
+    in order: `ordered` comes in the risk order (auditor/report/risk.py), so the first card is
+    the worst finding and a per-check cap cuts from the bottom of that order."""
+    by_sev: dict[str, dict[str, list[Mapping[str, Any]]]] = {s: {} for s in SEVERITIES}
+    for f in ordered:
+        by_sev.setdefault(f["severity"], {}).setdefault(f["check"], []).append(f)
     out: list[dict[str, Any]] = []
     anchored: set[str] = set()
-    for cat in order:
-        if cat not in groups:
+    for sev, by_check in by_sev.items():
+        if not by_check:
             continue
-        severities = []
-        for sev in SEVERITIES:
-            by_check = groups[cat].get(sev)
-            if not by_check:
-                continue
-            checks = []
-            for check_id in sorted(by_check):
-                items = by_check[check_id]
-                doc = docs.get(check_id)
-                shown = items if limit is None else items[:limit]
-                checks.append(
-                    {
-                        "id": check_id,
-                        "anchor": check_id not in anchored,
-                        "title": doc["title"] if doc else items[0]["title"],
-                        "rationale": doc["rationale"] if doc else "",
-                        "remediation": doc["remediation"] if doc else items[0]["remediation"],
-                        "references": reference_links(
-                            list(doc["references"]) if doc else items[0]["references"]
-                        ),
-                        "count": len(items),
-                        "findings": [finding_view(f, doc, expired) for f in shown],
-                        "hidden": len(items) - len(shown),
-                    }
-                )
-                anchored.add(check_id)
-            severities.append(
-                {"severity": sev, "count": sum(c["count"] for c in checks), "checks": checks}
+        checks = []
+        for check_id, items in by_check.items():
+            doc = docs.get(check_id)
+            shown = items if limit is None else items[:limit]
+            checks.append(
+                {
+                    "id": check_id,
+                    "anchor": check_id not in anchored,
+                    "title": doc["title"] if doc else items[0]["title"],
+                    "category": category_label(items[0]["category"]),
+                    "rationale": doc["rationale"] if doc else "",
+                    "remediation": doc["remediation"] if doc else items[0]["remediation"],
+                    "references": reference_links(
+                        list(doc["references"]) if doc else items[0]["references"]
+                    ),
+                    "count": len(items),
+                    "findings": [finding_view(f, doc, expired) for f in shown],
+                    "hidden": len(items) - len(shown),
+                }
             )
-        out.append(
-            {
-                "key": cat,
-                "label": category_label(cat),
-                "count": sum(s["count"] for s in severities),
-                "severities": severities,
-            }
-        )
+            anchored.add(check_id)
+        out.append({"severity": sev, "count": sum(c["count"] for c in checks), "checks": checks})
     return out
-
-
-def top_risks(
-    findings: Sequence[Mapping[str, Any]], docs: Mapping[str, Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """One line per check, worst severity first, then most resources affected."""
-    per_check: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for f in findings:
-        per_check[f["check"]].append(f)
-    rows = []
-    for check_id, items in per_check.items():
-        worst = min(items, key=lambda f: SEVERITIES.index(f["severity"]))
-        doc = docs.get(check_id)
-        rows.append(
-            {
-                "check": check_id,
-                "title": doc["title"] if doc else worst["title"],
-                "severity": worst["severity"],
-                "count": len(items),
-                "new": sum(1 for f in items if f.get("baseline_status") == NEW),
-                "example": resource_text(worst["resource"]),
-                "category": category_label(worst["category"]),
-            }
-        )
-    rows.sort(key=lambda r: (SEVERITIES.index(r["severity"]), -r["count"], r["check"]))
-    return rows[:TOP_RISKS]

@@ -54,15 +54,3 @@ def mtls_rows(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def mtls_context(data: Mapping[str, Any], table_limit: int | None) -> dict[str, Any]:
-    entries = sorted(data.get("mtls") or [], key=sort_key)
-    shown = entries if table_limit is None else entries[:table_limit]
-    return {
-        "mtls_rows": mtls_rows(shown),
-        "mtls_total": len(entries),
-        "mtls_hidden": len(entries) - len(shown),
-        "mtls_plaintext": sum(1 for e in entries if e.get("accepts_plaintext") != "none"),
-        "mtls_outside": sum(1 for e in entries if e.get("membership") == "none"),
-    }

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.base.text import resource_text
+from auditor.report import diagram_egress, risk
 
 REACH_LABELS = {
     "internet": "internet",
@@ -86,27 +87,39 @@ def _egress_port_line(port: Mapping[str, Any]) -> str:
     )
 
 
-def _egress_direct_lines(port: Mapping[str, Any]) -> list[str]:
-    """One line per group of workloads that reaches the port directly, and what stops it."""
-    lines = []
+ENFORCEMENT = {
+    "no-policy": "no egress NetworkPolicy",
+    "allowed": "allowed by NetworkPolicy",
+    "partial": "allowed by NetworkPolicy for some addresses",
+    "blocked": "blocked by NetworkPolicy",
+}
+
+
+def _egress_way_lines(port: Mapping[str, Any]) -> list[str]:
+    """One line per way out of a port and what NetworkPolicy says, naming its workloads:
+    `443 outside the mesh: legacy/legacy-billing, payments/payments-reconciler (no egress
+    NetworkPolicy)`. Workload groups of one way and verdict share the line."""
+    lines: dict[tuple[str, str], list[str]] = {}
     for g in port.get("direct") or []:
         verdict = str(g.get("verdict", ""))
         policies = ", ".join(str(p) for p in g.get("policies") or [])
-        enforcement = {
-            "no-policy": "no egress NetworkPolicy",
-            "allowed": f"allowed by {policies}",
-            "partial": f"only to {'; '.join(str(o) for o in g.get('only') or [])}",
-            "blocked": f"blocked by NetworkPolicy {policies}",
-        }.get(verdict, verdict)
-        count = int(g.get("count") or 0)
-        lines.append(
-            f"{port.get('number')}: {g.get('namespace', '')} ({count} workload"
-            f"{'s' if count != 1 else ''}) {g.get('why', '')}: {enforcement}"
-        )
+        enforcement = ENFORCEMENT.get(verdict, verdict) + (f" {policies}" if policies else "")
+        way = diagram_egress.WAY_OF.get(risk.way_out(g), "direct")
+        names = [
+            f"{g.get('namespace', '')}/{w.split(' ', 1)[-1]}" for w in g.get("workloads") or []
+        ]
+        more = int(g.get("count") or 0) - len(names)
+        if more > 0:
+            names.append(f"{more} more in {g.get('namespace', '')}")
+        lines.setdefault((diagram_egress.WAY_LABELS[way][0], enforcement), []).extend(names)
+    out = [
+        f"{port.get('number')} {way.lower()}: {', '.join(names)} ({enforcement})"
+        for (way, enforcement), names in lines.items()
+    ]
     more = int(port.get("direct_more") or 0)
     if more:
-        lines.append(f"{port.get('number')}: and {more} more groups in report.json")
-    return lines
+        out.append(f"{port.get('number')}: and {more} more groups in report.json")
+    return out
 
 
 def _cell(lines: list[str], limit: int | None) -> list[str]:
@@ -117,13 +130,13 @@ def _cell(lines: list[str], limit: int | None) -> list[str]:
 
 
 def egress_rows(
-    entries: Sequence[Mapping[str, Any]], bypass_limit: int | None, cell_limit: int | None = None
+    entries: Sequence[Mapping[str, Any]], cell_limit: int | None = None
 ) -> list[dict[str, Any]]:
+    """One row per host: its registrations, its path out per port, and every other way out
+    (one line per port, way and NetworkPolicy verdict); `bypass` only marks the row."""
     rows = []
     for e in entries:
         via = e.get("via_egress_gateway")
-        bypass = [str(b) for b in e.get("bypass") or []]
-        shown = bypass[:bypass_limit]
         rows.append(
             {
                 "host": str(e.get("host", "")),
@@ -162,13 +175,12 @@ def egress_rows(
                 "tls_origination": str(e.get("tls_origination") or "none"),
                 "destination_class": str(e.get("destination_class") or "unknown"),
                 "paths": [_egress_port_line(p) for p in e.get("ports") or []],
-                "direct": _cell(
-                    [line for p in e.get("ports") or [] for line in _egress_direct_lines(p)],
+                "ways": _cell(
+                    [line for p in e.get("ports") or [] for line in _egress_way_lines(p)],
                     cell_limit,
                 ),
                 "notes": [str(n) for n in e.get("notes") or []],
-                "bypass": shown,
-                "bypass_hidden": len(bypass) - len(shown),
+                "bypass": bool(e.get("bypass")),
             }
         )
     return rows

@@ -10,10 +10,8 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
-from auditor.base.model import Category
 from auditor.cli import main
 from auditor.report.formats import RENDERERS
-from auditor.report.view_findings import category_label
 from tests.report_support import CASES, at_root
 
 
@@ -113,19 +111,22 @@ def test_every_format_the_cli_offers_has_a_renderer(tmp_path: Path) -> None:
 
 
 DEMO_SECTIONS = [
-    "Executive summary",
-    "Top risks",
-    "Findings by category",
-    "Coverage",
-    "Exposure map",
-    "Exposed endpoints",
-    "Egress map",
-    "External hosts",
-    "Mutual TLS by workload",
+    "Top weaknesses",
+    "Contents",
+    "What was not audited",
     "Findings",
-    "Appendices",
+    "Appendix: exposure (entry points)",
+    "Entry points with a weakness",
+    "Appendix: egress",
+    "External hosts with a weakness",
+    "Appendix: mutual TLS by workload",
+    "Appendix: access (who may call what)",
+    "Appendix: coverage, score, inventory and checks",
+    "Coverage",
+    "How the score is computed",
     "Inventory by kind",
     "Checks and what they look at",
+    "Attestation",
 ]
 
 
@@ -141,22 +142,22 @@ def test_demo_mesh_scan_writes_json_html_and_pdf(tmp_path: Path) -> None:
     pages = len(texts)
     assert f"Page 1 of {pages}" in texts[0]
     assert [n for n, t in enumerate(texts, 1) if f"Page {n} of {pages}" not in t] == []
-    # The cover title runs into its subtitle in extracted text; every other title is its own line.
-    assert "\nMesh security auditfixtures/demo-mesh\n" in texts[0]
+    assert "\nMesh security audit\nfixtures/demo-mesh\n" in texts[0]
     lines = {line.strip() for t in texts for line in t.splitlines()}
     assert [s for s in DEMO_SECTIONS if s not in lines] == []
     by_sev = data["summary"]["by_severity"]
     assert list(by_sev) == ["critical", "high", "medium", "low", "info"]
     counts = " · ".join(f"{n} {sev}" for sev, n in by_sev.items())
-    assert f"{data['summary']['total']} findings · {counts}" in texts[0]
-    tiles = " ".join(f"{n}{sev.upper()}" for sev, n in by_sev.items())
-    assert tiles in " ".join(texts[1].split())
-    # Each category heading in the findings chapter carries its count from report.json.
-    labels = {c.value: category_label(c.value) for c in Category}
+    weaknesses = data["summary"]["groups"]["total"]
+    cover = " ".join(texts[0].split())
+    assert f"{data['summary']['total']} findings ({weaknesses} distinct weaknesses): {counts}" in (
+        cover
+    )
+    # Each severity heading in the findings chapter carries its count from report.json.
     body = " ".join(" ".join(texts).split())
-    for cat, n in data["summary"]["by_category"].items():
+    for sev, n in by_sev.items():
         if n:
-            assert f"{labels[cat]} {n} finding{'s' if n != 1 else ''}" in body, cat
+            assert f"{sev.upper()} {n} finding{'s' if n != 1 else ''}" in body, sev
     html = (tmp_path / "report.html").read_text()
     for f in data["findings"]:
         assert f'data-id="{f["id"]}"' in html

@@ -228,7 +228,7 @@ def test_server_error_storm_fails_closed(demo: FakeKubeAPI, tmp_path: Path) -> N
     )
     assert "AUDIT INCOMPLETE" in result.stdout
     html = (tmp_path / "out" / "report.html").read_text()
-    cover = html[html.index('<section class="cover"') : html.index("</section>")]
+    cover = html[html.index('class="chapter cover"') : html.index("</section>")]
     assert "Audit incomplete: this is not a pass" in cover
     assert f"none of the {ISTIO} Istio kinds the cluster serves could be read" in cover
     assert {r.method for r in demo.requests} == {"GET"}

@@ -12,7 +12,7 @@ import pytest
 
 from auditor.input.files import load_paths
 from auditor.input.snapshot import CollectionStatus, Snapshot
-from auditor.report import diagram
+from auditor.report import diagram, diagram_exposure
 from auditor.report.command import redact_argv
 from auditor.report.html import render_html
 from auditor.report.score import score
@@ -36,6 +36,7 @@ ALLOWED_TAGS = {
     "li", "h1", "h2", "h3", "h4", "p", "a", "table", "colgroup", "col", "thead", "tbody", "tr",
     "th", "td", "br", "wbr", "small", "strong", "code", "pre", "figure", "figcaption",
     "article", "label", "input", "footer", "script", "svg", "g", "rect", "text", "path",
+    "details", "summary",
 }  # fmt: skip
 
 # Official documentation the checks cite; every other link target would be injected.
@@ -73,29 +74,30 @@ def small() -> dict[str, Any]:
 
 
 def test_sections_in_the_order_the_issue_lists(small: dict[str, Any]) -> None:
+    """Executive first (verdict, top weaknesses, what was not audited), then the findings, then
+    the inventories as appendices; the attestation last (issue 27 item 3)."""
     html = render_html(small)
     assert h_texts(html, 1) == [
         "Mesh security audit",
-        "Executive summary",
-        "Exposure map",
-        "Access: who may call what",
-        "Egress map",
-        "Mutual TLS by workload",
+        "Contents",
         "Findings",
-        "Appendices",
+        "Appendix: exposure (entry points)",
+        "Appendix: egress",
+        "Appendix: mutual TLS by workload",
+        "Appendix: access (who may call what)",
+        "Appendix: coverage, score, inventory and checks",
         "Attestation",  # always last: what an auditor cites (issue 19)
     ]
     assert h_texts(html, 2) == [
-        "Contents",
-        "Top risks",
-        "Findings by category",
+        "Top weaknesses",
+        "What was not audited",
+        "high 2 findings",
+        "medium 2 findings",
+        "low 4 findings",
+        "Entry points with a weakness",
+        "External hosts with a weakness",
         "Coverage",
-        "Exposed endpoints",
-        "External hosts",
-        "Ingress exposure 4 findings",
-        "TLS 2 findings",
-        "Egress registration 1 finding",
-        "Mutual TLS 1 finding",
+        "How the score is computed",
         "Inventory by kind",
         "Checks and what they look at",
     ]
@@ -109,16 +111,29 @@ def test_summary_states_score_grade_formula_and_counts(small: dict[str, Any]) ->
     # VS001, VS002 low 1 * 0.9^4.. = 28.7; exposure: shop.example.com:80 plaintext to the internet
     # 10, :443 over TLS 1 * 0.8 = 10.8 (port 9090 is not on the LoadBalancer Service: not
     # reachable). R = 38.2: 100 * e^(-0.382) = 68.2.
-    assert "68 / 100" in text
+    assert "37 / 100" not in text and "68 / 100" in text
     assert '<div class="scorecard-grade">D</div>' in html
+    # the one-line reason for the grade, from the weaknesses and the largest risk points
     assert (
-        "Risk points by check: EXPOSURE 11, TLS001 10, TLS003 9, EGR001 3, MTLS001 3, "
-        "GW001 1, GW002 1, VS001 1."
+        "Grade D (68/100): 2 high and 2 medium weaknesses; most risk from entry points the "
+        "internet reaches (11 risk points), TLS001 (10), TLS003 (9)."
     ) in text
-    assert "critical 25, high 10, medium 4, low 1, info 0" in text
-    tiles = re.findall(r'sev-tile sev-(\w+)[^"]*"><span class="tile-count">(\d+)</span>', html)
-    assert tiles == [("critical", "0"), ("high", "2"), ("medium", "2"), ("low", "4"), ("info", "0")]
-    top = re.findall(r'<td><a href="#check-(\w+)">', html)
+    assert (
+        "8 findings (8 distinct weaknesses): 0 critical · 2 high · 2 medium · 4 low · 0 info"
+        in (text.replace("\xa0", " "))
+    )
+    # the formula and the risk points per check: in the score appendix, not the summary
+    score_part = html[html.index('<section id="score">') :]
+    assert "critical 25, high 10, medium 4, low 1, info 0" in score_part
+    points = re.findall(
+        r"<tr><td><strong>(\w+)</strong>[^<]*</td><td class=\"num\">(\d+)</td>", score_part
+    )
+    assert points == [
+        ("EXPOSURE", "11"), ("TLS001", "10"), ("TLS003", "9"), ("EGR001", "3"), ("MTLS001", "3"),
+        ("GW001", "1"), ("GW002", "1"), ("VS001", "1"),
+    ]  # fmt: skip
+    assert html.index('<section id="score">') > html.index('id="findings"')
+    top = re.findall(r'<tr data-check="(\w+)"', html)
     assert top == ["TLS001", "TLS003", "EGR001", "MTLS001", "GW001", "GW002", "VS001", "VS002"]
 
 
@@ -189,12 +204,24 @@ def test_svg_labels_and_titles_escape_quotes_and_tags() -> None:
         "backends": ["&lt;b&gt;"],
         "redirect_only": False,
     }
-    svg = str(diagram.exposure_svg([entry]))
-    root = ET.fromstring(svg)
+    (svg,) = diagram_exposure.exposure_svgs([entry], None)
+    root = ET.fromstring(str(svg))
     texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
     assert {"\"'<x>&:80", 'a"b/</svg>', "<script>", "&lt;b&gt;"} <= texts
     assert "\"'<x>&:80 (HTTP · plaintext)" in titles
+
+
+def test_map_labels_wrap_whole_at_dots_and_hyphens() -> None:
+    """A label is never cut: it wraps in its box at dots, slashes and hyphens; only a label
+    longer than four lines ends in an ellipsis, its whole text kept in the <title>."""
+    assert diagram.wrap("settlement-db.bank-partner.example.net:5432", 200) == [
+        "settlement-db.bank-",
+        "partner.example.net:5432",
+    ]
+    lines = diagram.wrap("x" * 500, 200)
+    assert len(lines) == diagram.MAX_LABEL_LINES and lines[-1].endswith("…")
+    assert "".join(diagram.wrap("a" * 40, 200)) == "a" * 40  # a long run splits, nothing lost
 
 
 def test_exposure_map_caps_listeners_and_says_so() -> None:
@@ -211,36 +238,87 @@ def test_exposure_map_caps_listeners_and_says_so() -> None:
         "backends": [],
     }
     entries = [{**base, "host": f"h{i:03}.example.com"} for i in range(45)]
-    svg = str(diagram.exposure_svg(entries))
-    assert svg.count("h0") == 2 * diagram.MAX_LISTENERS  # label and title per shown listener
-    assert "first 40 of 45 listeners" in svg
+    (svg,) = diagram_exposure.exposure_svgs(entries, None)
+    # label and title of each listener drawn: the first MAX_LISTENERS in the order given
+    assert str(svg).count("h0") == 2 * diagram_exposure.MAX_LISTENERS
+    assert "h039.example.com:443" in str(svg) and "h040.example.com" not in str(svg)
+    assert diagram_exposure.exposure_note(45) == (
+        "The map draws the 40 riskiest of 45 listeners (risk order: severity, then "
+        "reachability); the table lists every listener that carries a weakness."
+    )
+
+
+def test_print_maps_are_sheets_that_each_fit_the_page() -> None:
+    """In print a map that does not fit one page is a series of sheets, each within the page
+    (no map drawn over the footer); every listener is on exactly one sheet."""
+    base = {
+        "port": 443,
+        "protocol": "HTTPS",
+        "tls": True,
+        "tls_mode": "SIMPLE",
+        "listener": "servers[0]",
+        "external": True,
+        "addresses": ["203.0.113.1"],
+        "routes": [{"kind": "VirtualService", "namespace": "ns", "name": "vs"}],
+        "backends": [f"b{j}.ns.svc.cluster.local:80" for j in range(6)],
+    }
+    entries = [
+        {
+            **base,
+            "host": f"h{i:03}.example.com",
+            "gateway": {"kind": "Gateway", "namespace": "gw", "name": f"g{i}"},
+        }
+        for i in range(30)
+    ]
+    page = diagram.Page(width=740, height=370)
+    svgs = diagram_exposure.exposure_svgs(entries, page)
+    assert len(svgs) > 1
+    drawn = []
+    for svg in svgs:
+        root = ET.fromstring(str(svg))
+        width, height = (float(v) for v in root.get("viewBox", "").split()[2:])
+        assert height * min(diagram.PX, page.width / width) <= page.height
+        drawn += re.findall(r"(h\d{3})\.example\.com:443</text>", str(svg))
+    assert drawn == [f"h{i:03}" for i in range(30)]
 
 
 def test_egress_map_and_table(small: dict[str, Any]) -> None:
     html = render_html(small)
     rows = re.findall(r'<tr class="(bypass)?"><td class="host">(.*?)</td>', html)
+    # db.partner.example leaves directly (a weakness, first); api.stripe.com only through the
+    # egress gateway (the batch job that is not in the mesh is blocked): the rest, collapsed
     assert [(c, h.replace("<wbr>", "")) for c, h in rows] == [
-        ("", "api.stripe.com"),
         ("bypass", "db.partner.example"),
+        ("", "api.stripe.com"),
     ]
+    egress = html[html.index('id="egress"') :]
+    assert egress.index("db.partner") < egress.index("<details") < egress.index("api.<wbr>stripe")
+    assert "1 more host without a weakness: 1 only through an egress gateway" in egress
     assert (
         "2 external hosts registered or reached; 1 with a way out that no NetworkPolicy stops."
         in html
     )
-    svg = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)[1]
+    svg = re.findall(r"<svg\b.*?</svg>", egress, flags=re.S)[0]
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     nodes = {
         g.findtext(f"{ns}title"): g.get("class") for g in root.iter(f"{ns}g") if g.get("class")
     }
     assert nodes == {
-        "payments (namespace)": "node source",
-        "reports (namespace)": "node source",
-        "istio-egress/egress (egress gateway)": "node tls",
-        "direct (no egress gateway)": "node neutral",
-        "api.stripe.com:443 (TLS origination: application)": "node neutral",
-        "db.partner.example:5432 (BYPASS · TLS origination: sidecar)": "node bypass",
+        "Workloads with a proxy (traffic captured)": "node source",
+        "payments: Deployment payments/<b>batch</b>": "node source",
+        "reports: Deployment reports/exporter": "node source",
+        "Egress gateway istio-egress/egress (sidecars send it here)": "node tls",
+        "Outside the mesh (no proxy)": "node neutral",
+        "Proxy sends it direct (not routed through an egress gateway)": "node neutral",
+        "api.stripe.com:443 (only through the egress gateway)": "node tls",
+        "db.partner.example:5432 (a way out no NetworkPolicy stops)": "node bypass",
     }
+    # the gateway path is green; the batch job's way out is blocked (dotted), not a bypass
+    edges = {p.get("stroke"): p.get("stroke-dasharray") for p in root.iter(f"{ns}path")}
+    assert edges == {"#2e7d4f": None, "#7d7d7d": "2 3", "#d35400": "5 3"}
+    table = egress[egress.index("<table") : egress.index("</table>")]
+    assert "5432 proxy sends it direct: reports/<wbr>exporter (no egress NetworkPolicy)" in table
 
 
 def test_empty_egress_list_says_so(small: dict[str, Any]) -> None:
@@ -277,9 +355,10 @@ def test_pdf_medium_shows_the_first_n_per_check_html_keeps_all(small: dict[str, 
     ]
     html = render_html(data)
     pdf_html = render_html(data, medium="pdf")
-    assert html.count('data-id="GW001-') == 25
+    findings = html[html.index('id="findings"') :]
+    assert findings.count('data-id="GW001-') == 25
     assert "more in report.json/HTML" not in html
-    assert pdf_html.count('data-id="GW001-') == 20
+    assert pdf_html[pdf_html.index('id="findings"') :].count('data-id="GW001-') == 20
     assert "… and 5 more in report.json/HTML." in pdf_html
 
 
@@ -352,9 +431,9 @@ def test_pdf_medium_caps_the_exposure_table_html_keeps_all(small: dict[str, Any]
     html = render_html(data)
     row = '<tr><td class="host">h'
     assert (html.count(row), pdf_html.count(row)) == (160, 150)
-    assert "… and 10 more listeners in report.json/HTML." in pdf_html
+    assert "… and 10 more listeners with a weakness in report.json (exposure[])." in pdf_html
     assert "160 host/port listeners on gateways" in pdf_html
-    assert "more listeners" not in html
+    assert "more listeners with a weakness" not in html
 
 
 def test_content_security_policy_allows_only_the_shipped_script(small: dict[str, Any]) -> None:
@@ -392,7 +471,12 @@ def test_coverage_names_unread_kinds_and_the_checks_they_weaken() -> None:
     snap.collection[gateway] = CollectionStatus(
         status="forbidden", message="gateways.networking.istio.io is forbidden"
     )
-    html = render_html(dict(scan(snap, generated_at=FIXED_CLOCK).data))
+    html = render_html(dict(scan(snap, generated_at=FIXED_CLOCK).data)).replace("<wbr>", "")
+    # the executive summary names the first eight checks not audited and points to the rest
+    front = html[html.index('id="not-audited"') : html.index('id="findings"')]
+    assert re.findall(r"<strong>(\w+)</strong>", front) == GATEWAY_CHECKS[:8]
+    assert "… and 16 more checks in the" in front
+    html = html[html.index('<section id="coverage">') :]  # the appendix lists them all
     kinds = html[html.index('class="data coverage-kinds"') :]
     kinds = kinds[: kinds.index("</table>")]
     assert re.findall(
@@ -412,21 +496,32 @@ def test_coverage_names_unread_kinds_and_the_checks_they_weaken() -> None:
     ]  # registry order happens to be alphabetical here
 
 
-def test_pdf_caps_bypass_reasons_per_host_html_keeps_all(small: dict[str, Any]) -> None:
-    reasons = [f"no egress NetworkPolicy in namespace: ns{i}" for i in range(9)]
+def test_egress_ways_share_a_line_per_way_and_verdict(small: dict[str, Any]) -> None:
+    """A host's other ways out: one line per port, way and NetworkPolicy verdict, naming its
+    workloads (the old table said each reason twice, once per group and once as a bypass)."""
+    from auditor.report.view_traffic import egress_rows
+
     egress = copy.deepcopy(EGRESS_SAMPLE)
-    egress[1]["bypass"] = reasons
-    data = {**small, "egress": egress}
-
-    def cell(html: str) -> str:
-        row = html[re.search(r'<td class="host">db\.(<wbr>)?partner', html).start() :]  # type: ignore[union-attr]
-        return row[row.index('<td class="bypass-reasons">') : row.index("</tr>")]
-
-    pdf_cell, html_cell = cell(render_html(data, medium="pdf")), cell(render_html(data))
-    assert [r for r in reasons if r in pdf_cell] == reasons[:3]
-    assert "… and 6 more in report.json/HTML" in pdf_cell
-    assert [r for r in reasons if r in html_cell] == reasons
-    assert "more in report.json/HTML" not in html_cell
+    port = egress[1]["ports"][0]
+    port["direct"] = [
+        {**port["direct"][0], "namespace": ns, "workloads": [f"Deployment {ns}-app"]}
+        for ns in ("a", "b", "c")
+    ] + [
+        {
+            "namespace": "legacy",
+            "why": "outside the mesh (namespace not labelled for injection)",
+            "verdict": "no-policy",
+            "policies": [],
+            "only": [],
+            "workloads": ["Deployment billing"],
+            "count": 3,
+        }
+    ]
+    (row,) = egress_rows(egress[1:])
+    assert row["ways"] == [
+        "5432 proxy sends it direct: a/a-app, b/b-app, c/c-app (no egress NetworkPolicy)",
+        "5432 outside the mesh: legacy/billing, 2 more in legacy (no egress NetworkPolicy)",
+    ]
 
 
 def test_coverage_lists_kinds_read_only_in_part(small: dict[str, Any]) -> None:
@@ -437,7 +532,7 @@ def test_coverage_lists_kinds_read_only_in_part(small: dict[str, Any]) -> None:
         "count": 2,
         "version": "v1",
     }
-    html = render_html(data)
+    html = render_html(data).replace("<wbr>", "")
     kinds = html[html.index('class="data coverage-kinds"') :]
     kinds = kinds[: kinds.index("</table>")]
     rows = re.findall(r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", kinds)
@@ -449,9 +544,8 @@ def test_exposure_table_shows_backends_by_route_match() -> None:
     from tests.helpers import DEMO, scan_paths
 
     html = render_html(dict(scan_paths(DEMO).data))
-    table = html[html.index('class="data sortable exposure-table"') :]
-    table = table[: table.index("</table>")]
-    text = re.sub(r"<wbr>", "", table)
+    # the listeners with a weakness, then the rest (collapsed)
+    text = html[html.index('id="exposure"') : html.index('id="egress"')].replace("<wbr>", "")
     # E9: the plaintext /debug rule on the partner gateway, next to the https redirect
     assert "path PathPrefix /debug → partner-backend.partner-api.svc.cluster.local:8080" in text
     assert "redirect to https" in text
@@ -459,48 +553,65 @@ def test_exposure_table_shows_backends_by_route_match() -> None:
 
 
 def _registered_by_many(n: int) -> list[dict[str, Any]]:
-    """EGRESS_SAMPLE's first host registered by a ServiceEntry in each of `n` namespaces."""
-    first = copy.deepcopy(EGRESS_SAMPLE[0])
-    first["registered_by"] = [
-        {"kind": "ServiceEntry", "namespace": f"team-{i:02d}", "name": "stripe"} for i in range(n)
+    """EGRESS_SAMPLE's direct host registered by a ServiceEntry in each of `n` namespaces."""
+    egress = copy.deepcopy(EGRESS_SAMPLE)
+    egress[1]["registered_by"] = [
+        {"kind": "ServiceEntry", "namespace": f"team-{i:02d}", "name": "db"} for i in range(n)
     ]
-    return [first, *copy.deepcopy(EGRESS_SAMPLE[1:])]
+    return egress
 
 
-def test_egress_map_draws_forty_source_namespaces_and_one_box_for_the_rest() -> None:
-    markup = str(diagram.egress_svg(_registered_by_many(45)))
-    svg = re.findall(r"<svg\b.*?</svg>", markup, flags=re.S)[0]
-    root = ET.fromstring(svg)
+def _direct_from_many(n: int) -> list[dict[str, Any]]:
+    """EGRESS_SAMPLE's direct host reached by a group of workloads in each of `n` namespaces."""
+    egress = copy.deepcopy(EGRESS_SAMPLE)
+    port = egress[1]["ports"][0]
+    port["direct"] = [
+        {**port["direct"][0], "namespace": f"team-{i:02d}", "count": 2} for i in range(n)
+    ]
+    return egress
+
+
+def test_egress_map_draws_the_first_namespaces_and_one_box_for_the_rest() -> None:
+    from auditor.report import diagram_egress
+
+    (svg,) = diagram_egress.egress_svgs(_direct_from_many(12), None)
+    root = ET.fromstring(str(svg))
     ns = "{http://www.w3.org/2000/svg}"
     sources = [
-        g.findtext(f"{ns}title") for g in root.iter(f"{ns}g") if g.get("class") == "node source"
+        " ".join(t.text or "" for t in g.iter(f"{ns}text"))
+        for g in root.iter(f"{ns}g")
+        if g.get("class") == "node source"
     ]
-    # the second host's registrar (reports) comes after the first host's 45, so it is in the rest
-    assert sources == [
-        *(f"team-{i:02d} (namespace)" for i in range(diagram.MAX_EGRESS_SOURCES)),
-        "6 more namespaces (listed in the table)",
-    ]
-    assert "It draws 40 of 46 source namespaces; the table lists each host" in markup
+    # the first host's blocked batch job (payments) comes first: 7 teams fit, 5 share a box
+    assert sorted(sources) == sorted(
+        [
+            "Workloads with a proxy traffic captured",
+            "payments: 1 workload",
+            *(f"team-{i:02d}: 2 workloads" for i in range(diagram_egress.MAX_GROUPS - 1)),
+            "5 more namespaces: 10 workloads",
+        ]
+    )
 
 
 def test_egress_map_draws_every_namespace_up_to_the_cap() -> None:
-    svg = str(diagram.egress_svg(_registered_by_many(39)))
-    assert "more namespaces" not in svg and "It draws" not in svg
-    assert svg.count("(namespace)</title>") == 40  # 39 teams and the second host's registrar
+    from auditor.report import diagram_egress
+
+    (svg,) = diagram_egress.egress_svgs(_direct_from_many(diagram_egress.MAX_GROUPS - 1), None)
+    assert "more namespaces" not in str(svg)
+    assert str(svg).count(": 2 workloads</text>") == diagram_egress.MAX_GROUPS - 1
 
 
 def test_pdf_egress_cells_list_eight_lines_and_count_the_rest(small: dict[str, Any]) -> None:
-    from auditor.report import view
+    from auditor.report import view, view_inventories
 
     data = {**small, "egress": _registered_by_many(12)}
     pdf_rows = view.build(data, medium="pdf")["egress_rows"]
     html_rows = view.build(data, medium="html")["egress_rows"]
     assert pdf_rows[0]["registered_by"] == [
-        *(f"ServiceEntry team-{i:02d}/stripe" for i in range(view.PDF_CELL_LINES)),
+        *(f"ServiceEntry team-{i:02d}/db" for i in range(view_inventories.PDF_CELL_LINES)),
         "… and 4 more in report.json/HTML",
     ]
-    assert html_rows[0]["registered_by"] == [f"ServiceEntry team-{i:02d}/stripe" for i in range(12)]
-    assert pdf_rows[1] == html_rows[1]  # within the cap: the same lines
+    assert html_rows[0]["registered_by"] == [f"ServiceEntry team-{i:02d}/db" for i in range(12)]
 
 
 def test_pdf_break_hints_only_in_long_text() -> None:

@@ -10,6 +10,8 @@ from typing import Any
 import pypdf
 import pytest
 
+from auditor.report import risk
+from auditor.report.html import render_html
 from auditor.report.pdf import FetchRefused, OfflineFetcher, render_pdf
 from tests.report_support import COMMAND, EGRESS_SAMPLE, scan_case, squash, with_changes
 
@@ -60,37 +62,47 @@ def test_every_page_is_numbered_page_n_of_m(small_pdf: pypdf.PdfReader) -> None:
         assert f"Page {n} of {total}" in page.extract_text()
 
 
+def chapters(reader: pypdf.PdfReader) -> list[tuple[str, range]]:
+    """(title, page indexes) of each top-level bookmark: a chapter runs to the next one."""
+    starts = [
+        (item.title, reader.get_destination_page_number(item))
+        for item in reader.outline
+        if not isinstance(item, list)
+    ]
+    ends = [p for _, p in starts[1:]] + [len(reader.pages)]
+    return [(t, range(p, max(p + 1, e))) for (t, p), e in zip(starts, ends, strict=True)]
+
+
 def test_a4_portrait_with_landscape_map_pages(small_pdf: pypdf.PdfReader) -> None:
+    """One orientation per chapter: the exposure and egress appendices (maps and wide tables)
+    landscape, every other chapter portrait."""
     sizes = [
         (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in small_pdf.pages
     ]
-    assert set(sizes) <= {(595, 842), (842, 595)}
-    map_pages = [
-        i for i, p in enumerate(small_pdf.pages) if "Exposed endpoints" in p.extract_text()
-    ]
-    assert map_pages and all(sizes[i] == (842, 595) for i in map_pages)
-    assert sizes[0] == (595, 842)
+    for title, pages in chapters(small_pdf):
+        wide = title in ("Appendix: exposure (entry points)", "Appendix: egress")
+        assert {sizes[i] for i in pages} == {(842, 595) if wide else (595, 842)}, title
 
 
 def test_bookmarks_per_section(small_pdf: pypdf.PdfReader) -> None:
     assert outline_titles(small_pdf) == [
-        (1, "Cover"),
         (1, "Executive summary"),
-        (2, "Top risks"),
-        (2, "Findings by category"),
-        (2, "Coverage"),
-        (1, "Exposure map"),
-        (2, "Exposed endpoints"),
-        (1, "Access: who may call what"),
-        (1, "Egress map"),
-        (2, "External hosts"),
-        (1, "Mutual TLS by workload"),
+        (2, "Top weaknesses"),
+        (1, "Contents"),
+        (2, "What was not audited"),
         (1, "Findings"),
-        (2, "Ingress exposure"),
-        (2, "TLS"),
-        (2, "Egress registration"),
-        (2, "Mutual TLS"),
-        (1, "Appendices"),
+        (2, "High (2)"),
+        (2, "Medium (2)"),
+        (2, "Low (4)"),
+        (1, "Appendix: exposure (entry points)"),
+        (2, "Entry points with a weakness"),
+        (1, "Appendix: egress"),
+        (2, "External hosts with a weakness"),
+        (1, "Appendix: mutual TLS by workload"),
+        (1, "Appendix: access (who may call what)"),
+        (1, "Appendix: coverage, score, inventory and checks"),
+        (2, "Coverage"),
+        (2, "How the score is computed"),
         (2, "Inventory by kind"),
         (2, "Checks and what they look at"),
         (1, "Attestation"),
@@ -107,40 +119,45 @@ def test_document_metadata(small_pdf: pypdf.PdfReader) -> None:
 
 
 def test_cover_header_and_counts_per_severity(small_pdf: pypdf.PdfReader) -> None:
-    cover = small_pdf.pages[0].extract_text()
+    cover = " ".join(small_pdf.pages[0].extract_text().split())
     assert "Mesh security audit" in cover
-    assert "8 findings · 0 critical · 2 high · 2 medium · 4 low · 0 info" in cover
-    assert "Command mesh-audit scan --from fixtures/cases/report/small-mesh.yaml" in cover
-    assert "--token=***" in cover
-    summary = small_pdf.pages[1].extract_text()
-    assert "0CRITICAL 2HIGH 2MEDIUM 4LOW 0INFO" in summary
-    # The running header: cover excluded, every later page names the input and the scan date.
+    assert "D68 / 100" in cover
+    assert (
+        "8 findings (8 distinct weaknesses): 0 critical · 2 high · 2 medium · 4 low · 0 info"
+        in cover
+    )
+    assert "Top weaknesses" in cover
+    text = " ".join(" ".join(p.extract_text() for p in small_pdf.pages).split())
+    assert "Command mesh-audit scan --from fixtures/cases/report/small-mesh.yaml" in text
+    assert squash("--token=***") in squash(text)
+    # The running header: page 1 excluded, every later page names the input and the scan date.
     for page in small_pdf.pages[1:]:
-        text = page.extract_text()
-        assert "fixtures/cases/report/small-mesh.yaml" in text
-        assert "scanned 2025-03-14 09:26:53 UTC" in text
-    assert "scanned 2025-03-14" not in cover.split("Scan time")[0]
+        page_text = page.extract_text()
+        assert "fixtures/cases/report/small-mesh.yaml" in page_text
+        assert "scanned 2025-03-14 09:26:53 UTC" in page_text
+    assert "mesh-audit report" not in cover
 
 
 def test_section_titles_in_text(small_pdf: pypdf.PdfReader) -> None:
     text = "\n".join(p.extract_text() for p in small_pdf.pages)
     for title in (
-        "Executive summary",
-        "How the score is computed.",
+        "Top weaknesses",
+        "Contents",
+        "What was not audited",
+        "How the score is computed",
         "Coverage",
-        "Exposure map",
-        "Exposed endpoints",
-        "Access: who may call what",
-        "Egress map",
-        "External hosts",
-        "Mutual TLS by workload",
+        "Appendix: exposure (entry points)",
+        "Entry points with a weakness",
+        "Appendix: access (who may call what)",
+        "Appendix: egress",
+        "External hosts with a weakness",
+        "Appendix: mutual TLS by workload",
         "Findings",
-        "Appendices",
         "Inventory by kind",
         "Checks and what they look at",
     ):
         assert title in text, title
-    assert re.search(r"Ingress exposure\s+4 findings", text)
+    assert re.search(r"HIGH\s+2 findings", text)
 
 
 def test_hostile_strings_render_as_text_with_network_refused() -> None:
@@ -171,7 +188,10 @@ def test_pdf_lists_the_first_n_per_check_and_counts_the_rest(small: dict[str, An
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(data)))
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "and 4,316 more in report.json/HTML." in text
-    assert "Gateway shop/gw-18 " in text and "Gateway shop/gw-19 " not in text
+    # the first 20 of the risk order are listed, the rest cut from the bottom
+    ordered = [f for f in risk.RiskOrder(data).findings() if f["check"] == "GW001"]
+    names = [f"Gateway shop/{f['resource']['name']} " for f in ordered]
+    assert all(n in text for n in names[:20]) and not any(n in text for n in names[20:])
 
 
 def test_offline_fetcher_serves_only_data_uris() -> None:
@@ -208,15 +228,17 @@ def test_a_document_asking_for_urls_gets_nothing() -> None:
 
 
 def test_egress_table_shows_paths_and_what_stops_direct_reach(small_pdf: pypdf.PdfReader) -> None:
-    """The PDF egress table carries the per-port model: the path out and the NetworkPolicy that
-    blocks direct reach (EGRESS_SAMPLE: api.stripe.com through the egress gateway, a batch job
-    outside the mesh blocked by payments/egress-to-gateway-only)."""
+    """The PDF egress table carries the per-port model for the hosts with a weakness: the path
+    out and each other way out with what NetworkPolicy says (EGRESS_SAMPLE: db.partner.example
+    sent straight out by the reports exporter's sidecar); the host that leaves only through the
+    egress gateway (api.stripe.com) is counted, not listed."""
     # table cells wrap at <wbr> break points, so compare without whitespace
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in small_pdf.pages))
     for expected in (
-        "443 TLS: egress gateway istio-egress/egress, TLS origination application",
-        "blocked by NetworkPolicy payments/egress-to-gateway-only",
         "5432 TCP: direct, TLS origination sidecar",
+        "5432 proxy sends it direct: reports/exporter (no egress NetworkPolicy)",
+        "1 more host without a weakness: 1 only through an egress gateway. Every host is listed "
+        "in report.json (egress[]) and report.html.",
     ):
         assert re.sub(r"\s+", "", expected) in text, expected
 
@@ -231,14 +253,26 @@ def test_access_table_lists_reachable_workloads_first_with_their_callers() -> No
     data = dict(scan(load_paths([str(case)]), generated_at="2026-01-01T00:00:00Z").data)
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(data)))
     text = squash("\n".join(p.extract_text() for p in reader.pages))
-    start = text.index(squash("Access: who may call what"))
-    section = text[start : text.index(squash("Egress map"), start)]
-    gateway = section.index(squash("Deployment istio-system/istio-ingressgateway"))
-    dashboard = section.index(squash("Deployment kubeflow/centraldashboard"))
-    assert gateway < dashboard
+    start = text.index(squash("Appendix: access (who may call what)"))
+    section = text[start : text.index(squash("Appendix: coverage"), start)]
+    # the gateway carries a weakness (an empty rule: any caller): listed, with its policies
+    assert squash("Deployment istio-system/istio-ingressgateway") in section
     assert squash("internet, via guarded gateway") in section
     assert squash("CUSTOM istio-system/istio-ingressgateway-oauth2-proxy") in section
+    assert squash("spec.rules[0]: empty rule: any caller, any request") in section
+    # the dashboard behind it does not: counted in the PDF, listed (collapsed) in the HTML
+    assert squash("Deployment kubeflow/centraldashboard") not in section
     assert (
-        squash("principals cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account")
+        squash(
+            "1 more workload without a weakness: 1 reachable from the internet, guarded, "
+            "default restricted. Every workload is listed in report.json (authorization[])"
+        )
         in section
+    )
+    html = render_html(data).replace("<wbr>", "")
+    rest = html[html.index('<details class="rest">', html.index('id="access"')) :]
+    rest = rest[: rest.index("</details>")]
+    assert "Deployment kubeflow/centraldashboard" in rest
+    assert (
+        "principals cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account" in rest
     )

@@ -342,7 +342,7 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
     assert nist["summary"]["failed"] == 1
 
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert '<section id="compliance" class="chapter">' in html
+    assert '<section id="compliance" class="chapter appendix">' in html
     assert 'id="fw-istio-best-practices"' in html and 'id="fw-nist-800-204a"' in html
     assert '<section id="attestation" class="chapter attestation">' in html
     assert f"sha256:{data['evidence']['input_sha256']}" in html
