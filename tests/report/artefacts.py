@@ -1,6 +1,6 @@
-"""The rendered reports the layout tests read: the demo mesh and a generated 15k-object mesh
-(`benchmarks/generate.py --objects 15000 --seed 1`, generated once per test session in a
-temporary directory), each as report data, HTML and PDF, rendered once per session.
+"""The rendered reports the layout tests read: the demo mesh and the generated 15k-object mesh
+(tests/report/conftest.py), each as report data, HTML and a PDF file, rendered once per session.
+A test module takes the `art` fixture by importing it.
 
 Also the reading tools the tests need from the machine (poppler's pdftotext, Debian's chromium
 with Playwright): missing, the tests skip, unless MESH_AUDIT_REQUIRE_TOOLS is set (scripts/test.sh
@@ -9,12 +9,9 @@ sets it and installs them), when they fail.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
@@ -23,11 +20,8 @@ from typing import Any
 
 import pytest
 
-from auditor.input.files import load_paths
 from auditor.report.html import render_html
 from auditor.report.pdf import render_pdf
-from auditor.run.scan import scan
-from tests.report_support import FIXED_CLOCK, ROOT, at_root
 
 MESHES = ("demo", "15k")
 CHROMIUM = "/usr/bin/chromium"
@@ -52,25 +46,6 @@ def require(what: str, present: bool) -> None:
     pytest.skip(f"{what} is not installed")
 
 
-@cache
-def _workdir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="mesh-audit-artefacts-"))
-    atexit.register(shutil.rmtree, path, True)
-    return path
-
-
-@cache
-def mesh_15k() -> Path:
-    """The generated 15k-object mesh (a snapshot file), made once per session."""
-    out = _workdir() / "mesh-15k.json.gz"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--objects", "15000",
-         "--seed", "1", "-o", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return out
-
-
 @dataclass(frozen=True)
 class Artefact:
     name: str
@@ -79,14 +54,24 @@ class Artefact:
     pdf: Path
 
 
-@cache
-def artefact(name: str) -> Artefact:
-    with at_root():
-        source = "fixtures/demo-mesh" if name == "demo" else str(mesh_15k())
-        data = dict(scan(load_paths([source], jobs=1), generated_at=FIXED_CLOCK).data)
-    pdf = _workdir() / f"{name}.pdf"
-    pdf.write_bytes(render_pdf(data))
-    return Artefact(name=name, data=data, html=render_html(data), pdf=pdf)
+_RENDERED: dict[str, Artefact] = {}
+
+
+def artefact(name: str, data: dict[str, Any], folder: Path) -> Artefact:
+    """The report `data` of mesh `name` rendered once per session (HTML and a PDF file)."""
+    if name not in _RENDERED:
+        pdf = folder / f"{name}.pdf"
+        pdf.write_bytes(render_pdf(data))
+        _RENDERED[name] = Artefact(name=name, data=data, html=render_html(data), pdf=pdf)
+    return _RENDERED[name]
+
+
+@pytest.fixture(scope="session", params=MESHES)
+def art(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Artefact:
+    """Each mesh's artefacts (tests/report/conftest.py scans the demo and the 15k mesh)."""
+    name = str(request.param)
+    data = request.getfixturevalue("demo_data" if name == "demo" else "mesh15k_data")
+    return artefact(name, data, tmp_path_factory.getbasetemp())
 
 
 # ---- the PDF read back with poppler ------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from auditor.base.text import display_time
 from auditor.report import risk
 from auditor.report.view import target_text
-from tests.report.artefacts import MESHES, Artefact, Page, artefact, pdf_pages
+from tests.report.artefacts import Artefact, Page, art, pdf_pages
 from tests.report_support import squash
 
 MM = 72 / 25.4
@@ -29,9 +29,7 @@ TOL = 1.0  # pt: glyph boxes may touch a margin line
 HEADER_PT = 7.5  # the running header's font size (print.css), to calibrate word heights
 
 
-@pytest.fixture(scope="module", params=MESHES)
-def art(request: pytest.FixtureRequest) -> Artefact:
-    return artefact(request.param)
+__all__ = ["art"]  # the artefacts fixture, one per mesh
 
 
 @pytest.fixture(scope="module")
