@@ -227,3 +227,13 @@ def test_an_environment_proxy_is_used_as_urllib_would(monkeypatch: pytest.Monkey
     # absolute-form to the proxy; NO_PROXY hosts are reached directly
     assert [s.path for s in proxy.seen] == ["http://127.0.0.1:9/q?x=1"]
     assert [s.path for s in direct.seen] == ["/d"]
+
+
+def test_url_credentials_go_as_basic_auth_to_their_origin_only() -> None:
+    with peer(prometheus()) as other, peer(redirect_to(other.url)) as first:
+        url = first.url.replace("http://", "http://reader:pa%3Ass@")
+        client = PrometheusClient(PrometheusSettings(url=url))
+        assert client.buildinfo() == {"version": "2.53.0"}
+        assert client.display_url == first.url  # the credentials are never shown
+    assert first.seen == [Seen("GET", "/api/v1/status/buildinfo", "Basic cmVhZGVyOnBhOnNz")]
+    assert other.seen == [Seen("GET", "/api/v1/status/buildinfo", None)]

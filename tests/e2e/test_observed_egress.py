@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from tests.case_helpers import CASES
+from tests.hostile_http import peer, redirect_to
 from tests.observed_series import GATEWAY_SVC, Flow, observed, openmetrics
 from tests.prometheus_support import free_port, prometheus_with
 
@@ -134,6 +135,31 @@ def test_observed_findings_are_exact(prom: str, tmp_path: Path) -> None:
         "Observed egress (last 7d): 2 hosts did bypass, 1 only through the egress gateway, 1 "
         "without traffic; PassthroughCluster from 2 workloads, BlackHoleCluster from 1 workloads"
     ) in out
+
+
+def test_a_redirect_to_another_origin_reaches_prometheus_without_the_token(
+    prom: str, tmp_path: Path
+) -> None:
+    """The configured URL (origin A) redirects to B, which redirects to the real Prometheus:
+    the findings are those of a direct scan, and B's request log shows no token."""
+    token = tmp_path / "token"
+    token.write_text("s3cr3t-sa-token\n")
+    with peer(redirect_to(prom)) as other, peer(redirect_to(other.url)) as first:
+        code, data, _ = scan(
+            tmp_path,
+            "--from",
+            MESH,
+            "--prometheus",
+            first.url,
+            "--prometheus-token-file",
+            str(token),
+        )
+    assert code == 0
+    assert data["observed"]["available"] is True
+    assert keys(data) == WITH_TELEMETRY
+    assert first.seen and {s.authorization for s in first.seen} == {"Bearer s3cr3t-sa-token"}
+    assert other.seen and {s.authorization for s in other.seen} == {None}
+    assert len(other.seen) == len(first.seen)
 
 
 def test_documented_egress_gateway_pattern_observed_through_the_gateway_is_quiet(

@@ -11,6 +11,7 @@ one line saying why, which the caller turns into "not assessed": telemetry never
 
 from __future__ import annotations
 
+import base64
 import ssl
 import time
 import urllib.parse
@@ -29,7 +30,7 @@ from auditor.base.outbound import (
     read_token_file,
     request,
 )
-from auditor.base.redact import redact_text
+from auditor.base.redact import redact_text, register_secret
 from auditor.base.text import inert
 
 MAX_BODY = 16 * 1024 * 1024
@@ -88,7 +89,7 @@ class PrometheusClient:
         self, settings: PrometheusSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.settings = settings
-        self.base = settings.url.rstrip("/")
+        self.base, self._basic = _without_userinfo(settings.url.rstrip("/"))
         self._clock = clock
         self._until = clock() + settings.deadline
         self._token: str | None = None
@@ -126,7 +127,13 @@ class PrometheusClient:
             until=self._until,
             max_redirects=MAX_REDIRECTS,
         )
-        credentials = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        credentials = (
+            {"Authorization": f"Bearer {self._token}"}
+            if self._token
+            else {"Authorization": f"Basic {self._basic}"}
+            if self._basic
+            else None
+        )
         try:
             resp = request(
                 "GET",
@@ -209,6 +216,20 @@ def _kind(data: Any) -> str:
     if isinstance(data, dict):
         return str(data.get("resultType") or "no resultType")
     return type(data).__name__
+
+
+def _without_userinfo(url: str) -> tuple[str, str | None]:
+    """The URL without `user:password@`, and those as a Basic credential (sent, like the bearer
+    token, to this URL's origin only)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    register_secret(password)
+    host = parts.netloc.rpartition("@")[2]
+    bare = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def _phrase(exc: OutboundError, deadline: float) -> str:
