@@ -1,6 +1,12 @@
-# mesh-audit image, used by deploy/cronjob.yaml:
-#   docker build -t registry.example.com/platform/mesh-audit:0.1.0 .
+# mesh-audit image, run by deploy/cronjob.yaml. From a checkout to a scheduled audit in three steps
+# (docs/deployment.md):
+#   1. docker build -t mesh-audit:0.1.0 .
+#      docker tag mesh-audit:0.1.0 REGISTRY/mesh-audit:0.1.0 && docker push REGISTRY/mesh-audit:0.1.0
+#   2. set it once in the kustomization's images: (newName: REGISTRY/mesh-audit, newTag: 0.1.0);
+#      `kubectl kustomize deploy/` renders mesh-audit:0.1.0, the tag step 1 builds
+#   3. kubectl apply -k deploy/        (or an overlay of examples/)
 # Entrypoint `mesh-audit`; the CronJob runs `mesh-audit-scheduled` (deploy/mesh-audit-scheduled.sh).
+# tests/project/test_image.py holds this file, the wheel and deploy/ to each other.
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src

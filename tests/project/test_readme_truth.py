@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,19 @@ def test_gate_line_example_in_readme_is_real(monkeypatch: pytest.MonkeyPatch) ->
     summary = run_cli(args, monkeypatch).stdout
     assert "Score: 82/100   grade B" in summary
     assert "`Score: 82/100   grade B`" in README
+
+
+def test_the_demo_command_writes_html_and_json_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the README's first command shows value first: the HTML and the JSON, no PDF layout
+    line = next(ln for ln in README.splitlines() if "--from fixtures/demo-mesh" in ln)
+    demo = shlex.split(line.split(".venv/bin/mesh-audit", 1)[1])
+    assert "pdf" not in demo[demo.index("--format") + 1].split(",")
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "report"
+    demo[demo.index("--output-dir") + 1] = str(out)
+    result = run_cli(demo, monkeypatch)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
+    assert f"Wrote {out / 'report.html'}" in result.stdout
