@@ -18,6 +18,7 @@ from auditor.checks import (  # noqa: F401
     gateways,
     mtls,
     observed,
+    proxies,
     requestauth,
     tls_gateway,
     tls_origination,

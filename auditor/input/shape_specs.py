@@ -253,7 +253,8 @@ _CONTAINER = {
     "image": str,
     "args": [str],
     "ports": [{"containerPort": PORT, "hostPort": PORT, "name": str, "protocol": str}],
-    "securityContext": {"runAsUser": int},
+    "securityContext": {"runAsUser": int, "privileged": bool, "capabilities": {"add": [str]}},
+    "env": [{"name": str}],
 }
 POD_SPEC = {
     "hostNetwork": bool,
@@ -261,6 +262,7 @@ POD_SPEC = {
     "securityContext": {"runAsUser": int},
     "containers": [_CONTAINER],
     "initContainers": [_CONTAINER],
+    "volumes": [{"name": str}],
 }
 _TEMPLATE_META = {"labels": LABELS, "annotations": LABELS}
 WORKLOAD = {

@@ -21,6 +21,7 @@ SECRET_TYPE_UNKNOWN = "mesh-audit.dev/unknown"
 
 POD_METADATA = ("name", "namespace", "uid", "labels", "annotations", "ownerReferences")
 POD_SPEC = ("hostNetwork", "securityContext", "serviceAccountName")
+TOKEN_VOLUME = "istio-token"
 CONTAINER = ("name", "image", "args", "securityContext", "ports", "restartPolicy")
 
 
@@ -43,6 +44,12 @@ def trim_pod(item: Mapping[str, Any]) -> dict[str, Any]:
                 {k: c[k] for k in CONTAINER if k in c} if isinstance(c, dict) else c
                 for c in containers
             ]
+    # of the volumes only the proxy's istio-token (PRX002 reads how it is projected)
+    volumes = spec.get("volumes")
+    if isinstance(volumes, list):
+        kept["volumes"] = [
+            v for v in volumes if isinstance(v, dict) and v.get("name") == TOKEN_VOLUME
+        ]
     meta = item.get("metadata")
     return {
         "apiVersion": "v1",

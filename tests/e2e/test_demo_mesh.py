@@ -229,10 +229,13 @@ HARDENING = {
     # H1: istiod as the chart installs it
     ("CP001", "Deployment", "istio-system", "istiod", "medium"),
     ("CP002", "Deployment", "istio-system", "istiod", "high"),
+    # H2: Pod payments-debug injected without the Istio CNI plugin (istio-init, NET_ADMIN, NET_RAW)
+    ("PRX001", "Pod", "payments", "payments-debug", "low"),
 }
 
 
 def test_demo_hardening_findings(demo: Report) -> None:
     """The README's hardening items, each with its exact finding."""
-    ours = {k for k in finding_keys(demo) if k[0].startswith(("CP",))}
-    assert ours == {k for k in HARDENING if k[0].startswith(("CP",))}
+    prefixes = ("CP", "PRX")
+    ours = {k for k in finding_keys(demo) if k[0].startswith(prefixes)}
+    assert ours == {k for k in HARDENING if k[0].startswith(prefixes)}

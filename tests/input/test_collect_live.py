@@ -161,7 +161,10 @@ def test_pods_are_trimmed_to_the_fields_checks_read(demo: FakeKubeAPI, tmp_path:
             "serviceAccountName",
             "containers",
             "initContainers",
+            "volumes",
         }
+        # of the volumes, only the proxy's projected token (PRX002)
+        assert {v["name"] for v in pod.spec.get("volumes", [])} <= {"istio-token"}
         for container in pod.spec["containers"]:
             assert set(container) <= {"name", "image", "args", "securityContext", "ports"}
             assert "image" in container

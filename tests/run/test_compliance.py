@@ -30,7 +30,7 @@ from tests.pipeline_helpers import read_json, run_cli, validate_report
 FRAMEWORK_DIR = ROOT / "auditor" / "frameworks"
 HARDENED = CASES / "egress" / "hardened-mesh.yaml"
 CHECK_IDS = {c.meta.id for c in all_checks()}
-ISTIO_CONTROLS = 12  # controls in auditor/frameworks/istio-best-practices.yaml
+ISTIO_CONTROLS = 14  # controls in auditor/frameworks/istio-best-practices.yaml
 # The istio-best-practices controls the hardened mesh passes (all but default-deny), by name.
 HARDENED_PASSES = [
     "mutual-tls",
@@ -44,6 +44,8 @@ HARDENED_PASSES = [
     "avoid-overly-broad-hosts-configurations",
     "detect-invalid-configurations",
     "control-plane",
+    "cni",
+    "configure-third-party-service-account-tokens",
 ]
 
 
@@ -306,7 +308,7 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         c["id"]: sorted({f["check"] for f in data["findings"] if f["id"] in c["findings"]})
         for c in istio["controls"]
     }
-    # The demo mesh plants a weakness under every control but the two newest authorization ones.
+    # The demo mesh plants a weakness under every control but those listed with no check.
     assert statuses(istio) == {
         c: ("passed" if not checks else "failed") for c, checks in failing.items()
     }
@@ -335,10 +337,14 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         ],
         # istiod as the chart installs it: debug on 8080, plaintext xDS on 15010 in its Service
         "control-plane": ["CP001", "CP002"],
+        # Pod payments-debug was injected without the CNI plugin
+        "cni": ["PRX001"],
+        # every proxy pod mounts the projected istio-token (Istio 1.24 always does)
+        "configure-third-party-service-account-tokens": [],
     }
     assert statuses(nist) == {"SM-DR2": "failed"}
-    # the two authorization controls pass, every other control fails
-    assert istio["summary"]["score"] == round(100 * 2 / ISTIO_CONTROLS)
+    passed = sum(1 for checks in failing.values() if not checks)
+    assert istio["summary"]["score"] == round(100 * passed / ISTIO_CONTROLS)
     assert nist["summary"]["failed"] == 1
 
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -1,0 +1,216 @@
+"""What the injected proxy brings into each pod: capture privileges and istiod credentials.
+
+Istio's security best practices (#cni, #configure-third-party-service-account-tokens). The pod
+semantics are in auditor/istio/proxy_pod.py. Judged from what runs (Pods in the input, or pod
+templates injected statically), and from the injector's values where no pod shows it; one
+finding per workload, never per pod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.base.model import Category, Result, Severity
+from auditor.checks.registry import CheckContext, check
+from auditor.input.snapshot import KObject
+from auditor.istio import injection as inj
+from auditor.istio import proxy_pod as pp
+from auditor.istio.version import minor_versions
+from auditor.mesh.index import K_CONFIGMAP, K_DAEMONSET, K_DEPLOYMENT, K_POD, K_STATEFULSET
+from auditor.mesh.workload import Workload
+
+PAGE = "https://istio.io/latest/docs/ops/best-practices/security/"
+CNI_DOCS = "https://istio.io/latest/docs/setup/additional-setup/cni/"
+TOKEN_DOCS = "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#serviceaccount-token-volume-projection"
+WORKLOADS = (K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD)
+
+
+def _specs(ctx: CheckContext, w: Workload) -> list[tuple[Workload, Mapping[str, Any]]]:
+    """The pod specs that show what runs: the workload's Pods, else its own (a bare Pod, or a
+    template injected statically)."""
+    pods = ctx.index.running_pods(w)
+    return [(p, p.pod_spec) for p in pods] or [(w, w.pod_spec)]
+
+
+def injectors(ctx: CheckContext) -> list[tuple[KObject, Mapping[str, Any]]]:
+    out: list[tuple[KObject, Mapping[str, Any]]] = []
+    for cm in ctx.snapshot.objects(K_CONFIGMAP):
+        if cm.name.startswith(pp.INJECTOR_CONFIGMAP):
+            values = pp.injector_values(cm.raw.get("data") or {})
+            if values is not None:
+                out.append((cm, values))
+    return out
+
+
+def _sidecar_workloads(ctx: CheckContext) -> list[Workload]:
+    return [
+        w for w in ctx.index.workloads if not w.owned and ctx.index.mesh_status(w).mode == "sidecar"
+    ]
+
+
+def _cni_unjudged(ctx: CheckContext) -> str:
+    if not _sidecar_workloads(ctx) or injectors(ctx):
+        return ""
+    if any(pp.shows_injection(w.pod_spec) for w in ctx.index.workloads):
+        return ""
+    return (
+        "no injected Pod and no istio-sidecar-injector ConfigMap in the input: the injector "
+        "adds istio-init at admission, so pod templates do not show it"
+    )
+
+
+@check(
+    id="PRX001",
+    title="Injected pods get istio-init with NET_ADMIN and NET_RAW (no Istio CNI plugin)",
+    category=Category.CONFIG,
+    severity=Severity.LOW,
+    needs=(*WORKLOADS, K_CONFIGMAP),
+    remediation=(
+        "Install the Istio CNI node agent and set `pilot.cni.enabled=true` (istioctl: "
+        "`--set components.cni.enabled=true`), then restart the workloads: the injector "
+        "replaces istio-init with istio-validation, which drops every capability."
+    ),
+    references=(PAGE + "#cni", CNI_DOCS),
+    unjudged=_cni_unjudged,
+)
+def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
+    """Without the CNI plugin, every injected pod starts an `istio-init` container running as
+    root with NET_ADMIN and NET_RAW to write its iptables rules, so every namespace with
+    sidecars must admit those capabilities (the Pod Security baseline level forbids them) and
+    a compromised init image holds them.
+
+    Fires per workload whose running pods (or statically injected template) carry istio-init
+    adding NET_ADMIN or NET_RAW (or running privileged). Where no pod shows it, fires once per
+    istio-sidecar-injector ConfigMap whose values leave the CNI plugin off while workloads run
+    in sidecar mode. Ambient workloads are never flagged: the CNI node agent redirects them.
+    Low: the capabilities sit in an init container of Istio's own image, not in the app.
+    """
+    seen_pod = False
+    for w in ctx.index.workloads:
+        if w.owned:
+            continue
+        for pod, spec in _specs(ctx, w):
+            seen_pod = seen_pod or pp.shows_injection(spec)
+            found = pp.capture_init(spec)
+            if found is None:
+                continue
+            i, caps = found
+            shown = f"Pod {pod.obj.name}" if pod is not w else f"{w.obj.kind} {w.obj.name}"
+            yield Result(
+                resource=w.obj.ref,
+                path=f"{w.spec_path}.initContainers[{i}].securityContext.capabilities.add",
+                message=(
+                    f"{w.obj.kind} {w.namespace}/{w.obj.name} runs istio-init with "
+                    f"{', '.join(caps)} ({shown}): the Istio CNI plugin is not used"
+                ),
+                evidence={"capabilities": caps, "pod": pod.obj.name},
+            )
+            break
+    if seen_pod or not _sidecar_workloads(ctx):
+        return
+    for cm, values in injectors(ctx):
+        if pp.cni_enabled(values):
+            continue
+        yield Result(
+            resource=cm.ref,
+            path="data.values",
+            message=(
+                f"Sidecar injector {cm.namespace}/{cm.name} does not use the CNI plugin "
+                "(pilot.cni.enabled is not true): every injected pod gets istio-init with "
+                "NET_ADMIN and NET_RAW"
+            ),
+            evidence={"pilot.cni.enabled": False},
+        )
+
+
+def _token_unjudged(ctx: CheckContext) -> str:
+    if injectors(ctx) or _proxy_specs(ctx):
+        return ""
+    versions = minor_versions(ctx.snapshot.source.istio_version)
+    if versions and min(versions) >= pp.FIRST_PARTY_DROPPED:
+        return ""
+    return (
+        "no Pod or statically injected template shows the proxy's token mount, and neither the "
+        "injector's values nor an Istio version of 1.22 or later (which always projects it) is "
+        "in the input"
+    )
+
+
+def _proxy_specs(ctx: CheckContext) -> list[tuple[Workload, Workload, Mapping[str, Any]]]:
+    out = []
+    for w in ctx.index.workloads:
+        if w.owned:
+            continue
+        for pod, spec in _specs(ctx, w):
+            where = inj.proxy_container(spec)  # "containers" or "initContainers" (native sidecar)
+            if not where:
+                continue
+            image = next(
+                (
+                    str(c.get("image") or "")
+                    for c in spec.get(where) or ()
+                    if isinstance(c, Mapping) and c.get("name") == inj.PROXY_CONTAINER
+                ),
+                "",
+            )
+            # a template is judged only when injected statically (kube-inject writes the
+            # status annotation); `image: auto` is replaced, and the token mounted, at admission
+            static = pod is not w or w.obj.kind == "Pod" or inj.sidecar_status(w.annotations)
+            if image and image != "auto" and static:
+                out.append((w, pod, spec))
+    return out
+
+
+@check(
+    id="PRX002",
+    title="Proxy authenticates to istiod with a first-party service account token",
+    category=Category.CONFIG,
+    severity=Severity.MEDIUM,
+    needs=(*WORKLOADS, K_CONFIGMAP),
+    remediation=(
+        "Upgrade to a supported Istio (1.22 and later always project the istio-token with the "
+        "istio-ca audience), or set `values.global.jwtPolicy=third-party-jwt` and restart the "
+        "workloads; for a statically injected template, inject it again."
+    ),
+    references=(PAGE + "#configure-third-party-service-account-tokens", TOKEN_DOCS),
+    unjudged=_token_unjudged,
+)
+def first_party_token(ctx: CheckContext) -> Iterator[Result]:
+    """A proxy without the projected `istio-token` presents the pod's own service account token
+    to istiod: a token with no audience of its own (valid against the Kubernetes API) and, as a
+    legacy Secret token, no expiry. Anyone who lifts it from the pod holds an API credential.
+
+    Fires per workload whose running pods (or template injected statically, with the
+    injector's status annotation) have a proxy container and no `istio-token` volume
+    projecting a token with an audience, and per istio-sidecar-injector ConfigMap whose values set `global.jwtPolicy:
+    first-party-jwt` (honoured until Istio 1.21).
+    """
+    flagged: set[tuple[str, str, str]] = set()
+    for w, pod, spec in _proxy_specs(ctx):
+        if pp.token_mount(spec) == "third-party" or w.key in flagged:
+            continue
+        flagged.add(w.key)
+        shown = f"Pod {pod.obj.name}" if pod is not w else f"{w.obj.kind} {w.obj.name}"
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{w.spec_path}.volumes",
+            message=(
+                f"{w.obj.kind} {w.namespace}/{w.obj.name} runs a proxy without the projected "
+                f"istio-token ({shown}): it authenticates to istiod with the pod's own token"
+            ),
+            evidence={"pod": pod.obj.name},
+        )
+    versions = minor_versions(ctx.snapshot.source.istio_version)
+    honoured = not versions or min(versions) < pp.FIRST_PARTY_DROPPED
+    for cm, values in injectors(ctx):
+        if honoured and pp.jwt_policy(values) == "first-party-jwt":
+            yield Result(
+                resource=cm.ref,
+                path="data.values",
+                message=(
+                    f"Sidecar injector {cm.namespace}/{cm.name} sets global.jwtPolicy "
+                    "first-party-jwt: proxies authenticate with the pods' own tokens"
+                ),
+                evidence={"jwtPolicy": "first-party-jwt"},
+            )
