@@ -183,8 +183,8 @@ def first_party_token(ctx: CheckContext) -> Iterator[Result]:
 
     Fires per workload whose running pods (or template injected statically, with the
     injector's status annotation) have a proxy container and no `istio-token` volume
-    projecting a token with an audience, and per istio-sidecar-injector ConfigMap whose values set `global.jwtPolicy:
-    first-party-jwt` (honoured until Istio 1.21).
+    projecting a token with an audience, and per istio-sidecar-injector ConfigMap whose
+    values set `global.jwtPolicy: first-party-jwt` (honoured until Istio 1.21).
     """
     flagged: set[tuple[str, str, str]] = set()
     for w, pod, spec in _proxy_specs(ctx):
