@@ -85,9 +85,9 @@ def test_hardened_gateway_has_nothing_medium_or_above_and_is_mapped() -> None:
         if f["category"] in ("tls", "exposure") and Severity.parse(f["severity"]) >= Severity.MEDIUM
     ] == []
     entries = [(e["host"], e["port"], e["tls_mode"], e["redirect_only"]) for e in data["exposure"]]
-    assert entries == [
-        ("shop.example.com", 80, "REDIRECT", True),
+    assert entries == [  # worst first (auditor/report/risk.py): the TLS listener, the redirect
         ("shop.example.com", 443, "SIMPLE", False),
+        ("shop.example.com", 80, "REDIRECT", True),
     ]
 
 

@@ -9,7 +9,14 @@ from tests.helpers import CASES, DEMO, scan_paths
 
 
 def _exposure(path: Any) -> list[dict[str, Any]]:
-    return list(scan_paths(path).data["exposure"])
+    """The exposure entries by place (external first, host, port, gateway): these tests name
+    what the map holds; report.json lists them worst first (tests/report/test_risk.py)."""
+
+    def place(e: dict[str, Any]) -> tuple[Any, ...]:
+        gw = e["gateway"]
+        return (not e["external"], e["host"], e["port"], gw["kind"], gw["namespace"], gw["name"])
+
+    return sorted(scan_paths(path).data["exposure"], key=place)
 
 
 def _route(api: str, kind: str, ns: str, name: str) -> dict[str, Any]:
@@ -220,7 +227,9 @@ def test_demo_mesh_exposure_map() -> None:
 def test_terminal_summary_lists_external_and_internal_entries() -> None:
     text = render(scan_paths(CASES / "ingress" / "internal-gateway.yaml").data)
     assert (
-        "Not reachable from outside (internal gateway, or a port no external Service carries): "
-        "1 host/port entries"
+        "Entry points, worst first: 1 host/port entry, 0 reachable from outside the cluster"
     ) in text
-    assert "*:80 HTTP [PLAINTEXT] (cluster) via Gateway istio-ingress/internal" in text
+    assert (
+        "  -       *:80 HTTP [PLAINTEXT] (cluster only) via Gateway istio-ingress/internal -> "
+        "wiki.tools.svc.cluster.local"
+    ) in text
