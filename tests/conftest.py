@@ -41,3 +41,10 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped under MESH_AUDIT_REQUIRE_TOOLS (scripts/test.sh): {reason}"
     return report
+
+
+@pytest.fixture(autouse=True)
+def _no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal summary wraps to COLUMNS when it is set, even piped (auditor/report/
+    terminal.py); tests that want a width set it themselves."""
+    monkeypatch.delenv("COLUMNS", raising=False)

@@ -74,7 +74,7 @@ def fleet_command(
     still written; the exit code is then 2 (also when no report could be read: then nothing is
     written)."""
     from auditor.report.fleet_render import parse_fleet_formats, terminal_lines, write_fleet
-    from auditor.report.terminal import printable
+    from auditor.report.terminal_text import printable
     from auditor.run.fleet.model import build_fleet
     from auditor.run.fleet.sources import load_sources
 

@@ -264,6 +264,15 @@ def framework_options(fn: F) -> F:
     )(fn)
 
 
+def summary_level(severity: Severity | None, all_findings: bool) -> Severity:
+    """The lowest severity the terminal summary lists: --all, --severity, else medium."""
+    if all_findings and severity is not None:
+        raise click.UsageError("give --severity LEVEL or --all, not both")
+    if all_findings:
+        return Severity.INFO
+    return severity if severity is not None else Severity.MEDIUM
+
+
 def partial_options(fn: F) -> F:
     """The --fail-on-partial gate (checked at delivery: auditor/run/deliver/)."""
     options = [

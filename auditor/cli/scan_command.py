@@ -23,6 +23,7 @@ from auditor.cli.options import (
     _delivery,
     _limits,
     handle_errors,
+    summary_level,
 )
 from auditor.cli.scan_options import SCAN_EXAMPLES, scan_options
 from auditor.run.telemetry_options import observe_request
@@ -60,6 +61,8 @@ def scan(
     istio_version: str | None,
     no_color: bool,
     min_coverage: float,
+    summary_severity: Severity | None,
+    all_findings: bool,
     quiet: bool,
     debug: bool,
     prometheus_url: str | None,
@@ -87,6 +90,7 @@ def scan(
     from auditor.run.waivers import load_waivers
 
     _check_namespaces(namespaces, all_namespaces)
+    listed = summary_level(summary_severity, all_findings)
     found = config.find_config(config_file)
     settings = config.merge(
         config.load_config(found) if found is not None else None,
@@ -256,7 +260,8 @@ def scan(
             no_color=no_color,
             columns=shutil.get_terminal_size().columns,
         )
-        click.echo(terminal.render(report.data, written, width=width, color=color), color=color)
+        summary = terminal.render(report.data, written, width=width, color=color, severity=listed)
+        click.echo(summary, color=color)
     code = deliver(report.data, written, delivery, lambda line: click.echo(line, err=True))
     if is_incomplete(report.data):
         # Fail closed: whatever --fail-on says, an audit that saw too little is not a pass.

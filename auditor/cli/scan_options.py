@@ -125,6 +125,21 @@ def _output_options(fn: F) -> F:
         ),
         framework_options,
         click.option(
+            "--severity",
+            "summary_severity",
+            callback=_severity,
+            default=None,
+            metavar="LEVEL",
+            help="List findings at LEVEL and above in the terminal summary, worst first "
+            "(default: medium); the others are counted. Report files hold every finding.",
+        ),
+        click.option(
+            "--all",
+            "all_findings",
+            is_flag=True,
+            help="List every finding in the terminal summary (same as --severity info).",
+        ),
+        click.option(
             "--no-color",
             is_flag=True,
             help="No colour in the summary (also off with NO_COLOR set, or when not a terminal).",

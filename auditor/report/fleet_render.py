@@ -101,7 +101,7 @@ def write_fleet(data: Mapping[str, Any], names: Sequence[str], output_dir: Path)
 def terminal_lines(data: Mapping[str, Any]) -> list[str]:
     """One line per cluster, incomplete audits and lowest scores first, then what needs
     attention. Every field is printed through `printable` (inert, capped)."""
-    from auditor.report.terminal import printable as p
+    from auditor.report.terminal_text import printable as p
 
     lines = [f"mesh-audit fleet: {p(data['summary']['clusters'])} clusters"]
     for row in data["clusters"]:

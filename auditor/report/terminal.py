@@ -1,38 +1,38 @@
-"""The terminal summary printed after a scan.
+"""The terminal summary printed after a scan: what to fix first, then where traffic gets in
+and out, ending with the score, the counts, the failed controls and the next step.
 
-Tenant-written text is made inert (auditor/base/text.py): each field is escaped and capped as
-it is placed, and the finished summary is passed through `inert` once more, line by line, so no
+Every list is in the one risk order (auditor/report/risk.py). Findings at the chosen severity
+and above (default medium; `scan --severity`, `--all`) are listed whole, worst first, one
+entry per weakness (auditor/report/groups.py) with its related findings; the rest are
+counted. Text is wrapped to the terminal, never cut (auditor/report/terminal_text.py).
+
+Tenant-written text is made inert (auditor/base/text.py): each field is escaped as it is
+placed, and the finished summary is passed through `inert` once more, line by line, so no
 control character from any input (a report, a baseline, a diff input) can reach the terminal.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from auditor.base.limits import LIMITS
+from auditor.base.model import Severity
 from auditor.base.text import inert
 from auditor.input.completeness import statement
+from auditor.report import risk
+from auditor.report.terminal_text import message, printable, wrap
+from auditor.report.terminal_traffic import egress_lines, exposure_lines
 
-TOP_FINDINGS = 10
-TOP_HOSTS = 5
-
-# False while rendering for a pipe or file: nothing is cut (see `render`)
-_CAP: ContextVar[bool] = ContextVar("mesh_audit_terminal_cap", default=True)
+TOP_NOT_JUDGED = 10
+DEFAULT_SEVERITY = Severity.MEDIUM
+NEXT_FORMATS = "html,json"
+# the summary's own indents: a finding's header, its text, a related finding and its text
+HEAD, BODY, FACET, FACET_BODY = "  ", "      ", "      - ", "          "
 
 # ANSI SGR colours for the severity tag, only on a terminal and never with NO_COLOR
 _COLOURS = {"CRITICAL": "1;31", "HIGH": "31", "MEDIUM": "33", "LOW": "36", "INFO": "2"}
-
-
-def printable(text: object, limit: int = 120) -> str:
-    """Untrusted text for one terminal field: control characters escaped, length capped to fit
-    a terminal line; while rendering for a pipe or file (see `render`) only to the cap every
-    rendered report uses (README: Limits), so a 50 MB host never becomes a 50 MB log line."""
-    if not _CAP.get():
-        return inert(text, LIMITS.max_rendered_chars)
-    return inert(text, limit)
 
 
 def _lines(lines: Sequence[str]) -> str:
@@ -43,48 +43,31 @@ def _lines(lines: Sequence[str]) -> str:
 def style_for(
     is_tty: bool, env: Mapping[str, str], *, no_color: bool = False, columns: int = 80
 ) -> tuple[int | None, bool]:
-    """(width, colour) for the summary: on a terminal, COLUMNS (else its size, `columns`) and
-    colour unless --no-color or NO_COLOR (https://no-color.org: set and not empty); piped or
-    redirected, no cutting and no colour."""
-    if not is_tty:
-        return None, False
+    """(width, colour) for the summary. Width: COLUMNS when set (as Python's
+    shutil.get_terminal_size reads it, also when piped: the user asked for that width), else
+    the terminal's size (`columns`), else None (piped: one line per item, nothing wrapped).
+    Colour on a terminal unless --no-color or NO_COLOR (https://no-color.org: set and not
+    empty). Lines are wrapped to the width, never cut."""
     raw = env.get("COLUMNS", "")
-    width = int(raw) if raw.isdigit() and int(raw) >= 20 else max(columns, 20)
-    return width, not no_color and not env.get("NO_COLOR")
-
-
-def _fit(line: str, width: int | None) -> str:
-    return line if width is None or len(line) <= width else line[: max(width - 1, 1)] + "…"
+    if raw.isdigit() and int(raw) >= 20:
+        width: int | None = int(raw)
+    else:
+        width = max(columns, 20) if is_tty else None
+    return width, is_tty and not no_color and not env.get("NO_COLOR")
 
 
 def _colour(line: str) -> str:
     for sev, code in _COLOURS.items():
         tag = f"[{sev:8}]"
-        if line.startswith(f"  {tag}"):
-            return f"  \x1b[{code}m{tag}\x1b[0m{line[2 + len(tag) :]}"
+        if line.startswith(f"{HEAD}{tag}"):
+            return f"{HEAD}\x1b[{code}m{tag}\x1b[0m{line[len(HEAD) + len(tag) :]}"
     return line
 
 
 def _resource(ref: Mapping[str, Any]) -> str:
     ns = ref.get("namespace")
     name = f"{ns}/{ref['name']}" if ns else ref["name"]
-    return printable(f"{ref['kind']} {name}", 80)
-
-
-def _exposure_line(e: Mapping[str, Any]) -> str:
-    tls = (
-        "TLS " + e["tls_mode"]
-        if e["tls"]
-        else ("redirect to HTTPS" if e["redirect_only"] else "PLAINTEXT")
-    )
-    gw = e["gateway"]
-    reach = f" ({e['reachability']})" if e.get("reachability") else ""
-    around = " AROUND THE ISTIO GATEWAY" if e.get("via_istio_gateway") is False else ""
-    return (
-        f"  {printable(e['host'], 60)}:{e['port']} {e['protocol']} [{tls}]{reach} via "
-        f"{gw['kind']} {printable(gw['namespace'])}/{printable(gw['name'])}{around} -> "
-        f"{printable(', '.join(e['backends']) or '(no backend)', 80)}"
-    )
+    return printable(f"{ref['kind']} {name}")
 
 
 def render(
@@ -93,146 +76,233 @@ def render(
     *,
     width: int | None = None,
     color: bool = False,
+    severity: Severity = DEFAULT_SEVERITY,
 ) -> str:
-    """The summary. `width`: the terminal's columns (lines longer are cut with …); None for a
-    pipe or file, where nothing is cut. `color`: colour the severity tags (a terminal without
-    NO_COLOR)."""
-    token = _CAP.set(width is not None)
-    try:
-        lines = _render(data, written)
-    finally:
-        _CAP.reset(token)
-    lines = [_fit(line, width) for line in _lines(lines).split("\n")]
+    """The summary. `width`: wrap lines to it (None: no wrapping); nothing is ever cut.
+    `color`: colour the severity tags (a terminal without NO_COLOR). `severity`: list findings
+    at this severity and above; the others are counted."""
+    lines = _lines(_render(data, written, width, severity)).split("\n")
     if color:
         lines = [_colour(line) for line in lines]
     return "\n".join(lines)
 
 
-def _render(data: Mapping[str, Any], written: Sequence[Path]) -> list[str]:
-    lines: list[str] = []
-    src = data["source"]
-    where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
-    lines.append(f"mesh-audit {data['tool']['version']}: audited {printable(where)}")
-    incomplete = statement(data)
-    if incomplete:
-        lines.append(f"  AUDIT INCOMPLETE: {printable(incomplete, 300)}")
-    summary = data["summary"]
-    cov = summary["coverage"]
-    lines.append(
-        f"  kinds read: {cov['kinds_read']}/{cov['kinds_total']}   "
-        f"checks run: {summary['checks']['ran']}/{summary['checks']['total']}   "
-        f"mesh config: {printable(data['mesh_config']['source'])}"
-    )
-    lines.extend(_scope_lines(data))
-    missing = [(k, v) for k, v in data["collection"].items() if v["status"] != "ok"]
-    for key, entry in missing:
-        msg = f": {printable(entry['message'])}" if entry.get("message") else ""
-        lines.append(f"  NOT READ {key} ({entry['status']}){msg}")
-    for key, entry in data["collection"].items():
-        # read, but not everywhere (e.g. some namespaces forbidden): still a partial view
-        if entry["status"] == "ok" and entry.get("message"):
-            lines.append(f"  PARTIAL {key}: {printable(entry['message'])}")
-    for run in data["check_runs"]:
-        if run["status"] != "ran":
-            lines.append(f"  check {run['check']} {run['status']}: {printable(run['message'])}")
-    sev = summary["by_severity"]
-    counts = "  ".join(f"{k}: {v}" for k, v in sev.items())
-    waived = f"   (waived: {summary['waived']})" if "waived" in summary else ""
-    if "score" in summary:
-        lines.append(f"Score: {summary['score']}/100   grade {summary['grade']}")
-    groups = summary.get("groups")
-    weaknesses = f" in {groups['total']} weaknesses" if groups else ""
-    lines.append(f"Findings: {summary['total']}{weaknesses}   {counts}{waived}")
-    active = [f for f in data["findings"] if not f.get("waiver")]
-    # one entry per weakness: a group's primary, with the related findings as its facets
-    by_id = {f["id"]: f for f in active}
-    shown = [
-        f
-        for f in active
-        if (f.get("group") or {}).get("primary", f["id"]) not in by_id
-        or (f.get("group") or {}).get("primary", f["id"]) == f["id"]
-    ]
-    for f in shown[:TOP_FINDINGS]:
-        new = " NEW" if f.get("baseline_status") == "new" else ""
-        lines.append(
-            f"  [{f['severity'].upper():8}]{new} {f['check']}  {_resource(f['resource'])}  "
-            f"{printable(f['path'], 50)}"
-        )
-        lines.append(f"             {printable(f['message'], 160)}")
-        related = [by_id[r] for r in (f.get("group") or {}).get("related", ()) if r in by_id]
-        if related and (f.get("group") or {}).get("primary") == f["id"]:
-            facets = "; ".join(
-                f"{r['check']} {_resource(r['resource'])} {printable(r['path'], 40)}"
-                for r in related
-            )
-            lines.append(f"             same weakness: {printable(facets, 200)}")
-    if len(shown) > TOP_FINDINGS:
-        lines.append(f"  ... and {len(shown) - TOP_FINDINGS} more in the report")
-    lines.extend(_pipeline_lines(data))
-    external = [e for e in data["exposure"] if e["external"]]
-    internal = [e for e in data["exposure"] if not e["external"]]
-    for title, entries in (
-        ("Exposed to the outside", external),
-        (
-            "Not reachable from outside (internal gateway, or a port no external Service carries)",
-            internal,
-        ),
-    ):
-        if not entries:
-            continue
-        lines.append(f"{title}: {len(entries)} host/port entries")
-        lines.extend(_exposure_line(e) for e in entries[:TOP_FINDINGS])
-        if len(entries) > TOP_FINDINGS:
-            lines.append(f"  ... and {len(entries) - TOP_FINDINGS} more in the report")
-    egress = data.get("egress") or []
-    if egress:
-        via = sum(1 for e in egress if e["via_egress_gateway"])
-        lines.append(f"Egress: {len(egress)} external hosts, {via} through an egress gateway")
-        # the same bypass reason (a namespace without an egress NetworkPolicy) applies to many
-        # hosts: each is numbered and printed once, with the hosts it applies to
-        reasons: dict[str, list[str]] = {}
-        for e in egress[:TOP_FINDINGS]:
-            ports = ",".join(f"{p['number']}/{p['protocol']}" for p in e["ports"]) or "-"
-            gw = e["via_egress_gateway"]
-            route = f"via {printable(gw['namespace'])}/{printable(gw['name'])}" if gw else "DIRECT"
-            paths = {p.get("path") for p in e["ports"]}
-            if not gw and paths in ({"black-hole"}, {"in-pod"}):
-                # a route to nothing (proxies answer 503), or the caller's own pod: not direct
-                route = "BLACK-HOLE" if paths == {"black-hole"} else "IN-POD"
-            numbers = []
-            for reason in e["bypass"]:
-                hosts = reasons.setdefault(reason, [])
-                hosts.append(printable(e["host"], 60))
-                numbers.append(str(list(reasons).index(reason) + 1))
-            lines.append(
-                f"  {printable(e['host'], 60)} {ports} {route} "
-                f"[TLS origination: {e['tls_origination']}]"
-                + ("" if e["registered_by"] else " UNREGISTERED")
-                + (f"  bypass: {','.join(numbers)}" if numbers else "")
-            )
-        if len(egress) > TOP_FINDINGS:
-            lines.append(f"  ... and {len(egress) - TOP_FINDINGS} more in the report")
-        if reasons:
-            listed = len(egress[:TOP_FINDINGS])
-            lines.append("  Bypass reasons (numbered above):")
-            for n, (reason, hosts) in enumerate(reasons.items(), start=1):
-                if len(hosts) == listed and listed > 1:
-                    which = f"all {listed} hosts"
-                else:
-                    which = ", ".join(hosts[:TOP_HOSTS])
-                    if len(hosts) > TOP_HOSTS:
-                        which += f" and {len(hosts) - TOP_HOSTS} more"
-                lines.append(f"    {n}. {printable(reason, 140)} ({which})")
-    lines.extend(_observed_lines(data))
+def _render(
+    data: Mapping[str, Any], written: Sequence[Path], width: int | None, severity: Severity
+) -> list[str]:
+    order = risk.RiskOrder(data)
+    lines = _header_lines(data, width)
+    lines.extend(_finding_lines(data, order, width, severity))
+    lines.extend(_wrapped(_pipeline_lines(data), width))
+    lines.extend(exposure_lines(order, width))
+    lines.extend(egress_lines(order, width))
+    lines.extend(_wrapped(_observed_lines(data), width))
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
             doc = f" document {w['document']}" if w.get("document") else ""
             item = f" items[{w['item']}]" if w.get("item") is not None else ""
-            lines.append(f"  {printable(w['source'], 80)}{doc}{item}: {printable(w['problem'])}")
+            lines.extend(
+                wrap(f"{printable(w['source'])}{doc}{item}: {printable(w['problem'])}", width, "  ")
+            )
+    lines.extend(_closing_lines(data, written, width))
+    return lines
+
+
+def _wrapped(lines: Sequence[str], width: int | None) -> list[str]:
+    """Lines built whole (baseline, waivers, scope, observed traffic), wrapped each at its own
+    indent."""
+    out: list[str] = []
+    for line in lines:
+        text = line.lstrip(" ")
+        indent = line[: len(line) - len(text)]
+        out.extend(wrap(text, width, indent))
+    return out
+
+
+def _header_lines(data: Mapping[str, Any], width: int | None) -> list[str]:
+    src = data["source"]
+    where = src.get("context") or ", ".join(src.get("paths") or []) or src["type"]
+    lines = wrap(f"mesh-audit {data['tool']['version']}: audited {printable(where)}", width)
+    incomplete = statement(data)
+    if incomplete:
+        lines.extend(wrap(f"AUDIT INCOMPLETE: {printable(incomplete)}", width, "  "))
+    summary = data["summary"]
+    cov = summary["coverage"]
+    lines.extend(
+        wrap(
+            f"kinds read: {cov['kinds_read']}/{cov['kinds_total']}   "
+            f"checks run: {summary['checks']['ran']}/{summary['checks']['total']}   "
+            f"mesh config: {printable(data['mesh_config']['source'])}",
+            width,
+            "  ",
+        )
+    )
+    lines.extend(_wrapped(_scope_lines(data), width))
+    for key, entry in data["collection"].items():
+        if entry["status"] != "ok":
+            msg = f": {printable(entry['message'])}" if entry.get("message") else ""
+            lines.extend(wrap(f"NOT READ {key} ({entry['status']}){msg}", width, "  "))
+        elif entry.get("message"):
+            # read, but not everywhere (e.g. some namespaces forbidden): still a partial view
+            lines.extend(wrap(f"PARTIAL {key}: {printable(entry['message'])}", width, "  "))
+    for run in data["check_runs"]:
+        if run["status"] != "ran":
+            lines.extend(
+                wrap(
+                    f"check {run['check']} {run['status']}: {printable(run['message'])}",
+                    width,
+                    "  ",
+                )
+            )
+    return lines
+
+
+def severity_note(f: Mapping[str, Any], default: str | None) -> str:
+    """`high: reachable from the internet (check default: medium)`, when the finding's severity
+    is not its check's default and the finding says why ("" otherwise)."""
+    reason = f.get("severity_reason")
+    if not reason or default is None or default == f["severity"]:
+        return ""
+    return f"{f['severity']}: {printable(reason)} (check default: {default})"
+
+
+def _finding_block(
+    f: Mapping[str, Any], defaults: Mapping[str, str], width: int | None, facet: bool = False
+) -> list[str]:
+    new = " NEW" if f.get("baseline_status") == "new" else ""
+    tag = f"[{f['severity'].upper():8}]"
+    head = f"{tag}{new} {f['check']}  {_resource(f['resource'])}  {printable(f['path'])}"
+    first, body = (FACET, FACET_BODY) if facet else (HEAD, BODY)
+    lines = wrap(head.rstrip(), width, first, body)
+    note = severity_note(f, defaults.get(f["check"]))
+    if note:
+        lines.extend(wrap(note, width, body, body))
+    lines.extend(wrap(message(f["message"]), width, body, body))
+    return lines
+
+
+def _finding_lines(
+    data: Mapping[str, Any], order: risk.RiskOrder, width: int | None, severity: Severity
+) -> list[str]:
+    active = [f for f in data["findings"] if not f.get("waiver")]
+    by_id = {f["id"]: f for f in active}
+    defaults = {str(c["id"]): str(c["severity"]) for c in data.get("checks") or ()}
+
+    def leads(f: Mapping[str, Any]) -> bool:
+        """A weakness's own entry: its group's primary (or a member whose primary is waived)."""
+        primary = (f.get("group") or {}).get("primary", f["id"])
+        return bool(primary == f["id"] or primary not in by_id)
+
+    # one entry per weakness: a group's primary, with the related findings as its facets
+    chosen = [
+        f for f in order.findings(active) if leads(f) and Severity.parse(f["severity"]) >= severity
+    ]
+    listed: set[str] = set()
+    body: list[str] = []
+    for f in chosen:
+        body.extend(_finding_block(f, defaults, width))
+        listed.add(f["id"])
+        related = [by_id[r] for r in (f.get("group") or {}).get("related", ()) if r in by_id]
+        if related and (f.get("group") or {}).get("primary") == f["id"]:
+            body.extend(wrap("same weakness, counted once:", width, BODY))
+            for r in order.findings(related):
+                body.extend(_finding_block(r, defaults, width, facet=True))
+                listed.add(r["id"])
+    scope = (
+        "All findings" if severity == Severity.INFO else f"Findings at {severity.label} and above"
+    )
+    lines = ["", f"{scope}, worst first: {len(listed)} of {len(active)}"] if active else []
+    lines.extend(body)
+    rest = [f for f in active if f["id"] not in listed]
+    if rest:
+        counts = ", ".join(
+            f"{n} {s.label}"
+            for s in sorted(Severity, reverse=True)
+            if (n := sum(1 for f in rest if f["severity"] == s.label))
+        )
+        nearest = max(Severity.parse(f["severity"]) for f in rest)
+        lines.extend(
+            wrap(
+                f"Not listed: {counts} (--severity {nearest.label} adds the {nearest.label} "
+                "ones, --all lists every finding)",
+                width,
+                "  ",
+            )
+        )
+    waived = len(data["findings"]) - len(active)
+    if waived:
+        lines.append(f"  Waived: {waived} (listed in the report with their waivers)")
+    return lines
+
+
+def _closing_lines(
+    data: Mapping[str, Any], written: Sequence[Path], width: int | None
+) -> list[str]:
+    """Where the eye lands: score, counts, failed controls, then the files or the next step."""
+    summary = data["summary"]
+    lines: list[str] = []
+    if "score" in summary:
+        lines.append(f"Score: {summary['score']}/100   grade {summary['grade']}")
+    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    groups = summary.get("groups")
+    distinct = f" ({groups['total']} distinct weaknesses)" if groups else ""
+    total = summary["total"]
+    waived = f"; {summary['waived']} waived" if summary.get("waived") else ""
+    noun = "finding" if total == 1 else "findings"
+    lines.extend(
+        wrap(f"{total} {noun}{distinct}" + (f": {counts}" if counts else "") + waived, width)
+    )
+    for fw in data.get("compliance") or ():
+        s = fw["summary"]
+        failed = [c for c in fw["controls"] if c["status"] == "failed"]
+        text = (
+            f"{printable(fw['framework']['id'])}: {s['failed']} of {s['controls']} controls "
+            f"failed"
+            + (": " + ", ".join(printable(c["id"]) for c in failed) if failed else "")
+            + (f"; {s['not_assessed']} not assessed" if s.get("not_assessed") else "")
+        )
+        lines.extend(wrap(text, width))
     for path in written:
         lines.append(f"Wrote {path}")
-    return lines
+    if not written:
+        lines.append("Write the full report (HTML and JSON):")
+        lines.extend(command_lines(next_command(data), width, "  "))
+    return ["", *lines]
+
+
+def command_lines(command: str, width: int | None, indent: str) -> list[str]:
+    """A command to copy: wrapped at spaces with shell line continuations (` \\`), so pasting
+    the lines runs one command."""
+    if width is None:
+        return [indent + command]
+    lines = wrap(command, width - 2, indent, indent + "    ")
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
+
+
+def next_command(data: Mapping[str, Any]) -> str:
+    """The command that writes the report files: this scan's command line (as recorded,
+    secrets redacted) with `--format html,json`, without what printed to stdout instead."""
+    argv = [str(a) for a in data.get("command") or ()]
+    if not argv:
+        return f"mesh-audit scan ... --format {NEXT_FORMATS}"
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "--output", "--format", "--severity"):
+            skip = True
+            continue
+        if a.startswith(("--output=", "--format=", "--severity=")) or a in (
+            "--all",
+            "-q",
+            "--quiet",
+        ):
+            continue
+        out.append(a)
+    return printable(shlex.join([*out, "--format", NEXT_FORMATS]))
 
 
 def _observed_lines(data: Mapping[str, Any]) -> list[str]:
@@ -240,11 +310,11 @@ def _observed_lines(data: Mapping[str, Any]) -> list[str]:
     obs = data.get("observed")
     if not isinstance(obs, Mapping):
         return []
-    since = printable(obs["window"]["since"], 20)
+    since = printable(obs["window"]["since"])
     if not obs.get("available"):
         why = obs.get("not_assessed")
         if isinstance(why, str) and why:
-            return [f"Observed egress (last {since}): not assessed: {printable(why, 300)}"]
+            return [f"Observed egress (last {since}): not assessed: {printable(why)}"]
         return [f"Observed egress (last {since}): nothing observed (see warnings)"]
     verdicts = [h["verdict"] for h in obs["hosts"]]
 
@@ -278,10 +348,12 @@ def _scope_lines(data: Mapping[str, Any]) -> list[str]:
             f"  NOT JUDGED {len(not_judged)} findings: they depend on namespaces this scan "
             "did not read (listed in report scope.not_judged[])"
         )
-        for f in not_judged[:TOP_FINDINGS]:
+        for f in not_judged[:TOP_NOT_JUDGED]:
             lines.append(f"    {f['check']}  {_resource(f['resource'])}")
-        if len(not_judged) > TOP_FINDINGS:
-            lines.append(f"    ... and {len(not_judged) - TOP_FINDINGS} more in the report")
+        if len(not_judged) > TOP_NOT_JUDGED:
+            lines.append(
+                f"    and {len(not_judged) - TOP_NOT_JUDGED} more (report scope.not_judged[])"
+            )
     return lines
 
 
@@ -298,7 +370,7 @@ def _pipeline_lines(data: Mapping[str, Any]) -> list[str]:
         for f in data.get("not_compared") or []:
             lines.append(
                 f"  NOT COMPARED {f['check']}  {_resource(f['resource'])}: "
-                f"{printable(f.get('not_compared_reason', ''), 120)}"
+                f"{printable(f.get('not_compared_reason', ''))}"
             )
     audit = data.get("waiver_audit")
     if audit is not None:
@@ -325,7 +397,7 @@ def _waiver_target(w: Mapping[str, Any]) -> str:
 def _diff_line(f: Mapping[str, Any]) -> str:
     return (
         f"  [{f['severity'].upper():8}] {f['check']}  {_resource(f['resource'])}  "
-        f"{printable(f['path'], 50)}  {f['id']}"
+        f"{printable(f['path'])}  {f['id']}"
     )
 
 
@@ -347,7 +419,7 @@ def render_diff(result: Mapping[str, Any], written: Path | None = None) -> str:
         lines.append("Not compared (the newer scan could not see them; not counted as resolved):")
         for f in not_compared:
             lines.append(_diff_line(f))
-            lines.append(f"      {printable(f.get('not_compared_reason', ''), 140)}")
+            lines.append(f"      {printable(f.get('not_compared_reason', ''))}")
     if written is not None:
         lines.append(f"Wrote {written}")
     return _lines(lines)

@@ -34,7 +34,11 @@ def test_scan_writes_json_and_summary(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "report.json").read_text())
     assert {f["check"] for f in data["findings"]} >= {"GW001", "VS001"}
     assert f"Wrote {tmp_path / 'report.json'}" in out
-    assert "GW001  Gateway istio-ingress/orphan-gateway  spec.selector" in out
+    # GW001 is low: counted by default, listed with --severity low
+    assert "GW001  Gateway istio-ingress/orphan-gateway  spec.selector" not in out
+    assert "Not listed: " in out
+    listed = run("scan", "--from", str(INPUT / "kubectl-list"), "--severity", "low")[1]
+    assert "  [LOW     ] GW001  Gateway istio-ingress/orphan-gateway  spec.selector" in listed
 
 
 def test_fail_on_gates_on_severity(tmp_path: Path) -> None:

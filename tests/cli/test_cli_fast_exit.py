@@ -19,7 +19,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_findings_at_fail_on_exit_1_with_the_summary_printed(tmp_path: Path) -> None:
     done = _run("scan", "--from", str(DEMO), "--fail-on", "low", "--output-dir", str(tmp_path))
     assert done.returncode == 1, done.stderr
-    assert "Findings:" in done.stdout
+    assert "Findings at medium and above, worst first:" in done.stdout
     report = json.loads((tmp_path / "report.json").read_text())  # written whole before exit
     assert report["findings"]
 

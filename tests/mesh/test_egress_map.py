@@ -162,15 +162,20 @@ def test_leaky_mesh_shows_each_way_out() -> None:
 
 
 def test_terminal_summary_lists_the_egress_map() -> None:
+    """The summary tells egress by way out (auditor/report/terminal_traffic.py): each way
+    names its workloads and hosts:ports; the report keeps the per-host map."""
     from auditor.report.terminal import render
 
     text = render(report_for("egress/leaky-mesh.yaml"))
-    assert "Egress: 4 external hosts, 1 through an egress gateway" in text
-    assert "  api.github.com 80/HTTP DIRECT [TLS origination: sidecar]" in text
-    assert (
-        "  api.payments-partner.io 8443/TCP BLACK-HOLE [TLS origination: none] UNREGISTERED" in text
-    )
-    assert "  loop.example.com 80/HTTP via istio-system/egress [TLS origination: none]" in text
+    block = text[text.index("Egress:") :].split("\n\n")[0].splitlines()
+    assert block == [
+        "Egress: 4 external hosts, 1 routed through an egress gateway; ways around it:",
+        "  all 4 hosts: legacy/batch (not in the mesh); apps/web (excludeOutboundIPRanges "
+        "0.0.0.0/0)",
+        "  excludeOutboundPorts 443: apps/worker -> httpbin.org:443",
+        "  ALLOW_ANY passthrough: apps/worker -> api.payments-partner.io:8443",
+        "  port not routed through the egress gateway: apps/worker -> api.github.com:80",
+    ]
 
 
 def test_cni_policy_objects_are_named_as_not_evaluated(tmp_path: Path) -> None:

@@ -1,29 +1,56 @@
-"""The terminal summary: width from the terminal (nothing cut when piped), colour only on a
-terminal without NO_COLOR/--no-color, and repeated bypass reasons printed once."""
+"""The terminal summary (issue #27): wrapped to the width, never cut; findings at medium and
+above listed whole, worst first, the rest counted (`--severity`, `--all`); entry points worst
+first; egress by way out in a few lines; ends with score, counts, failed controls and the
+command that writes the report. Through the CLI on the demo mesh and a generated 15k mesh."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auditor.base.text import inert
-from auditor.input.files import load_paths
 from auditor.report.terminal import render, style_for
-from auditor.run.scan import scan
-from tests.helpers import DEMO, FIXED_CLOCK
+from tests.helpers import DEMO
 from tests.pipeline_helpers import AFTER, COMMON, run_cli
+from tests.report.test_risk import MESH15K_PLAINTEXT
+
+ELLIPSIS = "…"
 
 
-@pytest.fixture(scope="module")
-def demo() -> dict[str, Any]:
-    return dict(scan(load_paths([str(DEMO)]), generated_at=FIXED_CLOCK).data)
+def _flat(text: str) -> str:
+    """The text with line breaks and indents as single spaces (how a wrapped message reads)."""
+    return " ".join(text.split())
+
+
+def _summary(monkeypatch: pytest.MonkeyPatch, args: list[str], columns: str = "80") -> str:
+    monkeypatch.setenv("COLUMNS", columns)
+    result = run_cli(["scan", *args], monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def _block(lines: list[str], start: str) -> list[str]:
+    """The lines of the section whose first line starts with `start`, up to a blank line."""
+    i = next(n for n, line in enumerate(lines) if line.startswith(start))
+    end = next((n for n in range(i, len(lines)) if not lines[n].strip()), len(lines))
+    return lines[i:end]
+
+
+def _entry_rows(lines: list[str]) -> list[str]:
+    """The entry point rows (first line of each) of the summary."""
+    block = _block(lines, "Entry points, worst first:")
+    return [line for line in block if re.match(r"^  (critical|high|medium|low|info|-) +\S", line)]
 
 
 @pytest.mark.parametrize(
     ("tty", "env", "no_color", "expected"),
     [
-        (False, {"COLUMNS": "60"}, False, (None, False)),  # piped: nothing cut, no colour
+        (False, {}, False, (None, False)),  # piped: one line per item, no colour
+        (False, {"COLUMNS": "60"}, False, (60, False)),  # COLUMNS asks for a width
         (True, {}, False, (132, True)),  # the terminal's own size
         (True, {"COLUMNS": "60"}, False, (60, True)),
         (True, {"COLUMNS": "wide"}, False, (132, True)),
@@ -38,23 +65,155 @@ def test_style_for(
     assert style_for(tty, env, no_color=no_color, columns=132) == expected
 
 
-def test_piped_output_is_never_cut(demo: dict[str, Any]) -> None:
-    data = dict(demo)
+def test_demo_at_80_columns(monkeypatch: pytest.MonkeyPatch, demo_data: dict[str, Any]) -> None:
+    text = _summary(monkeypatch, ["--from", str(DEMO)])
+    lines = text.splitlines()
+    flat = _flat(text)
+    # every high and critical finding, whole (wrapped at spaces, nothing left out)
+    worst = [f for f in demo_data["findings"] if f["severity"] in ("high", "critical")]
+    assert [f["check"] for f in worst if _flat(f["message"]) not in flat] == []
+    assert [line for line in lines if line.rstrip().endswith(ELLIPSIS)] == []
+    # longer than 80 only where one word (a URL, a host) is longer than the line
+    assert [line for line in lines if len(line) > 80 and " " in line.strip()] == []
+    # medium findings are listed too; low and info counted, with the option that lists them
+    assert "  [MEDIUM  ] MTLS001  Namespace istio-system" in lines
+    by_sev = demo_data["summary"]["by_severity"]
+    assert (
+        f"Not listed: {by_sev['low']} low, {by_sev['info']} info (--severity low adds the low "
+        "ones, --all lists every finding)"
+    ) in flat
+    # the worst entry point first: the plaintext wildcard listener the internet reaches
+    assert _entry_rows(lines)[0] == "  high    *:80 HTTP [PLAINTEXT] (internet) via Gateway"
+    egress = _block(lines, "Egress:")
+    assert len(egress) <= 12, "\n".join(egress)
+    assert egress[0] == (
+        "Egress: 9 external hosts, 1 routed through an egress gateway; ways around it:"
+    )
+    assert (
+        "all 9 hosts: legacy/legacy-billing, payments/payments-reconciler (not in the mesh); "
+        "payments/payments-debug (runs as the proxy's UID 1337); payments/payments-batch "
+        "(excludeOutboundIPRanges 0.0.0.0/0)"
+    ) in _flat("\n".join(egress))
+    assert (
+        "ALLOW_ANY passthrough: marketing/marketing-web, partner-api/partner-backend and 1 more "
+        "-> api.crm-vendor.example.com:80, api.unknown-partner.io:80"
+    ) in _flat("\n".join(egress))
+    assert egress[-1] == "  blocked by NetworkPolicy shop/restrict-egress: shop/frontend, shop/cart"
+    # where the eye lands: score, counts, then the command that writes the report
+    summary = demo_data["summary"]
+    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    at = lines.index("Write the full report (HTML and JSON):")
+    assert lines[at - 2 : at] == [
+        f"Score: {summary['score']}/100   grade {summary['grade']}",
+        f"{summary['total']} findings ({summary['groups']['total']} distinct weaknesses): "
+        + counts,
+    ]
+    command = lines[at + 1 :]
+    assert all(line.endswith(" \\") for line in command[:-1])  # pasted, one command
+    assert _flat(" ".join(line.removesuffix(" \\") for line in command)) == (
+        f"mesh-audit scan --from {DEMO} --format html,json"
+    )
+
+
+def test_next_step_is_the_scan_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _summary(monkeypatch, ["--from", str(DEMO), "--severity", "high"], columns="200")
+    assert text.splitlines()[-2:] == [
+        "Write the full report (HTML and JSON):",
+        f"  mesh-audit scan --from {DEMO} --format html,json",
+    ]
+
+
+def test_written_files_end_the_summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    text = _summary(
+        monkeypatch, ["--from", str(DEMO), "--format", "json", "--output-dir", str(out)]
+    )
+    assert text.splitlines()[-1] == f"Wrote {out / 'report.json'}"
+    assert "Write the full report" not in text
+
+
+def test_severity_option(monkeypatch: pytest.MonkeyPatch, demo_data: dict[str, Any]) -> None:
+    text = _summary(monkeypatch, ["--from", str(DEMO), "--severity", "high"])
+    lines = text.splitlines()
+    heads = {line.split("]")[0] + "]" for line in lines if line.startswith("  [")}
+    assert heads == {"  [HIGH    ]"}
+    assert "Findings at high and above, worst first:" in text
+    # not listed: the findings of weaknesses whose primary is below high
+    by_id = {f["id"]: f for f in demo_data["findings"]}
+    rest = Counter(
+        f["severity"]
+        for f in demo_data["findings"]
+        if by_id[f["group"]["primary"]]["severity"] not in ("high", "critical")
+    )
+    assert (
+        f"Not listed: {rest['medium']} medium, {rest['low']} low, {rest['info']} info "
+        "(--severity medium adds the medium ones, --all lists every finding)"
+    ) in _flat(text)
+    # facets of a listed weakness are listed with it, whatever their severity
+    assert "      - [MEDIUM  ] GW004  Gateway marketing/wildcard-gateway" in lines
+
+
+def test_all_option(monkeypatch: pytest.MonkeyPatch, demo_data: dict[str, Any]) -> None:
+    text = _flat(_summary(monkeypatch, ["--from", str(DEMO), "--all"]))
+    assert [f["check"] for f in demo_data["findings"] if _flat(f["message"]) not in text] == []
+    assert "All findings, worst first: 48 of 48" in text
+    assert "Not listed" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--severity", "severe"], "unknown severity 'severe'"),
+        (["--severity", "low", "--all"], "give --severity LEVEL or --all, not both"),
+    ],
+)
+def test_bad_severity_options(monkeypatch: pytest.MonkeyPatch, args: list[str], error: str) -> None:
+    result = run_cli(["scan", "--from", str(DEMO), *args], monkeypatch)
+    assert result.exit_code == 2
+    assert error in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_15k_plaintext_listeners_first(monkeypatch: pytest.MonkeyPatch, mesh15k: Path) -> None:
+    lines = _summary(monkeypatch, ["--from", str(mesh15k)]).splitlines()
+    rows = _entry_rows(lines)
+    hosts = {row.split()[1].rsplit(":", 1)[0] for row in rows[:7]}
+    assert hosts == MESH15K_PLAINTEXT
+    assert {row.split()[2:4][1] for row in rows[:7]} == {"[PLAINTEXT]"}
+    assert "[PLAINTEXT]" not in rows[7]
+    assert [line for line in lines if line.rstrip().endswith(ELLIPSIS)] == []
+
+
+def test_piped_output_is_one_line_per_item(demo_data: dict[str, Any]) -> None:
+    data = dict(demo_data)
     long_name = "a-very-long-gateway-name-" * 8
     finding = dict(data["findings"][0])
     finding["resource"] = {**finding["resource"], "name": long_name}
-    finding["message"] = "m" * 400
+    finding["message"] = "word " * 100
     data["findings"] = [finding]
     text = render(data, width=None)
-    assert long_name in text and "m" * 400 in text
-    assert "…" not in text
+    assert long_name in text and ("word " * 99 + "word") in text
     narrow = render(data, width=60)
-    assert all(len(line) <= 60 for line in narrow.splitlines())
-    assert any(line.endswith("…") for line in narrow.splitlines())
+    assert [ln for ln in narrow.splitlines() if len(ln) > 60 and " " in ln.strip()] == []
+    assert ELLIPSIS not in narrow
+    assert _flat("word " * 100) in _flat(narrow)
 
 
-def test_colour_only_the_severity_tag(demo: dict[str, Any]) -> None:
-    data = dict(demo)
+def test_huge_tenant_text_says_how_much_is_left_out(demo_data: dict[str, Any]) -> None:
+    data = dict(demo_data)
+    finding = dict(data["findings"][0])
+    finding["resource"] = {**finding["resource"], "name": "n" * 5000}
+    data["findings"] = [finding]
+    text = render(data, width=80)
+    ref = finding["resource"]
+    shown = f"{ref['kind']} {ref['namespace']}/{ref['name']}"
+    left = len(shown) - 1000  # the rendered-text cap (README: Limits)
+    assert f"{shown[:1000]} [{left:,} more characters in report.json]" in _flat(text)
+    assert ELLIPSIS not in text
+
+
+def test_colour_only_the_severity_tag(demo_data: dict[str, Any]) -> None:
+    data = dict(demo_data)
     finding = dict(data["findings"][0])
     finding["resource"] = {**finding["resource"], "name": "evil\x1b[2Jname"}
     data["findings"] = [finding]
@@ -70,34 +229,9 @@ def test_colour_only_the_severity_tag(demo: dict[str, Any]) -> None:
     )
 
 
-def test_bypass_reasons_are_grouped_once(demo: dict[str, Any]) -> None:
-    # #11: bypass reasons are per port and name the workload that can send it out directly
-    text = render(demo, width=None)
-    lines = text.splitlines()
-    egress = lines[lines.index("Egress: 9 external hosts, 1 through an egress gateway") :]
-    reasons = [line for line in egress if line.startswith("    ") and ". " in line]
-    legacy = (
-        "    19. port 443: outside the mesh (namespace not labelled for injection): Deployment "
-        "legacy/legacy-billing (no egress NetworkPolicy) (*.com, api.github.com, api.stripe.com)"
-    )
-    assert legacy in reasons
-    assert (
-        # hosts worst first (auditor/report/risk.py)
-        "    11. not routed through an egress gateway (settlement-db.bank-partner.example.net, "
-        "*.com, api.acquirer.example.net, api.github.com)"
-    ) in reasons
-    assert "    29. not registered by any ServiceEntry (api.unknown-partner.io)" in reasons
-    assert sum(line == legacy for line in lines) == 1  # printed once, numbered on each host
-    # its only route leads nowhere (sidecars answer 503): only what escapes them gets out
-    assert (
-        "  api.unknown-partner.io 80/HTTP BLACK-HOLE [TLS origination: sidecar] UNREGISTERED  "
-        "bypass: 29,1,4,5,6" in egress
-    )
-
-
 def test_cli_summary_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.delenv("COLUMNS", raising=False)
     result = run_cli(["scan", "--from", str(COMMON), "--from", str(AFTER)], monkeypatch)
     assert "\x1b" not in result.stdout
-    assert any(len(line) > 40 for line in result.stdout.splitlines())  # not cut when piped
-    assert "…" not in result.stdout
+    assert any(len(line) > 80 for line in result.stdout.splitlines())  # not wrapped when piped
+    assert ELLIPSIS not in result.stdout
