@@ -241,6 +241,11 @@ def _blocked(entries: Sequence[Mapping[str, Any]]) -> tuple[_Way, dict[str, None
     return blocked, policies, more_blocked, more_open
 
 
+def _only_path(entry: Mapping[str, Any], path: str) -> bool:
+    ports = list(entry.get("ports") or ())
+    return bool(ports) and all(p.get("path") == path for p in ports)
+
+
 def egress_lines(order: risk.RiskOrder, width: int | None) -> list[str]:
     """Egress hosts by way out: the ways around the egress gateway that no NetworkPolicy
     blocks, each naming workloads and hosts:ports, then what NetworkPolicy blocks."""
@@ -256,12 +261,20 @@ def egress_lines(order: risk.RiskOrder, width: int | None) -> list[str]:
     )
     ways = ways_out(entries)
     blocked, policies, more_blocked, more_open = _blocked(entries)
+    # routes to nothing (the proxy answers 503) and destinations in the calling pod itself
+    # (auditor/mesh/egress.py): not a way out for what the proxy captures
+    nowhere = [
+        f"{n} {what}"
+        for path, what in (("black-hole", "a route to nothing"), ("in-pod", "in the calling pod"))
+        if (n := sum(1 for e in entries if _only_path(e, path)))
+    ]
     around = "ways around it:" if ways or more_open else "no way around it is left open"
     lines = [
         "",
         *wrap(
-            f"Egress: {len(entries)} external hosts, {routed} routed through an egress gateway; "
-            + around,
+            f"Egress: {len(entries)} external hosts, {routed} routed through an egress gateway"
+            + "".join(f", {n}" for n in nowhere)
+            + f"; {around}",
             width,
         ),
     ]
