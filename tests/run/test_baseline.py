@@ -56,7 +56,9 @@ def statuses(data: dict[str, Any]) -> dict[str, str]:
 def test_baseline_marks_new_unchanged_and_resolved(
     before: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, data, stdout = scan_to(tmp_path / "after", AFTER, monkeypatch, "--baseline", str(before))
+    code, data, stdout = scan_to(
+        tmp_path / "after", AFTER, monkeypatch, "--baseline", str(before), "--severity", "low"
+    )
     assert code == 0
     assert statuses(data) == {
         EGR001: "unchanged",
