@@ -211,7 +211,8 @@ def test_a_dead_webhook_never_costs_the_report(
     )
     assert result.exit_code == 0  # the exit code is the scan's
     assert result.stderr.splitlines() == [
-        "mesh-audit: warning: webhook notification failed after 4 attempts (HTTP 500); "
+        f"mesh-audit: warning: webhook notification to http://localhost:{httpserver.port} failed "
+        "after 4 attempts (HTTP 500); "
         "the report is unaffected"
     ]
     assert len(httpserver.log) == 4
@@ -237,6 +238,7 @@ def test_a_client_error_is_not_retried(
     assert result.exit_code == 0
     assert len(httpserver.log) == 1
     assert "failed after 1 attempts (HTTP 404)" in result.stderr
+    assert "/hook" not in result.stderr  # the URL's path is the webhook's secret
 
 
 def test_bad_webhook_url_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

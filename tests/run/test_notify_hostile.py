@@ -14,7 +14,9 @@ from auditor.run.deliver import notify
 from tests.hostile_http import drip, drip_headers, peer, raw_peer, redirect_to, send
 from tests.pipeline_helpers import AFTER, run_cli
 
-WARNING = "mesh-audit: warning: webhook notification failed after {n} attempts ({why}); "
+WARNING = (
+    "mesh-audit: warning: webhook notification to {origin} failed after {n} attempts ({why}); "
+)
 
 
 def scan(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, str]:
@@ -45,7 +47,11 @@ def test_a_redirecting_webhook_is_not_followed(
     assert [(s.method, s.path) for s in hook.seen] == [("POST", "/services/T0/B0/secret")]
     assert inner.seen == []
     assert err.splitlines() == [
-        WARNING.format(n=1, why="answered a redirect (HTTP 302); redirects are not followed")
+        WARNING.format(
+            origin=hook.url,
+            n=1,
+            why="answered a redirect (HTTP 302); redirects are not followed",
+        )
         + "the report is unaffected"
     ]
 
@@ -58,7 +64,8 @@ def test_a_webhook_that_is_not_http_is_a_warning_and_keeps_the_exit_code(
         code, err = scan(server.url + "/hook", tmp_path, monkeypatch, "--fail-on", "info")
     assert code == 1  # the scan's own gate, not the webhook
     assert err.splitlines()[0] == (
-        WARNING.format(n=4, why="answered something that is not HTTP") + "the report is unaffected"
+        WARNING.format(origin=server.url, n=4, why="answered something that is not HTTP")
+        + "the report is unaffected"
     )
     assert server.connections == 4
 
@@ -74,7 +81,8 @@ def test_a_dripping_webhook_is_cut_at_its_deadline(
     assert code == 0
     assert took < 1.5 + 10
     assert err.splitlines() == [
-        WARNING.format(n=1, why="cut at the overall deadline") + "the report is unaffected"
+        WARNING.format(origin=server.url, n=1, why="cut at the overall deadline")
+        + "the report is unaffected"
     ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.base.errors import EXIT_PARTIAL, EXIT_UPLOAD
+from auditor.base.outbound import show_origin
 from auditor.base.redact import redact_text
 from auditor.run.deliver import notify
 from auditor.run.deliver.summary import cluster_name, summarize
@@ -116,7 +117,8 @@ def _notify(
         outcome = notify.Outcome(False, 1, f"{type(exc).__name__}")
     if not outcome.ok:
         say(
-            f"mesh-audit: warning: webhook notification failed after {outcome.attempts} "
+            f"mesh-audit: warning: webhook notification to {show_origin(delivery.notify_url)} "
+            f"failed after {outcome.attempts} "
             f"attempts ({notify_text(redact_text(outcome.detail))}); the report is unaffected"
         )
 

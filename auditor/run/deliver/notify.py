@@ -5,7 +5,7 @@ bounded retries and a warning line, never the report, and never changes the exit
 goes through the outbound HTTP layer (auditor/base/outbound.py) with redirects refused (OWASP's
 SSRF guidance: a webhook URL is never a way to reach somewhere else), a per-read timeout and one
 deadline over every attempt. The URL's path is a secret (Slack's webhook URLs are): messages
-name only its scheme, host and port.
+name only its scheme, host and port (`show_origin`).
 
 Resource names in the summary are tenant-written: in the Slack form `&`, `<` and `>` are escaped
 (Slack's own rule, which also stops `<!channel>` mentions and `<url|label>` links from being
