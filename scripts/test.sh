@@ -8,13 +8,17 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 # Real services and tools the tests run on loopback: Prometheus and promtool (Debian package
-# `prometheus`; tests/prometheus_support.py) and pdftotext (`poppler-utils`; PDFs read back).
+# `prometheus`; tests/prometheus_support.py), pdftotext (`poppler-utils`; PDFs read back), and
+# chromium with a word list (`chromium`, `wamerican`; report.html laid out in a real browser by
+# tests/report/test_report_browser.py through Playwright, never `playwright install`).
 # Installed here when missing and apt-get can. Under MESH_AUDIT_REQUIRE_TOOLS every skipped test
 # fails (tests/conftest.py): the run reports 0 skipped or fails. A package's own service is not
 # started (policy-rc.d).
 need=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/dict/words ] || need+=(wamerican)
 if ((${#need[@]})) && command -v apt-get >/dev/null 2>&1; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
