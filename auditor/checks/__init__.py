@@ -6,6 +6,7 @@ from auditor.checks import (  # noqa: F401
     authz,
     authz_model,
     authz_mtls,
+    authz_outside,
     bypass,
     capture,
     config,

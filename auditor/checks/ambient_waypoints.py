@@ -32,6 +32,7 @@ from auditor.mesh.index import (
     K_VS,
     ROUTE_KINDS,
 )
+from auditor.mesh.outside import outside
 from auditor.mesh.waypoints import waypoint_map
 
 # ---- use-waypoint labels that do not take effect ----------------------------------------------
@@ -131,17 +132,30 @@ def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
     "Add workloads to the mesh" guide; istio-cni PodRedirectionEnabled), so it is a deliberate
     choice worth listing rather than a weakness: an auditor needs to know which pods of an
     ambient namespace are outside the mesh. Fires per pod template or bare Pod carrying the
-    label in a namespace labelled `istio.io/dataplane-mode: ambient`; Istio's own gateway and
-    waypoint pods, which carry it by design, are left out.
+    label in a namespace labelled `istio.io/dataplane-mode: ambient`, and per running Pod
+    labelled by hand whose controller's template does not carry it; Istio's own gateway and
+    waypoint pods, which carry it by design, are left out. Medium when the opted-out workload
+    takes traffic the mesh routes to it or goes around an egress control the mesh enforces
+    (auditor/mesh/outside.py), informational otherwise.
     """
+    templates = {w.key: w for w in ctx.index.workloads if not w.owned}
     for w in ctx.index.workloads:
-        if w.owned or w.labels.get(inj.DATAPLANE_LABEL) != "none":
+        if w.labels.get(inj.DATAPLANE_LABEL) != "none":
             continue
+        if w.owned:
+            # a running pod labelled by hand (`kubectl label pod`): its own finding, unless its
+            # controller's template already carries the label (reported there)
+            owner = templates.get(w.owner) if w.owner else None
+            if w.obj.kind != "Pod" or owner is None:
+                continue
+            if owner.labels.get(inj.DATAPLANE_LABEL) == "none":
+                continue
         ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
         if ns_labels.get(inj.DATAPLANE_LABEL) != "ambient":
             continue
         if ctx.index.mesh_status(w).role != "workload" or A.GATEWAY_NAME_LABEL in w.labels:
             continue
+        context = outside(ctx.index).context(w)
         yield Result(
             resource=w.obj.ref,
             path=f"{w.meta_path}.labels.{inj.DATAPLANE_LABEL}",
@@ -149,8 +163,15 @@ def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
                 f"{workload_name(w)} opts out of ambient mode ({inj.DATAPLANE_LABEL}=none) in "
                 f"ambient namespace {w.namespace}: ztunnel does not capture it, so its traffic "
                 "has no mesh identity, mutual TLS or policy"
+                + (
+                    f"; it takes traffic the mesh routes to it ({', '.join(context.reached_by)})"
+                    if context.reached_by
+                    else ""
+                )
+                + ("; its egress goes around the mesh's egress controls" if context.escapes else "")
             ),
-            evidence={"namespace": w.namespace},
+            evidence={"namespace": w.namespace, **context.to_evidence()},
+            severity=Severity.MEDIUM if context.matters else None,
         )
 
 

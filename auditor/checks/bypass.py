@@ -35,6 +35,9 @@ SECURITY_NOTE = EGRESS_GW_DOCS + "#additional-security-considerations"
 NETPOL_DOCS = EGRESS_GW_DOCS + "#apply-kubernetes-network-policies"
 
 
+EVIDENCE_LIMIT = 20
+
+
 def namespace_ref(name: str) -> ResourceRef:
     return ResourceRef(group="", kind="Namespace", namespace="", name=name, api_version="v1")
 
@@ -262,27 +265,47 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
     """Istio cannot force traffic through the egress gateway; only a NetworkPolicy can stop a
     pod (or a process that escapes its sidecar) from connecting to the internet directly.
 
-    Fires per application namespace (not system, control-plane or gateway-only) with
+    Considers application namespaces (not system, control-plane or gateway-only) with
     workloads that no Egress NetworkPolicy selects, or that a selecting policy lets reach any
-    address (a rule without `to`, or an `ipBlock` of `0.0.0.0/0`).
+    address (a rule without `to`, or an `ipBlock` of `0.0.0.0/0`). With an egress gateway in
+    the mesh, fires per such namespace: its pods can go around the gateway. Without one there
+    is no gateway to go around, and the same fact holds mesh-wide: fires once, on the mesh
+    (the root namespace), saying that egress is enforced nowhere outside the proxies and
+    listing the namespaces.
     """
-    namespaces = sorted(ctx.index.workloads_by_namespace)
-    for ns in namespaces:
-        if excluded_namespace(ctx.index, ns):
-            continue
-        if not app_workloads(ctx.index, ns):
+    found: list[tuple[str, list[str], set[str]]] = []
+    for ns in sorted(ctx.index.workloads_by_namespace):
+        if excluded_namespace(ctx.index, ns) or not app_workloads(ctx.index, ns):
             continue
         loose, opened = uncontained(ctx.index, ns)
-        unrestricted = [f"{w.obj.kind} {w.obj.name}" for w in loose]
-        if not unrestricted:
-            continue
+        if loose:
+            found.append((ns, [f"{w.obj.kind} {w.obj.name}" for w in loose], opened))
+    if not found:
+        return
+    if not egress_model(ctx.index).has_egress_gateway:
+        shown = [ns for ns, _, _ in found]
+        if len(shown) > EVIDENCE_LIMIT:
+            shown = [*shown[:EVIDENCE_LIMIT], f"... and {len(shown) - EVIDENCE_LIMIT} more"]
+        yield Result(
+            resource=namespace_ref(ctx.mesh.root_namespace),
+            path="",
+            detail="mesh",
+            message=(
+                f"The mesh has no egress gateway and {len(found)} namespace(s) have no "
+                f"NetworkPolicy containing egress ({', '.join(shown)}): egress is enforced "
+                "nowhere outside the proxies, and their pods can connect to the internet directly"
+            ),
+            evidence={
+                "namespaces": {ns: workloads[:EVIDENCE_LIMIT] for ns, workloads, _ in found},
+                "open_rules": sorted({rule for _, _, opened in found for rule in opened}),
+            },
+        )
+        return
+    for ns, unrestricted, opened in found:
         why = (
             f"policies allow any destination ({'; '.join(sorted(opened))})"
             if opened
             else "no NetworkPolicy restricts their egress"
-        )
-        around = (
-            ", bypassing the egress gateway" if egress_model(ctx.index).has_egress_gateway else ""
         )
         yield Result(
             resource=namespace_ref(ns),
@@ -290,7 +313,7 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
             detail=ns,
             message=(
                 f"Namespace {ns}: {', '.join(unrestricted)} can connect to the internet "
-                f"directly{around}: {why}"
+                f"directly, bypassing the egress gateway: {why}"
             ),
             evidence={"workloads": unrestricted, "open_rules": sorted(opened)},
         )

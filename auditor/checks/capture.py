@@ -25,6 +25,7 @@ from auditor.mesh.index import (
     K_POD,
     K_STATEFULSET,
 )
+from auditor.mesh.outside import OutsideContext, outside
 
 ANNOTATION_DOCS = "https://istio.io/latest/docs/reference/config/annotations/"
 INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"
@@ -103,7 +104,11 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
     """A pod without a sidecar in a meshed namespace ignores every egress control Istio has.
 
     Fires per workload whose pod label or annotation `sidecar.istio.io/inject` is not "true"
-    in a namespace that injects sidecars (gateway pods excluded).
+    in a namespace that injects sidecars (gateway pods excluded). Medium when the workload
+    takes traffic the mesh sends it (an entry point's backend, a route's destination) or its
+    egress goes around a control the mesh enforces (auditor/mesh/outside.py); low when it is
+    deliberately outside and does neither (a job, a controller), since no mesh traffic or
+    control depends on it.
     """
     for w in ctx.index.workloads:
         if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
@@ -119,15 +124,16 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
             continue
         where = "labels" if inj.INJECT in w.labels else "annotations"
         prefix = w.meta_path
+        context = outside(ctx.index).context(w)
         yield Result(
             resource=w.obj.ref,
             path=f"{prefix}.{where}.{inj.INJECT}",
             message=(
                 f"{w.obj.kind} {w.namespace}/{w.obj.name} disables sidecar injection "
-                f"({status.reason}) in mesh namespace {w.namespace}: its traffic bypasses the "
-                "mesh and the egress gateway"
+                f"({status.reason}) in mesh namespace {w.namespace}: " + _consequence(context)
             ),
-            evidence={"reason": status.reason},
+            evidence={"reason": status.reason, **context.to_evidence()},
+            severity=None if context.matters else Severity.LOW,
         )
 
 
@@ -235,9 +241,11 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
     Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
     leaving out system namespaces, the Istio root namespace, namespaces holding only
     control-plane or gateway pods, and namespaces whose every workload is in the mesh by what
-    it runs (a statically injected istio-proxy) (IST0102). Medium when it holds application
-    workloads; an empty unlabelled namespace is informational, and a namespace with injection
-    explicitly disabled is reported only when it holds workloads.
+    it runs (a statically injected istio-proxy) (IST0102). Medium when one of its workloads
+    outside the mesh takes traffic the mesh sends it or goes around an egress control the mesh
+    enforces (auditor/mesh/outside.py); low when they do neither (components kept out on
+    purpose that serve no mesh traffic); an empty unlabelled namespace is informational, and a
+    namespace with injection explicitly disabled is reported only when it holds workloads.
     """
     for ns in ctx.snapshot.objects(K_NAMESPACE):
         if excluded_namespace(ctx.index, ns.name):
@@ -248,10 +256,10 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
         workloads = app_workloads(ctx.index, ns.name)
         # membership is judged from what runs: a statically injected (kube-inject, GitOps)
         # or ambient workload in an unlabelled namespace is in the mesh
-        outside = [w for w in workloads if not ctx.index.mesh_status(w).in_mesh]
-        if workloads and not outside:
+        outsiders = [w for w in workloads if not ctx.index.mesh_status(w).in_mesh]
+        if workloads and not outsiders:
             continue
-        workloads = outside
+        workloads = outsiders
         if mode == "disabled" and not workloads:
             continue
         names = [f"{w.obj.kind} {w.obj.name}" for w in workloads]
@@ -260,16 +268,45 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
             if mode == "disabled"
             else "no injection label"
         )
+        contexts = [outside(ctx.index).context(w) for w in workloads]
+        reached = sorted({r for c in contexts for r in c.reached_by})
+        escapes = any(c.escapes for c in contexts)
+        matters = bool(reached) or escapes
         yield Result(
             resource=namespace_ref(ns.name),
             path="metadata.labels",
             message=(
                 f"Namespace {ns.name} is not in the mesh ({how})"
                 + (f": {', '.join(names)} run without a sidecar" if names else "")
+                + (
+                    f"; {_consequence(OutsideContext(tuple(reached), escapes), them=True)}"
+                    if names
+                    else ""
+                )
             ),
-            evidence={"workloads": names},
-            severity=None if workloads else Severity.INFO,
+            evidence={
+                "workloads": names,
+                "reached_by": reached,
+                "escapes_egress_control": escapes,
+            },
+            severity=None if matters else (Severity.LOW if workloads else Severity.INFO),
         )
+
+
+def _consequence(context: OutsideContext, them: bool = False) -> str:
+    """What being outside the mesh means for this workload (or these), in words."""
+    it, its = ("them", "their") if them else ("it", "its")
+    parts = []
+    if context.reached_by:
+        parts.append(
+            f"traffic reaches {it} without mesh identity or policy "
+            f"({', '.join(context.reached_by)})"
+        )
+    if context.escapes:
+        parts.append(f"{its} egress goes around the egress controls the mesh enforces")
+    if not parts:
+        return f"no mesh traffic is routed to {it}, and {its} egress escapes no mesh control"
+    return "; ".join(parts)
 
 
 @check(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from auditor.base.model import Category, ExposureEntry, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.istio import injection as inj
 from auditor.istio import reachability as R
 from auditor.mesh.entrypoints import (
     gateway_service_keys,
@@ -191,44 +192,51 @@ def ingress_around_gateway(ctx: CheckContext) -> Iterator[Result]:
 
 @check(
     id="GW008",
-    title="Workload listens on the node's address (hostPort)",
+    title="Workload listens on the node's address (hostPort or hostNetwork)",
     category=Category.EXPOSURE,
     severity=Severity.MEDIUM,
     needs=WORKLOAD_NEEDS,
     remediation=(
-        "Remove hostPort and expose the workload through a ClusterIP Service published by the "
-        "Istio ingress gateway."
+        "Remove hostPort (or hostNetwork) and expose the workload through a ClusterIP Service "
+        "published by the Istio ingress gateway; if it must listen on the node, restrict who "
+        "reaches the node's ports with the node's firewall or the cloud's security groups."
     ),
     references=(
         "https://kubernetes.io/docs/concepts/configuration/overview/#services",
+        "https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#ports",
         ISTIO_INGRESS,
     ),
 )
 def host_port_around_gateway(ctx: CheckContext) -> Iterator[Result]:
-    """A container `hostPort` opens a port on the node's own address: anyone who reaches the
-    node reaches the application, around the ingress gateway and the Service abstraction.
+    """A container `hostPort` opens a port on the node's own address, and a pod on the host
+    network listens there on every container port it declares (Kubernetes: on the host network
+    a container's hostPort must equal its containerPort): anyone who reaches the node reaches
+    the application, around the ingress gateway and the Service abstraction.
 
-    Fires once per workload (not gateway pods) with a hostPort: medium for an HTTP-family port
-    (plaintext), low otherwise. Pods on the host network are listed in the exposure map and
-    reported by BYP007.
+    Fires once per workload (not gateway pods; for the host network, not in the Kubernetes
+    system namespaces, whose node agents use it by design) with a hostPort or, on the host
+    network, a declared container port: medium for an HTTP-family port (plaintext), low
+    otherwise. Its egress on the host network is BYP007's.
     """
     by_workload: dict[str, list[ExposureEntry]] = {}
     for e in host_entries(ctx.index):
-        if e.entry == "host-port":
-            by_workload.setdefault(e.gateway.key, []).append(e)
+        if e.entry == "host-network" and e.gateway.namespace in inj.SYSTEM_NAMESPACES:
+            continue
+        by_workload.setdefault(e.gateway.key, []).append(e)
     for entries in by_workload.values():
         first = entries[0]
+        ref = first.gateway
         severity, _, plain = _worst(entries)
+        network = first.entry == "host-network"
+        spec = "spec" if ref.kind == "Pod" else _spec_path(ctx, ref.kind, ref.namespace, ref.name)
         yield Result(
-            resource=first.gateway,
-            path="spec.template.spec.containers"
-            if first.gateway.kind != "Pod"
-            else "spec.containers",
+            resource=ref,
+            path=f"{spec}.hostNetwork" if network else f"{spec}.containers",
             severity=severity,
             message=(
-                f"{first.gateway.kind} {first.gateway.namespace}/{first.gateway.name} listens on "
-                f"the node's address on host port(s) "
-                f"{', '.join(f'{e.port}/{e.protocol}' for e in entries)}, around the Istio "
+                f"{ref.kind} {ref.namespace}/{ref.name} listens on the node's address "
+                + ("(hostNetwork) on port(s) " if network else "on host port(s) ")
+                + f"{', '.join(f'{e.port}/{e.protocol}' for e in entries)}, around the Istio "
                 "ingress gateway"
                 + (
                     "; plaintext HTTP on "
@@ -237,5 +245,16 @@ def host_port_around_gateway(ctx: CheckContext) -> Iterator[Result]:
                     else ""
                 )
             ),
-            evidence={"host_ports": [f"{e.port}/{e.protocol}" for e in entries]},
+            evidence={
+                "host_ports": [f"{e.port}/{e.protocol}" for e in entries],
+                "host_network": network,
+            },
         )
+
+
+def _spec_path(ctx: CheckContext, kind: str, namespace: str, name: str) -> str:
+    """The pod spec's field path in the workload's own object (`spec.template.spec`, ...)."""
+    for w in ctx.index.workloads_by_namespace.get(namespace, ()):
+        if (w.obj.kind, w.obj.name) == (kind, name):
+            return w.spec_path
+    return "spec.template.spec"

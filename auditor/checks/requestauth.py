@@ -7,9 +7,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.base.model import Category, Result, Severity
+from auditor.checks.authz_model import bypasses
 from auditor.checks.registry import CheckContext, check
+from auditor.istio import authz as A
 from auditor.istio import jwt as J
-from auditor.mesh.authorization import applying_to, request_authentications
+from auditor.mesh.authorization import WorkloadAuthz, applying_to, request_authentications
 from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_POD, K_RA
 
 RA_DOCS = "https://istio.io/latest/docs/reference/config/security/request_authentication/"
@@ -42,28 +44,55 @@ def token_optional(ctx: CheckContext) -> Iterator[Result]:
     namespace or targetRefs, as Istio attaches it) on which no enforced policy makes a token
     mandatory: no DENY on `notRequestPrincipals`, not every ALLOW rule requiring
     `requestPrincipals` (or a `request.auth.*` condition), no deny-all, and no CUSTOM policy that
-    delegates the decision. High when one of those workloads is reachable from outside.
+    delegates the decision. ALLOW policies are ORed: when some rule requires a token and others
+    do not, the message names the rules that admit requests without one; a workload whose only
+    such rules are client-controlled bypasses is left to AUTHZ007, which names them (the same
+    fact is one finding). High when one of those workloads is reachable from outside.
     """
+    reported = bypasses(ctx.index)  # AUTHZ007 names those rules: one finding per fact
     for ra, policy in request_authentications(ctx.index):
         covered = applying_to(ctx.index, policy)
-        optional = [e for e in covered if not e.posture.token_required and not e.posture.custom]
+        optional: list[WorkloadAuthz] = []
+        without: dict[str, list[str]] = {}  # workload -> ALLOW rules admitting without a token
+        for e in covered:
+            if e.posture.token_required or e.posture.custom:
+                continue
+            rules = [
+                (p.key, i, r) for p in e.posture.by_action("ALLOW") for i, r in enumerate(p.rules)
+            ]
+            free = [(k, i) for k, i, r in rules if not A.requires_request_principal(r)]
+            if len(free) < len(rules) and all(
+                (k, i) in reported and e in reported[(k, i)].workloads for k, i in free
+            ):
+                continue  # only the client-controlled bypass rules AUTHZ007 reports
+            optional.append(e)
+            if len(free) < len(rules):
+                without[e.display] = [f"{k} spec.rules[{i}]" for k, i in free]
         if not optional:
             continue
         exposed = any(e.open_to_internet for e in optional)
+        shown = sorted({r for rules in without.values() for r in rules})
         yield Result(
             resource=ra.ref,
             path="spec.jwtRules",
             severity=Severity.HIGH if exposed else None,
             message=(
                 f"RequestAuthentication {ra.namespace}/{ra.name} validates tokens on "
-                f"{', '.join(e.display for e in optional)}, but no AuthorizationPolicy there "
-                "requires one: requests without a token are accepted"
+                f"{', '.join(e.display for e in optional)}, but "
+                + (
+                    f"ALLOW rule(s) {', '.join(shown)} admit requests without one, ORed with "
+                    "the rules that require it"
+                    if shown
+                    else "no AuthorizationPolicy there requires one"
+                )
+                + ": requests without a token are accepted"
             ),
             evidence={
                 "workloads": [e.display for e in optional],
                 "policies": sorted(
                     {p.key for e in optional for p in e.posture.policies if p.enforced}
                 ),
+                "rules_without_token": shown,
             },
         )
 

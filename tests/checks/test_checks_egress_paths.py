@@ -56,7 +56,7 @@ CASES: dict[str, set[Finding]] = {
     # egress gateway and no NetworkPolicy in the task, both ports leave straight from the sidecar
     "egress/istio-docs-sidecar-tls-origination.yaml": {
         ("BYP001", "ServiceEntry", "default", "edition-cnn-com", "medium"),
-        ("BYP004", "Namespace", "", "default", "medium"),
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
         ("TLS009", "DestinationRule", "default", "edition-cnn-com", "low"),
         ("TLS011", "DestinationRule", "default", "edition-cnn-com", "low"),
     },
@@ -64,7 +64,7 @@ CASES: dict[str, set[Finding]] = {
         ("EGR010", "ServiceEntry", "apps", "aws-imds", "high"),
         ("EGR010", "ServiceEntry", "apps", "metadata-google-internal", "high"),
         ("BYP001", "ServiceEntry", "apps", "httpbin-ext", "medium"),
-        ("BYP004", "Namespace", "", "apps", "medium"),
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
         ("TLS012", "ServiceEntry", "apps", "httpbin-ext", "medium"),
     },
 }
@@ -195,7 +195,9 @@ AMBIENT = "egress/ambient-egress-waypoint.yaml"
 
 def test_ambient_waypoint_egress_findings() -> None:
     assert findings(AMBIENT, ("BYP", "EGR", "TLS")) == {
-        ("BYP004", "Namespace", "", "default", "medium"),
+        # the waypoint is the egress gateway of Istio's task, not an egress gateway Deployment:
+        # no NetworkPolicy anywhere is one mesh-wide finding
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
         ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
         # example.com: "an external service without TLS origination", sent by the waypoint
         ("TLS012", "ServiceEntry", "istio-egress", "example-com", "medium"),

@@ -11,11 +11,11 @@ from tests.case_helpers import CASES, Finding, findings
 CASES_EXPECTED: dict[str, set[Finding]] = {
     # statically injected workloads are in the mesh; only the plain Deployment is outside
     "membership/static-injection.yaml": {
-        ("BYP009", "Namespace", "", "mixed", "medium"),
+        # the plain Deployment serves no routed traffic, and the mesh enforces no egress
+        ("BYP009", "Namespace", "", "mixed", "low"),
         # true of this input, and not about membership: no egress NetworkPolicy, no
         # mesh-wide STRICT PeerAuthentication
-        ("BYP004", "Namespace", "", "gitops", "medium"),
-        ("BYP004", "Namespace", "", "mixed", "medium"),
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
         ("MTLS001", "Namespace", "", "istio-system", "medium"),
     },
     # ambient getting-started end state: ambient workloads are in the mesh; the curl pod that
@@ -23,12 +23,12 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
     # it (BYP009 lists only the workloads outside)
     "membership/ambient-bookinfo.yaml": {
         ("MTLS001", "Namespace", "", "istio-system", "medium"),
-        ("BYP004", "Namespace", "", "default", "medium"),
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
     },
     # the running pod predates the label: its own finding, and the Deployment is outside
     "membership/predates-label.yaml": {
         ("BYP010", "Pod", "bookinfo", "ratings-v1-65f797b499-fs82w", "medium"),
-        ("BYP004", "Namespace", "", "bookinfo", "medium"),
+        ("BYP004", "Namespace", "", "istio-system", "medium"),
         ("MTLS001", "Namespace", "", "istio-system", "medium"),
     },
 }

@@ -173,7 +173,7 @@ EXPECTED_WARNINGS = [
 # Exact findings: only the valid part of `mixed` excludes anything (BYP005); `superscript`
 # holds no valid port, so Istio's injector would refuse it and nothing is excluded.
 EXPECTED_FINDINGS = {
-    ("BYP004", "Namespace", "", "tenant", "medium"),
+    ("BYP004", "Namespace", "", "istio-system", "medium"),
     ("BYP005", "Deployment", "tenant", "mixed", "medium"),
     ("EGR001", "ConfigMap", "istio-system", "istio", "medium"),
     ("MTLS001", "Namespace", "", "istio-system", "medium"),

@@ -452,7 +452,7 @@ def test_content_security_policy_allows_only_the_shipped_script(small: dict[str,
 
 
 GATEWAY_CHECKS = [
-    "AUTHZ001", "AUTHZ006", "BYP001", "BYP002", "BYP003", "BYP011", "EGR010",
+    "AUTHZ001", "AUTHZ006", "AUTHZ016", "BYP001", "BYP002", "BYP003", "BYP011", "EGR010",
     "GW001", "GW002", "GW003", "GW004", "GW005",
     "TLS001", "TLS002", "TLS003", "TLS004", "TLS005", "TLS006", "TLS007", "TLS008", "TLS012",
     "VS001", "VS002", "VS004",
