@@ -11,7 +11,13 @@ from auditor.istio import gateway_merge as GM
 from auditor.istio import hosts as H
 from auditor.istio.gateway_merge import MergeServer
 from auditor.mesh.egress_routing import egress_routing
-from auditor.mesh.exposure import internet_servers, istio_servers, server_key, server_tls_mode
+from auditor.mesh.exposure import (
+    dropped_servers,
+    internet_servers,
+    istio_servers,
+    server_key,
+    server_tls_mode,
+)
 from auditor.mesh.index import K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE
 
 IST_DOCS = "https://istio.io/latest/docs/reference/config/analysis/{code}/"
@@ -152,13 +158,14 @@ def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
     their hosts, and TLS servers share a port by SNI; those are not conflicts. The real ones:
     two servers with TLS settings listing the same host on one port; an HTTP server and a TLS
     server on one port; a TCP (or other non-HTTP, non-TLS) server sharing a port with any
-    other server. istiod keeps the server it reads first (the oldest Gateway) and silently drops
-    the other, so which team's server, certificate and routes take effect depends on creation
-    order. Fires per server in such a pair, on servers of one workload (or of one selector
-    when no workload matches), port and `bind`. istioctl analyze's IST0145 flags any two
-    Gateways with the same selector, port and overlapping hosts, HTTP servers that merge
-    included; mesh-audit reports only what istiod rejects, and agrees with IST0145 on its test
-    corpus.
+    other server. istiod keeps the server it reads first (the oldest Gateway; equal times by
+    name, then namespace) and silently drops the other whole, so which team's server,
+    certificate and routes take effect depends on creation order: the message says which one is
+    kept, and the exposure map lists only that one. Fires per server in such a pair, on
+    servers of one workload (or of one selector when no workload matches), port and `bind`.
+    istioctl analyze's IST0145 flags any two Gateways with the same selector, port and
+    overlapping hosts, HTTP servers that merge included; mesh-audit reports only what istiod
+    rejects, and agrees with IST0145 on its test corpus.
     """
     scopes: dict[Any, list[MergeServer]] = {}
     for gw in ctx.snapshot.objects(K_GATEWAY):
@@ -170,6 +177,7 @@ def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
             for scope in own:
                 scopes.setdefault(scope, []).append(ms)
     found: dict[tuple[tuple[str, str], int], dict[tuple[str, str, int], GM.Conflict]] = {}
+    dropped = dropped_servers(ctx.index)
     for servers in scopes.values():
         for c in GM.conflicts(servers):
             mine = found.setdefault((c.server.gateway, c.server.index), {})
@@ -200,6 +208,14 @@ def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
                 )
                 reasons.append(f"{other}: {why}")
             names = sorted({f"{c.other.gateway[0]}/{c.other.gateway[1]}" for c in conflicts})
+            dropped_here = (gw.namespace, gw.name, i) in dropped
+            partners_gw = [
+                ctx.snapshot.get(K_GATEWAY, c.other.gateway[0], c.other.gateway[1])
+                for c in conflicts
+            ]
+            dated = all(
+                g is not None and g.metadata.get("creationTimestamp") for g in [gw, *partners_gw]
+            )
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
@@ -208,13 +224,24 @@ def conflicting_gateways(ctx: CheckContext) -> Iterator[Result]:
                     f"Gateway {gw.namespace}/{gw.name} servers[{i}] ({conflicts[0].server.protocol}"
                     f" on port {number}) cannot be merged on the same gateway workload with "
                     + "; ".join(reasons)
-                    + ": istiod keeps whichever it reads first and drops the other"
+                    + (
+                        ": istiod reads this Gateway later and drops this server, every host of it"
+                        if dropped_here
+                        else ": istiod reads this Gateway first and keeps this server, dropping "
+                        "the other"
+                    )
+                    + (
+                        ""
+                        if dated
+                        else " (no creationTimestamp: order by name, as for equal times)"
+                    )
                 ),
                 evidence={
                     "port": number,
                     "hosts": _server_hosts(server),
                     "conflicts_with": ", ".join(names),
                     "reasons": sorted({c.reason for c in conflicts}),
+                    "served": not dropped_here,
                 },
             )
 

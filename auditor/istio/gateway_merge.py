@@ -18,10 +18,13 @@ one workload, one port and one `bind`:
   - `opaque`: a server of any other protocol (TCP, MONGO, TLS or HTTPS without `tls`) shares
     the port with any other server (no route name to merge on).
 
-Istio reads Gateways oldest first, so which server survives depends on creation order: every
-server of a conflicting pair is reported. Ports are compared as written on the servers (istiod
-first translates a Service port to its targetPort; two servers reaching one targetPort through
-different Service ports are not compared here).
+Istio reads Gateways oldest first (push_context.go initGateways sorts them with
+sortConfigByCreationTime: creationTimestamp ascending, then name, then namespace; config.go
+configCompareByCreationTime), and mergeGateways keeps the first server of a conflicting pair
+and drops the later one whole, every host of it (`rejected`). Both servers of a pair are
+reported; the exposure map lists only the one kept. Ports are compared as written on the
+servers (istiod first translates a Service port to its targetPort; two servers reaching one
+targetPort through different Service ports are not compared here).
 """
 
 from __future__ import annotations
@@ -133,4 +136,24 @@ def conflicts(servers: Sequence[MergeServer]) -> list[Conflict]:
                 found = conflict_reason(a, b)
                 if found:
                     out.append(Conflict(server=a, other=b, reason=found[0], hosts=found[1]))
+    return out
+
+
+def reading_order(created: object, name: str, namespace: str) -> tuple[str, str, str]:
+    """istiod's reading order of Gateways: creationTimestamp ascending (RFC 3339 strings sort
+    like the times; a missing one sorts first, as Go's zero time), then name, then namespace."""
+    return (created if isinstance(created, str) else "", name, namespace)
+
+
+def rejected(servers: Sequence[MergeServer]) -> set[tuple[tuple[str, str], int]]:
+    """The servers of one gateway workload that mergeGateways drops, given in istiod's reading
+    order (Gateways by `reading_order`, servers as written): a server that cannot be merged with
+    one already kept is skipped (`RecordRejectedConfig`), the kept one stays."""
+    kept: list[MergeServer] = []
+    out: set[tuple[tuple[str, str], int]] = set()
+    for server in servers:
+        if any(conflict_reason(server, k) for k in kept):
+            out.add((server.gateway, server.index))
+        else:
+            kept.append(server)
     return out

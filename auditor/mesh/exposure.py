@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.base.model import ExposureEntry, ResourceRef, RouteRule
 from auditor.input.snapshot import KObject
+from auditor.istio import gateway_merge as GM
 from auditor.istio import gateway_routes as G
 from auditor.istio import hosts as H
 from auditor.istio import matches as M
@@ -123,8 +124,45 @@ def server_tls_mode(server: dict[str, Any]) -> tuple[bool, bool, str]:
     return False, redirect, "REDIRECT" if redirect else "NONE"
 
 
+def dropped_servers(index: MeshIndex) -> set[tuple[str, str, int]]:
+    """(namespace, Gateway, server index) of the servers istiod drops on every gateway workload
+    their Gateway selects: replayed per workload in istiod's reading order
+    (auditor/istio/gateway_merge.py `rejected`)."""
+    return index.cached(_dropped)
+
+
+def _dropped(index: MeshIndex) -> set[tuple[str, str, int]]:
+    by_workload: dict[tuple[str, str, str], list[KObject]] = {}
+    for gw in index.snapshot.objects(K_GATEWAY):
+        for w in index.gateway_workloads(gw):
+            by_workload.setdefault(w.key, []).append(gw)
+    kept: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, int]] = set()
+    for gateways in by_workload.values():
+        ordered = sorted(
+            gateways,
+            key=lambda g: GM.reading_order(
+                g.metadata.get("creationTimestamp"), g.name, g.namespace
+            ),
+        )
+        servers = [
+            GM.merge_server(g.namespace, g.name, i, s)
+            for g in ordered
+            for i, s in enumerate(g.spec.get("servers") or ())
+            if isinstance(s, dict)
+        ]
+        dropped = GM.rejected(servers)
+        for s in servers:
+            key = (*s.gateway, s.index)
+            seen.add(key)
+            if (s.gateway, s.index) not in dropped:
+                kept.add(key)
+    return seen - kept
+
+
 def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
     front = istio_gateway_frontend(index, gw)
+    dropped = dropped_servers(index)
     workloads = index.gateway_workloads(gw)
     bound = index.bound_virtual_services(gw)
     proxies = _proxies(workloads)
@@ -132,8 +170,8 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
     for i, server in enumerate(gw.spec.get("servers") or ()):
         port = server.get("port") or {}
         number = port.get("number")
-        if not isinstance(number, int):
-            continue
+        if not isinstance(number, int) or (gw.namespace, gw.name, i) in dropped:
+            continue  # istiod drops a server it cannot merge with one read before (GW003)
         protocol = str(port.get("protocol") or "").upper()
         is_tls, redirect, tls_mode = server_tls_mode(server)
         listener = f"servers[{i}]" + (f" ({server['name']})" if server.get("name") else "")
