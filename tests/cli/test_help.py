@@ -83,11 +83,14 @@ def test_every_scan_option_is_in_a_titled_group() -> None:
 
 def test_options_keep_their_names_and_destinations() -> None:
     # the grouping moved declarations, not names: a sample across every group still parses
+    # under the group, as the CLI runs it (a command's help option takes the group's names)
+    parent = cli.main.make_context("mesh-audit", ["scan"])
     ctx = scan.make_context(
         "scan",
         ["--from", "x.yaml", "-n", "shop", "--format", "json", "--fail-on", "high",
          "--waivers", "w.yaml", "--notify-format", "json", "--since", "2d", "--jobs", "1",
          "--max-pages", "3", "--debug"],
+        parent=parent,
     )  # fmt: skip
     assert ctx.params["from_paths"] == ("x.yaml",)
     assert ctx.params["namespaces"] == ("shop",)
@@ -116,4 +119,6 @@ def test_every_example_parses_as_written(where: tuple[str, ...]) -> None:
         protected = getattr(ctx, "_protected_args", None) or ctx.protected_args
         name, command, rest = cli.main.resolve_command(ctx, [*protected, *ctx.args])
         assert command is not None and name in cli.main.commands, args
-        command.make_context(str(name), rest)  # a UsageError on an unknown option or value
+        command.make_context(
+            str(name), rest, parent=ctx
+        )  # a UsageError on an unknown option or value

@@ -4,11 +4,10 @@ the navigation. `mkdocs build --strict` (scripts/test.sh) checks the links and a
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import click
 import yaml
@@ -18,17 +17,6 @@ from auditor.checks import all_checks
 from tests.helpers import ROOT
 
 DOCS = ROOT / "docs"
-
-
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "docs_reference", ROOT / "scripts/docs_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["docs_reference"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def prose() -> str:
@@ -48,11 +36,15 @@ def nav_pages(entries: list[object]) -> list[str]:
 
 
 def test_generated_pages_equal_the_registry_and_the_cli() -> None:
-    module = generator()
-    for path, text in module.expected().items():
-        assert path.read_text(encoding="utf-8") == text, (
-            f"{path.relative_to(ROOT)} differs from the code: run python scripts/docs_reference.py"
-        )
+    # in a fresh interpreter: --help as a user gets it, whatever other tests did to click's
+    # per-command state (a command run outside the group caches its own help option names)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "docs_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_every_check_has_its_entry_in_the_checks_page() -> None:
