@@ -199,3 +199,21 @@ def test_target_keys_and_stamp() -> None:
     assert target.key("c", "latest", "report.json") == "a/b/c/latest/report.json"
     assert parse_target("s3://reports").key("c", "index.json") == "c/index.json"
     assert stamp_of("2026-11-25T03:17:00Z") == "20261125T031700Z"
+
+
+def test_an_oversized_index_is_not_rewritten(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.run.deliver import upload
+
+    assert upload_scan(monkeypatch, AFTER, tmp_path / "r1", FIRST).exit_code == 0
+    index_key = "audits/prod-eu-1/index.json"
+    before = objects(s3)[index_key]
+    monkeypatch.setattr(upload, "MAX_INDEX_BYTES", len(before) - 1)
+    second = upload_scan(monkeypatch, AFTER, tmp_path / "r2", SECOND)
+    assert second.exit_code == 6
+    assert second.stderr.splitlines() == [
+        f"mesh-audit: error: s3://{BUCKET}/{index_key} is larger than {len(before) - 1} bytes; "
+        f"not updated; the report files are kept in {tmp_path / 'r2'}"
+    ]
+    assert objects(s3)[index_key] == before

@@ -38,6 +38,7 @@ LATEST = "latest"  # the folder of copies older versions wrote (read by fleet, n
 LATEST_POINTER = "latest.json"
 POINTER_KIND = "MeshAuditLatest"
 INDEX_KEEP = 1000
+MAX_INDEX_BYTES = 64 << 20
 CONTENT_TYPES = {
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
@@ -212,12 +213,17 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, suffix: str) -> None:
 def _read_index(s3: Any, bucket: str, key: str, cluster: str) -> dict[str, Any]:
     fresh: dict[str, Any] = {"kind": "MeshAuditIndex", "cluster": cluster, "runs": []}
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_INDEX_BYTES + 1)
     except Exception as exc:
         code = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code")
         if code in ("NoSuchKey", "404", "NotFound"):
             return fresh
         raise
+    if len(body) > MAX_INDEX_BYTES:
+        # 1000 runs take well under 1 MiB: a larger index is not ours to rewrite
+        raise UploadError(
+            f"s3://{bucket}/{key} is larger than {MAX_INDEX_BYTES} bytes; not updated"
+        )
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
