@@ -120,7 +120,8 @@ def header_value(value: str, what: str) -> str:
 def read_token_file(path: str, what: str) -> str:
     """A bearer token from a file: surrounding whitespace dropped; never shown in a message."""
     try:
-        raw = open(path, "rb").read(64 * 1024 + 1)  # noqa: SIM115 - closed by refcount
+        with open(path, "rb") as fh:
+            raw = fh.read(64 * 1024 + 1)
     except OSError as exc:
         raise OutboundError("usage", f"{what} {path}: cannot read: {exc.strerror}") from None
     try:
