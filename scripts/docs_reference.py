@@ -36,6 +36,10 @@ def checks_block() -> str:
         m = c.meta
         codes = ", ".join(m.ist_codes)
         facts = [f"**{m.category}**", f"default severity **{m.severity.label}**"]
+        low, high = m.severities
+        if low != high:
+            # the finding says why it is not the default (report.json severity_reason)
+            facts.append(f"severity from {low.label} to {high.label}")
         if codes:
             facts.append(f"istioctl analyze {codes}")
         if c.telemetry:

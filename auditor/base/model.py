@@ -97,15 +97,24 @@ class CheckMeta:
     remediation: str
     references: tuple[str, ...] = ()
     ist_codes: tuple[str, ...] = ()
+    # the lowest and highest severity its findings take (a finding says why it is not the
+    # default: Finding.severity_reason); (severity, severity) when it never varies
+    severity_range: tuple[Severity, Severity] | None = None
+
+    @property
+    def severities(self) -> tuple[Severity, Severity]:
+        return self.severity_range or (self.severity, self.severity)
 
     def to_json(self) -> dict[str, Any]:
         """The check's documentation as report.json `checks[]` and `mesh-audit checks` show it:
         `references` lists the docs and then the istioctl analyze codes."""
+        low, high = self.severities
         return {
             "id": self.id,
             "title": self.title,
             "category": str(self.category),
             "severity": self.severity.label,
+            "severity_range": [low.label, high.label],
             "looks_at": list(self.looks_at),
             "rationale": self.rationale,
             "remediation": self.remediation,
@@ -129,6 +138,9 @@ class Result:
     detail: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     severity: Severity | None = None
+    # why `severity` is not the check's default, in words that follow "high: " (e.g.
+    # "reachable from the internet"); every check that sets a severity says why
+    severity_reason: str = ""
     remediation: str | None = None
     ist_code: str | None = None
 
@@ -146,12 +158,14 @@ class Finding:
     evidence: Mapping[str, Any]
     remediation: str
     references: tuple[str, ...]
+    # why the severity differs from the check's default ("" when it does not)
+    severity_reason: str = ""
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (-int(self.severity), self.check, self.resource.key, self.path, self.id)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "check": self.check,
             "category": str(self.category),
@@ -164,6 +178,9 @@ class Finding:
             "remediation": self.remediation,
             "references": list(self.references),
         }
+        if self.severity_reason:
+            out["severity_reason"] = self.severity_reason
+        return out
 
 
 def finding_id(check_id: str, resource: ResourceRef, detail: str) -> str:

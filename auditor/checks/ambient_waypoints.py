@@ -117,6 +117,7 @@ def _use_result(ref: ResourceRef, binding: WP.Binding, meta_path: str = "metadat
     title="Pod opted out of ambient mode in an ambient namespace",
     category=Category.CONFIG,
     severity=Severity.INFO,
+    severity_range=(Severity.INFO, Severity.MEDIUM),
     needs=(K_NAMESPACE, K_DEPLOYMENT, K_POD),
     remediation=(
         "If the opt-out is deliberate, nothing to do; otherwise remove the "
@@ -172,6 +173,7 @@ def ambient_opt_out(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"namespace": w.namespace, **context.to_evidence()},
             severity=Severity.MEDIUM if context.matters else None,
+            severity_reason="it takes mesh traffic or goes around an egress control",
         )
 
 

@@ -194,6 +194,7 @@ def policy_unknown_namespace(ctx: CheckContext) -> Iterator[Result]:
     title="ALLOW AuthorizationPolicy with an empty rule allows every request",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_AP,),
     remediation=(
         "Replace the empty rule with rules naming the callers (`from.source.principals` or "
@@ -248,6 +249,7 @@ def allow_all_rule(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.rules[{i}]",
                 detail=str(i),
                 severity=Severity.HIGH if ap.namespace == root and not selector else None,
+                severity_reason="it applies to every workload in the mesh",
                 message=(
                     f"AuthorizationPolicy {ap.namespace}/{ap.name} has an empty ALLOW rule "
                     f"(spec.rules[{i}]): any caller may send any request to {scope}"

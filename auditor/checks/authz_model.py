@@ -59,11 +59,16 @@ def _shown(entries: list[WorkloadAuthz]) -> list[str]:
     return names
 
 
+# why AUTHZ006/AUTHZ007 are high rather than medium
+EXPOSED_WORKLOAD = "a workload it leaves open is reachable from outside the cluster"
+
+
 @check(
     id="AUTHZ006",
     title="Workloads that take traffic have no AuthorizationPolicy at all",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_AP, K_SERVICE, K_DEPLOYMENT, K_POD, K_GATEWAY, K_NAMESPACE),
     remediation=(
         "Start from default-deny (an ALLOW policy with `spec: {}` in the namespace, or in the "
@@ -97,6 +102,7 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
             path="",
             detail="mesh",
             severity=Severity.HIGH if exposed else None,
+            severity_reason=EXPOSED_WORKLOAD,
             message=(
                 f"No AuthorizationPolicy is enforced anywhere in the mesh: {len(callable_)} "
                 "workload(s) behind Services accept requests from any caller"
@@ -127,6 +133,7 @@ def no_policy(ctx: CheckContext) -> Iterator[Result]:
             path="",
             detail=ns,
             severity=Severity.HIGH if exposed else None,
+            severity_reason=EXPOSED_WORKLOAD,
             message=(
                 f"No AuthorizationPolicy applies to any workload in namespace {ns}: "
                 f"{len(targets)} workload(s) behind Services accept requests from any caller"
@@ -212,6 +219,7 @@ def bypasses(index: MeshIndex) -> dict[tuple[str, int], Bypass]:
     title="An ALLOW rule on client-controlled attributes bypasses an identity requirement",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_AP, K_DEPLOYMENT, K_POD),
     remediation=(
         "Give the weak rule a caller identity too (`from.source.principals`, `namespaces` or "
@@ -239,6 +247,7 @@ def or_bypass(ctx: CheckContext) -> Iterator[Result]:
             path=f"spec.rules[{i}]",
             detail=str(i),
             severity=Severity.HIGH if exposed else None,
+            severity_reason=EXPOSED_WORKLOAD,
             message=(
                 f"AuthorizationPolicy {key} spec.rules[{i}] allows any caller that sets the "
                 f"request attributes it tests; ORed with {', '.join(found.strong)}, it bypasses "
@@ -257,6 +266,7 @@ def or_bypass(ctx: CheckContext) -> Iterator[Result]:
     title="ALLOW AuthorizationPolicy matches by exclusion (notPaths, notValues, ...)",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(K_AP,),
     remediation=(
         "Use ALLOW with positive matches only (`paths`, `methods`, `values`); express the "
@@ -291,6 +301,7 @@ def allow_negative_match(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.rules[{i}].{fields[0]}",
                 detail=str(i),
                 severity=Severity.LOW if identity else None,
+                severity_reason="the rule also requires a caller identity",
                 message=(
                     f"AuthorizationPolicy {policy.key} spec.rules[{i}] ALLOWs by exclusion "
                     f"({', '.join(fields)}): every request not listed is allowed"

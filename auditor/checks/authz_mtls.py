@@ -100,6 +100,7 @@ def _where(view: IdentityView, port: PortView) -> str:
     title="Identity rule on a port that accepts plaintext: a DENY on peer identity is skipped",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.INFO, Severity.HIGH),
     needs=(K_AP, K_PA, K_DEPLOYMENT, K_POD, K_SERVICE),
     remediation=(
         "Use DENY with negative matching (`notPrincipals`, `notNamespaces`), which denies a "
@@ -156,6 +157,7 @@ def identity_rules_on_plaintext(ctx: CheckContext) -> Iterator[Result]:
             path=f"spec.rules[{i}]." + found.paths[0] if found.paths else f"spec.rules[{i}]",
             detail=f"rule:{i}",
             severity=Severity.HIGH if reached else None,
+            severity_reason="callers the rule names reach the port in plaintext",
             message=(
                 f"AuthorizationPolicy {policy} spec.rules[{i}] DENYs by peer identity ({fields}), "
                 "which a plaintext request never carries: "
@@ -197,6 +199,7 @@ def _allow_info(view: IdentityView) -> Result:
         path="",
         detail="allow",
         severity=Severity.INFO,
+        severity_reason="an ALLOW on identity denies plaintext callers: safe, but it breaks them",
         message=(
             "; ".join(_where(view, p) for p in ports)
             + f", but its ALLOW policies ({', '.join(view.allow_policies)}) admit only callers "

@@ -47,6 +47,7 @@ def _guarded(entries: list[WorkloadAuthz]) -> bool:
     title="Workload outside the mesh is served to the internet through a gateway",
     category=Category.AUTHORIZATION,
     severity=Severity.HIGH,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_AP, K_GATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD),
     remediation=(
         "Bring the workload into the mesh (namespace injection or ambient enrollment, and a "
@@ -93,6 +94,7 @@ def outside_mesh_behind_gateway(ctx: CheckContext) -> Iterator[Result]:
             resource=w.obj.ref,
             path=f"{w.meta_path}.labels",
             severity=Severity.MEDIUM if guarded else None,
+            severity_reason="the gateway's own policies restrict its callers",
             message=(
                 f"{w.obj.kind} {w.namespace}/{w.obj.name} is served to the internet through "
                 f"{', '.join(sorted(where))} but is outside the mesh ({status.reason}): no "

@@ -56,6 +56,7 @@ def _external_hosts(ctx: CheckContext) -> Iterator[tuple[KObject, int, str, list
     title="External host is not routed through an egress gateway",
     category=Category.EGRESS_BYPASS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(K_SE, K_VS, K_GATEWAY, K_SERVICE, K_DEPLOYMENT, K_POD),
     remediation=(
         "Route the host through the egress gateway as Istio's egress gateway task does: a "
@@ -138,6 +139,11 @@ def host_not_via_egress_gateway(ctx: CheckContext) -> Iterator[Result]:
             if entry.destination_class == DestinationClass.UNKNOWN
             or (sent_all and all(g.deliberate for g in sent_all))
             else None,
+            severity_reason=(
+                "the destination may not be on the internet"
+                if entry.destination_class == DestinationClass.UNKNOWN
+                else "only a NetworkPolicy naming the destination lets it out"
+            ),
         )
 
 

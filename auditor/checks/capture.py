@@ -44,6 +44,7 @@ def _covers_everything(ranges: str) -> bool:
     title="Workload excludes outbound traffic from sidecar capture",
     category=Category.EGRESS_BYPASS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=WORKLOAD_KINDS,
     remediation=(
         "Remove the traffic.sidecar.istio.io outbound annotations; register the destinations "
@@ -85,6 +86,7 @@ def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence=dict(found),
             severity=Severity.HIGH if everything else None,
+            severity_reason="every outbound address escapes capture",
         )
 
 
@@ -93,6 +95,7 @@ def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
     title="Workload opts out of sidecar injection in an injected namespace",
     category=Category.EGRESS_BYPASS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(*WORKLOAD_KINDS, K_NAMESPACE),
     remediation=(
         'Remove `sidecar.istio.io/inject: "false"` from the pod template, or isolate the '
@@ -134,6 +137,7 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"reason": status.reason, **context.to_evidence()},
             severity=None if context.matters else Severity.LOW,
+            severity_reason="it takes no mesh traffic and goes around no egress control",
         )
 
 
@@ -225,6 +229,7 @@ def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
     title="Namespace is not in the mesh",
     category=Category.EGRESS_BYPASS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.INFO, Severity.MEDIUM),
     needs=(K_NAMESPACE, K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD),
     remediation=(
         "Label the namespace `istio-injection=enabled` (or `istio.io/rev=<revision>`) and "
@@ -290,6 +295,11 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
                 "escapes_egress_control": escapes,
             },
             severity=None if matters else (Severity.LOW if workloads else Severity.INFO),
+            severity_reason=(
+                "its workloads take no mesh traffic and go around no egress control"
+                if workloads
+                else "no workload runs in it"
+            ),
         )
 
 

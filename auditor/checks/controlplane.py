@@ -33,6 +33,7 @@ def _istiods(ctx: CheckContext) -> Iterator[tuple[Workload, int, dict[str, objec
     title="istiod serves its debug interface on plaintext HTTP",
     category=Category.CONFIG,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.INFO, Severity.MEDIUM),
     needs=(K_DEPLOYMENT,),
     remediation=(
         "Set the environment variable ENABLE_DEBUG_ON_HTTP=false on istiod's discovery "
@@ -70,6 +71,7 @@ def debug_on_http(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"address": listener.address, "setting": listener.how},
             severity=Severity.INFO if listener.how == "unknown" else None,
+            severity_reason="the setting comes from a reference the audit cannot read",
         )
 
 
@@ -90,6 +92,7 @@ def _publishing_services(ctx: CheckContext, w: Workload, port: int | None) -> li
     title="istiod serves xDS over plaintext",
     category=Category.CONFIG,
     severity=Severity.HIGH,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_DEPLOYMENT, K_SERVICE),
     remediation=(
         'Add `--grpcAddr=` (the empty address; the page writes it `--grpcAddr=""`) to '
@@ -125,4 +128,5 @@ def plaintext_xds(ctx: CheckContext) -> Iterator[Result]:
             ),
             evidence={"address": listener.address, "services": services},
             severity=None if services else Severity.MEDIUM,
+            severity_reason="no Service publishes the port",
         )

@@ -130,6 +130,7 @@ def _sidecar_scope(sc: KObject) -> str:
     title="VirtualService routes to a host no Service or ServiceEntry registers",
     category=Category.EGRESS_REGISTRATION,
     severity=Severity.LOW,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(K_VS, K_SERVICE, K_SE),
     remediation=(
         "Register the destination host with a ServiceEntry (external hosts) or fix the host "
@@ -171,6 +172,7 @@ def destination_unregistered(ctx: CheckContext) -> Iterator[Result]:
                     ),
                     evidence={"host": host, "external": external},
                     severity=Severity.MEDIUM if external else None,
+                    severity_reason="the host is an external name",
                 )
                 continue
             number = (dest.get("port") or {}).get("number")
@@ -275,6 +277,7 @@ def sidecar_egress_unknown_host(ctx: CheckContext) -> Iterator[Result]:
     title="ServiceEntry registers an over-broad wildcard host",
     category=Category.EGRESS_REGISTRATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_SE,),
     remediation=(
         "List the external hosts the workloads need (`api.example.com`, or at most "
@@ -306,6 +309,7 @@ def service_entry_over_broad(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={"host": host, "exportTo": list(se.spec.get("exportTo") or ["*"])},
                 severity=Severity.HIGH if H.normalize(host) == "*" else None,
+                severity_reason="it registers every host",
             )
 
 

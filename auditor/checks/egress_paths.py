@@ -51,6 +51,7 @@ def _callers(port: PortEntry) -> list[str]:
     title="ServiceEntry opens a cloud metadata endpoint to workloads",
     category=Category.EGRESS_REGISTRATION,
     severity=Severity.HIGH,
+    severity_range=(Severity.INFO, Severity.HIGH),
     needs=(K_SE, K_VS, K_GATEWAY, K_NETPOL, K_DEPLOYMENT, K_POD),
     remediation=(
         "Remove the ServiceEntry unless the workloads need node or instance credentials; give "
@@ -111,6 +112,7 @@ def metadata_endpoint_registered(ctx: CheckContext) -> Iterator[Result]:
                 "callers": list(dict.fromkeys(callers)),
             },
             severity=None if via or careless or not callers else Severity.INFO,
+            severity_reason="only the callers its registration names reach it, directly",
         )
 
 
@@ -119,6 +121,7 @@ def metadata_endpoint_registered(ctx: CheckContext) -> Iterator[Result]:
     title="Plaintext egress to the internet",
     category=Category.TLS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.INFO, Severity.MEDIUM),
     needs=(K_SE, K_VS, K_GATEWAY, K_DR, K_DEPLOYMENT, K_POD),
     remediation=(
         "Have the application call the https:// endpoint, or originate TLS in the mesh: a "
@@ -153,10 +156,16 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
             i = _port_index(se, port.number) if se.kind == "ServiceEntry" else None
             http = port.protocol in HTTP_PROTOCOLS
             severity = Severity.MEDIUM if http else Severity.LOW
+            reasons = [] if http else [f"{port.protocol}: the application may run TLS inside"]
             reach = [g for g in port.direct if g.reachable]
             limited = port.path == "direct" and bool(reach) and all(g.deliberate for g in reach)
             if entry.destination_class is DestinationClass.UNKNOWN or limited:
                 severity = Severity.LOW if http else Severity.INFO
+                reasons.append(
+                    "the destination may not be on the internet"
+                    if entry.destination_class is DestinationClass.UNKNOWN
+                    else "only a NetworkPolicy naming the destination lets it out"
+                )
             if port.path == "egress-gateway" and port.gateway is not None:
                 where = f"the egress gateway {port.gateway.namespace}/{port.gateway.name} sends it"
             elif port.path == "egress-waypoint" and port.gateway is not None:
@@ -180,4 +189,5 @@ def plaintext_internet_egress(ctx: CheckContext) -> Iterator[Result]:
                     "destination_class": str(entry.destination_class),
                 },
                 severity=severity,
+                severity_reason="; ".join(reasons),
             )

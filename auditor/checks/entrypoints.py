@@ -44,6 +44,11 @@ def around_severity(reach: str, plaintext: bool) -> Severity:
     return Severity.LOW
 
 
+def _why(reach: str, plaintext: bool) -> str:
+    """Why around_severity gave what it gave, in words that follow the severity."""
+    return f"reachable from {R.describe(reach)}" + (", in plaintext" if plaintext else "")
+
+
 def _worst(entries: Sequence[ExposureEntry]) -> tuple[Severity, str, bool]:
     """(severity, reachability class, any plaintext) over one resource's entries."""
     best = (Severity.INFO, R.CLUSTER, False)
@@ -74,6 +79,7 @@ def _workloads_text(entries: Sequence[ExposureEntry]) -> str:
     title="Application Service reachable from outside around the Istio ingress gateway",
     category=Category.EXPOSURE,
     severity=Severity.HIGH,
+    severity_range=(Severity.LOW, Severity.HIGH),
     needs=(K_SERVICE, *WORKLOAD_NEEDS),
     remediation=(
         "Make the Service ClusterIP and publish the application through the Istio ingress "
@@ -107,6 +113,7 @@ def service_around_gateway(ctx: CheckContext) -> Iterator[Result]:
             resource=first.gateway,
             path="spec.type",
             severity=severity,
+            severity_reason=_why(reach, plain),
             message=(
                 f"{svc_type} Service {first.gateway.namespace}/{first.gateway.name} exposes "
                 f"{_workloads_text(entries)} on port(s) {_ports_text(entries)} to "
@@ -135,6 +142,7 @@ def service_around_gateway(ctx: CheckContext) -> Iterator[Result]:
     title="Ingress routes to applications through a controller other than Istio's gateway",
     category=Category.EXPOSURE,
     severity=Severity.HIGH,
+    severity_range=(Severity.LOW, Severity.HIGH),
     needs=(K_INGRESS, K_SERVICE, *WORKLOAD_NEEDS),
     remediation=(
         "Publish the hosts through the Istio ingress gateway (a Gateway and VirtualService, or "
@@ -164,7 +172,7 @@ def ingress_around_gateway(ctx: CheckContext) -> Iterator[Result]:
         first = entries[0]
         ing = ctx.snapshot.get(K_INGRESS, first.gateway.namespace, first.gateway.name)
         cls = ingress_class(ing) if ing is not None else ""
-        severity, reach, _ = _worst(entries)
+        severity, reach, plain = _worst(entries)
         plain_hosts = sorted({e.host for e in entries if not e.tls})
         backends = sorted({b for e in entries for b in e.backends})
         yield Result(
@@ -173,6 +181,7 @@ def ingress_around_gateway(ctx: CheckContext) -> Iterator[Result]:
             if ing is not None and ing.spec.get("ingressClassName")
             else "spec",
             severity=severity,
+            severity_reason=_why(reach, plain),
             message=(
                 f"Ingress {first.gateway.namespace}/{first.gateway.name} (class "
                 f"{cls or 'default'}) sends {', '.join(sorted({e.host for e in entries}))} from "
@@ -195,6 +204,7 @@ def ingress_around_gateway(ctx: CheckContext) -> Iterator[Result]:
     title="Workload listens on the node's address (hostPort or hostNetwork)",
     category=Category.EXPOSURE,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=WORKLOAD_NEEDS,
     remediation=(
         "Remove hostPort (or hostNetwork) and expose the workload through a ClusterIP Service "
@@ -226,13 +236,14 @@ def host_port_around_gateway(ctx: CheckContext) -> Iterator[Result]:
     for entries in by_workload.values():
         first = entries[0]
         ref = first.gateway
-        severity, _, plain = _worst(entries)
+        severity, reach, plain = _worst(entries)
         network = first.entry == "host-network"
         spec = "spec" if ref.kind == "Pod" else _spec_path(ctx, ref.kind, ref.namespace, ref.name)
         yield Result(
             resource=ref,
             path=f"{spec}.hostNetwork" if network else f"{spec}.containers",
             severity=severity,
+            severity_reason=_why(reach, plain),
             message=(
                 f"{ref.kind} {ref.namespace}/{ref.name} listens on the node's address "
                 + ("(hostNetwork) on port(s) " if network else "on host port(s) ")

@@ -32,6 +32,7 @@ DR_DOCS = "https://istio.io/latest/docs/reference/config/networking/destination-
     title="No mesh-wide STRICT mutual TLS",
     category=Category.MTLS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_PA,),
     remediation=(
         "Apply a PeerAuthentication named `default` in the root namespace (istio-system) with "
@@ -69,6 +70,7 @@ def no_mesh_wide_strict(ctx: CheckContext) -> Iterator[Result]:
         message=f"Mutual TLS is not enforced mesh-wide: {how}",
         evidence={"mode": effective.mode, "root_namespace": root},
         severity=Severity.HIGH if effective.mode == "DISABLE" else None,
+        severity_reason="mutual TLS is disabled mesh-wide",
     )
 
 
@@ -82,6 +84,13 @@ def _scope(pa: KObject) -> str:
     if selector:
         return "workloads labelled " + ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     return "every workload"
+
+
+def _reason(change: str, mode: str) -> str:
+    """Why _severity is not the check's default (medium)."""
+    if change == "opens" and mode == "DISABLE":
+        return "it turns mutual TLS off where it was enforced"
+    return "it changes nothing" if change not in ("opens", "downgrades") else ""
 
 
 def _severity(change: str, mode: str) -> Severity:
@@ -106,6 +115,7 @@ def _selected(ctx: CheckContext, pa: KObject) -> list[Workload]:
     title="PeerAuthentication accepts plaintext for a namespace, workload or port",
     category=Category.MTLS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.INFO, Severity.HIGH),
     needs=(K_PA,),
     remediation=(
         "Set `mtls.mode: STRICT` (or remove the override to inherit a STRICT mesh default); "
@@ -154,6 +164,7 @@ def weak_peer_authentication(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={"mode": mode, "inherits": parent.mode, "selector": dict(selector)},
                 severity=_severity(change, mode),
+                severity_reason=_reason(change, mode),
             )
         own = parent.mode if mode == "UNSET" else mode
         workloads = _selected(ctx, pa) if selector else []
@@ -167,8 +178,10 @@ def weak_peer_authentication(ctx: CheckContext) -> Iterator[Result]:
                 {h for w in workloads for h in ctx.index.webhook_callers(w).get(port, ())}
             )
             severity = _severity(change, pmode)
+            reason = _reason(change, pmode)
             if change == "opens" and callers:
                 severity = Severity.LOW
+                reason = "the Kubernetes API server calls the port as an admission webhook"
                 effect = (
                     f"opens port {port} to plaintext for the Kubernetes API server, which "
                     f"calls it as an admission webhook ({'; '.join(callers)}) without a mesh "
@@ -195,6 +208,7 @@ def weak_peer_authentication(ctx: CheckContext) -> Iterator[Result]:
                     "webhooks": callers,
                 },
                 severity=severity,
+                severity_reason=reason,
             )
 
 

@@ -62,6 +62,7 @@ def check(
     severity: Severity,
     needs: Iterable[str],
     remediation: str,
+    severity_range: tuple[Severity, Severity] | None = None,
     references: Iterable[str] = (),
     ist_codes: Iterable[str] = (),
     telemetry: bool = False,
@@ -70,6 +71,8 @@ def check(
     """Register a check. `needs` lists the kind keys it reads (see auditor.input.kinds).
     `unjudged(ctx)` names what keeps this input from being judged (the runner then records
     "not judged: <why>" on the check's run instead of running it), or returns "".
+    `severity_range` (lowest, highest) declares the severities its findings take when they
+    are not all `severity`; each such finding says why (Result.severity_reason).
 
     The function's docstring is the check's documentation: why it matters and when it fires.
     """
@@ -82,6 +85,8 @@ def check(
         doc = (fn.__doc__ or "").strip()
         if not doc:
             raise ValueError(f"check {id} has no docstring")
+        if severity_range is not None and not severity_range[0] <= severity <= severity_range[1]:
+            raise ValueError(f"check {id}: default severity outside its severity_range")
         needs_t = tuple(needs)
         meta = CheckMeta(
             id=id,
@@ -93,6 +98,7 @@ def check(
             remediation=remediation,
             references=tuple(references),
             ist_codes=tuple(ist_codes),
+            severity_range=severity_range,
         )
         REGISTRY[id] = Check(
             meta=meta, needs=needs_t, fn=fn, doc=doc, telemetry=telemetry, unjudged=unjudged

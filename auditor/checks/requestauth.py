@@ -28,6 +28,7 @@ def _jwt_rules(spec: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
     title="RequestAuthentication without a policy that requires a token",
     category=Category.AUTHORIZATION,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_RA, K_AP, K_DEPLOYMENT, K_POD),
     remediation=(
         "Require the token: an AuthorizationPolicy on the same workloads that DENYs "
@@ -76,6 +77,7 @@ def token_optional(ctx: CheckContext) -> Iterator[Result]:
             resource=ra.ref,
             path="spec.jwtRules",
             severity=Severity.HIGH if exposed else None,
+            severity_reason="a workload it applies to is reachable from outside the cluster",
             message=(
                 f"RequestAuthentication {ra.namespace}/{ra.name} validates tokens on "
                 f"{', '.join(e.display for e in optional)}, but "

@@ -42,11 +42,12 @@ def to_finding(chk: Check, result: Result) -> Finding:
     references = list(meta.references)
     codes = [result.ist_code] if result.ist_code else list(meta.ist_codes)
     references.extend(c for c in codes if c not in references)
+    severity = result.severity if result.severity is not None else meta.severity
     return Finding(
         id=finding_id(meta.id, result.resource, result.detail or result.path),
         check=meta.id,
         category=meta.category,
-        severity=result.severity if result.severity is not None else meta.severity,
+        severity=severity,
         title=meta.title,
         message=result.message,
         resource=result.resource,
@@ -54,6 +55,7 @@ def to_finding(chk: Check, result: Result) -> Finding:
         evidence=dict(result.evidence),
         remediation=result.remediation or meta.remediation,
         references=tuple(references),
+        severity_reason=result.severity_reason if severity != meta.severity else "",
     )
 
 

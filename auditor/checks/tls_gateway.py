@@ -42,6 +42,7 @@ from auditor.mesh.index import (
     title="Plaintext HTTP serves backends on an externally reachable gateway",
     category=Category.TLS,
     severity=Severity.HIGH,
+    severity_range=(Severity.LOW, Severity.HIGH),
     needs=(*ISTIO_GATEWAY_NEEDS, *K8S_GATEWAY_NEEDS, "gateway.networking.k8s.io/HTTPRoute"),
     remediation=(
         "Serve the hosts over HTTPS and make the plaintext port redirect: `tls: {httpsRedirect: "
@@ -80,6 +81,7 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.servers[{i}]",
                 detail=server_key(server),
                 severity=external_severity(reach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
+                severity_reason=f"reachable from {R.describe(reach.cls)}",
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} serves {', '.join(hosts)} over plaintext "
                     f"HTTP on port {number} of a gateway reachable from {R.describe(reach.cls)}, "
@@ -112,6 +114,7 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
                     path=f"spec.parentRefs[{att.parent_index}]",
                     detail=f"{kgw.namespace}/{kgw.name}/{name}",
                     severity=external_severity(kreach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
+                    severity_reason=f"reachable from {R.describe(kreach.cls)}",
                     message=(
                         f"{att.route.kind} {att.route.namespace}/{att.route.name} sends plaintext "
                         f"HTTP from listener {name!r} (port {listeners[li].get('port')}) of "
@@ -135,6 +138,7 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
     title="HTTPS/TLS server or listener has no certificate configured",
     category=Category.TLS,
     severity=Severity.HIGH,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(*ISTIO_GATEWAY_NEEDS, *K8S_GATEWAY_NEEDS),
     remediation=(
         "Set tls.credentialName to a kubernetes.io/tls Secret in the gateway workload's "
@@ -164,6 +168,7 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.servers[{i}].tls",
                 detail=server_key(server),
                 severity=external_severity(external, Severity.HIGH, Severity.MEDIUM),
+                severity_reason="no external Service carries the port",
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} terminates TLS on port {number} for "
                     f"{', '.join(server.get('hosts') or [])} but names no certificate "
@@ -187,6 +192,7 @@ def missing_certificate(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.listeners[{i}].tls.certificateRefs",
                 detail=str(listener.get("name")),
                 severity=external_severity(external, Severity.HIGH, Severity.MEDIUM),
+                severity_reason="no external Service carries the port",
                 message=(
                     f"Gateway {kgw.namespace}/{kgw.name} listener {listener.get('name')!r} "
                     f"terminates {listener.get('protocol')} on port {listener.get('port')} "
@@ -253,6 +259,7 @@ def credential_uses(index: MeshIndex) -> Iterator[CredentialUse]:
     title="Gateway certificate Secret does not exist (or may not be referenced)",
     category=Category.TLS,
     severity=Severity.HIGH,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(*ISTIO_GATEWAY_NEEDS, K_SECRET, K_KGATEWAY, K_REFGRANT),
     remediation=(
         "Create the Secret (type kubernetes.io/tls with tls.crt and tls.key) in the namespace of "
@@ -286,6 +293,7 @@ def missing_credential_secret(ctx: CheckContext) -> Iterator[Result]:
             path=use.path,
             detail=f"{use.path}={use.namespace}/{use.name}",
             severity=external_severity(use.external, Severity.HIGH, Severity.MEDIUM),
+            severity_reason="no external Service carries the port",
             message=f"{use.resource.display()} uses a certificate it cannot load: {why}",
             evidence={"secret": f"{use.namespace}/{use.name}", "external": use.external},
         )
@@ -296,6 +304,7 @@ def missing_credential_secret(ctx: CheckContext) -> Iterator[Result]:
     title="Gateway certificate Secret is malformed or expired",
     category=Category.TLS,
     severity=Severity.HIGH,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(*ISTIO_GATEWAY_NEEDS, K_SECRET, K_KGATEWAY, K_REFGRANT),
     remediation=(
         "Store the certificate chain and key as tls.crt and tls.key (type kubernetes.io/tls), "
@@ -326,6 +335,7 @@ def invalid_credential_secret(ctx: CheckContext) -> Iterator[Result]:
             path=use.path,
             detail=f"{use.path}={use.namespace}/{use.name}",
             severity=external_severity(use.external, Severity.HIGH, Severity.MEDIUM),
+            severity_reason="no external Service carries the port",
             message=(
                 f"{use.resource.display()} uses Secret {use.namespace}/{use.name}, which {problem}"
             ),

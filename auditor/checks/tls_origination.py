@@ -68,6 +68,7 @@ def _defaults(ctx: CheckContext) -> V.OriginationDefaults:
     title="DestinationRule originates TLS without a CA to verify the server",
     category=Category.TLS,
     severity=Severity.LOW,
+    severity_range=(Severity.INFO, Severity.MEDIUM),
     needs=(K_DR,),
     remediation=(
         "Set caCertificates (a CA bundle path in the proxy, or `system` for the OS roots), or "
@@ -102,13 +103,16 @@ def origination_without_ca(ctx: CheckContext) -> Iterator[Result]:
     does.
     """
     defaults = _defaults(ctx)
+    reason = ""
     if defaults.verify is True:
+        reason = f"on {defaults.basis} the proxy verifies the server against the system roots"
         severity, verdict = (
             Severity.INFO,
             f"; on {defaults.basis} the proxy verifies it against the system roots, so any "
             "publicly trusted CA can vouch for it",
         )
     elif defaults.verify is False:
+        reason = f"on {defaults.basis} the server's certificate is not verified at all"
         severity, verdict = (
             Severity.MEDIUM,
             f"; on {defaults.basis} the server's certificate is not verified at all",
@@ -133,6 +137,7 @@ def origination_without_ca(ctx: CheckContext) -> Iterator[Result]:
                 path=o.path,
                 detail=o.path,
                 severity=severity,
+                severity_reason=reason,
                 ist_code="IST0129" if o.port_level else "IST0128",
                 message=(
                     f"DestinationRule {dr.namespace}/{dr.name} originates TLS ({tls.get('mode')}) "
@@ -189,6 +194,7 @@ def insecure_skip_verify(ctx: CheckContext) -> Iterator[Result]:
     title="DestinationRule originates TLS without subjectAltNames",
     category=Category.TLS,
     severity=Severity.LOW,
+    severity_range=(Severity.INFO, Severity.LOW),
     needs=(K_DR,),
     remediation=(
         "List the names the server's certificate must carry in subjectAltNames, so a "
@@ -245,6 +251,9 @@ def origination_without_san(ctx: CheckContext) -> Iterator[Result]:
                 path=o.path,
                 detail=o.path,
                 severity=severity,
+                severity_reason=(
+                    f"on {defaults.basis} istiod checks the certificate against the request's Host"
+                ),
                 message=(
                     f"DestinationRule {dr.namespace}/{dr.name} originates TLS to "
                     f"{dr.spec.get('host')} in its {o.where} without subjectAltNames{verdict}"

@@ -51,6 +51,7 @@ def weak_cipher(name: str) -> bool:
     title="Gateway server accepts TLS versions older than 1.2",
     category=Category.TLS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(*ISTIO_GATEWAY_NEEDS, "ConfigMap"),
     remediation=(
         "Set tls.minProtocolVersion: TLSV1_2 (or TLSV1_3) on the server, or "
@@ -83,6 +84,7 @@ def old_tls_version(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.servers[{i}].tls.minProtocolVersion",
                 detail=server_key(server),
                 severity=external_severity(external, Severity.MEDIUM, Severity.LOW),
+                severity_reason="" if external else "no external Service carries the port",
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} port {number} accepts {version} "
                     f"(minimum set by {source})"
@@ -96,6 +98,7 @@ def old_tls_version(ctx: CheckContext) -> Iterator[Result]:
     title="Gateway server allows weak cipher suites",
     category=Category.TLS,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.LOW, Severity.MEDIUM),
     needs=(*ISTIO_GATEWAY_NEEDS, "ConfigMap"),
     remediation=(
         "Limit tls.cipherSuites (or meshConfig.tlsDefaults.cipherSuites) to ECDHE suites with "
@@ -126,6 +129,7 @@ def weak_ciphers(ctx: CheckContext) -> Iterator[Result]:
                 path=f"spec.servers[{i}].tls.cipherSuites",
                 detail=server_key(server),
                 severity=external_severity(external, Severity.MEDIUM, Severity.LOW),
+                severity_reason="" if external else "no external Service carries the port",
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} port {number} allows weak cipher suites "
                     f"{', '.join(weak)}"
