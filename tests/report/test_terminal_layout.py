@@ -75,6 +75,12 @@ def test_demo_at_80_columns(monkeypatch: pytest.MonkeyPatch, demo_data: dict[str
     assert [line for line in lines if line.rstrip().endswith(ELLIPSIS)] == []
     # longer than 80 only where one word (a URL, a host) is longer than the line
     assert [line for line in lines if len(line) > 80 and " " in line.strip()] == []
+    # a severity that is not the check's default says why, under the finding's header
+    at = lines.index("  [HIGH    ] AUTHZ006  Namespace payments")
+    assert _flat("\n".join(lines[at + 1 : at + 3])).startswith(
+        "high: a workload it leaves open is reachable from outside the cluster (check default: "
+        "medium)"
+    )
     # medium findings are listed too; low and info counted, with the option that lists them
     assert "  [MEDIUM  ] MTLS001  Namespace istio-system" in lines
     by_sev = demo_data["summary"]["by_severity"]
