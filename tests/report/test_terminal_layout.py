@@ -5,6 +5,7 @@ command that writes the report. Through the CLI on the demo mesh and a generated
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -244,3 +245,21 @@ def test_cli_summary_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "\x1b" not in result.stdout
     assert any(len(line) > 80 for line in result.stdout.splitlines())  # not wrapped when piped
     assert ELLIPSIS not in result.stdout
+
+
+def test_failed_controls_end_the_summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--from", str(DEMO), "--framework", "istio-best-practices"]
+    text = _summary(monkeypatch, [*args, "--format", "json", "--output-dir", str(out)])
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (fw,) = report["compliance"]
+    failed = [c["id"] for c in fw["controls"] if c["status"] == "failed"]
+    assert failed  # the demo fails controls of Istio's security best practices
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("istio-best-practices: "))
+    block = _flat("\n".join(lines[at : lines.index(f"Wrote {out / 'report.json'}")]))
+    assert block == (
+        f"istio-best-practices: {len(failed)} of {len(fw['controls'])} controls failed: "
+        + ", ".join(failed)
+    )
+    assert lines[at - 2].startswith("Score: ")  # score, counts, then the controls
