@@ -284,6 +284,8 @@ def namespace_egress_unrestricted(ctx: CheckContext) -> Iterator[Result]:
         if excluded_namespace(ctx.index, ns) or not app_workloads(ctx.index, ns):
             continue
         loose, opened = uncontained(ctx.index, ns)
+        # no NetworkPolicy selects a host-network pod: BYP007 reports those
+        loose = [w for w in loose if w.pod_spec.get("hostNetwork") is not True]
         if loose:
             found.append((ns, [f"{w.obj.kind} {w.obj.name}" for w in loose], opened))
     if not found:

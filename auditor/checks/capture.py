@@ -245,12 +245,13 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
 
     Fires per namespace without `istio-injection=enabled`, `istio.io/rev` or ambient mode,
     leaving out system namespaces, the Istio root namespace, namespaces holding only
-    control-plane or gateway pods, and namespaces whose every workload is in the mesh by what
-    it runs (a statically injected istio-proxy) (IST0102). Medium when one of its workloads
-    outside the mesh takes traffic the mesh sends it or goes around an egress control the mesh
-    enforces (auditor/mesh/outside.py); low when they do neither (components kept out on
-    purpose that serve no mesh traffic); an empty unlabelled namespace is informational, and a
-    namespace with injection explicitly disabled is reported only when it holds workloads.
+    control-plane or gateway pods, or only host-network pods (BYP007 reports those: they can
+    never be injected), and namespaces whose every workload is in the mesh by what it runs (a
+    statically injected istio-proxy) (IST0102). Medium when one of its workloads outside the
+    mesh takes traffic the mesh sends it or goes around an egress control the mesh enforces
+    (auditor/mesh/outside.py); low when they do neither (components kept out on purpose that
+    serve no mesh traffic); an empty unlabelled namespace is informational, and a namespace with
+    injection explicitly disabled is reported only when it holds workloads.
     """
     for ns in ctx.snapshot.objects(K_NAMESPACE):
         if excluded_namespace(ctx.index, ns.name):
@@ -261,7 +262,12 @@ def namespace_not_injected(ctx: CheckContext) -> Iterator[Result]:
         workloads = app_workloads(ctx.index, ns.name)
         # membership is judged from what runs: a statically injected (kube-inject, GitOps)
         # or ambient workload in an unlabelled namespace is in the mesh
-        outsiders = [w for w in workloads if not ctx.index.mesh_status(w).in_mesh]
+        # host-network pods can never be injected: BYP007 reports them (one fact, one finding)
+        outsiders = [
+            w
+            for w in workloads
+            if not ctx.index.mesh_status(w).in_mesh and w.pod_spec.get("hostNetwork") is not True
+        ]
         if workloads and not outsiders:
             continue
         workloads = outsiders
