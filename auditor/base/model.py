@@ -211,6 +211,26 @@ class ServicePort:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadBalancerTls:
+    """TLS a cloud load balancer terminates on a Service port (auditor/istio/lb_tls.py): the
+    internet hop is TLS; the hop from the load balancer to the pods is TLS only when it
+    re-encrypts (`backend_tls`)."""
+
+    provider: str
+    annotation: str  # the annotation that asks for it, as written on the Service
+    backend_tls: bool
+    reference: str  # the provider's documentation or controller source
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "annotation": self.annotation,
+            "backend_tls": self.backend_tls,
+            "reference": self.reference,
+        }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class RouteRule:
     """One route rule behind a listener: what requests it matches and where they go."""
@@ -263,6 +283,8 @@ class ExposureEntry:
     source_ranges: tuple[str, ...] = ()
     via_istio_gateway: bool = True
     workloads: tuple[str, ...] = ()
+    # TLS the cloud load balancer terminates on every external Service port carrying the entry
+    lb_tls: LoadBalancerTls | None = None
 
     def sort_key(self) -> tuple[bool, str, int, str]:
         return (not self.external, self.host, self.port, self.gateway.key)
@@ -294,4 +316,5 @@ class ExposureEntry:
             "source_ranges": list(self.source_ranges),
             "via_istio_gateway": self.via_istio_gateway,
             "workloads": list(self.workloads),
+            **({"lb_tls": self.lb_tls.to_json()} if self.lb_tls else {}),
         }

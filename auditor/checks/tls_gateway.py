@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auditor.base.model import Category, ResourceRef, Result, Severity
+from auditor.base.model import Category, LoadBalancerTls, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.checks.tls_common import (
     GATEWAY_API_DOCS,
@@ -24,7 +24,14 @@ from auditor.checks.tls_common import (
 from auditor.istio import gatewayapi as GA
 from auditor.istio import reachability as R
 from auditor.mesh.exposure import gateway_exposure, istio_servers, server_key, server_tls_mode
-from auditor.mesh.exposure_frontend import EXPOSED, PLAINTEXT_HTTP, k8s_gateway_frontend
+from auditor.mesh.exposure_frontend import (
+    EXPOSED,
+    LB_TERMINATED,
+    PLAINTEXT_HTTP,
+    k8s_gateway_frontend,
+    k8s_service_ports,
+    listener_lb_tls,
+)
 from auditor.mesh.exposure_gatewayapi import attachments, route_backends
 from auditor.mesh.index import (
     K_GATEWAY,
@@ -61,7 +68,12 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
     when the gateway is reachable from outside and some bound route sends to a backend: high
     when the internet (or every node's address) reaches the port, low when only an internal or
     source-restricted load balancer does (the plaintext stays on the private network or the
-    allowed ranges).
+    allowed ranges), and low when the cloud load balancer in front terminates TLS on every
+    external port that carries it (AWS `aws-load-balancer-ssl-cert` with `ssl-ports`, Oracle
+    `oci-load-balancer-ssl-ports`, Alibaba `https:`/`tcpssl:` protocol-port, DigitalOcean
+    `tls-ports` on a REGIONAL load balancer: auditor/istio/lb_tls.py): the internet hop is TLS
+    and the plaintext hop runs from the load balancer to the gateway inside the provider's
+    network, as on an internal load balancer; the finding says so and names the annotation.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
         entries = [e for e in gateway_exposure(ctx.index, gw) if e.reachability != R.CLUSTER]
@@ -76,28 +88,37 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
             hosts = sorted({e.host for e in served})
             backends = sorted({b for e in served for b in e.backends})
             reach = R.widest([R.Reach(e.reachability, e.reach_reason) for e in served])
+            lb = served[0].lb_tls if all(e.tls_mode == LB_TERMINATED for e in served) else None
+            exposed = reach.cls in EXPOSED and lb is None
             yield Result(
                 resource=gw.ref,
                 path=f"spec.servers[{i}]",
                 detail=server_key(server),
-                severity=external_severity(reach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
-                severity_reason=f"reachable from {R.describe(reach.cls)}",
+                severity=external_severity(exposed, Severity.HIGH, Severity.LOW),
+                severity_reason=(
+                    f"TLS terminated at the load balancer ({lb.provider}); plaintext only from it "
+                    "to the gateway, inside the network"
+                    if lb
+                    else f"reachable from {R.describe(reach.cls)}"
+                ),
                 message=(
                     f"Gateway {gw.namespace}/{gw.name} serves {', '.join(hosts)} over plaintext "
                     f"HTTP on port {number} of a gateway reachable from {R.describe(reach.cls)}, "
-                    f"routing to {', '.join(backends)}, with no redirect to HTTPS"
+                    f"routing to {', '.join(backends)}, with no redirect to HTTPS" + _lb_words(lb)
                 ),
                 evidence={
                     "port": number,
                     "hosts": hosts,
                     "backends": backends,
                     "reachability": reach.cls,
+                    **({"lb_tls": lb.to_json()} if lb else {}),
                 },
             )
     for kgw in ctx.snapshot.objects(K_KGATEWAY):
         if not ctx.index.is_istio_k8s_gateway(kgw):
             continue
-        kreach = k8s_gateway_frontend(ctx.index, kgw).reach
+        kfront = k8s_gateway_frontend(ctx.index, kgw)
+        kreach = kfront.reach
         if kreach.cls == R.CLUSTER:
             continue
         listeners = kgw.spec.get("listeners") or []
@@ -109,25 +130,49 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
                 if redirect_only or not backends:
                     continue
                 name = listeners[li].get("name")
+                number = listeners[li].get("port")
+                lb = (
+                    listener_lb_tls(kfront, k8s_service_ports(kfront.services, number))
+                    if isinstance(number, int) and kfront.services
+                    else None
+                )
                 yield Result(
                     resource=att.route.ref,
                     path=f"spec.parentRefs[{att.parent_index}]",
                     detail=f"{kgw.namespace}/{kgw.name}/{name}",
-                    severity=external_severity(kreach.cls in EXPOSED, Severity.HIGH, Severity.LOW),
-                    severity_reason=f"reachable from {R.describe(kreach.cls)}",
+                    severity=external_severity(
+                        kreach.cls in EXPOSED and lb is None, Severity.HIGH, Severity.LOW
+                    ),
+                    severity_reason=(
+                        f"TLS terminated at the load balancer ({lb.provider}); plaintext only "
+                        "from it to the gateway, inside the network"
+                        if lb
+                        else f"reachable from {R.describe(kreach.cls)}"
+                    ),
                     message=(
                         f"{att.route.kind} {att.route.namespace}/{att.route.name} sends plaintext "
-                        f"HTTP from listener {name!r} (port {listeners[li].get('port')}) of "
+                        f"HTTP from listener {name!r} (port {number}) of "
                         f"Gateway {kgw.namespace}/{kgw.name}, reachable from "
                         f"{R.describe(kreach.cls)}, to "
-                        f"{', '.join(sorted(set(backends)))}"
+                        f"{', '.join(sorted(set(backends)))}" + _lb_words(lb)
                     ),
                     evidence={
                         "gateway": f"{kgw.namespace}/{kgw.name}",
                         "listener": name,
                         "backends": sorted(set(backends)),
+                        **({"lb_tls": lb.to_json()} if lb else {}),
                     },
                 )
+
+
+def _lb_words(lb: LoadBalancerTls | None) -> str:
+    if lb is None:
+        return ""
+    return (
+        f"; TLS is terminated at the load balancer ({lb.provider}, {lb.annotation}), so the "
+        "internet hop is encrypted and the plaintext hop runs from the load balancer to the "
+        "gateway inside the network"
+    )
 
 
 # ---- certificates -------------------------------------------------------------------------

@@ -23,10 +23,11 @@ from typing import Any
 
 from auditor.base.model import ExposureEntry, RouteRule, ServicePort
 from auditor.input.snapshot import KObject
+from auditor.istio import lb_tls as L
 from auditor.istio import protocols as P
 from auditor.istio import reachability as R
 from auditor.istio.injection import is_gateway_pod
-from auditor.mesh.exposure_frontend import service_addresses, service_is_external
+from auditor.mesh.exposure_frontend import lb_terminated, service_addresses, service_is_external
 from auditor.mesh.exposure_gatewayapi import k8s_gateway_exposure
 from auditor.mesh.index import K_INGRESS, K_KGATEWAY, K_SERVICE, MeshIndex, Workload
 
@@ -102,13 +103,27 @@ def service_entries(index: MeshIndex, skip: set[tuple[str, str]]) -> Iterator[Ex
                 port_notes.append(
                     "protocol unknown: the port has no appProtocol and no protocol name prefix"
                 )
+            # a cloud load balancer may terminate TLS on this port (auditor/istio/lb_tls.py)
+            lb_tls = None if svc.spec.get("externalIPs") else L.port_tls(svc.raw, port)
+            # behind a terminating load balancer the pods speak what it sends them (TLS only
+            # when it re-encrypts), whatever the port's name suggests
+            edge = (
+                lb_terminated(
+                    lb_tls.backend_tls,
+                    "APPLICATION" if lb_tls.backend_tls else "NONE",
+                    lb_tls,
+                    "the pods",
+                )
+                if lb_tls
+                else (P.encrypted(protocol), _tls_mode(protocol), ())
+            )
             label = f"ports[{i}]" + (f" ({port['name']})" if port.get("name") else "")
             yield ExposureEntry(
                 host=host,
                 port=int(port["port"]),
                 protocol=protocol,
-                tls=P.encrypted(protocol),
-                tls_mode=_tls_mode(protocol),
+                tls=edge[0],
+                tls_mode=edge[1],
                 gateway=svc.ref,
                 listener=label,
                 external=reach.outside,
@@ -116,7 +131,8 @@ def service_entries(index: MeshIndex, skip: set[tuple[str, str]]) -> Iterator[Ex
                 routes=(),
                 backends=(f"{svc.name}.{svc.namespace}.svc.{index.domain}:{port['port']}",),
                 service_ports=(sp,),
-                notes=tuple(port_notes),
+                notes=tuple(port_notes) + edge[2],
+                lb_tls=lb_tls,
                 entry="service",
                 reachability=reach.cls,
                 reach_reason=reach.reason,

@@ -28,7 +28,9 @@ from auditor.mesh.exposure_frontend import (
     TLS_PROTOCOLS,
     istio_gateway_frontend,
     istio_service_ports,
+    lb_terminated,
     listener_external,
+    listener_lb_tls,
     listener_reach,
 )
 from auditor.mesh.exposure_gatewayapi import k8s_gateway_exposure
@@ -209,14 +211,18 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
             if not any(H.intersects(ghost.host, h) for h in served):
                 served.setdefault(ghost.host, ([], []))
         reach = listener_reach(front, ports)
+        lb_tls = None if redirect else listener_lb_tls(front, ports)
+        edge_tls, edge_mode, notes = lb_terminated(is_tls, tls_mode, lb_tls)
         for host, (routes, rules) in served.items():
             backends = [b for rule in rules for b in rule.backends]
             yield ExposureEntry(
                 host=host,
                 port=number,
                 protocol=protocol,
-                tls=is_tls,
-                tls_mode=tls_mode,
+                tls=edge_tls,
+                tls_mode=edge_mode,
+                notes=notes,
+                lb_tls=lb_tls,
                 gateway=gw.ref,
                 listener=listener,
                 external=listener_external(front, ports),

@@ -12,13 +12,14 @@ of Istio's class: the Service Istio deploys for it (`<name>-<class>`, or one sel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.base.model import ServicePort
+from auditor.base.model import LoadBalancerTls, ServicePort
 from auditor.input.snapshot import KObject
 from auditor.istio import gatewayapi as GA
+from auditor.istio import lb_tls as L
 from auditor.istio import reachability as R
 from auditor.mesh.index import MeshIndex, Workload
 
@@ -147,6 +148,69 @@ def listener_reach(front: Frontend, ports: Sequence[ServicePort]) -> R.Reach:
     carrying = {(p.namespace, p.name) for p in ports}
     return R.widest(
         [R.service_reach(s.raw) for s in front.services if (s.namespace, s.name) in carrying]
+    )
+
+
+def listener_lb_tls(front: Frontend, ports: Sequence[ServicePort]) -> LoadBalancerTls | None:
+    """The TLS cloud load balancers terminate for a listener (auditor/istio/lb_tls.py): when
+    every Service port that carries it from outside the cluster is a LoadBalancer port whose load
+    balancer terminates TLS. None when one passes the bytes through as they come (or a NodePort
+    or externalIPs Service carries it, or none does)."""
+    by_key = {(s.namespace, s.name): s for s in front.services}
+    found: list[LoadBalancerTls] = []
+    for p in ports:
+        svc = by_key.get((p.namespace, p.name))
+        if svc is None or not service_is_external(svc):
+            continue
+        if svc.spec.get("type") != "LoadBalancer" or svc.spec.get("externalIPs"):
+            return None
+        spec_port = next(
+            (
+                sp
+                for sp in svc.spec.get("ports") or ()
+                if isinstance(sp, Mapping) and sp.get("port") == p.port
+            ),
+            None,
+        )
+        tls = L.port_tls(svc.raw, spec_port) if spec_port is not None else None
+        if tls is None:
+            return None
+        found.append(tls)
+    return found[0] if found else None
+
+
+LB_TERMINATED = "LB_TERMINATED"
+
+
+def lb_terminated(
+    tls: bool, mode: str, lb_tls: LoadBalancerTls | None, target: str = "the gateway"
+) -> tuple[bool, str, tuple[str, ...]]:
+    """(internet hop encrypted, tls_mode, notes) of a listener whose load balancer may
+    terminate TLS: a plaintext listener behind one is TLS on the internet hop
+    (`LB_TERMINATED`), plaintext from the load balancer on."""
+    if lb_tls is None:
+        return tls, mode, ()
+    where = f"TLS is terminated at the load balancer ({lb_tls.provider}, {lb_tls.annotation})"
+    if tls:
+        hop = (
+            f"it re-encrypts to {target}"
+            if lb_tls.backend_tls
+            else ("it sends plaintext to this TLS listener, which cannot complete a handshake")
+        )
+        return tls, mode, (f"{where}; {hop}",)
+    if lb_tls.backend_tls:
+        return (
+            True,
+            LB_TERMINATED,
+            (
+                f"{where}; it re-encrypts to {target}, whose listener here is plaintext: those "
+                "connections fail",
+            ),
+        )
+    return (
+        True,
+        LB_TERMINATED,
+        (f"{where}; the hop from the load balancer to {target} is plaintext inside the network",),
     )
 
 

@@ -20,7 +20,9 @@ from auditor.mesh.exposure_frontend import (
     TLS_PROTOCOLS,
     k8s_gateway_frontend,
     k8s_service_ports,
+    lb_terminated,
     listener_external,
+    listener_lb_tls,
     listener_reach,
 )
 from auditor.mesh.index import MeshIndex
@@ -123,15 +125,21 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
             served[H.normalize(hostname) if hostname else "*"] = ([], [])
         service_ports = k8s_service_ports(front.services, number)
         reach = listener_reach(front, service_ports)
+        lb_tls = listener_lb_tls(front, service_ports)
         for host, (refs, rules) in served.items():
             redirect_only = protocol == "HTTP" and bool(rules) and all(r.redirect for r in rules)
             bks = [b for rule in rules for b in rule.backends]
+            edge = lb_terminated(
+                protocol in TLS_PROTOCOLS,
+                mode or ("REDIRECT" if redirect_only else "NONE"),
+                None if redirect_only else lb_tls,
+            )
             yield ExposureEntry(
                 host=host,
                 port=number,
                 protocol=protocol,
-                tls=protocol in TLS_PROTOCOLS,
-                tls_mode=mode or ("REDIRECT" if redirect_only else "NONE"),
+                tls=edge[0],
+                tls_mode=edge[1],
                 gateway=gw.ref,
                 listener=f"listeners[{i}] ({listener.get('name') or ''})",
                 external=listener_external(front, service_ports),
@@ -140,7 +148,8 @@ def k8s_gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntr
                 backends=tuple(sorted(set(bks))),
                 redirect_only=redirect_only,
                 service_ports=service_ports,
-                notes=front.notes,
+                notes=front.notes + edge[2],
+                lb_tls=lb_tls,
                 rules=tuple(dict.fromkeys(rules)),
                 entry="gateway-api",
                 reachability=reach.cls,

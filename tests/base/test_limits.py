@@ -151,7 +151,13 @@ def test_a_50_mb_scalar_ends_in_a_bounded_run(tmp_path: Path) -> None:
         tmp_path,
         {
             "40-shop.yaml": [
-                ("  name: cart\n", f"  name: cart\n  annotations:\n    note: {huge}\n")
+                (  # into the cart Deployment's own annotations (a repeated key is refused)
+                    '    deployment.kubernetes.io/revision: "1"\n  creationTimestamp: '
+                    '"2025-01-20T10:35:18Z"\n  generation: 2\n  labels:\n    app: cart\n',
+                    f'    deployment.kubernetes.io/revision: "1"\n    note: {huge}\n'
+                    '  creationTimestamp: "2025-01-20T10:35:18Z"\n  generation: 2\n  labels:\n'
+                    "    app: cart\n",
+                )
             ],
             "20-istio-ingress.yaml": [
                 (
@@ -169,7 +175,7 @@ def test_a_50_mb_scalar_ends_in_a_bounded_run(tmp_path: Path) -> None:
         (
             "Deployment",
             "cart",
-            "metadata.annotations: 52428804 characters in all, over the API server's limit of "
+            "metadata.annotations: 52428838 characters in all, over the API server's limit of "
             "262144; object skipped",
         )
     ]

@@ -467,7 +467,13 @@ def test_pdf_of_tenant_sized_strings_is_capped(tmp_path: Path) -> None:
                     f"      annotations:\n        note: {big}\n"
                     "      labels:\n        app: frontend\n        version: v1\n",
                 ),
-                ("  name: cart\n", f"  name: cart\n  annotations:\n    a: {big}\n    b: {big}\n"),
+                (  # into the cart Deployment's own annotations (a repeated key is refused)
+                    '    deployment.kubernetes.io/revision: "1"\n  creationTimestamp: '
+                    '"2025-01-20T10:35:18Z"\n  generation: 2\n  labels:\n    app: cart\n',
+                    f'    deployment.kubernetes.io/revision: "1"\n    a: {big}\n    b: {big}\n'
+                    '  creationTimestamp: "2025-01-20T10:35:18Z"\n  generation: 2\n  labels:\n'
+                    "    app: cart\n",
+                ),
                 ("  - istio-ingress/shop-gateway\n", f"  - istio-ingress/{long_name}\n"),
             ],
         },
