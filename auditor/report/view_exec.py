@@ -14,6 +14,7 @@ from auditor.report.score import EXPOSURE_ID, Score
 from auditor.report.view_findings import category_label
 
 TOP_WEAKNESSES = 10
+MESSAGE_CHARS = 240
 EXEC_ROWS = 8  # not-audited kinds/checks and failed controls per framework shown up front
 SEVERITY_WORDS = ("critical", "high", "medium")
 
@@ -52,6 +53,15 @@ def grade_reason(
     return text[0].upper() + text[1:]
 
 
+def _short(message: str) -> str:
+    """A message for one table row: whole up to MESSAGE_CHARS, else cut at a word and pointing to
+    the finding, where it is whole (messages naming every group of workloads run to 700)."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    cut = message[:MESSAGE_CHARS].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + " … (whole in the finding)"
+
+
 def top_weaknesses(
     ordered: Sequence[Mapping[str, Any]], docs: Mapping[str, Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -75,7 +85,7 @@ def top_weaknesses(
                 "resource": ""
                 if str(f["resource"].get("name")) in f["message"]
                 else resource_text(f["resource"]),
-                "message": f["message"],
+                "message": _short(f["message"]),
                 "todo": f["remediation"] or (doc["remediation"] if doc else ""),
                 "count": 1,
                 "new": int(f.get("baseline_status") == NEW),
