@@ -19,6 +19,7 @@ from auditor.checks import (  # noqa: F401
     gateways,
     mtls,
     observed,
+    protocol_detection,
     proxies,
     requestauth,
     tls_gateway,

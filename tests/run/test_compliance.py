@@ -30,7 +30,7 @@ from tests.pipeline_helpers import read_json, run_cli, validate_report
 FRAMEWORK_DIR = ROOT / "auditor" / "frameworks"
 HARDENED = CASES / "egress" / "hardened-mesh.yaml"
 CHECK_IDS = {c.meta.id for c in all_checks()}
-ISTIO_CONTROLS = 14  # controls in auditor/frameworks/istio-best-practices.yaml
+ISTIO_CONTROLS = 15  # controls in auditor/frameworks/istio-best-practices.yaml
 # The istio-best-practices controls the hardened mesh passes (all but default-deny), by name.
 HARDENED_PASSES = [
     "mutual-tls",
@@ -46,6 +46,7 @@ HARDENED_PASSES = [
     "control-plane",
     "cni",
     "configure-third-party-service-account-tokens",
+    "protocol-detection",
 ]
 
 
@@ -341,6 +342,8 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         "cni": ["PRX001"],
         # every proxy pod mounts the projected istio-token (Istio 1.24 always does)
         "configure-third-party-service-account-tokens": [],
+        # every Service port of the demo is named for its protocol
+        "protocol-detection": [],
     }
     assert statuses(nist) == {"SM-DR2": "failed"}
     passed = sum(1 for checks in failing.values() if not checks)
