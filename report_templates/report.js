@@ -18,9 +18,10 @@
         f.classList.toggle("hidden-by-filter", !ok);
         if (ok) { shown += 1; }
       });
-      document.querySelectorAll("#findings .check, #findings .sev-heading, #findings .category")
+      document.querySelectorAll("#findings .check, #findings .severity")
         .forEach(function (el) { el.classList.remove("hidden-by-filter"); });
-      document.querySelectorAll("#findings .check").forEach(function (c) {
+      // a check, and a severity section, with no finding left shown is hidden with them
+      document.querySelectorAll("#findings .check, #findings .severity").forEach(function (c) {
         var any = c.querySelector(".finding:not(.hidden-by-filter)");
         c.classList.toggle("hidden-by-filter", !any);
       });
