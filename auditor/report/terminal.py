@@ -97,6 +97,7 @@ def _render(
     lines.extend(exposure_lines(order, width))
     lines.extend(egress_lines(order, width))
     lines.extend(_wrapped(_observed_lines(data), width))
+    lines.extend(_compliance_lines(data, width))
     if data["warnings"]:
         lines.append(f"Input warnings: {len(data['warnings'])} (listed in report warnings[])")
         for w in data["warnings"][:5]:
@@ -106,6 +107,33 @@ def _render(
                 wrap(f"{printable(w['source'])}{doc}{item}: {printable(w['problem'])}", width, "  ")
             )
     lines.extend(_closing_lines(data, written, width))
+    return lines
+
+
+def _compliance_lines(data: Mapping[str, Any], width: int | None) -> list[str]:
+    """Each framework's controls, one line each: status, control, and why (the checks that
+    found something, or what kept it from being assessed). Failed controls first."""
+    order = {"failed": 0, "not assessed": 1, "waived": 2, "passed": 3}
+    by_id = {str(f["id"]): str(f["check"]) for f in data["findings"]}
+    lines: list[str] = []
+    for fw in data.get("compliance") or ():
+        s = fw["summary"]
+        lines.append("")
+        lines.extend(
+            wrap(
+                f"Controls, {printable(fw['framework']['title'])}: {s['passed']} passed, "
+                f"{s['failed']} failed, {s['waived']} waived, {s['not_assessed']} not assessed",
+                width,
+            )
+        )
+        for c in sorted(fw["controls"], key=lambda c: order.get(str(c["status"]), 9)):
+            status = str(c["status"])
+            checks = sorted({by_id[i] for i in c.get("findings") or () if i in by_id})
+            why = ", ".join(checks) if status in ("failed", "waived") and checks else ""
+            if status == "not assessed":
+                why = printable(str(c.get("reason") or ""))
+            text = f"{status.upper():<12}  {printable(str(c['id']))}" + (f"  {why}" if why else "")
+            lines.extend(wrap(text, width, "  "))
     return lines
 
 

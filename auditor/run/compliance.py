@@ -243,7 +243,15 @@ def evaluate(framework: Framework, data: Mapping[str, Any]) -> dict[str, Any]:
     by_check: dict[str, list[Mapping[str, Any]]] = {}
     for f in data["findings"]:
         by_check.setdefault(str(f["check"]), []).append(f)
-    runs = {str(r["check"]): str(r["status"]) for r in data["check_runs"]}
+    # a check that ran but could not judge this input ("not judged: <why>") assesses nothing
+    runs = {
+        str(r["check"]): (
+            str(r.get("message"))
+            if str(r.get("message") or "").startswith("not judged")
+            else str(r["status"])
+        )
+        for r in data["check_runs"]
+    }
     controls = [evaluate_control(c, by_check, runs) for c in framework.controls]
     counts = {s: sum(1 for c in controls if c["status"] == s) for s in STATUSES}
     assessed = counts[PASSED] + counts[FAILED] + counts[WAIVED]

@@ -519,3 +519,43 @@ def test_frameworks_command_lists_both(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     table = run_cli(["frameworks"], monkeypatch).output.splitlines()
     assert table[1].split()[:2] == ["istio-best-practices", str(ISTIO_CONTROLS)]
+
+
+def test_terminal_lists_each_control_with_its_result() -> None:
+    from auditor.report.terminal import render
+
+    data = scan(
+        load_paths([str(HARDENED)]),
+        generated_at=FIXED_CLOCK,
+        frameworks=[load_builtin("istio-best-practices")],
+    ).data
+    text = render(data)
+    block = text[text.index("Controls, Istio Security Best Practices") :].split("\n\n")[0]
+    rows = block.split("\n")
+    assert rows[0] == (
+        f"Controls, Istio Security Best Practices: {ISTIO_CONTROLS - 1} passed, 1 failed, "
+        "0 waived, 0 not assessed"
+    )
+    # failed first, naming the checks that found something; then every passed control
+    assert rows[1] == "  FAILED        apply-default-deny-authorization-policies  AUTHZ006"
+    assert sorted(rows[2:]) == sorted(f"  PASSED        {c}" for c in HARDENED_PASSES)
+
+
+def test_a_check_that_could_not_judge_leaves_its_control_not_assessed() -> None:
+    # Istio's egress-gateway task end state: sidecar workloads, no Pod and no injector values,
+    # so whether istio-init runs with NET_ADMIN cannot be told (PRX001 not judged)
+    from auditor.report.terminal import render
+
+    data = scan(
+        load_paths([str(CASES / "egress" / "istio-docs-hardened-egress.yaml")]),
+        generated_at=FIXED_CLOCK,
+        frameworks=[load_builtin("istio-best-practices")],
+    ).data
+    (cni,) = [c for c in data["compliance"][0]["controls"] if c["id"] == "cni"]
+    assert cni["status"] == "not assessed"
+    assert cni["reason"] == (
+        "not assessed: PRX001 not judged: no injected Pod and no istio-sidecar-injector "
+        "ConfigMap in the input: the injector adds istio-init at admission, so pod templates "
+        "do not show it"
+    )
+    assert "  NOT ASSESSED  cni  not assessed: PRX001 not judged: no injected Pod" in render(data)
