@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import http.server
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 Respond = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -46,14 +48,29 @@ class Peer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.errors = self.server.errors
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """Keeps a handler's exception (a client that hangs up after the status line, as the webhook
+    sender does) in `errors` instead of printing it: printed from the server's thread, it would
+    land in the stderr the CLI runner captures and make the CLI's own lines flaky."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[BaseException | None] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self.errors.append(sys.exc_info()[1])
 
 
 @contextmanager
