@@ -15,6 +15,7 @@ from auditor.checks import (  # noqa: F401
     egress,
     egress_paths,
     entrypoints,
+    gateway_isolation,
     gatewayapi,
     gateways,
     mtls,

@@ -231,11 +231,13 @@ HARDENING = {
     ("CP002", "Deployment", "istio-system", "istiod", "high"),
     # H2: Pod payments-debug injected without the Istio CNI plugin (istio-init, NET_ADMIN, NET_RAW)
     ("PRX001", "Pod", "payments", "payments-debug", "low"),
+    # H3: the payments hosts, labelled sensitive, share the public gateway with shop and marketing
+    ("ISO002", "VirtualService", "payments", "payments-api", "medium"),
 }
 
 
 def test_demo_hardening_findings(demo: Report) -> None:
     """The README's hardening items, each with its exact finding."""
-    prefixes = ("CP", "PRX", "SVC")
+    prefixes = ("CP", "PRX", "SVC", "ISO")
     ours = {k for k in finding_keys(demo) if k[0].startswith(prefixes)}
     assert ours == {k for k in HARDENING if k[0].startswith(prefixes)}
