@@ -1,6 +1,7 @@
 """Check families. Importing this package registers every check."""
 
 from auditor.checks import (  # noqa: F401
+    alpha_features,
     ambient,
     ambient_waypoints,
     authz,
