@@ -13,7 +13,8 @@ from the Pods in the input, by their controller ownerReferences:
   (`<name>-<hash>` and the selector) or CronJob (`<name>-<n>`) by name, as the controllers name
   what they create;
 - Pods of a controller that is not in the input at all (the input was read without that kind)
-  stand for it: the first by name is the workload, the others its pods;
+  stand for it: the first by name is the workload, the others its pods (not a Node: the mirror
+  pods of a node's static pods are each their own);
 - an Argo Rollout with `workloadRef` runs the referenced Deployment's template
   (argoproj.github.io/argo-rollouts/features/specification/); that Deployment, scaled to zero as
   the migration guide has it, is owned by the Rollout;
@@ -239,7 +240,8 @@ def derive_workloads(snapshot: Snapshot) -> list[Workload]:
         top = owners.top(pod, pod.labels)
         owner = _key(top) if top is not None else None
         ref = _controller(pod)
-        if owner is None and ref is not None:
+        # a static pod's mirror is "owned" by its Node: pods of one node are not one workload
+        if owner is None and ref is not None and ref.get("kind") != "Node":
             missing = (str(ref.get("kind") or ""), pod.namespace, str(ref.get("name") or ""))
             owner = stand_ins.get(missing)
             if owner is None:

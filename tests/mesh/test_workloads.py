@@ -134,3 +134,38 @@ def test_mesh_finding_names_the_rollout() -> None:
     assert finding["evidence"]["workloads"] == [
         "Rollout rollouts-demo-istio/istio-rollout (exposed)"
     ]
+
+
+def _pod(name: str, kind: str, owner: str) -> str:
+    return f"""---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: monitoring
+  labels: {{app: {name.rsplit("-", 1)[0]}}}
+  ownerReferences:
+  - {{apiVersion: v1, kind: {kind}, name: {owner}, controller: true}}
+spec:
+  containers: [{{name: main, image: busybox:1.28}}]
+"""
+
+
+def test_pods_of_a_missing_controller_share_one_stand_in(tmp_path: Path) -> None:
+    # a DaemonSet's pods read without the DaemonSet: one workload (the first pod), not one per
+    # node; mirror pods of static pods (controller: the Node) are each their own workload, as
+    # the kubelet creates one per static pod manifest (kubernetes.io "Create static Pods")
+    path = tmp_path / "pods.yaml"
+    path.write_text(
+        _pod("node-exporter-b7x2k", "DaemonSet", "node-exporter")
+        + _pod("node-exporter-a9z1q", "DaemonSet", "node-exporter")
+        + _pod("etcd-node-1", "Node", "node-1")
+        + _pod("kube-scheduler-node-1", "Node", "node-1")
+    )
+    rows = [(w.obj.name, w.owned, w.owner) for w in MeshIndex(load_paths([str(path)])).workloads]
+    assert rows == [
+        ("etcd-node-1", False, None),
+        ("kube-scheduler-node-1", False, None),
+        ("node-exporter-a9z1q", False, None),
+        ("node-exporter-b7x2k", True, ("Pod", "monitoring", "node-exporter-a9z1q")),
+    ]
