@@ -339,7 +339,8 @@ class Snapshot:
 def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]:
     """What the snapshot stores of an object that passed its shape checks: a Pod cut to the
     fields checks read, as the live collector keeps it (auditor/input/shaping.py; Pods are most of a
-    large mesh's bytes, benchmarks/README.md), a workload controller without its `status`
+    large mesh's bytes, benchmarks/README.md), a ReplicaSet scaled to zero without its template
+    (an old revision: it runs nothing), a workload controller without its `status`
     (rollout conditions and replica counts, which no check reads), an EndpointSlice's endpoints
     cut to their addresses (`trim_endpoint_slice`), and every string shared
     (equal subtrees too, while loading: `share_strings`)."""
@@ -347,6 +348,14 @@ def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]
         api_version = obj.get("apiVersion")
         obj = trim_pod(obj)
         obj["apiVersion"] = api_version
+    elif (group, kind) == ("apps", "ReplicaSet") and _scaled_to_zero(obj):
+        # a Deployment's or Rollout's old revision (ten by default per Deployment): it runs
+        # nothing and no check reads its template (auditor/mesh/workload.py leaves it out)
+        spec = obj["spec"]
+        obj = {
+            **{k: v for k, v in obj.items() if k not in ("spec", "status")},
+            "spec": {k: spec[k] for k in ("replicas", "selector") if k in spec},
+        }
     elif (group, kind) in WORKLOAD_CONTROLLERS and "status" in obj:
         obj = {k: v for k, v in obj.items() if k != "status"}
     elif (group, kind) == ("argoproj.io", "Rollout") and isinstance(obj.get("status"), dict):
@@ -356,6 +365,11 @@ def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]
         obj = trim_endpoint_slice(obj)
     share_strings(obj)
     return obj
+
+
+def _scaled_to_zero(obj: dict[str, Any]) -> bool:
+    spec = obj.get("spec")
+    return isinstance(spec, dict) and spec.get("replicas") == 0
 
 
 def compact_early(obj: Any) -> tuple[Any, bool]:

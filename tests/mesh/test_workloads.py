@@ -169,3 +169,28 @@ def test_pods_of_a_missing_controller_share_one_stand_in(tmp_path: Path) -> None
         ("node-exporter-a9z1q", False, None),
         ("node-exporter-b7x2k", True, ("Pod", "monitoring", "node-exporter-a9z1q")),
     ]
+
+
+def test_old_revisions_are_stored_without_their_template(tmp_path: Path) -> None:
+    # a Deployment keeps ten old ReplicaSets by default (revisionHistoryLimit), scaled to zero:
+    # the snapshot keeps what identifies them, not their pod templates, and they are no workload
+    path = tmp_path / "rs.yaml"
+    path.write_text(
+        """apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-5d8f7b9c4d, namespace: shop, labels: {app: web}}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web, pod-template-hash: 5d8f7b9c4d}}
+  template:
+    metadata: {labels: {app: web, pod-template-hash: 5d8f7b9c4d}}
+    spec: {containers: [{name: web, image: nginx:1.27}]}
+"""
+    )
+    snapshot = load_paths([str(path)])
+    (rs,) = snapshot.objects("apps/ReplicaSet")
+    assert rs.spec == {
+        "replicas": 0,
+        "selector": {"matchLabels": {"app": "web", "pod-template-hash": "5d8f7b9c4d"}},
+    }
+    assert MeshIndex(snapshot).workloads == []
