@@ -74,6 +74,16 @@ def art(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     return artefact(name, data, tmp_path_factory.getbasetemp())
 
 
+WORDS = Path("/usr/share/dict/words")
+
+
+@cache
+def dictionary() -> frozenset[str]:
+    """Ordinary English words (Debian's wamerican), lower case: what must never break."""
+    require("a word list (Debian package wamerican)", WORDS.exists())
+    return frozenset(w.strip().lower() for w in WORDS.read_text(errors="replace").splitlines())
+
+
 # ---- the PDF read back with poppler ------------------------------------------------------------
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -93,6 +103,8 @@ class Page:
     width: float
     height: float
     words: tuple[Word, ...]
+    # the words of each line of each text block (a table cell's text is a block)
+    blocks: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
 
 @cache
@@ -117,5 +129,12 @@ def pdf_pages(pdf: Path) -> tuple[Page, ...]:
             )
             for e in page.iter(f"{XHTML}word")
         )
-        pages.append(Page(float(page.get("width", 0)), float(page.get("height", 0)), words))
+        blocks = tuple(
+            tuple(
+                tuple(w.text or "" for w in line.iter(f"{XHTML}word"))
+                for line in block.iter(f"{XHTML}line")
+            )
+            for block in page.iter(f"{XHTML}block")
+        )
+        pages.append(Page(float(page.get("width", 0)), float(page.get("height", 0)), words, blocks))
     return tuple(pages)

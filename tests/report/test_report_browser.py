@@ -13,19 +13,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auditor.report import risk
 from auditor.report.score import is_waived
-from tests.report.artefacts import CHROMIUM, CHROMIUM_ARGS, Artefact, art, require
+from tests.report.artefacts import CHROMIUM, CHROMIUM_ARGS, Artefact, art, dictionary, require
 
 __all__ = ["art"]  # the artefacts fixture, one per mesh
 
-WORDS = Path("/usr/share/dict/words")
 WIDTH = 1280
 
 # Letter runs of two letters or more inside table cells that are laid out on more than one line:
@@ -79,12 +76,6 @@ LABELS_OUTSIDE = """() => {
   }
   return out;
 }"""
-
-
-@cache
-def dictionary() -> frozenset[str]:
-    require("a word list (Debian package wamerican)", WORDS.exists())
-    return frozenset(w.strip().lower() for w in WORDS.read_text(errors="replace").splitlines())
 
 
 @pytest.fixture(scope="module")

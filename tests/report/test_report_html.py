@@ -617,9 +617,10 @@ def test_pdf_egress_cells_list_eight_lines_and_count_the_rest(small: dict[str, A
 def test_pdf_break_hints_only_in_long_text() -> None:
     from auditor.report.html import PDF_WBR_MIN_CHARS, breakable, breakable_pdf
 
-    short = "payments/stripe.example"
+    short = "payments/stripe"
     long = "cluster.local/ns/payments/sa/" + "x" * PDF_WBR_MIN_CHARS
     assert str(breakable_pdf(short)) == short
     assert str(breakable_pdf(long)) == str(breakable(long))
     assert str(breakable_pdf("<b>a.b</b>")) == "&lt;b&gt;a.b&lt;/b&gt;"
-    assert str(breakable(short)) == "payments/<wbr>stripe.<wbr>example"
+    assert str(breakable(short)) == "payments/<wbr>stripe"
+    assert str(breakable_pdf("sidecar.istio.io/status")) == "sidecar.<wbr>istio.<wbr>io/<wbr>status"
