@@ -41,9 +41,10 @@ def hostile_copy(dest: Path) -> dict[str, int]:
     planted = {"annotations": 0, "names": 0, "hosts": 0}
     for path in sorted(dest.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        # a 250 KiB annotation on every Deployment and Service (top-level metadata only)
+        # a 250 KiB annotation on every Deployment and Service (top-level metadata only), added
+        # to the object's own annotations when it has some (YAML refuses a second key)
         text, n = re.subn(
-            r"(?m)^(kind: (?:Deployment|Service)\nmetadata:\n)",
+            r"(?m)^(kind: (?:Deployment|Service)\nmetadata:\n)(  annotations:\n)?",
             lambda m: f"{m.group(1)}  annotations:\n    tenant-note: {value}\n",
             text,
         )
