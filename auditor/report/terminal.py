@@ -195,6 +195,11 @@ def severity_note(f: Mapping[str, Any], default: str | None) -> str:
     return f"{f['severity']}: {printable(reason)} (check default: {default})"
 
 
+# related findings shown under a weakness's entry (all of them with --all): a mesh-wide setting
+# (groups.MESH_WIDE) can carry one per workload
+FACETS = 3
+
+
 def _finding_block(
     f: Mapping[str, Any], defaults: Mapping[str, str], width: int | None, facet: bool = False
 ) -> list[str]:
@@ -234,9 +239,20 @@ def _finding_lines(
         related = [by_id[r] for r in (f.get("group") or {}).get("related", ()) if r in by_id]
         if related and (f.get("group") or {}).get("primary") == f["id"]:
             body.extend(wrap("same weakness, counted once:", width, BODY))
-            for r in order.findings(related):
+            ranked = order.findings(related)
+            shown = ranked if severity == Severity.INFO else ranked[:FACETS]
+            for r in shown:
                 body.extend(_finding_block(r, defaults, width, facet=True))
-                listed.add(r["id"])
+            if len(shown) < len(ranked):
+                body.extend(
+                    wrap(
+                        f"and {len(ranked) - len(shown)} more findings of this weakness "
+                        "(--all lists them; each is in report.json)",
+                        width,
+                        BODY,
+                    )
+                )
+            listed.update(r["id"] for r in ranked)
     scope = (
         "All findings" if severity == Severity.INFO else f"Findings at {severity.label} and above"
     )

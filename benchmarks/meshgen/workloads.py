@@ -268,6 +268,8 @@ class Workloads(GenBase):
         spec: dict[str, Any] = {"containers": spec_containers}
         if init:
             spec["initContainers"] = init
+        if any(c.get("name") == "istio-proxy" for c in spec_containers):
+            spec["volumes"] = INJECTED_VOLUMES  # injected, or a gateway's own proxy
         spec.update(
             {
                 "dnsPolicy": "ClusterFirst",
@@ -353,3 +355,31 @@ class Workloads(GenBase):
             }
         )
         return Endpoint(pod_name, pod["metadata"]["uid"], pod_ip, node, zone)
+
+
+# The volumes Istio's injection template adds (istio/istio
+# manifests/charts/istio-control/istio-discovery/files/injection-template.yaml): the proxy's
+# credential towards istiod is the projected `istio-token` with the istio-ca audience.
+INJECTED_VOLUMES: list[dict[str, Any]] = [
+    {"emptyDir": {}, "name": "workload-socket"},
+    {"emptyDir": {}, "name": "credential-socket"},
+    {"emptyDir": {}, "name": "workload-certs"},
+    {"emptyDir": {"medium": "Memory"}, "name": "istio-envoy"},
+    {"emptyDir": {}, "name": "istio-data"},
+    {
+        "name": "istio-token",
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {
+                    "serviceAccountToken": {
+                        "audience": "istio-ca",
+                        "expirationSeconds": 43200,
+                        "path": "istio-token",
+                    }
+                }
+            ],
+        },
+    },
+    {"configMap": {"defaultMode": 420, "name": "istio-ca-root-cert"}, "name": "istiod-ca-cert"},
+]

@@ -194,6 +194,26 @@ def test_15k_plaintext_listeners_first(monkeypatch: pytest.MonkeyPatch, mesh15k:
     assert [line for line in lines if line.rstrip().endswith(ELLIPSIS)] == []
 
 
+def test_15k_a_mesh_wide_weakness_shows_three_of_its_findings(
+    monkeypatch: pytest.MonkeyPatch, mesh15k: Path
+) -> None:
+    """Every injected pod of the generated mesh runs istio-init (no CNI plugin): PRX001 is one
+    weakness of 1,508 findings, listed with three of them; --all lists every one."""
+    text = _summary(monkeypatch, ["--from", str(mesh15k), "--severity", "low"])
+    lines = text.splitlines()
+    heads = [line for line in lines if re.match(r"^  \[LOW +\] PRX001 ", line)]
+    facets = [line for line in lines if re.match(r"^      - \[LOW +\] PRX001 ", line)]
+    assert (len(heads), len(facets)) == (1, 3)
+    assert "and 1504 more findings of this weakness (--all lists them; each is in" in _flat(text)
+    default = _summary(monkeypatch, ["--from", str(mesh15k)]).splitlines()
+    # medium and above: some forty weaknesses at 80 columns, then totals (was 6,860 lines with
+    # one entry per workload)
+    assert len(default) < 300
+    assert not [line for line in default if " PRX001 " in line]
+    every = _summary(monkeypatch, ["--from", str(mesh15k), "--all"])
+    assert len(re.findall(r"(?m)^      - \[LOW +\] PRX001 ", every)) == 1507
+
+
 def test_piped_output_is_one_line_per_item(demo_data: dict[str, Any]) -> None:
     data = dict(demo_data)
     long_name = "a-very-long-gateway-name-" * 8
