@@ -23,6 +23,7 @@ from auditor.checks import (  # noqa: F401
     observed,
     protocol_detection,
     proxies,
+    releases,
     requestauth,
     tls_gateway,
     tls_origination,

@@ -63,6 +63,7 @@ def _workload_keys(ctx: CheckContext, gw: KObject) -> set[tuple[str, str, str]]:
     title="Client-certificate host shares a gateway port with a wildcard SIMPLE TLS host",
     category=Category.EXPOSURE,
     severity=Severity.MEDIUM,
+    severity_range=(Severity.MEDIUM, Severity.HIGH),
     needs=(K_GATEWAY, K_VS, K_DEPLOYMENT, K_POD),
     remediation=(
         "Bind a VirtualService to the wildcard SIMPLE Gateway with the sensitive host that "
@@ -134,6 +135,11 @@ def relaxed_sni(ctx: CheckContext) -> Iterator[Result]:
                     ),
                     evidence={"host": host, "simple": unguarded, "routes": sorted(exposed)},
                     severity=Severity.HIGH if exposed else None,
+                    severity_reason=(
+                        "a route on the SIMPLE side serves the host without a client certificate"
+                        if exposed
+                        else ""
+                    ),
                 )
 
 

@@ -23,7 +23,9 @@ DEMO_WORST_ENTRIES = [
     ("partners.example.com", 80, risk.INTERNET_PLAINTEXT, "high"),
     ("checkout.example.com", 443, "internet", "high"),
     ("pay.example.com", 443, "internet", "high"),
-    ("*", 8080, "node-local", "medium"),
+    # ISO002 (payments-api labelled sensitive, medium) joins its hosts' entries: an internet
+    # entry at medium now ranks before the node-local NodePort
+    ("checkout.example.com", 80, "internet", "medium"),
 ]
 # The 15k mesh's plaintext HTTP listeners on internet-facing gateways (benchmarks/generate.py
 # --objects 15000 --seed 1 plants them; each carries a TLS001 high).
@@ -80,8 +82,9 @@ def test_join_is_exact(demo_data: dict[str, Any]) -> None:
         for key in [("checkout.example.com", 443), ("pay.example.com", 443), ("*", 80)]
     }
     assert checks == {
-        ("checkout.example.com", 443): {"TLS003"},
-        ("pay.example.com", 443): {"TLS004", "TLS005"},
+        # ISO002 names VirtualService payments-api, which routes both hosts
+        ("checkout.example.com", 443): {"TLS003", "ISO002"},
+        ("pay.example.com", 443): {"TLS004", "TLS005", "ISO002"},
         # VS004 through the route bound to it; GW005 names the Gateway's selector (every entry)
         ("*", 80): {"TLS001", "GW004", "GW005", "VS004"},
     }

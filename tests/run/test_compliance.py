@@ -30,7 +30,7 @@ from tests.pipeline_helpers import read_json, run_cli, validate_report
 FRAMEWORK_DIR = ROOT / "auditor" / "frameworks"
 HARDENED = CASES / "egress" / "hardened-mesh.yaml"
 CHECK_IDS = {c.meta.id for c in all_checks()}
-ISTIO_CONTROLS = 18  # controls in auditor/frameworks/istio-best-practices.yaml
+ISTIO_CONTROLS = 19  # controls in auditor/frameworks/istio-best-practices.yaml
 # The istio-best-practices controls the hardened mesh passes (all but default-deny), by name.
 HARDENED_PASSES = [
     "mutual-tls",
@@ -278,8 +278,10 @@ def test_hardened_mesh_passes_every_istio_control() -> None:
     istio, nist = report.data["compliance"]
     got = statuses(istio)
     assert got.pop("apply-default-deny-authorization-policies") == "failed"
-    # nothing in it is labelled sensitive: that control cannot be judged
+    # nothing in it is labelled sensitive, and its Istio 1.26's end of life was only expected
+    # (~Jan 2026) in the shipped table: those controls cannot be judged
     assert got.pop("isolate-sensitive-services") == "not assessed"
+    assert got.pop("release-and-security-policy") == "not assessed"
     assert got == dict.fromkeys(HARDENED_PASSES, "passed")
     assert statuses(nist) == {"SM-DR2": "passed"}
 
@@ -354,6 +356,8 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         "explicitly-disable-all-the-sensitive-http-host-under-relaxed-sni-host-matching": [],
         # no EnvoyFilter, dry-run policy, claim route or claim-to-header in the demo
         "avoid-alpha-and-experimental-features": [],
+        # istiod 1.24.2: end of life 2025-06-24, before the fixed clock
+        "release-and-security-policy": ["REL001"],
     }
     assert statuses(nist) == {"SM-DR2": "failed"}
     passed = sum(1 for checks in failing.values() if not checks)
@@ -468,11 +472,12 @@ def test_waived_findings_make_a_control_waived(
     got = statuses(data["compliance"][0])
     assert got.pop("apply-default-deny-authorization-policies") == "waived"
     assert got.pop("isolate-sensitive-services") == "not assessed"
+    assert got.pop("release-and-security-policy") == "not assessed"
     assert set(got.values()) == {"passed"}
     # every control but the waived one passed, of all assessed (waived counts as assessed;
-    # isolate-sensitive-services is not assessed)
+    # two controls are not assessed)
     assert data["compliance"][0]["summary"]["score"] == round(
-        100 * (ISTIO_CONTROLS - 2) / (ISTIO_CONTROLS - 1)
+        100 * (ISTIO_CONTROLS - 3) / (ISTIO_CONTROLS - 2)
     )
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "owner platform-security@example.com, expires 2027-06-30" in html
@@ -545,8 +550,8 @@ def test_terminal_lists_each_control_with_its_result() -> None:
     block = text[text.index("Controls, Istio Security Best Practices") :].split("\n\n")[0]
     rows = block.split("\n")
     assert rows[0] == (
-        f"Controls, Istio Security Best Practices: {ISTIO_CONTROLS - 2} passed, 1 failed, "
-        "0 waived, 1 not assessed"
+        f"Controls, Istio Security Best Practices: {ISTIO_CONTROLS - 3} passed, 1 failed, "
+        "0 waived, 2 not assessed"
     )
     # failed first, naming the checks that found something; then why not assessed; then passed
     assert rows[1] == "  FAILED        apply-default-deny-authorization-policies  AUTHZ006"
@@ -554,7 +559,11 @@ def test_terminal_lists_each_control_with_its_result() -> None:
         "  NOT ASSESSED  isolate-sensitive-services  not assessed: ISO002 not judged: no "
         "VirtualService or Gateway is labelled mesh-audit.dev/sensitive=true"
     )
-    assert sorted(rows[3:]) == sorted(f"  PASSED        {c}" for c in HARDENED_PASSES)
+    assert rows[3].startswith(
+        "  NOT ASSESSED  release-and-security-policy  not assessed: REL001 not judged: Istio "
+        "1.26's end of life was expected ~Jan 2026"
+    )
+    assert sorted(rows[4:]) == sorted(f"  PASSED        {c}" for c in HARDENED_PASSES)
 
 
 def test_a_check_that_could_not_judge_leaves_its_control_not_assessed() -> None:
