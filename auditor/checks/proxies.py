@@ -14,10 +14,19 @@ from typing import Any
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.input.snapshot import KObject
+from auditor.istio import annotations as ann
 from auditor.istio import injection as inj
+from auditor.istio import proxy_config as pc
 from auditor.istio import proxy_pod as pp
 from auditor.istio.version import minor_versions
-from auditor.mesh.index import K_CONFIGMAP, K_DAEMONSET, K_DEPLOYMENT, K_POD, K_STATEFULSET
+from auditor.mesh.index import (
+    K_CONFIGMAP,
+    K_DAEMONSET,
+    K_DEPLOYMENT,
+    K_POD,
+    K_SERVICE,
+    K_STATEFULSET,
+)
 from auditor.mesh.workload import Workload
 
 PAGE = "https://istio.io/latest/docs/ops/best-practices/security/"
@@ -214,3 +223,73 @@ def first_party_token(ctx: CheckContext) -> Iterator[Result]:
                 ),
                 evidence={"jwtPolicy": "first-party-jwt"},
             )
+
+
+def _exposed_gateways(ctx: CheckContext) -> Iterator[tuple[Workload, list[str]]]:
+    """Gateway workloads reachable from outside the cluster (a LoadBalancer or NodePort
+    Service selects their pods), with those Services."""
+    for w in ctx.index.workloads:
+        if w.owned or not inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
+            continue
+        services = [
+            f"{s.name} ({s.spec.get('type')})"
+            for s in ctx.index.services_for(w)
+            if s.spec.get("type") in ("LoadBalancer", "NodePort")
+        ]
+        if services:
+            yield w, sorted(services)
+
+
+@check(
+    id="PRX003",
+    title="Internet-facing gateway has no downstream connection limit",
+    category=Category.CONFIG,
+    severity=Severity.LOW,
+    severity_range=(Severity.INFO, Severity.LOW),
+    needs=(*WORKLOADS, K_SERVICE, K_CONFIGMAP),
+    remediation=(
+        "Set a limit sized for the gateway: `proxy.istio.io/config: {connectionSettings: "
+        "{globalDownstreamConnectionLimit: N}}` on the gateway's pods (older releases: "
+        "`runtimeValues: {overload.global_downstream_max_connections: N}`), or the same in "
+        "meshConfig.defaultConfig."
+    ),
+    references=(
+        PAGE + "#configure-a-limit-on-downstream-connections",
+        "https://istio.io/latest/news/security/istio-security-2020-007/",
+    ),
+)
+def no_connection_limit(ctx: CheckContext) -> Iterator[Result]:
+    """Envoy accepts connections without bound by default (Istio bootstraps it with 2^31-1):
+    a client that opens connections faster than they close exhausts the gateway's memory and
+    file descriptors, and every route behind it goes down (ISTIO-SECURITY-2020-007).
+
+    Fires per gateway workload that a LoadBalancer or NodePort Service exposes when neither
+    the mesh's defaultConfig nor the pod's `proxy.istio.io/config` sets
+    connectionSettings.globalDownstreamConnectionLimit, proxy metadata
+    ISTIO_META_GLOBAL_DOWNSTREAM_MAX_CONNECTIONS or the runtime value
+    overload.global_downstream_max_connections (istio pkg/bootstrap/config.go precedence).
+    Info when a custom bootstrap (`sidecar.istio.io/bootstrapOverride`) may set it. Low: the
+    gain is denial of service, not access.
+    """
+    raw = ctx.mesh.raw or {}
+    default = raw.get("defaultConfig") if isinstance(raw.get("defaultConfig"), Mapping) else {}
+    for w, services in _exposed_gateways(ctx):
+        config = pc.merged(default, w.annotations.get(ann.PROXY_CONFIG))
+        limit, _where = pc.downstream_limit(config)
+        if limit is not None and 0 < limit < pc.MAX_INT32:
+            continue
+        override = pc.BOOTSTRAP_OVERRIDE in w.annotations
+        yield Result(
+            resource=w.obj.ref,
+            path=f"{w.meta_path}.annotations",
+            message=(
+                f"Gateway {w.obj.kind} {w.namespace}/{w.obj.name}, exposed by Service "
+                f"{', '.join(services)}, accepts downstream connections without limit"
+                + (" unless its custom bootstrap sets one" if override else "")
+            ),
+            evidence={"services": services, "limit": limit},
+            severity=Severity.INFO if override else None,
+            severity_reason="a custom bootstrap the audit cannot read may set a limit"
+            if override
+            else "",
+        )

@@ -15,6 +15,10 @@ CASES: dict[str, set[Finding]] = {
         ("PRX001", "ConfigMap", "istio-system", "istio-sidecar-injector", "low"),
     },
     "proxies/ambient.yaml": set(),
+    "proxies/gateway-connection-limits.yaml": {
+        ("PRX003", "Deployment", "istio-ingress", "public-default", "low"),
+        ("PRX003", "Deployment", "istio-ingress", "public-custom-bootstrap", "info"),
+    },
     "proxies/first-party-jwt.yaml": {
         ("PRX001", "Deployment", "bookinfo", "productpage-v1", "low"),
         ("PRX002", "Deployment", "bookinfo", "productpage-v1", "medium"),
@@ -47,3 +51,31 @@ def test_cni_is_not_judged_without_pods_or_injector_values() -> None:
     }
     assert runs["PRX001"]["status"] == "ran"
     assert "not judged: no injected Pod" in runs["PRX001"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("default", "annotation", "limit"),
+    [
+        ({}, None, None),
+        ({"runtimeValues": {"overload.global_downstream_max_connections": "100"}}, None, 100),
+        # the pod's annotation wins over the mesh default, field by field
+        (
+            {"runtimeValues": {"overload.global_downstream_max_connections": "100"}},
+            "connectionSettings: {globalDownstreamConnectionLimit: 7}",
+            7,
+        ),
+        # connectionSettings 0 is "not set": the next source in Istio's order applies
+        (
+            {"proxyMetadata": {"ISTIO_META_GLOBAL_DOWNSTREAM_MAX_CONNECTIONS": "9"}},
+            "connectionSettings: {globalDownstreamConnectionLimit: 0}",
+            9,
+        ),
+        ({}, "not: [valid", None),
+    ],
+)
+def test_downstream_limit_follows_istio_precedence(
+    default: dict, annotation: str | None, limit: int | None
+) -> None:
+    from auditor.istio import proxy_config as pc
+
+    assert pc.downstream_limit(pc.merged(default, annotation))[0] == limit

@@ -235,6 +235,9 @@ HARDENING = {
     ("ISO002", "VirtualService", "payments", "payments-api", "medium"),
     # H4: Istio 1.24 reached end of life on 2025-06-24, before the tests' fixed clock
     ("REL001", "Deployment", "istio-system", "istiod", "high"),
+    # H5: the LoadBalancer gateways accept downstream connections without limit
+    ("PRX003", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
+    ("PRX003", "Deployment", "partner-api", "partner-gw-istio", "low"),
 }
 
 

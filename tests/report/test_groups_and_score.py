@@ -35,11 +35,12 @@ def test_plaintext_wildcard_listener_is_one_weakness() -> None:
     # the finding ids themselves do not change; GW005 (governance) and GW006 stand alone
     assert by_check["GW005"]["group"] == {"primary": by_check["GW005"]["id"], "related": []}
     assert by_check["GW006"]["group"]["related"] == []
-    # nine findings (AUTHZ006 included), seven weaknesses: the listener's three count once
-    assert data["summary"]["total"] == 9
+    # ten findings (AUTHZ006 and the gateway's PRX003 included), eight weaknesses: the
+    # listener's three count once
+    assert data["summary"]["total"] == 10
     assert data["summary"]["groups"] == {
-        "total": 7,
-        "by_severity": {"critical": 0, "high": 3, "medium": 3, "low": 1, "info": 0},
+        "total": 8,
+        "by_severity": {"critical": 0, "high": 3, "medium": 3, "low": 2, "info": 0},
     }
 
 
