@@ -183,10 +183,11 @@ def test_a_50_mb_scalar_ends_in_a_bounded_run(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert "a" * 1001 not in html
     assert html.count("a" * 1000 + "… (52,427,804 more characters in report.json)") == 1
-    # the terminal lists the ten riskiest entry points (this HTTPS host is not one of them) and
-    # never prints more than 1,000 characters of a tenant string (tests/report/
-    # test_terminal_layout.py shows the cap on a host it does list)
-    assert "a" * 1001 not in result.stdout
+    # the terminal prints a finding's message whole up to four times the rendered-text cap (room
+    # for several tenant strings; here ISO001 names the host) and says what report.json holds
+    cap = LIMITS.max_rendered_chars * MESSAGE_CAP_FACTOR
+    assert "a" * (cap + 1) not in result.stdout
+    assert re.search(r"a{1000} \[[\d,]+ more characters in report\.json\]", result.stdout)
 
 
 # ---- hostile strings in HTML and PDF ---------------------------------------------------------
