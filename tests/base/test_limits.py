@@ -19,6 +19,7 @@ import pytest
 from auditor.base.limits import LIMITS
 from auditor.input.files import load_paths
 from auditor.input.kinds import kind_key
+from auditor.report.terminal_text import MESSAGE_CAP_FACTOR
 from tests.robustness_support import CONTROL, HOSTILE, assert_clean_exit, demo_copy, run
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: tenant\n"
