@@ -19,6 +19,7 @@ from auditor.checks import (  # noqa: F401
     gateway_isolation,
     gatewayapi,
     gateways,
+    images,
     mtls,
     observed,
     protocol_detection,

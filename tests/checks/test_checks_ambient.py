@@ -35,10 +35,13 @@ def _plaintext_denied(namespace: str, name: str) -> set[Finding]:
     return {("AUTHZ015", "Deployment", namespace, name, "info")}
 
 
+# the waypoint Deployment as these fixtures show it runs proxyv2 without the distroless suffix
+WAYPOINT_IMAGE = {("IMG001", "Deployment", "default", "waypoint", "low")}
+
 CASES_EXPECTED: dict[str, set[Finding]] = {
     # the waypoint guide's end state (namespace, Service and pod waypoints; policy on the
     # waypoint, route on the Service): no AMB or AUTHZ finding at all
-    "ambient/waypoint-usage.yaml": DOC_DEFAULTS | _egress("default"),
+    "ambient/waypoint-usage.yaml": DOC_DEFAULTS | _egress("default") | WAYPOINT_IMAGE,
     # the L4 policy guide's L4 policy: enforced by ztunnel as written
     "ambient/l4-policy.yaml": DOC_DEFAULTS
     | _egress("ambient-demo")
@@ -58,12 +61,14 @@ CASES_EXPECTED: dict[str, set[Finding]] = {
         ("AMB004", "AuthorizationPolicy", "default", "productpage-ztunnel", "medium"),
         ("AMB005", "Deployment", "default", "curl", "info"),
     }
-    | _plaintext_denied("default", "productpage-v1"),
+    | _plaintext_denied("default", "productpage-v1")
+    | WAYPOINT_IMAGE,
     # ... and after it (the membership fixture follows the doc's end state)
     "membership/ambient-bookinfo.yaml": DOC_DEFAULTS
     | _egress("default")
     | {("AMB005", "Deployment", "default", "curl", "info")}
-    | _plaintext_denied("default", "productpage-v1"),
+    | _plaintext_denied("default", "productpage-v1")
+    | WAYPOINT_IMAGE,
     # a selector policy with an HTTP rule where a waypoint is in the path: ztunnel, not the
     # waypoint, enforces it (AMB004, not AMB001)
     "ambient/selector-http-rule-behind-waypoint.yaml": DOC_DEFAULTS

@@ -238,11 +238,18 @@ HARDENING = {
     # H5: the LoadBalancer gateways accept downstream connections without limit
     ("PRX003", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
     ("PRX003", "Deployment", "partner-api", "partner-gw-istio", "low"),
+    # H6: istiod, every gateway and payments-debug's sidecar on the default, non-distroless images
+    ("IMG001", "Deployment", "istio-system", "istiod", "low"),
+    ("IMG001", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
+    ("IMG001", "Deployment", "istio-ingress", "internal-gateway", "low"),
+    ("IMG001", "Deployment", "istio-egress", "istio-egressgateway", "low"),
+    ("IMG001", "Deployment", "partner-api", "partner-gw-istio", "low"),
+    ("IMG001", "Pod", "payments", "payments-debug", "low"),
 }
 
 
 def test_demo_hardening_findings(demo: Report) -> None:
     """The README's hardening items, each with its exact finding."""
-    prefixes = ("CP", "PRX", "SVC", "ISO", "REL", "FEAT")
+    prefixes = ("CP", "PRX", "SVC", "ISO", "REL", "FEAT", "IMG")
     ours = {k for k in finding_keys(demo) if k[0].startswith(prefixes)}
     assert ours == {k for k in HARDENING if k[0].startswith(prefixes)}
