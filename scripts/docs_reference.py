@@ -2,7 +2,9 @@
 
 - docs/checks.md, between its BEGIN/END markers: the check table (`mesh-audit checks --format
   markdown`) and one entry per check from the registry (its docstring, remediation, references);
-- docs/reference/cli.md: the --help of every command, as the CLI prints it.
+- docs/reference/cli.md: the --help of every command, as the CLI prints it;
+- README.md, between its TERMINAL markers: the first lines `mesh-audit scan --from
+  fixtures/demo-mesh` prints (a real excerpt, never edited by hand).
 
     python scripts/docs_reference.py          # rewrite them
     python scripts/docs_reference.py --check  # exit 1 if they differ from the code
@@ -28,6 +30,11 @@ CLI_PAGE = ROOT / "docs" / "reference" / "cli.md"
 BEGIN = "<!-- BEGIN GENERATED: python scripts/docs_reference.py -->"
 END = "<!-- END GENERATED -->"
 HELP_WIDTH = 100
+README = ROOT / "README.md"
+TERMINAL_BEGIN = "<!-- BEGIN TERMINAL: python scripts/docs_reference.py -->"
+TERMINAL_END = "<!-- END TERMINAL -->"
+EXCERPT_LINES = 12
+TAIL_LINES = 5
 
 
 def checks_block() -> str:
@@ -99,10 +106,39 @@ def cli_page() -> str:
     return "\n".join(parts)
 
 
+def terminal_excerpt() -> str:
+    """The head and the tail of the demo's terminal summary."""
+    # as a 100-column terminal shows it (the summary wraps at COLUMNS), without colour
+    result = CliRunner(env={"COLUMNS": str(HELP_WIDTH), "NO_COLOR": "1"}).invoke(
+        cli.main, ["scan", "--from", "fixtures/demo-mesh"], prog_name="mesh-audit"
+    )
+    lines = result.output.splitlines()
+    # the head (what it read, the worst findings) and the tail (score, counts, what to run next)
+    shown = lines
+    if len(lines) > EXCERPT_LINES + TAIL_LINES:
+        cut = len(lines) - EXCERPT_LINES - TAIL_LINES
+        shown = [*lines[:EXCERPT_LINES], f"... ({cut} more lines)", *lines[-TAIL_LINES:]]
+    return "\n".join(["```text", "$ mesh-audit scan --from fixtures/demo-mesh", *shown, "```"])
+
+
+def readme(current: str) -> str:
+    if TERMINAL_BEGIN not in current or TERMINAL_END not in current:
+        raise SystemExit(
+            f"{README}: the markers {TERMINAL_BEGIN!r} and {TERMINAL_END!r} are missing"
+        )
+    head, rest = current.split(TERMINAL_BEGIN, 1)
+    _, tail = rest.split(TERMINAL_END, 1)
+    return f"{head}{TERMINAL_BEGIN}\n{terminal_excerpt()}\n{TERMINAL_END}{tail}"
+
+
 def expected() -> dict[Path, str]:
+    import os
+
+    os.chdir(ROOT)  # the demo path in the excerpt is relative to the checkout
     return {
         CHECKS_PAGE: checks_page(CHECKS_PAGE.read_text(encoding="utf-8")),
         CLI_PAGE: cli_page(),
+        README: readme(README.read_text(encoding="utf-8")),
     }
 
 

@@ -15,7 +15,7 @@ EXIT_PARTIAL = 5  # --fail-on-partial: a kind was forbidden or unreadable
 EXIT_UPLOAD = 6  # --upload failed; the local report files are kept
 
 # When one run has several outcomes (a multi-context scan; a scan whose upload also failed), the
-# exit code is the first of these that applies: worst first (README "Exit codes"). A context
+# exit code is the first of these that applies: worst first (docs/report.md). A context
 # that produced no report at all is worse than one that produced an incomplete report; an
 # incomplete audit is never hidden behind a delivery failure or a gate.
 PRECEDENCE = (

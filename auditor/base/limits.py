@@ -1,4 +1,4 @@
-"""Resource bounds on what mesh-audit reads and renders (README "Limits").
+"""Resource bounds on what mesh-audit reads and renders (docs/limits.md).
 
 Every input is untrusted: a file can be a gzip bomb, a YAML alias bomb, a FIFO that never ends, a
 link to /dev/zero, or hold a 50 MB annotation value. Each bound here turns such input into one

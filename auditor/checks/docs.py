@@ -1,4 +1,4 @@
-"""`mesh-audit checks`: the registry as a table, JSON or Markdown (the README's check list)."""
+"""`mesh-audit checks`: the registry as a table, JSON or Markdown (docs/checks.md's check table)."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def discover_inputs(paths: Iterable[str]) -> Discovered:
                             found.skipped.append(_skip(str(candidate), problem))
                 if len(files) > LIMITS.max_files:
                     raise InputError(
-                        f"{raw}: more than {LIMITS.max_files} files to read (README: Limits)"
+                        f"{raw}: more than {LIMITS.max_files} files to read (docs/limits.md)"
                     )
             found.files.extend(sorted(files))
         elif path.is_file():

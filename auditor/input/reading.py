@@ -23,7 +23,7 @@ class UnreadableInput(InputError):
 def too_large(path: Path | str, what: str = "file") -> InputError:
     return InputError(
         f"{path}: {what} is larger than {LIMITS.max_file_bytes} bytes, the input limit "
-        "(README: Limits)"
+        "(docs/limits.md)"
     )
 
 

@@ -177,12 +177,12 @@ def _object_lines(
         if len(raw) > line_cap:
             raise InputError(
                 f"{origin}: an object line is longer than {line_cap} bytes, the limit for one "
-                "object (README: Limits)"
+                "object (docs/limits.md)"
             )
         if total > total_cap:
             raise InputError(
                 f"{origin}: decompressed content is larger than {total_cap} bytes, the input "
-                "limit (README: Limits)"
+                "limit (docs/limits.md)"
             )
         line = raw.rstrip(b"\r\n")
         if line == _END:

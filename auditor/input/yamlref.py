@@ -202,7 +202,7 @@ def _check_alias_budget(where: str, number: int, root: yaml.Node) -> None:
         if visits - len(seen) > budget:
             raise InputError(
                 f"{where} document {number}: YAML aliases expand to more than {budget} extra "
-                "nodes (an alias bomb?); refused (README: Limits)"
+                "nodes (an alias bomb?); refused (docs/limits.md)"
             )
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)

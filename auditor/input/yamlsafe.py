@@ -1,7 +1,7 @@
 """YAML as mesh-audit reads it: safe, bounded, and shaped like what the Kubernetes API stores.
 
 One loader for every YAML input (manifests, waivers, --mesh-config, the mesh ConfigMap's `mesh`
-key), so each gets the same refusals and bounds (README: Limits): the fast path where it can
+key), so each gets the same refusals and bounds (docs/limits.md): the fast path where it can
 judge the text (auditor/input/yamlfast.py), else the reference (auditor/input/yamlref.py).
 """
 

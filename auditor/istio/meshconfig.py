@@ -172,7 +172,7 @@ def load_file(path: str) -> MeshConfig:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if len(data) > cap:
-        raise InputError(f"{path}: larger than {cap:,} bytes (README: Limits)")
+        raise InputError(f"{path}: larger than {cap:,} bytes (docs/limits.md)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ workloads and Service hosts, and the summed series of auditor/input/prometheus/e
   `destination_service`, TCP says `unknown`.
 - A registered host with no traffic at all in a fully covered window is `not-observed`.
 
-The severity rule (`annotate`, README "Observed egress"): a finding about a host that *did*
+The severity rule (`annotate`, docs/usage/telemetry.md): a finding about a host that *did*
 bypass is raised one level; a bypass finding about a host observed only through the egress
 gateway is lowered one level; EGR001/EGR002 (ALLOW_ANY) are raised one level when
 PassthroughCluster traffic was observed. Every such finding gets `evidence.observed`.

@@ -100,7 +100,7 @@ def environment(medium: str = "html") -> Environment:
 def render_html(data: Mapping[str, Any], *, medium: str = "html") -> str:
     """The report as HTML text; `medium="pdf"` caps findings per check and leaves out the script.
 
-    Strings are capped at `LIMITS.max_rendered_chars` (README: Limits); report.json keeps them
+    Strings are capped at `LIMITS.max_rendered_chars` (docs/limits.md); report.json keeps them
     whole.
     """
     ctx = view.build(capped_tree(data, LIMITS.max_rendered_chars), medium=medium)

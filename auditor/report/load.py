@@ -34,7 +34,7 @@ def load_report(path: Path) -> Report:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
     if len(text) > LIMITS.max_file_bytes:
-        raise InputError(f"{path}: larger than {LIMITS.max_file_bytes} bytes (README: Limits)")
+        raise InputError(f"{path}: larger than {LIMITS.max_file_bytes} bytes (docs/limits.md)")
     try:
         # orjson refuses what no writer could have produced: unpaired surrogates, NaN
         data = orjson.loads(text)

@@ -24,8 +24,9 @@ from auditor.report.model import Report
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFO_URI = "https://github.com/mesh-audit/mesh-audit"
-# The README's check table: each rule's helpUri points at it (the check's row names its ID).
-CHECKS_URI = f"{INFO_URI}#checks"
+# The checks page (docs/checks.md): each rule's helpUri points at it (the check's row and
+# entry name its ID).
+CHECKS_URI = f"{INFO_URI}/blob/main/docs/checks.md"
 
 # SARIF has three result levels; the severity itself travels in properties, and the
 # `security-severity` score (0-10) is what GitHub code scanning ranks security results by.

@@ -3,7 +3,7 @@
 A finding's message is printed whole at any width: a line longer than the terminal is wrapped
 at spaces onto indented continuation lines (a word longer than the width, such as a long host
 name, stays whole on a line of its own). Nothing is shortened with an ellipsis; only a tenant
-string beyond the rendered-text cap (README: Limits) is shortened, and says how much is left
+string beyond the rendered-text cap (docs/limits.md) is shortened, and says how much is left
 out, so a 50 MB host never becomes a 50 MB log line.
 """
 

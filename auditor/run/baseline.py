@@ -39,7 +39,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
     if len(raw) > LIMITS.max_file_bytes:
-        raise InputError(f"{name}: larger than {LIMITS.max_file_bytes} bytes (README: Limits)")
+        raise InputError(f"{name}: larger than {LIMITS.max_file_bytes} bytes (docs/limits.md)")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -1,4 +1,4 @@
-"""The limits README "Limits" states, each at its edge (issue #20, item 5): the file count of a
+"""The limits docs/limits.md states, each at its edge (issue #20, item 5): the file count of a
 directory, the --mesh-config size, YAML and JSON nesting, a 50 MB scalar, a 10,000-file
 directory; and the hostile-string corpus through HTML and PDF (item 3).
 
@@ -51,7 +51,7 @@ def test_a_directory_over_the_file_cap_is_refused_not_half_read(
     scan("--from", str(mesh), "--format", "json", "--output-dir", str(out))  # 20: read
     (mesh / "cm-20.yaml").write_text(CONFIGMAP.format(name="cm-20"))  # 21: refused
     assert error_line("--from", str(mesh), "--format", "json", "--output-dir", str(out)) == (
-        f"{mesh}: more than 20 files to read (README: Limits)"
+        f"{mesh}: more than 20 files to read (docs/limits.md)"
     )
 
 
@@ -84,7 +84,7 @@ def test_mesh_config_over_its_cap_is_refused_not_cut(
     # one byte more: refused, so a setting past the cap can never be silently dropped
     config.write_text(head + "#" * (4096 - len(head)) + "\n")
     assert error_line("--from", str(mesh), "--mesh-config", str(config)) == (
-        f"{config}: larger than 4,096 bytes (README: Limits)"
+        f"{config}: larger than 4,096 bytes (docs/limits.md)"
     )
 
 

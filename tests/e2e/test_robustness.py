@@ -298,7 +298,7 @@ def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
     )
     assert scan_error("--from", str(path)) == (
         f"{path} document 1: YAML aliases expand to more than 10000 extra nodes "
-        "(an alias bomb?); refused (README: Limits)"
+        "(an alias bomb?); refused (docs/limits.md)"
     )
     recursive = tmp_path / "recursive.yaml"
     recursive.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\nloop: &l [*l]\n")
@@ -322,12 +322,12 @@ def test_gzip_bomb_and_long_snapshot_lines_are_capped(
     bomb = tmp_path / "bomb.json.gz"
     bomb.write_bytes(gzip.compress(b"[" + b" " * (1 << 20) + b"]"))
     assert scan_error("--from", str(bomb)) == (
-        f"{bomb}: decompressed content is larger than 65536 bytes, the input limit (README: Limits)"
+        f"{bomb}: decompressed content is larger than 65536 bytes, the input limit (docs/limits.md)"
     )
     big = tmp_path / "big.yaml"
     big.write_text("a: " + "x" * (1 << 17) + "\n")
     assert scan_error("--from", str(big)) == (
-        f"{big}: file is larger than 65536 bytes, the input limit (README: Limits)"
+        f"{big}: file is larger than 65536 bytes, the input limit (docs/limits.md)"
     )
     monkeypatch.setattr(LIMITS, "max_file_bytes", 1 << 30)
     monkeypatch.setattr(LIMITS, "max_object_line_bytes", 1 << 12)
@@ -337,7 +337,7 @@ def test_gzip_bomb_and_long_snapshot_lines_are_capped(
     snap.write_bytes(head + orjson.dumps(obj) + b"\n]}\n")
     assert scan_error("--from", str(snap)) == (
         f"{snap}: an object line is longer than 4096 bytes, the limit for one object "
-        "(README: Limits)"
+        "(docs/limits.md)"
     )
 
 
@@ -541,10 +541,10 @@ def test_a_streamed_snapshot_may_pass_the_whole_file_limit_up_to_its_own(
     data = scan_ok(streamed, tmp_path / "out")
     assert data["inventory"]["Namespace"] == 200
     assert scan_error("--from", str(whole)) == (
-        f"{whole}: file is larger than {size // 2} bytes, the input limit (README: Limits)"
+        f"{whole}: file is larger than {size // 2} bytes, the input limit (docs/limits.md)"
     )
     monkeypatch.setattr(LIMITS, "max_streamed_bytes", size - 1)
     assert scan_error("--from", str(streamed)) == (
         f"{streamed}: decompressed content is larger than {size - 1} bytes, the input limit "
-        "(README: Limits)"
+        "(docs/limits.md)"
     )

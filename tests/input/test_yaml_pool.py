@@ -144,7 +144,7 @@ def test_an_oversized_file_is_refused_the_same_way(
     outcome = _outcome([small, large], jobs=2)
     assert outcome == _outcome([small, large], jobs=1)
     assert outcome == (
-        f"error: {large}: file is larger than {size - 1} bytes, the input limit (README: Limits)"
+        f"error: {large}: file is larger than {size - 1} bytes, the input limit (docs/limits.md)"
     )
 
 

@@ -562,7 +562,7 @@ def test_cronjob_memory_is_sized_from_the_benchmark(rendered: list[dict[str, Any
     assert limit_mb >= 1.25 * measured_peak_mb("250k", "pdf")
     # the request covers a 100k-object audit with its PDF
     assert request_mb >= measured_peak_mb("large", "pdf")
-    # the README's sizing table quotes the same measurements
-    sizing = (ROOT / "README.md").read_text().split("### Sizing the CronJob")[1]
+    # the docs' sizing table (docs/deployment.md) quotes the same measurements
+    sizing = (ROOT / "docs" / "deployment.md").read_text().split("## Sizing the CronJob")[1]
     assert f"{measured_peak_mb('250k', 'pdf'):,} MB measured at 252k (PDF on)" in sizing
     assert f"{measured_peak_mb('large', 'pdf'):,} MB measured at 101k (PDF on)" in sizing

@@ -85,3 +85,20 @@ def test_the_test_command_builds_the_site_strictly() -> None:
     script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
     assert re.search(r"^NO_MKDOCS_2_WARNING=1 \.venv/bin/mkdocs build --strict", script, re.M)
     assert Path(ROOT / "mkdocs.yml").is_file()
+
+
+def test_readme_is_short_and_every_link_reaches_a_docs_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    # the two commands (the demo, the tests) and the one-line live audit
+    assert ".venv/bin/mesh-audit scan --from fixtures/demo-mesh" in readme
+    assert "./scripts/test.sh" in readme
+    assert "mesh-audit --context prod" in readme
+    targets = [t.split("#")[0] for t in re.findall(r"\]\(([^)]+)\)", readme)]
+    assert "docs/images/report-demo-html.png" in targets
+    for target in targets:
+        assert not target.startswith("http"), target
+        assert (ROOT / target).is_file(), target
+    # every page of the site is one link away
+    pages = {str(p.relative_to(ROOT)) for p in DOCS.rglob("*.md")}
+    assert pages - {"docs/index.md"} <= set(targets)

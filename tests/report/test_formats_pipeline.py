@@ -128,7 +128,10 @@ def test_sarif_validates_and_maps_findings(in_root: None) -> None:
     assert egr001["locations"][0]["properties"] == {"document": 4}
     assert egr001["locations"][0]["physicalLocation"]["region"] == {"startLine": 25}
     assert run["automationDetails"] == {"id": "mesh-audit/files/"}
-    assert rule_help(rules, "EGR001") == "https://github.com/mesh-audit/mesh-audit#checks"
+    assert (
+        rule_help(rules, "EGR001")
+        == "https://github.com/mesh-audit/mesh-audit/blob/main/docs/checks.md"
+    )
 
     gw001 = results[GW001]
     assert gw001["suppressions"][0]["properties"] == {

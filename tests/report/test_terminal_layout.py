@@ -237,7 +237,7 @@ def test_huge_tenant_text_says_how_much_is_left_out(demo_data: dict[str, Any]) -
     text = render(data, width=80)
     ref = finding["resource"]
     shown = f"{ref['kind']} {ref['namespace']}/{ref['name']}"
-    left = len(shown) - 1000  # the rendered-text cap (README: Limits)
+    left = len(shown) - 1000  # the rendered-text cap (docs/limits.md)
     assert f"{shown[:1000]} [{left:,} more characters in report.json]" in _flat(text)
     assert ELLIPSIS not in text
 

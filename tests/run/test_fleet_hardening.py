@@ -62,7 +62,7 @@ def test_a_malformed_report_is_listed_and_the_fleet_still_written(
         {
             "origin": str(huge),
             "error": f"{huge}: file is larger than {LIMITS.max_file_bytes} bytes, the input "
-            "limit (README: Limits)",
+            "limit (docs/limits.md)",
         },
     ]
     assert fleet["summary"]["unreadable"] == 2

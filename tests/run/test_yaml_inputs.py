@@ -45,7 +45,7 @@ def test_an_alias_bomb_is_refused_in_under_a_second(option: str, tmp_path: Path)
     assert took < 1.0 + 2.0  # under a second of loading; the rest is the CLI starting up
     assert err == (
         f"mesh-audit: error: {path} document 1: YAML aliases expand to more than 10000 extra "
-        "nodes (an alias bomb?); refused (README: Limits)\n"
+        "nodes (an alias bomb?); refused (docs/limits.md)\n"
     )
 
 

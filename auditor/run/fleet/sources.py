@@ -10,7 +10,7 @@ In a bucket, `<cluster>/latest.json` names the newest complete run's folder (one
 never names a half-written run); a `<cluster>/latest/report.json` of older uploads is read when
 there is no pointer. A report that cannot be read (missing, too large, not JSON, not a report)
 is listed as unreadable with its one-line reason and the others go on; every read is capped at
-the input limit (README: Limits).
+the input limit (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _get(client: Any, bucket: str, key: str, cap: int) -> bytes | None:
         raise
     data: bytes = body.read(cap + 1)
     if len(data) > cap:
-        raise InputError(f"s3://{bucket}/{key}: larger than {cap} bytes (README: Limits)")
+        raise InputError(f"s3://{bucket}/{key}: larger than {cap} bytes (docs/limits.md)")
     return data
 
 
