@@ -11,9 +11,10 @@ Root causes grouped:
   Gateway's wildcard listener, else its plaintext one, lowest port first);
 - an egress gateway workload without an AuthorizationPolicy: AUTHZ001 per Gateway of the same
   workload(s);
-- a proxy setting the injector applies to every pod: PRX001 (istio-init with NET_ADMIN and
-  NET_RAW: the CNI plugin is not used) and PRX002 (the proxy's first-party token), one weakness
-  per check however many workloads carry it (one fix, at the injector, mends them all).
+- a setting the installation applies to every proxy: PRX001 (istio-init with NET_ADMIN and
+  NET_RAW: the CNI plugin is not used), PRX002 (the proxy's first-party token) and IMG001 (not
+  the distroless image variant), one weakness per check however many workloads carry it (one
+  fix, in the installation's values, mends them all).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 Key = tuple[Any, ...]
 
 # checks whose every finding has the same root cause, set once for the whole mesh
-MESH_WIDE = frozenset({"PRX001", "PRX002"})
+MESH_WIDE = frozenset({"IMG001", "PRX001", "PRX002"})
 
 
 def _gateway_of(finding: Mapping[str, Any]) -> tuple[str, str] | None:
