@@ -20,6 +20,7 @@ from auditor.checks import (  # noqa: F401
     gatewayapi,
     gateways,
     images,
+    ingress_policy,
     mtls,
     observed,
     protocol_detection,

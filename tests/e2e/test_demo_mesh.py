@@ -245,11 +245,17 @@ HARDENING = {
     ("IMG001", "Deployment", "istio-egress", "istio-egressgateway", "low"),
     ("IMG001", "Deployment", "partner-api", "partner-gw-istio", "low"),
     ("IMG001", "Pod", "payments", "payments-debug", "low"),
+    # H7: no NetworkPolicy isolates istiod or a gateway for ingress
+    ("NP001", "Deployment", "istio-system", "istiod", "low"),
+    ("NP001", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
+    ("NP001", "Deployment", "istio-ingress", "internal-gateway", "low"),
+    ("NP001", "Deployment", "istio-egress", "istio-egressgateway", "low"),
+    ("NP001", "Deployment", "partner-api", "partner-gw-istio", "low"),
 }
 
 
 def test_demo_hardening_findings(demo: Report) -> None:
     """The README's hardening items, each with its exact finding."""
-    prefixes = ("CP", "PRX", "SVC", "ISO", "REL", "FEAT", "IMG")
+    prefixes = ("CP", "PRX", "SVC", "ISO", "REL", "FEAT", "IMG", "NP")
     ours = {k for k in finding_keys(demo) if k[0].startswith(prefixes)}
     assert ours == {k for k in HARDENING if k[0].startswith(prefixes)}
