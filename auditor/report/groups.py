@@ -10,11 +10,10 @@ Root causes grouped:
   and port, and VS004 for the catch-all VirtualServices bound to that Gateway (joined to the
   Gateway's wildcard listener, else its plaintext one, lowest port first);
 - an egress gateway workload without an AuthorizationPolicy: AUTHZ001 per Gateway of the same
-  workload(s);
-- a setting the installation applies to every proxy: PRX001 (istio-init with NET_ADMIN and
-  NET_RAW: the CNI plugin is not used), PRX002 (the proxy's first-party token) and IMG001 (not
-  the distroless image variant), one weakness per check however many workloads carry it (one
-  fix, in the installation's values, mends them all).
+  workload(s).
+
+Every member carries the whole group, so a group is kept small: a root cause that every
+workload shares is one mesh-level finding of its check, not a group of one per workload.
 """
 
 from __future__ import annotations
@@ -25,9 +24,6 @@ from typing import Any
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 
 Key = tuple[Any, ...]
-
-# checks whose every finding has the same root cause, set once for the whole mesh
-MESH_WIDE = frozenset({"IMG001", "PRX001", "PRX002"})
 
 
 def _gateway_of(finding: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -61,8 +57,6 @@ def group_keys(findings: Sequence[Mapping[str, Any]]) -> dict[str, Key]:
         if key is not None:
             keys[_fid(f, i)] = key
             listeners.setdefault((key[1], key[2]), {}).setdefault(key[3], set()).add(f["check"])
-        elif f.get("check") in MESH_WIDE:
-            keys[_fid(f, i)] = ("mesh-wide", f["check"])
         elif f.get("check") == "AUTHZ001":
             workloads = (f.get("evidence") or {}).get("workloads")
             if isinstance(workloads, list) and workloads:

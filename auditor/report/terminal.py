@@ -195,8 +195,7 @@ def severity_note(f: Mapping[str, Any], default: str | None) -> str:
     return f"{f['severity']}: {printable(reason)} (check default: {default})"
 
 
-# related findings shown under a weakness's entry (all of them with --all): a mesh-wide setting
-# (groups.MESH_WIDE) can carry one per workload
+# related findings shown under a weakness's entry (all of them with --all)
 FACETS = 3
 
 

@@ -61,37 +61,6 @@ def test_authz001_per_gateway_of_one_egress_workload_is_one_weakness() -> None:
     assert {tuple(sorted(f["group"]["related"])) for f in marked} == {("AUTHZ001-1", "AUTHZ001-2")}
 
 
-def test_a_proxy_setting_on_every_workload_is_one_weakness_per_check() -> None:
-    """PRX001 (no CNI plugin), PRX002 (first-party token) and IMG001 (image variant) hold for
-    every proxy the installation writes: one weakness each, whatever the number of workloads;
-    other checks stay apart."""
-    findings = [
-        {
-            "id": f"{check}-{ns}-{name}",
-            "check": check,
-            "severity": severity,
-            "resource": {"kind": "Deployment", "namespace": ns, "name": name},
-            "evidence": {},
-        }
-        for check, severity in (
-            ("PRX001", "low"),
-            ("PRX002", "medium"),
-            ("IMG001", "low"),
-            ("CFG002", "low"),
-        )
-        for ns, name in (("shop", "cart"), ("shop", "frontend"), ("payments", "api"))
-    ]
-    grouped = {tuple(sorted(f["id"] for f in g)) for g in G.groups(findings)}
-    assert grouped == {
-        ("PRX001-payments-api", "PRX001-shop-cart", "PRX001-shop-frontend"),
-        ("PRX002-payments-api", "PRX002-shop-cart", "PRX002-shop-frontend"),
-        ("IMG001-payments-api", "IMG001-shop-cart", "IMG001-shop-frontend"),
-        ("CFG002-payments-api",),
-        ("CFG002-shop-cart",),
-        ("CFG002-shop-frontend",),
-    }
-
-
 def test_nothing_internet_facing_and_default_deny_scores_better_than_public_plaintext() -> None:
     platform = _data(CASES / "entrypoints" / "ml-platform.yaml")
     shop = _data(CASES / "entrypoints" / "demo-shop.yaml")

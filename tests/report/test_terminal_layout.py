@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from auditor.base.model import Severity
 from auditor.base.text import inert
 from auditor.report.terminal import render, style_for
 from tests.helpers import DEMO
@@ -194,24 +195,34 @@ def test_15k_plaintext_listeners_first(monkeypatch: pytest.MonkeyPatch, mesh15k:
     assert [line for line in lines if line.rstrip().endswith(ELLIPSIS)] == []
 
 
-def test_15k_a_mesh_wide_weakness_shows_three_of_its_findings(
+def test_15k_default_summary_is_a_screenful_or_two(
     monkeypatch: pytest.MonkeyPatch, mesh15k: Path
 ) -> None:
-    """Every injected pod of the generated mesh runs istio-init (no CNI plugin): PRX001 is one
-    weakness of 1,508 findings, listed with three of them; --all lists every one."""
-    text = _summary(monkeypatch, ["--from", str(mesh15k), "--severity", "low"])
-    lines = text.splitlines()
-    heads = [line for line in lines if re.match(r"^  \[LOW +\] PRX001 ", line)]
-    facets = [line for line in lines if re.match(r"^      - \[LOW +\] PRX001 ", line)]
-    assert (len(heads), len(facets)) == (1, 3)
-    assert "and 1504 more findings of this weakness (--all lists them; each is in" in _flat(text)
+    """Medium and above, worst first, then totals: the low findings every injected pod of the
+    generated mesh carries (PRX001, IMG001) are counted, not listed."""
     default = _summary(monkeypatch, ["--from", str(mesh15k)]).splitlines()
-    # medium and above: some forty weaknesses at 80 columns, then totals (was 6,860 lines with
-    # one entry per workload)
     assert len(default) < 300
-    assert not [line for line in default if " PRX001 " in line]
-    every = _summary(monkeypatch, ["--from", str(mesh15k), "--all"])
-    assert len(re.findall(r"(?m)^      - \[LOW +\] PRX001 ", every)) == 1507
+    assert not [line for line in default if " PRX001 " in line or " IMG001 " in line]
+
+
+def test_a_large_weakness_shows_three_related_findings(demo_data: dict[str, Any]) -> None:
+    """A weakness lists three of its related findings and counts the rest; --all lists all."""
+    data = dict(demo_data)
+    primary = dict(data["findings"][0])
+    copies = [
+        {**primary, "id": f"{primary['id']}-{n}", "path": f"spec.servers[{n + 10}]"}
+        for n in range(6)
+    ]
+    ids = [c["id"] for c in copies]
+    group = {"primary": primary["id"], "related": ids}
+    members = [{**primary, "group": group}, *({**c, "group": group} for c in copies)]
+    data["findings"] = [*members, *data["findings"][1:]]
+    text = render(data, width=80)
+    facets = [line for line in text.splitlines() if line.startswith("      - [")]
+    assert len(facets) == 3
+    assert "and 3 more findings of this weakness (--all lists them; each is in" in _flat(text)
+    every = render(data, width=80, severity=Severity.INFO)
+    assert len([line for line in every.splitlines() if line.startswith("      - [")]) >= 6
 
 
 def test_piped_output_is_one_line_per_item(demo_data: dict[str, Any]) -> None:
