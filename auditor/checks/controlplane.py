@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.input.istiod_image import is_istiod
 from auditor.istio import istiod
 from auditor.mesh.index import K_DEPLOYMENT, K_SERVICE
 from auditor.mesh.workload import Workload
@@ -21,7 +22,7 @@ PORTS = "https://istio.io/latest/docs/ops/deployment/application-requirements/#p
 
 def _istiods(ctx: CheckContext) -> Iterator[tuple[Workload, int, dict[str, object]]]:
     for w in ctx.index.workloads:
-        if w.owned or w.obj.kind != "Deployment" or not istiod.is_istiod(w.obj.name, w.labels):
+        if w.owned or w.obj.kind != "Deployment" or not is_istiod(w.obj.name, w.labels):
             continue
         found = istiod.discovery_container(w.pod_spec)
         if found is not None:

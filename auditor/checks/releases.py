@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.input.istiod_image import is_istiod
 from auditor.istio import injection as inj
 from auditor.istio import istiod
 from auditor.istio import releases as R
@@ -33,7 +34,7 @@ def _tag(image: str) -> str:
 def _istiods(ctx: CheckContext) -> list[tuple[Workload, int, str]]:
     out = []
     for w in ctx.index.workloads:
-        if w.owned or w.obj.kind != "Deployment" or not istiod.is_istiod(w.obj.name, w.labels):
+        if w.owned or w.obj.kind != "Deployment" or not is_istiod(w.obj.name, w.labels):
             continue
         found = istiod.discovery_container(w.pod_spec)
         if found is None:
@@ -154,7 +155,7 @@ def proxy_skew(ctx: CheckContext) -> Iterator[Result]:
         return
     (cp,) = minors
     for w in ctx.index.workloads:
-        if w.owned or istiod.is_istiod(w.obj.name, w.labels):
+        if w.owned or is_istiod(w.obj.name, w.labels):
             continue
         for pod, tag in _proxy_tags(ctx, w):
             dp = minor_versions(tag)[0]

@@ -32,11 +32,6 @@ _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
-def is_istiod(name: str, labels: Mapping[str, str]) -> bool:
-    """istiod's Deployment by the chart's naming (`istiod`, `istiod-<revision>`, app=istiod)."""
-    return name == "istiod" or name.startswith("istiod-") or labels.get("app") == "istiod"
-
-
 def discovery_container(pod_spec: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]] | None:
     """(index, container) of the `discovery` container, or None."""
     for i, c in enumerate(pod_spec.get("containers") or ()):

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.input.istiod_image import discovery_containers
+
 VERSION_PATTERN = re.compile(r"^v?(\d+)\.(\d+)")
 # Istio 1.21 turned on VERIFY_CERTIFICATE_AT_CLIENT and ENABLE_AUTO_SNI by default (istio.io,
 # news/releases/1.21.x/announcing-1.21/upgrade-notes; istioctl's upgrade precheck tests
@@ -35,19 +37,10 @@ def valid_version(text: str) -> bool:
 def istiod_env(deployments: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
     """Values of the TLS feature flags set on istiod's discovery container, per flag."""
     out: dict[str, set[str]] = {}
-    for obj in deployments:
-        meta = obj.get("metadata") or {}
-        name = str(meta.get("name") or "")
-        labels = meta.get("labels") or {}
-        if not (name == "istiod" or name.startswith("istiod-") or labels.get("app") == "istiod"):
-            continue
-        template = (obj.get("spec") or {}).get("template") or {}
-        for container in (template.get("spec") or {}).get("containers") or []:
-            if container.get("name") != "discovery":
-                continue
-            for env in container.get("env") or []:
-                if isinstance(env, Mapping) and env.get("name") in (VERIFY_ENV, AUTO_SNI_ENV):
-                    out.setdefault(str(env["name"]), set()).add(str(env.get("value")).lower())
+    for container in discovery_containers(deployments):
+        for env in container.get("env") or []:
+            if isinstance(env, Mapping) and env.get("name") in (VERIFY_ENV, AUTO_SNI_ENV):
+                out.setdefault(str(env["name"]), set()).add(str(env.get("value")).lower())
     return out
 
 
