@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from auditor.base.model import Category, Result, Severity
+from auditor.checks import injected
 from auditor.checks.registry import CheckContext, check
 from auditor.mesh.index import K_DAEMONSET, K_DEPLOYMENT, K_POD, K_STATEFULSET
 
@@ -52,10 +53,12 @@ def _images(spec: Mapping[str, object]) -> list[tuple[str, str, str]]:
     title="Istio control plane or proxy image is not the distroless variant",
     category=Category.CONFIG,
     severity=Severity.LOW,
+    # ConfigMaps only place the finding (on the injector when readable): not a need
     needs=(K_DEPLOYMENT, K_STATEFULSET, K_DAEMONSET, K_POD),
     remediation=(
         "Install with `--set values.global.variant=distroless` (or `tag: <version>-distroless`), "
-        "then restart the gateways and workloads so their proxies pick up the variant."
+        "then restart the gateways and workloads so their proxies pick up the variant; where a "
+        "workload names the image in its own spec, change that tag."
     ),
     references=(PAGE, HARDEN),
 )
@@ -64,28 +67,57 @@ def not_distroless(ctx: CheckContext) -> Iterator[Result]:
     tools such as curl: what an attacker who gets code execution in istiod, a gateway or a
     sidecar uses next. The distroless variant leaves them out.
 
-    Fires once per workload whose running pods (or its own spec, when it names an image and
-    not `auto`) run Istio's pilot or proxyv2 image by a tag without the `-distroless` suffix.
+    Judged from Istio's pilot and proxyv2 images given by a tag without the `-distroless`
+    suffix in the running pods, or in a workload's own spec when it names an image and not
+    `auto`. Images the injector put into pods at admission share one cause, the injector
+    revision's values: fires once per revision, on its istio-sidecar-injector ConfigMap (on the
+    root namespace when the ConfigMap is not in the input), naming the images, how many
+    workloads and the first 20. A workload that names the image in its own spec (istiod, a
+    gateway installed with its image, a template injected with kube-inject) fires on its own.
     Images given by digest alone are not judged. Low: it widens what a compromise can do; it
     opens nothing by itself.
     """
+    groups: dict[str, injected.Group] = {}
+    images: dict[str, set[str]] = {}
     for w in ctx.index.workloads:
         if w.owned:
             continue
-        pods = ctx.index.running_pods(w) or [w]
-        for pod in pods:
-            found = _images(pod.pod_spec)
+        own = _images(w.pod_spec)
+        for pod in ctx.index.running_pods(w) or [w]:
+            found = own if pod is w else _images(pod.pod_spec)
             if not found:
                 continue
-            path, image, _tag = found[0]
-            shown = f" (Pod {pod.obj.name})" if pod is not w else ""
+            if injected.admitted(w, pod, bool(own)):
+                injected.group(groups, pod, w)
+                images.setdefault(injected.revision(pod), set()).update(i for _, i, _ in found)
+                break
+            path, image, _tag = own[0] if own else found[0]
             yield Result(
                 resource=w.obj.ref,
-                path=f"{w.spec_path}.{path}" if pod is w else f"{w.spec_path}.containers",
+                path=f"{w.spec_path}.{path}",
                 message=(
-                    f"{w.obj.kind} {w.namespace}/{w.obj.name} runs {image}{shown}, not the "
-                    "distroless variant"
+                    f"{w.obj.kind} {w.namespace}/{w.obj.name} runs {image}, not the distroless "
+                    "variant"
                 ),
-                evidence={"images": sorted({i for _, i, _ in found}), "pod": pod.obj.name},
+                evidence={"images": sorted({i for _, i, _ in own or found})},
             )
             break
+    for rev in sorted(groups):
+        where = injected.injector_for(ctx, rev)
+        members = groups[rev]
+        shown = sorted(images[rev])[: injected.EVIDENCE_LIMIT]
+        yield Result(
+            resource=where.resource,
+            path=where.path,
+            detail=where.detail,
+            message=(
+                f"{where.words} injected {', '.join(shown)}, not the distroless variant, into "
+                f"{members.named()}"
+            ),
+            evidence={
+                "revision": rev,
+                "images": shown,
+                "workload_count": len(members.workloads),
+                "workloads": members.capped(),
+            },
+        )

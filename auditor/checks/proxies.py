@@ -2,8 +2,9 @@
 
 Istio's security best practices (#cni, #configure-third-party-service-account-tokens). The pod
 semantics are in auditor/istio/proxy_pod.py. Judged from what runs (Pods in the input, or pod
-templates injected statically), and from the injector's values where no pod shows it; one
-finding per workload, never per pod.
+templates injected statically), and from the injector's values where no pod shows it. What
+the injector added at admission is one finding per injector revision (auditor/checks/
+injected.py); what a workload's own spec carries is one finding per workload, never per pod.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auditor.base.model import Category, Result, Severity
+from auditor.checks import injected
 from auditor.checks.registry import CheckContext, check
-from auditor.input.snapshot import KObject
 from auditor.istio import annotations as ann
 from auditor.istio import injection as inj
 from auditor.istio import proxy_config as pc
@@ -42,16 +43,6 @@ def _specs(ctx: CheckContext, w: Workload) -> list[tuple[Workload, Mapping[str, 
     return [(p, p.pod_spec) for p in pods] or [(w, w.pod_spec)]
 
 
-def injectors(ctx: CheckContext) -> list[tuple[KObject, Mapping[str, Any]]]:
-    out: list[tuple[KObject, Mapping[str, Any]]] = []
-    for cm in ctx.snapshot.objects(K_CONFIGMAP):
-        if cm.name.startswith(pp.INJECTOR_CONFIGMAP):
-            values = pp.injector_values(cm.raw.get("data") or {})
-            if values is not None:
-                out.append((cm, values))
-    return out
-
-
 def _sidecar_workloads(ctx: CheckContext) -> list[Workload]:
     return [
         w for w in ctx.index.workloads if not w.owned and ctx.index.mesh_status(w).mode == "sidecar"
@@ -59,7 +50,7 @@ def _sidecar_workloads(ctx: CheckContext) -> list[Workload]:
 
 
 def _cni_unjudged(ctx: CheckContext) -> str:
-    if not _sidecar_workloads(ctx) or injectors(ctx):
+    if not _sidecar_workloads(ctx) or injected.injectors(ctx):
         return ""
     if any(pp.shows_injection(w.pod_spec) for w in ctx.index.workloads):
         return ""
@@ -89,13 +80,20 @@ def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
     sidecars must admit those capabilities (the Pod Security baseline level forbids them) and
     a compromised init image holds them.
 
-    Fires per workload whose running pods (or statically injected template) carry istio-init
-    adding NET_ADMIN or NET_RAW (or running privileged). Where no pod shows it, fires once per
+    Judged from the running pods (or a template injected statically) that carry istio-init
+    adding NET_ADMIN or NET_RAW (or running privileged). Pods that got istio-init from the
+    injector at admission share one cause, the injector revision's `pilot.cni.enabled`: fires
+    once per revision, on its istio-sidecar-injector ConfigMap (on the root namespace when
+    the ConfigMap is not in the input), naming how many workloads and the first 20. A
+    workload whose own template carries istio-init (`istioctl kube-inject`) fires on its own:
+    the fix is to inject it again. Where no pod shows injection, fires once per
     istio-sidecar-injector ConfigMap whose values leave the CNI plugin off while workloads run
     in sidecar mode. Ambient workloads are never flagged: the CNI node agent redirects them.
     Low: the capabilities sit in an init container of Istio's own image, not in the app.
     """
     seen_pod = False
+    groups: dict[str, injected.Group] = {}
+    caps_seen: dict[str, set[str]] = {}
     for w in ctx.index.workloads:
         if w.owned:
             continue
@@ -105,20 +103,49 @@ def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
             if found is None:
                 continue
             i, caps = found
-            shown = f"Pod {pod.obj.name}" if pod is not w else f"{w.obj.kind} {w.obj.name}"
+            if injected.admitted(w, pod, pp.capture_init(w.pod_spec) is not None):
+                injected.group(groups, pod, w)
+                caps_seen.setdefault(injected.revision(pod), set()).update(caps)
+                break
             yield Result(
                 resource=w.obj.ref,
                 path=f"{w.spec_path}.initContainers[{i}].securityContext.capabilities.add",
                 message=(
-                    f"{w.obj.kind} {w.namespace}/{w.obj.name} runs istio-init with "
-                    f"{', '.join(caps)} ({shown}): the Istio CNI plugin is not used"
+                    f"{w.obj.kind} {w.namespace}/{w.obj.name} carries istio-init with "
+                    f"{', '.join(caps)} in its own spec (injected with istioctl kube-inject): "
+                    "the Istio CNI plugin is not used"
                 ),
-                evidence={"capabilities": caps, "pod": pod.obj.name},
+                evidence={"capabilities": caps},
             )
             break
+    for rev in sorted(groups):
+        where = injected.injector_for(ctx, rev)
+        members = groups[rev]
+        cni_on = where.values is not None and pp.cni_enabled(where.values)
+        caps = sorted(caps_seen[rev])
+        why = (
+            "enables the CNI plugin, but these pods were injected before it did: restart them"
+            if cni_on
+            else "does not use the CNI plugin (pilot.cni.enabled is not true)"
+        )
+        yield Result(
+            resource=where.resource,
+            path=where.path,
+            detail=where.detail,
+            message=(
+                f"{where.words} {why}: {members.named()} run istio-init with {', '.join(caps)}"
+            ),
+            evidence={
+                "revision": rev,
+                **({"pilot.cni.enabled": cni_on} if where.values is not None else {}),
+                "capabilities": caps,
+                "workload_count": len(members.workloads),
+                "workloads": members.capped(),
+            },
+        )
     if seen_pod or not _sidecar_workloads(ctx):
         return
-    for cm, values in injectors(ctx):
+    for cm, values in injected.injectors(ctx):
         if pp.cni_enabled(values):
             continue
         yield Result(
@@ -134,7 +161,7 @@ def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
 
 
 def _token_unjudged(ctx: CheckContext) -> str:
-    if injectors(ctx) or _proxy_specs(ctx):
+    if injected.injectors(ctx) or _proxy_specs(ctx):
         return ""
     versions = minor_versions(ctx.snapshot.source.istio_version)
     if versions and min(versions) >= pp.FIRST_PARTY_DROPPED:
@@ -190,29 +217,65 @@ def first_party_token(ctx: CheckContext) -> Iterator[Result]:
     to istiod: a token with no audience of its own (valid against the Kubernetes API) and, as a
     legacy Secret token, no expiry. Anyone who lifts it from the pod holds an API credential.
 
-    Fires per workload whose running pods (or template injected statically, with the
-    injector's status annotation) have a proxy container and no `istio-token` volume
-    projecting a token with an audience, and per istio-sidecar-injector ConfigMap whose
-    values set `global.jwtPolicy: first-party-jwt` (honoured until Istio 1.21).
+    Judged from the running pods (or a template injected statically, with the injector's
+    status annotation) that have a proxy container and no `istio-token` volume projecting a
+    token with an audience. Pods the injector admitted that way share one cause, the injector
+    revision's `global.jwtPolicy`: fires once per revision, on its istio-sidecar-injector
+    ConfigMap (on the root namespace when the ConfigMap is not in the input), naming how many
+    workloads and the first 20. A statically injected template fires on its own workload.
+    An istio-sidecar-injector ConfigMap whose values set `global.jwtPolicy: first-party-jwt`
+    (honoured until Istio 1.21) fires even when none of its pods is in the input.
     """
     flagged: set[tuple[str, str, str]] = set()
+    groups: dict[str, injected.Group] = {}
     for w, pod, spec in _proxy_specs(ctx):
         if pp.token_mount(spec) == "third-party" or w.key in flagged:
             continue
         flagged.add(w.key)
-        shown = f"Pod {pod.obj.name}" if pod is not w else f"{w.obj.kind} {w.obj.name}"
+        static = w.obj.kind != "Pod" and inj.sidecar_status(w.annotations) is not None
+        if injected.admitted(w, pod, static):
+            injected.group(groups, pod, w)
+            continue
         yield Result(
             resource=w.obj.ref,
             path=f"{w.spec_path}.volumes",
             message=(
                 f"{w.obj.kind} {w.namespace}/{w.obj.name} runs a proxy without the projected "
-                f"istio-token ({shown}): it authenticates to istiod with the pod's own token"
+                "istio-token, injected into its own template (istioctl kube-inject): it "
+                "authenticates to istiod with the pod's own token"
             ),
-            evidence={"pod": pod.obj.name},
         )
     versions = minor_versions(ctx.snapshot.source.istio_version)
     honoured = not versions or min(versions) < pp.FIRST_PARTY_DROPPED
-    for cm, values in injectors(ctx):
+    reported: set[str] = set()
+    for rev in sorted(groups):
+        where = injected.injector_for(ctx, rev)
+        members = groups[rev]
+        policy = pp.jwt_policy(where.values) if where.values is not None else ""
+        reported.add(where.resource.key)
+        why = (
+            "sets global.jwtPolicy first-party-jwt"
+            if policy == "first-party-jwt"
+            else "injected pods without the projected istio-token"
+        )
+        yield Result(
+            resource=where.resource,
+            path=where.path,
+            detail=where.detail,
+            message=(
+                f"{where.words} {why}: {members.named()} run a proxy that authenticates to "
+                "istiod with the pod's own service account token"
+            ),
+            evidence={
+                "revision": rev,
+                **({"jwtPolicy": policy} if policy else {}),
+                "workload_count": len(members.workloads),
+                "workloads": members.capped(),
+            },
+        )
+    for cm, values in injected.injectors(ctx):
+        if cm.ref.key in reported:
+            continue
         if honoured and pp.jwt_policy(values) == "first-party-jwt":
             yield Result(
                 resource=cm.ref,

@@ -1,4 +1,5 @@
-"""Hardened images (IMG001): exact findings, one per workload."""
+"""Hardened images (IMG001): exact findings, one per cause: per injector revision for images
+injected at admission, per workload for an image named in the workload's own spec."""
 
 from __future__ import annotations
 
@@ -13,20 +14,46 @@ CASE = "images/istio-images.yaml"
 def test_image_findings() -> None:
     assert findings(CASE, ("IMG",)) == {
         ("IMG001", "Deployment", "istio-system", "istiod", "low"),
-        ("IMG001", "Deployment", "bookinfo", "reviews-v1", "low"),
+        # reviews-v1's sidecar came from the default injector, whose ConfigMap is not given
+        ("IMG001", "Namespace", "", "istio-system", "low"),
     }
 
 
-def test_one_finding_per_workload_naming_the_image_and_pod() -> None:
+def test_injected_images_are_one_finding_per_revision() -> None:
+    assert findings("proxies/kube-injected-and-revision.yaml", ("IMG",)) == {
+        ("IMG001", "Deployment", "istio-system", "istiod-canary", "low"),
+        ("IMG001", "Deployment", "sleep", "curl", "low"),
+        ("IMG001", "ConfigMap", "istio-system", "istio-sidecar-injector-canary", "low"),
+    }
+
+
+def test_the_injector_finding_names_images_and_workloads() -> None:
     (found,) = [
         f
         for f in report_for(CASE)["findings"]
-        if f["check"] == "IMG001" and f["resource"]["name"] == "reviews-v1"
+        if f["check"] == "IMG001" and f["resource"]["kind"] == "Namespace"
     ]
     assert found["evidence"] == {
+        "revision": "default",
         "images": ["docker.io/istio/proxyv2:1.27.1"],
-        "pod": "reviews-v1-7d9b6c8f5-aaaaa",
+        "workload_count": 1,
+        "workloads": ["Deployment bookinfo/reviews-v1"],
     }
+    assert found["message"] == (
+        "The sidecar injector (revision default; its ConfigMap is not in the input) injected "
+        "docker.io/istio/proxyv2:1.27.1, not the distroless variant, into 1 workload(s) "
+        "(Deployment bookinfo/reviews-v1)"
+    )
+
+
+def test_an_image_in_the_workloads_own_spec_stays_on_the_workload() -> None:
+    (found,) = [
+        f
+        for f in report_for("proxies/kube-injected-and-revision.yaml")["findings"]
+        if f["check"] == "IMG001" and f["resource"]["name"] == "curl"
+    ]
+    assert found["path"] == "spec.template.spec.containers[1].image"
+    assert found["evidence"] == {"images": ["docker.io/istio/proxyv2:1.27.1"]}
 
 
 @pytest.mark.parametrize(

@@ -229,8 +229,10 @@ HARDENING = {
     # H1: istiod as the chart installs it
     ("CP001", "Deployment", "istio-system", "istiod", "medium"),
     ("CP002", "Deployment", "istio-system", "istiod", "high"),
-    # H2: Pod payments-debug injected without the Istio CNI plugin (istio-init, NET_ADMIN, NET_RAW)
-    ("PRX001", "Pod", "payments", "payments-debug", "low"),
+    # H2: Pod payments-debug injected without the Istio CNI plugin (istio-init, NET_ADMIN, NET_RAW):
+    # the default injector's setting, whose ConfigMap the demo does not include, so the mesh
+    # (root namespace) carries it
+    ("PRX001", "Namespace", "", "istio-system", "low"),
     # H3: the payments hosts, labelled sensitive, share the public gateway with shop and marketing
     ("ISO002", "VirtualService", "payments", "payments-api", "medium"),
     # H4: Istio 1.24 reached end of life on 2025-06-24, before the tests' fixed clock
@@ -238,13 +240,14 @@ HARDENING = {
     # H5: the LoadBalancer gateways accept downstream connections without limit
     ("PRX003", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
     ("PRX003", "Deployment", "partner-api", "partner-gw-istio", "low"),
-    # H6: istiod, every gateway and payments-debug's sidecar on the default, non-distroless images
+    # H6: istiod and every gateway name the default, non-distroless image in their own spec;
+    # payments-debug's sidecar got it from the default injector (one finding on the mesh)
     ("IMG001", "Deployment", "istio-system", "istiod", "low"),
     ("IMG001", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),
     ("IMG001", "Deployment", "istio-ingress", "internal-gateway", "low"),
     ("IMG001", "Deployment", "istio-egress", "istio-egressgateway", "low"),
     ("IMG001", "Deployment", "partner-api", "partner-gw-istio", "low"),
-    ("IMG001", "Pod", "payments", "payments-debug", "low"),
+    ("IMG001", "Namespace", "", "istio-system", "low"),
     # H7: no NetworkPolicy isolates istiod or a gateway for ingress
     ("NP001", "Deployment", "istio-system", "istiod", "low"),
     ("NP001", "Deployment", "istio-ingress", "istio-ingressgateway", "low"),

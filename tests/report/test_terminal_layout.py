@@ -198,8 +198,9 @@ def test_15k_plaintext_listeners_first(monkeypatch: pytest.MonkeyPatch, mesh15k:
 def test_15k_default_summary_is_a_screenful_or_two(
     monkeypatch: pytest.MonkeyPatch, mesh15k: Path
 ) -> None:
-    """Medium and above, worst first, then totals: the low findings every injected pod of the
-    generated mesh carries (PRX001, IMG001) are counted, not listed."""
+    """Medium and above, worst first, then totals: low findings (the generated mesh's injector
+    without the CNI plugin and on the default images, PRX001 and IMG001) are counted, not
+    listed."""
     default = _summary(monkeypatch, ["--from", str(mesh15k)]).splitlines()
     assert len(default) < 300
     assert not [line for line in default if " PRX001 " in line or " IMG001 " in line]

@@ -348,7 +348,7 @@ def test_demo_mesh_per_control_results_in_json_html_pdf(
         ],
         # istiod as the chart installs it: debug on 8080, plaintext xDS on 15010 in its Service
         "control-plane": ["CP001", "CP002"],
-        # Pod payments-debug was injected without the CNI plugin
+        # Pod payments-debug was injected without the CNI plugin (one finding, on the injector)
         "cni": ["PRX001"],
         # every proxy pod mounts the projected istio-token (Istio 1.24 always does)
         "configure-third-party-service-account-tokens": [],
