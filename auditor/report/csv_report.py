@@ -23,6 +23,7 @@ COLUMNS = (
     "id",
     "check",
     "severity",
+    "severity_reason",
     "category",
     "title",
     "kind",
@@ -56,6 +57,8 @@ def _row(finding: Mapping[str, Any]) -> list[str]:
         "id": finding["id"],
         "check": finding["check"],
         "severity": finding["severity"],
+        # why the severity differs from the check's default; empty when it does not
+        "severity_reason": finding.get("severity_reason") or "",
         "category": finding["category"],
         "title": finding["title"],
         "kind": ref["kind"],

@@ -116,6 +116,9 @@ def _result(
             "remediation": finding["remediation"],
         },
     }
+    if finding.get("severity_reason"):
+        # the rule's level is the check's default; this says why the result's differs
+        result["properties"]["severityReason"] = finding["severity_reason"]
     if rule_index is not None:
         result["ruleIndex"] = rule_index
     waiver = finding.get("waiver")

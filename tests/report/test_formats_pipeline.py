@@ -443,3 +443,35 @@ def test_sarif_meets_githubs_documented_ingestion_requirements(tmp_path: Path) -
         assert isinstance(physical["region"]["startLine"], int)
         assert physical["region"]["startLine"] >= 1
         assert result["partialFingerprints"]["meshAuditFindingId/v1"]
+
+
+def test_csv_and_sarif_say_why_a_severity_differs_from_the_default() -> None:
+    """The demo's AUTHZ006 on namespace payments is high, not the check's medium, because a
+    workload it leaves open is reachable from outside: the CSV row and the SARIF result say
+    so, as the terminal, HTML and JSON do; a finding at its default severity says nothing."""
+    from tests.helpers import DEMO
+
+    report = scan(load_paths([str(DEMO)]), generated_at=FIXED_CLOCK)
+    reason = "a workload it leaves open is reachable from outside the cluster"
+    (authz006,) = [
+        f
+        for f in report.data["findings"]
+        if f["check"] == "AUTHZ006" and f["resource"]["name"] == "payments"
+    ]
+    assert (authz006["severity"], authz006["severity_reason"]) == ("high", reason)
+    defaults = {f["id"] for f in report.data["findings"] if "severity_reason" not in f}
+    assert defaults
+
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(csv_report.to_csv(report.data)))}
+    assert (rows[authz006["id"]]["severity"], rows[authz006["id"]]["severity_reason"]) == (
+        "high",
+        reason,
+    )
+    assert {rows[i]["severity_reason"] for i in defaults} == {""}
+
+    doc = sarif.to_sarif(report.data)
+    validate_sarif(doc)
+    results = {r["properties"]["findingId"]: r for r in doc["runs"][0]["results"]}
+    assert results[authz006["id"]]["level"] == "error"
+    assert results[authz006["id"]]["properties"]["severityReason"] == reason
+    assert not [i for i in defaults if "severityReason" in results[i]["properties"]]
