@@ -68,16 +68,17 @@ def in_scan(stage: str) -> bool:
 
 def models() -> list[tuple[str, Callable[[Any], object]]]:
     """Every model built on the index that checks or the report read, as (name, build)."""
-    from auditor.mesh.authorization import build_authorization, policies
+    from auditor.mesh.authorization import authz_lookup, build_authorization, policies
     from auditor.mesh.egress import build_egress, egress_model
     from auditor.mesh.egress_routing import egress_routing
-    from auditor.mesh.entrypoints import build_entry_points
+    from auditor.mesh.entrypoints import build_entry_points, gateway_service_keys
     from auditor.mesh.exposure import build_exposure, dropped_servers
     from auditor.mesh.identity_mtls import identity_model
-    from auditor.mesh.mtls import build_mtls
+    from auditor.mesh.mtls import build_mtls, disable_clients
     from auditor.mesh.outside import outside
     from auditor.mesh.plaintext_senders import mesh_callers
     from auditor.mesh.waypoints import waypoint_map
+    from auditor.mesh.ztunnel import ztunnel_policies
 
     return [
         ("membership", lambda index: [index.mesh_status(w) for w in index.workloads]),
@@ -87,12 +88,16 @@ def models() -> list[tuple[str, Callable[[Any], object]]]:
         ("network policies", lambda index: index.network_policies),
         ("waypoints", waypoint_map),
         ("exposure", lambda index: (dropped_servers(index), build_exposure(index))),
-        ("entry points", build_entry_points),
-        ("authorization", lambda index: (policies(index), build_authorization(index))),
+        ("entry points", lambda index: (gateway_service_keys(index), build_entry_points(index))),
+        (
+            "authorization",
+            lambda index: (policies(index), build_authorization(index), authz_lookup(index)),
+        ),
         ("egress", lambda index: (egress_model(index), egress_routing(index), build_egress(index))),
         ("outside", outside),
         ("identity", identity_model),
-        ("mtls", build_mtls),
+        ("mtls", lambda index: (disable_clients(index), build_mtls(index))),
+        ("ztunnel", ztunnel_policies),
         ("plaintext senders", mesh_callers),
     ]
 

@@ -11,13 +11,13 @@ rules are in auditor/istio/waypoint.py, applied per object by
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.input.snapshot import KObject
 from auditor.istio import authz as A
 from auditor.istio import waypoint as WP
+from auditor.mesh.authorization import policy_objects
 from auditor.mesh.index import (
     K_AP,
     K_DEPLOYMENT,
@@ -26,10 +26,10 @@ from auditor.mesh.index import (
     K_POD,
     K_SE,
     K_SERVICE,
-    MeshIndex,
     Workload,
 )
 from auditor.mesh.waypoints import waypoint_map
+from auditor.mesh.ztunnel import ambient_workloads, ztunnel_policies
 
 WAYPOINT_DOCS = "https://istio.io/latest/docs/ambient/usage/waypoint/"
 L4_POLICY_DOCS = "https://istio.io/latest/docs/ambient/usage/l4-policy/"
@@ -37,18 +37,6 @@ AMBIENT_AUTHZ_DOCS = "https://istio.io/latest/docs/ambient/usage/authorization-p
 L7_DOCS = "https://istio.io/latest/docs/ambient/usage/l7-features/"
 ADD_WORKLOADS_DOCS = "https://istio.io/latest/docs/ambient/usage/add-workloads/"
 EVIDENCE_LIMIT = 20
-
-
-def _ambient_workloads(index: MeshIndex) -> list[Workload]:
-    """Application workloads ztunnel captures (controllers and bare Pods, no gateways)."""
-    out = []
-    for w in index.workloads:
-        if w.owned:
-            continue
-        status = index.mesh_status(w)
-        if status.in_mesh and status.mode == "ambient" and status.role == "workload":
-            out.append(w)
-    return out
 
 
 def workload_name(w: Workload) -> str:
@@ -59,48 +47,6 @@ def _limited(names: list[str]) -> list[str]:
     if len(names) > EVIDENCE_LIMIT:
         return [*names[:EVIDENCE_LIMIT], f"... and {len(names) - EVIDENCE_LIMIT} more"]
     return names
-
-
-@dataclass(frozen=True, slots=True)
-class _ZtunnelPolicy:
-    obj: KObject
-    policy: A.Policy
-    view: WP.ZtunnelView
-    no_waypoint: tuple[Workload, ...]
-    behind_waypoint: tuple[tuple[Workload, tuple[tuple[str, WP.Waypoint], ...]], ...]
-
-
-def _ztunnel_policies(ctx: CheckContext) -> list[_ZtunnelPolicy]:
-    """Enforced ALLOW/DENY AuthorizationPolicies without targetRefs that apply to ambient
-    workloads (ztunnel enforces them), split by whether a waypoint is in the path."""
-    index = ctx.index
-    root = ctx.mesh.root_namespace
-    ambient = _ambient_workloads(index)
-    out = []
-    for obj in ctx.snapshot.objects(K_AP):
-        pol = A.parse_policy(obj.namespace, obj.name, obj.spec, obj.annotations)
-        if pol.target_refs or pol.dry_run or pol.action not in ("ALLOW", "DENY"):
-            continue
-        applied = [
-            w
-            for w in ambient
-            if A.applies(pol, A.Target(namespace=w.namespace, labels=w.labels), root)
-        ]
-        if not applied:
-            continue
-        plain, behind = [], []
-        for w in applied:
-            path = waypoint_map(index).in_path(w)
-            if path:
-                behind.append((w, tuple(path)))
-            else:
-                plain.append(w)
-        out.append(
-            _ZtunnelPolicy(
-                obj, pol, WP.ztunnel_view(pol.action, pol.rules), tuple(plain), tuple(behind)
-            )
-        )
-    return out
 
 
 def _effect(view: WP.ZtunnelView) -> str:
@@ -147,7 +93,7 @@ def l7_rules_without_waypoint(ctx: CheckContext) -> Iterator[Result]:
     ALLOW or DENY policy (not dry-run) that applies to ambient workloads with no waypoint in
     their path; workloads behind a waypoint are AMB004's.
     """
-    for zp in _ztunnel_policies(ctx):
+    for zp in ztunnel_policies(ctx.index):
         if not zp.view.l7_rules or not zp.no_waypoint:
             continue
         names = [workload_name(w) for w in zp.no_waypoint]
@@ -197,7 +143,7 @@ def selector_policy_behind_waypoint(ctx: CheckContext) -> Iterator[Result]:
     policy (not dry-run) applying to ambient workloads whose Services or pod IPs use a waypoint.
     """
     td = ctx.mesh.trust_domain
-    for zp in _ztunnel_policies(ctx):
+    for zp in ztunnel_policies(ctx.index):
         if not zp.behind_waypoint:
             continue
         names = [workload_name(w) for w, _ in zp.behind_waypoint]
@@ -367,16 +313,13 @@ def custom_policy_on_ambient(ctx: CheckContext) -> Iterator[Result]:
     targetRefs that applies to ambient workloads.
     """
     root = ctx.mesh.root_namespace
-    ambient = _ambient_workloads(ctx.index)
-    for obj in ctx.snapshot.objects(K_AP):
-        pol = A.parse_policy(obj.namespace, obj.name, obj.spec, obj.annotations)
+    ambient = ambient_workloads(ctx.index)
+    if not ambient.all:
+        return
+    for obj, pol in policy_objects(ctx.index):
         if pol.action != "CUSTOM" or pol.target_refs or pol.dry_run:
             continue
-        applied = [
-            workload_name(w)
-            for w in ambient
-            if A.applies(pol, A.Target(namespace=w.namespace, labels=w.labels), root)
-        ]
+        applied = [workload_name(w) for w in ambient.applied(pol, root)]
         if not applied:
             continue
         yield Result(

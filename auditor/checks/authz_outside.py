@@ -8,7 +8,7 @@ from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.istio import authz as A
 from auditor.istio.injection import is_gateway_pod
-from auditor.mesh.authorization import WorkloadAuthz, build_authorization
+from auditor.mesh.authorization import WorkloadAuthz, authz_lookup
 from auditor.mesh.exposure import build_exposure
 from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE, MeshIndex, Workload
 
@@ -20,19 +20,12 @@ GATEWAY_GROUP = "networking.istio.io"
 
 def _gateway_entries(index: MeshIndex, kind: str, namespace: str, name: str) -> list[WorkloadAuthz]:
     """The modelled gateway workloads behind an exposure entry's Istio or Gateway API gateway."""
-    model = build_authorization(index)
-    if kind == "Gateway" and index.snapshot.get(K_GATEWAY, namespace, name) is not None:
-        gw = index.snapshot.get(K_GATEWAY, namespace, name)
-        assert gw is not None
-        keys = {w.key for w in index.gateway_workloads(gw)}
-        return [e for e in model if e.workload is not None and e.workload.key in keys]
-    return [
-        e
-        for e in model
-        if e.role != "workload"
-        and e.ref.namespace == namespace
-        and (e.workload.labels.get(A.GATEWAY_NAME_LABEL) if e.workload else e.ref.name) == name
-    ]
+    lookup = authz_lookup(index)
+    gw = index.snapshot.get(K_GATEWAY, namespace, name) if kind == "Gateway" else None
+    if gw is not None:
+        found = (lookup.by_workload.get(w.key) for w in index.gateway_workloads(gw))
+        return [e for e in found if e is not None]
+    return lookup.by_gateway.get((namespace, name), [])
 
 
 def _guarded(entries: list[WorkloadAuthz]) -> bool:
@@ -69,22 +62,32 @@ def outside_mesh_behind_gateway(ctx: CheckContext) -> Iterator[Result]:
     """
     index = ctx.index
     routes: dict[tuple[str, str, str], tuple[Workload, set[str], bool]] = {}
+    # per gateway and per Service, asked once: a shared gateway has an entry per host
+    guarded_by_gateway: dict[tuple[str, str, str], bool] = {}
+    outside_by_service: dict[tuple[str, str], list[Workload]] = {}
     for entry in build_exposure(index):
         if not entry.external or entry.redirect_only:
             continue
         gw = entry.gateway
-        guarded = _guarded(_gateway_entries(index, gw.kind, gw.namespace, gw.name))
+        gw_key = (gw.kind, gw.namespace, gw.name)
+        guarded = guarded_by_gateway.get(gw_key)
+        if guarded is None:
+            guarded = guarded_by_gateway[gw_key] = _guarded(_gateway_entries(index, *gw_key))
         shown = f"{gw.kind} {gw.namespace}/{gw.name} {entry.host}:{entry.port}"
         for backend in entry.backends:
             host = backend.rsplit(":", 1)[0] if backend.count(":") == 1 else backend
             svc = index.services_by_host.get(host)
             if svc is None:
                 continue
-            for w in index.app_workloads_of(svc):
-                if is_gateway_pod(w.labels, w.annotations, w.pod_spec):
-                    continue
-                if index.mesh_status(w).in_mesh:
-                    continue
+            outside = outside_by_service.get((svc.namespace, svc.name))
+            if outside is None:
+                outside = outside_by_service[(svc.namespace, svc.name)] = [
+                    w
+                    for w in index.app_workloads_of(svc)
+                    if not is_gateway_pod(w.labels, w.annotations, w.pod_spec)
+                    and not index.mesh_status(w).in_mesh
+                ]
+            for w in outside:
                 _, where, all_guarded = routes.get(w.key, (w, set(), True))
                 routes[w.key] = (w, where | {shown}, all_guarded and guarded)
     for key in sorted(routes):

@@ -314,7 +314,7 @@ def sidecars_conflict(ctx: CheckContext) -> Iterator[Result]:
         if not selector:
             continue
         for w in ctx.index.select_workloads(selector, sc.namespace):
-            by_workload.setdefault((w.obj.kind, w.namespace, w.obj.name), []).append(sc)
+            by_workload.setdefault(w.key, []).append(sc)
     reported: set[tuple[str, str]] = set()
     for (kind, ns, name), sidecars in sorted(by_workload.items()):
         if len(sidecars) < 2:

@@ -74,19 +74,31 @@ class WorkloadAuthz:
 
 
 _CACHE: weakref.WeakKeyDictionary[MeshIndex, list[WorkloadAuthz]] = weakref.WeakKeyDictionary()
-_POLICIES: weakref.WeakKeyDictionary[MeshIndex, list[A.Policy]] = weakref.WeakKeyDictionary()
 _BY_NAMESPACE: weakref.WeakKeyDictionary[MeshIndex, dict[str, list[WorkloadAuthz]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def policies(index: MeshIndex) -> list[A.Policy]:
-    if index not in _POLICIES:
-        _POLICIES[index] = [
-            A.parse_policy(o.namespace, o.name, o.spec, o.annotations)
-            for o in index.snapshot.objects(K_AP)
-        ]
-    return _POLICIES[index]
+    """Every AuthorizationPolicy, parsed, in input order; built once per index (read-only)."""
+    return index.cached(_policies)
+
+
+def _policies(index: MeshIndex) -> list[A.Policy]:
+    return [pol for _, pol in policy_objects(index)]
+
+
+def policy_objects(index: MeshIndex) -> list[tuple[KObject, A.Policy]]:
+    """Each AuthorizationPolicy object with its parsed Policy, in input order; built once per
+    index (read-only)."""
+    return index.cached(_policy_objects)
+
+
+def _policy_objects(index: MeshIndex) -> list[tuple[KObject, A.Policy]]:
+    return [
+        (o, A.parse_policy(o.namespace, o.name, o.spec, o.annotations))
+        for o in index.snapshot.objects(K_AP)
+    ]
 
 
 def request_authentications(index: MeshIndex) -> list[tuple[KObject, A.Policy]]:
@@ -249,6 +261,36 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
     out.sort(key=lambda a: (not a.exposed, a.ref.namespace, a.ref.kind, a.ref.name))
     _CACHE[index] = out
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuthzLookup:
+    """The access model keyed for lookups: checks ask per workload or per gateway instead of
+    scanning the model once per question."""
+
+    by_workload: dict[tuple[str, str, str], WorkloadAuthz]  # Workload.key
+    # gateway and waypoint entries by (namespace, Gateway API gateway name): the pods' gateway
+    # name label, or the Gateway itself when it has no pods in the input
+    by_gateway: dict[tuple[str, str], list[WorkloadAuthz]]
+
+
+def authz_lookup(index: MeshIndex) -> AuthzLookup:
+    """`build_authorization` by workload and by gateway; built once per index (read-only)."""
+    return index.cached(_lookup)
+
+
+def _lookup(index: MeshIndex) -> AuthzLookup:
+    by_workload: dict[tuple[str, str, str], WorkloadAuthz] = {}
+    by_gateway: dict[tuple[str, str], list[WorkloadAuthz]] = {}
+    for e in build_authorization(index):
+        if e.workload is not None:
+            by_workload.setdefault(e.workload.key, e)
+        if e.role == "workload":
+            continue
+        name = e.workload.labels.get(A.GATEWAY_NAME_LABEL) if e.workload else e.ref.name
+        if name is not None:
+            by_gateway.setdefault((e.ref.namespace, name), []).append(e)
+    return AuthzLookup(by_workload=by_workload, by_gateway=by_gateway)
 
 
 def applying_to(index: MeshIndex, policy: A.Policy) -> list[WorkloadAuthz]:

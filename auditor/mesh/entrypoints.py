@@ -48,7 +48,12 @@ def service_workloads(index: MeshIndex, svc: KObject) -> list[Workload]:
 
 def gateway_service_keys(index: MeshIndex) -> set[tuple[str, str]]:
     """Services in front of gateway workloads (Istio gateways, Gateway API deployments):
-    those entries are the gateways' own, listed per listener by auditor.mesh.exposure."""
+    those entries are the gateways' own, listed per listener by auditor.mesh.exposure. Built
+    once per index (read-only)."""
+    return index.cached(_gateway_service_keys)
+
+
+def _gateway_service_keys(index: MeshIndex) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     for gw in index.gateways.values():
         keys.update((s.namespace, s.name) for s in index.gateway_services(gw))
@@ -304,6 +309,12 @@ def other_gateway_entries(index: MeshIndex) -> Iterator[ExposureEntry]:
 
 
 def build_entry_points(index: MeshIndex) -> list[ExposureEntry]:
+    """The entry points around the Istio gateways (load balancers, node ports, Ingresses, host
+    ports, other gateways); built once per index (read-only)."""
+    return index.cached(_entry_points)
+
+
+def _entry_points(index: MeshIndex) -> list[ExposureEntry]:
     skip = gateway_service_keys(index)
     entries: list[ExposureEntry] = []
     entries.extend(service_entries(index, skip))

@@ -241,6 +241,12 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
 
 
 def build_exposure(index: MeshIndex) -> list[ExposureEntry]:
+    """Every Istio and Istio-class Gateway API gateway's entries, sorted; built once per index
+    and shared by the models, checks and report (read-only)."""
+    return index.cached(_exposure)
+
+
+def _exposure(index: MeshIndex) -> list[ExposureEntry]:
     entries: list[ExposureEntry] = []
     for gw in index.snapshot.objects(K_GATEWAY):
         entries.extend(gateway_exposure(index, gw))

@@ -101,8 +101,7 @@ class Membership:
 
     def running_pods(self, workload: Workload) -> list[Workload]:
         """The Pods of a controller in the input (empty for a bare Pod or none saved)."""
-        key = (workload.obj.kind, workload.namespace, workload.obj.name)
-        return self.pods_by_controller.get(key, [])
+        return self.pods_by_controller.get(workload.key, [])
 
     def _status(self, workload: Workload) -> MeshStatus:
         return mesh_status(
@@ -117,7 +116,7 @@ class Membership:
 
     def mesh_status(self, workload: Workload) -> MeshStatus:
         """See MeshIndex.mesh_status."""
-        key = (workload.obj.kind, workload.namespace, workload.obj.name)
+        key = workload.key
         cached = self._cache.get(key)
         if cached is not None:
             return cached

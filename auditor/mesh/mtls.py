@@ -117,10 +117,14 @@ def _client_namespaces(index: MeshIndex, dr: KObject, svc: KObject) -> frozenset
 
 def disable_rules(index: MeshIndex) -> dict[tuple[str, str], list[DisableRule]]:
     """DestinationRules that make mesh clients send plaintext (tls.mode DISABLE) to a Service:
-    {(namespace, Service): [DisableRule]}.
+    {(namespace, Service): [DisableRule]}; built once per index (read-only).
 
     A wildcard host (`*.shop.svc.cluster.local`) covers the Services it matches, except those a
     DestinationRule names exactly: Istio applies the most specific host's rule."""
+    return index.cached(_disable_rules)
+
+
+def _disable_rules(index: MeshIndex) -> dict[tuple[str, str], list[DisableRule]]:
     out: dict[tuple[str, str], list[DisableRule]] = {}
     rules: list[tuple[KObject, list[KObject]]] = []
     exact: set[tuple[str, str]] = set()
@@ -159,7 +163,12 @@ def disable_rules(index: MeshIndex) -> dict[tuple[str, str], list[DisableRule]]:
 
 
 def disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
-    """`disable_rules` as {(namespace, Service): [(port or None, who)]} for the mTLS map."""
+    """`disable_rules` as {(namespace, Service): [(port or None, who)]} for the mTLS map; built
+    once per index (read-only)."""
+    return index.cached(_disable_clients)
+
+
+def _disable_clients(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int | None, str]]]:
     return {k: [(r.port, r.who) for r in v] for k, v in disable_rules(index).items()}
 
 
@@ -265,5 +274,10 @@ def app_workloads(index: MeshIndex) -> list[Workload]:
 
 
 def build_mtls(index: MeshIndex) -> list[MtlsEntry]:
+    """The mTLS view of every application workload; built once per index (read-only)."""
+    return index.cached(_mtls)
+
+
+def _mtls(index: MeshIndex) -> list[MtlsEntry]:
     disabled = disable_clients(index)
     return [entry_for(index, w, disabled) for w in app_workloads(index)]

@@ -25,7 +25,7 @@ from the Pods in the input, by their controller ownerReferences:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.input.kinds import (
@@ -70,14 +70,16 @@ class Workload:
     owned: bool  # created by a controller in the input (its template is audited instead)
     template_path: str = ""  # `spec.template`, `spec.jobTemplate.spec.template`; "" for a Pod
     owner: Key | None = None  # the audited workload an owned object belongs to
+    # (kind, namespace, name): every model and check keys workloads by it, millions of times
+    # in a large mesh, so it is made once here rather than per use
+    key: Key = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.obj.kind, self.obj.namespace, self.obj.name))
 
     @property
     def namespace(self) -> str:
         return self.obj.namespace
-
-    @property
-    def key(self) -> Key:
-        return (self.obj.kind, self.obj.namespace, self.obj.name)
 
     @property
     def meta_path(self) -> str:
