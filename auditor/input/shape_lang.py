@@ -1,6 +1,6 @@
-"""The shape language: specs for the fields mesh-audit reads, `validate` to say what is wrong, and
-specs compiled into predicates for the common no-problem case (auditor/input/shapes.py applies
-them).
+"""The shape language: specs for the fields mesh-audit reads and `validate` to say what is wrong
+(auditor/input/shape_code.py compiles specs into one predicate per kind for the common
+no-problem case; auditor/input/shapes.py applies them).
 
 The API server validates objects against their schema before it stores them, but files hold
 whatever someone typed: `hosts: foo` instead of a list, a port number of "eighty". An object whose
@@ -19,7 +19,6 @@ mapping, and `Nullable(spec)` for a list or mapping the API server writes as `nu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,107 +152,3 @@ def validate(value: Any, spec: Any, path: str, out: list[ShapeProblem]) -> None:
                 validate(value[key], sub, f"{path}.{key}" if path else key, out)
         return
     raise TypeError(f"bad shape spec at {path}: {spec!r}")
-
-
-# ---- fast path -------------------------------------------------------------------------------
-# `validate` builds a path string for every list item it visits, which made shape checking the
-# largest cost of loading a big snapshot. A spec compiled into a predicate answers "would validate
-# report nothing?" without building anything; only when it says no does `validate` run to say
-# what is wrong. A predicate may say no when validate finds nothing (it costs time, not truth),
-# never the reverse.
-
-Predicate = Callable[[Any], bool]
-_MISSING = object()
-
-
-def _ok_any(value: Any) -> bool:
-    return True
-
-
-def _ok_str(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _ok_int(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def _ok_bool(value: Any) -> bool:
-    return value is None or isinstance(value, bool)
-
-
-def _ok_int_or_str(value: Any) -> bool:
-    return value is None or (isinstance(value, int | str) and not isinstance(value, bool))
-
-
-def _ok_port(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, int) and not isinstance(value, bool) and PORT_MIN <= value <= PORT_MAX
-    )
-
-
-def compile_spec(spec: Any) -> Predicate:
-    if spec is ANY:
-        return _ok_any
-    if spec is str:
-        return _ok_str
-    if spec is int:
-        return _ok_int
-    if spec is bool:
-        return _ok_bool
-    if spec is INT_OR_STR:
-        return _ok_int_or_str
-    if spec is PORT:
-        return _ok_port
-    if isinstance(spec, Nullable):
-        inner_ok = compile_spec(spec.value)
-
-        def ok_nullable(value: Any) -> bool:
-            return value is None or inner_ok(value)
-
-        return ok_nullable
-    if isinstance(spec, list):
-        item_ok = compile_spec(spec[0])
-        if item_ok is _ok_str:
-
-            def ok_str_list(value: Any) -> bool:
-                return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-            return ok_str_list
-
-        def ok_list(value: Any) -> bool:
-            return isinstance(value, list) and all(v is not None and item_ok(v) for v in value)
-
-        return ok_list
-    if isinstance(spec, MapOf):
-        value_ok = compile_spec(spec.value)
-        if value_ok is _ok_str:
-
-            def ok_str_map(value: Any) -> bool:
-                return isinstance(value, dict) and all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-                )
-
-            return ok_str_map
-
-        def ok_map(value: Any) -> bool:
-            return isinstance(value, dict) and all(
-                isinstance(k, str) and v is not None and value_ok(v) for k, v in value.items()
-            )
-
-        return ok_map
-    if isinstance(spec, dict):
-        fields = tuple((key, compile_spec(sub)) for key, sub in spec.items())
-
-        def ok_object(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return False
-            get = value.get
-            for key, sub_ok in fields:
-                item = get(key, _MISSING)
-                if item is not _MISSING and not sub_ok(item):
-                    return False
-            return True
-
-        return ok_object
-    raise TypeError(f"bad shape spec: {spec!r}")

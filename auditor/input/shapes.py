@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.input.shape_lang import MapOf, Predicate, ShapeProblem, compile_spec, validate
+from auditor.input.shape_code import Predicate, compile_specs
+from auditor.input.shape_lang import MapOf, ShapeProblem, validate
 from auditor.input.shape_specs import METADATA, SPEC_REQUIRED, SPECS
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "MapOf",
     "ShapeProblem",
     "check_object",
+    "shape_ok",
     "validate",
 ]
 
@@ -61,6 +63,12 @@ def _annotation_problems(obj: dict[str, Any]) -> list[ShapeProblem]:
     return out
 
 
+def shape_ok(group: str, kind: str, obj: dict[str, Any]) -> bool:
+    """Whether the kind's specs find nothing wrong with `obj` (its annotations' size aside):
+    `check_object`'s common case, with no paths or messages built."""
+    return _FAST.get((group, kind), _fast_metadata_only)(obj)
+
+
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
     """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
     key = (group, kind)
@@ -83,22 +91,14 @@ def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProble
 
 
 def _fast_for(key: tuple[str, str]) -> Predicate:
-    meta_ok = compile_spec(METADATA)
     spec = SPECS.get(key)
     if spec is None:
-        return meta_ok
-    spec_ok = compile_spec(spec)
-    required = key in SPEC_REQUIRED
-
-    def ok(obj: Any) -> bool:
-        if not meta_ok(obj):
-            return False
-        if required and obj.get("spec") is None:
-            return False
-        return spec_ok(obj)
-
-    return ok
+        return _fast_metadata_only
+    required = ("spec",) if key in SPEC_REQUIRED else ()
+    return compile_specs(
+        METADATA, spec, required=required, name="ok_" + "_".join(key).replace(".", "_")
+    )
 
 
-_fast_metadata_only = compile_spec(METADATA)
+_fast_metadata_only = compile_specs(METADATA, name="ok_metadata")
 _FAST: dict[tuple[str, str], Predicate] = {key: _fast_for(key) for key in SPECS}

@@ -21,12 +21,14 @@ import yaml
 from auditor.base.errors import InputError
 from auditor.input.files import load_paths
 from auditor.input.kinds import split_api_version
+from auditor.input.shape_lang import ANY, INT_OR_STR, PORT, MapOf, Nullable
 from auditor.input.shapes import (
     METADATA,
     SPEC_REQUIRED,
     SPECS,
     ShapeProblem,
     check_object,
+    shape_ok,
     validate,
 )
 from auditor.input.snapshot import CollectionStatus, Snapshot, SourceInfo
@@ -93,14 +95,61 @@ def test_shape_fast_path_agrees_with_full_validation() -> None:
         group, _ = split_api_version(api_version)
         kind = str(obj["kind"])
         assert check_object(group, kind, obj) == _reference(group, kind, obj)
+        # the compiled predicate is exact on parsed input (not merely cautious): a no where the
+        # full validation finds nothing would send every such object down the slow path
+        assert shape_ok(group, kind, obj) == (not _reference(group, kind, obj))
         paths = _paths(obj)
         for _ in range(25):
             mutated = copy.deepcopy(obj)
             path = rng.choice(paths)
             _set(mutated, path, copy.deepcopy(rng.choice(ODD_VALUES)))
-            assert check_object(group, kind, mutated) == _reference(group, kind, mutated), path
+            expected = _reference(group, kind, mutated)
+            assert check_object(group, kind, mutated) == expected, path
+            assert shape_ok(group, kind, mutated) == (not expected), path
             compared += 1
     assert compared > 2500
+
+
+def _instance(spec: Any) -> Any:
+    """A value every field of `spec` is present in, with a valid value."""
+    if isinstance(spec, Nullable):
+        return _instance(spec.value)
+    if isinstance(spec, list):
+        return [_instance(spec[0])]
+    if isinstance(spec, MapOf):
+        return {"k": _instance(spec.value)}
+    if isinstance(spec, dict):
+        return {key: _instance(sub) for key, sub in spec.items()}
+    return {str: "x", int: 1, bool: True, INT_OR_STR: "a", PORT: 80, ANY: {"a": [1]}}[spec]
+
+
+def _merged(one: Any, other: Any) -> Any:
+    if isinstance(one, dict) and isinstance(other, dict):
+        return {**one, **{k: _merged(one.get(k), v) for k, v in other.items()}}
+    return one if other is None else other
+
+
+@pytest.mark.parametrize("key", sorted(SPECS), ids="/".join)
+def test_compiled_predicate_is_exact_on_every_spec_field(key: tuple[str, str]) -> None:
+    """Every field of every kind's spec, set to every odd value (and ports out of range): the
+    compiled predicate says yes exactly when the full validation finds nothing."""
+    group, kind = key
+    full = _merged(_instance(METADATA), _instance(SPECS[key]))
+    full.update(apiVersion=f"{group}/v1" if group else "v1", kind=kind)
+    assert shape_ok(group, kind, full) and not _reference(group, kind, full)
+    paths = [p for p in _paths(full) if p[0] not in ("apiVersion", "kind")]
+    values = [*ODD_VALUES, 0, 65536, -1, "", [None], {"a": None}, {1: "x"}]
+    checked = 0
+    for path in paths:
+        for value in values:
+            mutated = copy.deepcopy(full)
+            _set(mutated, path, copy.deepcopy(value))
+            assert shape_ok(group, kind, mutated) == (not _reference(group, kind, mutated)), (
+                path,
+                value,
+            )
+            checked += 1
+    assert checked == len(paths) * len(values)
 
 
 OBJECTS = [
