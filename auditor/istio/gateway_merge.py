@@ -123,12 +123,20 @@ def conflict_reason(a: MergeServer, b: MergeServer) -> tuple[str, tuple[str, ...
 
 
 def conflicts(servers: Sequence[MergeServer]) -> list[Conflict]:
-    """Every (server, other) pair among the servers of one workload that istiod cannot merge."""
+    """Every (server, other) pair among the servers of one workload that istiod cannot merge,
+    in the order of `servers` (per port: each server, then each other it conflicts with)."""
     out: list[Conflict] = []
     by_port: dict[int, list[MergeServer]] = {}
     for s in servers:
         by_port.setdefault(s.port, []).append(s)
     for group in by_port.values():
+        classes = {server_class(s) for s in group}
+        if len(classes) == 1 and OPAQUE not in classes:
+            # one mergeable class on the port: only duplicate hosts conflict, so each server
+            # is compared with the servers sharing a host, not with every server (a shared
+            # ingress gateway holds a TLS server per namespace on port 443)
+            out.extend(_duplicate_hosts(group))
+            continue
         for a in group:
             for b in group:
                 if a is b or (a.gateway, a.index) == (b.gateway, b.index):
@@ -136,6 +144,26 @@ def conflicts(servers: Sequence[MergeServer]) -> list[Conflict]:
                 found = conflict_reason(a, b)
                 if found:
                     out.append(Conflict(server=a, other=b, reason=found[0], hosts=found[1]))
+    return out
+
+
+def _duplicate_hosts(group: Sequence[MergeServer]) -> list[Conflict]:
+    """`conflicts` on a port whose servers are all of one mergeable class."""
+    with_host: dict[str, list[int]] = {}
+    for i, s in enumerate(group):
+        if s.has_tls and s.port:
+            for host in set(s.hosts):
+                with_host.setdefault(host, []).append(i)
+    out: list[Conflict] = []
+    for i, a in enumerate(group):
+        if not (a.has_tls and a.port):
+            continue
+        for j in sorted({j for host in set(a.hosts) for j in with_host[host]}):
+            b = group[j]
+            if j == i or (a.gateway, a.index) == (b.gateway, b.index) or a.bind != b.bind:
+                continue
+            shared = tuple(sorted(set(a.hosts) & set(b.hosts)))
+            out.append(Conflict(server=a, other=b, reason="duplicate-host", hosts=shared))
     return out
 
 
@@ -149,11 +177,25 @@ def rejected(servers: Sequence[MergeServer]) -> set[tuple[tuple[str, str], int]]
     """The servers of one gateway workload that mergeGateways drops, given in istiod's reading
     order (Gateways by `reading_order`, servers as written): a server that cannot be merged with
     one already kept is skipped (`RecordRejectedConfig`), the kept one stays."""
-    kept: list[MergeServer] = []
+    # what the kept servers of each (port, bind) hold: a server conflicts with one of them
+    # when both have `tls` and share a host, or when either is opaque, or their classes differ
+    # (conflict_reason), so the classes and `tls` hosts kept so far answer it
+    classes: dict[tuple[int, str], set[str]] = {}
+    tls_hosts: dict[tuple[int, str], set[str]] = {}
     out: set[tuple[tuple[str, str], int]] = set()
     for server in servers:
-        if any(conflict_reason(server, k) for k in kept):
+        if not server.port:
+            continue  # never conflicts (conflict_reason), so always kept
+        key = (server.port, server.bind)
+        kept_classes = classes.setdefault(key, set())
+        kept_hosts = tls_hosts.setdefault(key, set())
+        cls = server_class(server)
+        if (server.has_tls and not kept_hosts.isdisjoint(server.hosts)) or (
+            kept_classes and (cls == OPAQUE or OPAQUE in kept_classes or kept_classes != {cls})
+        ):
             out.add((server.gateway, server.index))
-        else:
-            kept.append(server)
+            continue
+        kept_classes.add(cls)
+        if server.has_tls:
+            kept_hosts.update(server.hosts)
     return out

@@ -65,6 +65,8 @@ class LabelIndex(Generic[T]):
         if not selector:
             return [item for _, item in self._all]
         postings = [self._by_pair.get(pair, []) for pair in selector.items()]
+        if len(postings) == 1:
+            return [item for _, item in postings[0]]  # the posting list is the answer
         smallest = min(postings, key=len)
         return [item for labels, item in smallest if selector_matches(selector, labels)]
 

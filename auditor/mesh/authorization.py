@@ -136,17 +136,21 @@ def _apply_exposure(index: MeshIndex, entries: list[WorkloadAuthz]) -> list[Work
             by_gateway.setdefault((e.ref.namespace, str(name)), []).append(e)
     exposed: set[tuple[str, str, str]] = set()
     open_: set[tuple[str, str, str]] = set()
+    # a shared gateway has an entry per host: its workloads are looked up once
+    istio_gateways: dict[tuple[str, str], list[WorkloadAuthz]] = {}
     for entry in build_exposure(index):
         if not entry.external:
             continue
         ref = entry.gateway
         if ref.group == GATEWAY_API_GROUP_ISTIO:
-            gw = index.snapshot.get(K_GATEWAY, ref.namespace, ref.name)
-            gws = [
-                by_key[(w.namespace, w.obj.kind, w.obj.name)]
-                for w in (index.gateway_workloads(gw) if gw is not None else ())
-                if (w.namespace, w.obj.kind, w.obj.name) in by_key
-            ]
+            gws = istio_gateways.get((ref.namespace, ref.name))
+            if gws is None:
+                gw = index.snapshot.get(K_GATEWAY, ref.namespace, ref.name)
+                gws = istio_gateways[(ref.namespace, ref.name)] = [
+                    by_key[(w.namespace, w.obj.kind, w.obj.name)]
+                    for w in (index.gateway_workloads(gw) if gw is not None else ())
+                    if (w.namespace, w.obj.kind, w.obj.name) in by_key
+                ]
         else:
             gws = by_gateway.get((ref.namespace, ref.name), [])
         unguarded = not gws or any(not _guarded(g.posture) for g in gws)
@@ -167,8 +171,9 @@ def _apply_exposure(index: MeshIndex, entries: list[WorkloadAuthz]) -> list[Work
                 exposed.add(key)
                 if unguarded:
                     open_.add(key)
+    # entries start unexposed, and whatever is open is exposed: only exposed ones change
     return [
-        replace(e, exposed=k in exposed, open_to_internet=k in open_)
+        replace(e, exposed=True, open_to_internet=k in open_) if k in exposed else e
         for e in entries
         for k in [(e.ref.namespace, e.ref.kind, e.ref.name)]
     ]

@@ -30,9 +30,8 @@ from auditor.mesh.mtls import (
     ALL_PORTS,
     DisableRule,
     PlaintextPort,
-    disable_clients,
     disable_rules,
-    entry_for,
+    mtls_entry,
 )
 from auditor.mesh.plaintext_senders import (
     APISERVER,
@@ -340,7 +339,6 @@ def _judge(entry: WorkloadAuthz, views: tuple[PortView, ...], namer: _Namer) -> 
 
 def _build(index: MeshIndex) -> dict[str, IdentityView]:
     rules = disable_rules(index)
-    disabled = disable_clients(index)
     senders = mesh_callers(index)
     namer = _Namer(index.mesh.trust_domain, index.namespace_labels)
     out: dict[str, IdentityView] = {}
@@ -348,7 +346,7 @@ def _build(index: MeshIndex) -> dict[str, IdentityView]:
         w = entry.workload
         if w is None or entry.role != "workload":
             continue
-        mtls = entry_for(index, w, disabled)
+        mtls = mtls_entry(index, w)
         judged = any(
             I.requires_peer_identity(r)
             for p in entry.posture.policies

@@ -107,6 +107,7 @@ class MeshIndex:
     def __init__(self, snapshot: Snapshot, mesh_config: MeshConfig | None = None) -> None:
         self.snapshot = snapshot
         self._models: dict[Callable[[MeshIndex], Any], Any] = {}
+        self._services_for: dict[tuple[str, str, str], list[KObject]] = {}
         self.mesh: MeshConfig = mesh_config or resolve_mesh_config(snapshot)[0]
         self.domain = H.CLUSTER_DOMAIN
 
@@ -313,9 +314,14 @@ class MeshIndex:
         return local.select(selector) if local is not None else []
 
     def services_for(self, workload: Workload) -> list[KObject]:
-        """Services in the workload's namespace whose selector picks its pods."""
-        index = self._service_selectors.get(workload.namespace)
-        return index.matching(workload.labels) if index else []
+        """Services in the workload's namespace whose selector picks its pods (read-only: the
+        answer is kept, since most models ask it of every workload)."""
+        found = self._services_for.get(workload.key)
+        if found is None:
+            index = self._service_selectors.get(workload.namespace)
+            found = index.matching(workload.labels) if index else []
+            self._services_for[workload.key] = found
+        return found
 
     def service(self, host: str, namespace: str) -> KObject | None:
         """The Service a host names, short names resolved in `namespace`."""

@@ -123,7 +123,9 @@ class Membership:
         status = self._status(workload)
         pods = self.running_pods(workload) if workload.obj.kind != "Pod" else []
         if pods and status.role == "workload":
-            statuses = [self._status(p) for p in pods]
+            # a Pod's own status is this same judgement (it has no pods): asked through the
+            # cache, each Pod is judged once however many times it is asked for
+            statuses = [self.mesh_status(p) for p in pods]
             inside = [s for s in statuses if s.in_mesh]
             chosen = inside[0] if inside else statuses[0]
             count = f"{len(inside)} of {len(pods)} pods in the input are in the mesh"

@@ -279,5 +279,18 @@ def build_mtls(index: MeshIndex) -> list[MtlsEntry]:
 
 
 def _mtls(index: MeshIndex) -> list[MtlsEntry]:
-    disabled = disable_clients(index)
-    return [entry_for(index, w, disabled) for w in app_workloads(index)]
+    return [mtls_entry(index, w) for w in app_workloads(index)]
+
+
+def mtls_entry(index: MeshIndex, w: Workload) -> MtlsEntry:
+    """`entry_for` with the index's DISABLE rules, made once per workload: the mTLS map and the
+    identity model (auditor/mesh/identity_mtls.py) both read it (read-only)."""
+    made = index.cached(_entries)
+    found = made.get(w.key)
+    if found is None:
+        found = made[w.key] = entry_for(index, w, disable_clients(index))
+    return found
+
+
+def _entries(index: MeshIndex) -> dict[tuple[str, str, str], MtlsEntry]:
+    return {}

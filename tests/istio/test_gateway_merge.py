@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.istio import gateway_merge as GM
 
@@ -129,3 +131,70 @@ def test_sanitize_hosts() -> None:
         "x/c.com",
     )
     assert GM.sanitize_hosts(["a.com", "*/*"], "shop") == ("*",)
+
+
+# ---- `conflicts` and `rejected` answer as every pair compared by conflict_reason would -------
+
+
+def _pairwise(servers: list[GM.MergeServer]) -> list[GM.Conflict]:
+    out = []
+    by_port: dict[int, list[GM.MergeServer]] = {}
+    for s in servers:
+        by_port.setdefault(s.port, []).append(s)
+    for group in by_port.values():
+        for a in group:
+            for b in group:
+                if a is b or (a.gateway, a.index) == (b.gateway, b.index):
+                    continue
+                found = GM.conflict_reason(a, b)
+                if found:
+                    out.append(GM.Conflict(server=a, other=b, reason=found[0], hosts=found[1]))
+    return out
+
+
+def _kept_first(servers: list[GM.MergeServer]) -> set[tuple[tuple[str, str], int]]:
+    kept: list[GM.MergeServer] = []
+    out = set()
+    for s in servers:
+        if any(GM.conflict_reason(s, k) for k in kept):
+            out.add((s.gateway, s.index))
+        else:
+            kept.append(s)
+    return out
+
+
+def _server_lists(protocols: list[str], tls: st.SearchStrategy[bool]) -> Any:
+    return st.lists(
+        st.builds(
+            lambda gw, i, port, bind, protocol, tls, hosts: GM.MergeServer(
+                gateway=("ns", gw),
+                index=i,
+                port=port,
+                bind=bind,
+                protocol=protocol,
+                has_tls=tls,
+                hosts=tuple(hosts),
+            ),
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 3),
+            st.sampled_from([0, 80, 443]),
+            st.sampled_from(["", "10.0.0.1"]),
+            st.sampled_from(protocols),
+            tls,
+            st.lists(st.sampled_from(["*", "a.com", "b.com", "ns/a.com"]), max_size=3),
+        ),
+        max_size=12,
+    )
+
+
+# any mix of classes; and TLS servers only, the shape of a shared ingress gateway on port 443,
+# where only duplicate hosts conflict
+@given(
+    st.one_of(
+        _server_lists(["HTTP", "HTTPS", "TLS", "TCP", "GRPC"], st.booleans()),
+        _server_lists(["HTTPS", "TLS"], st.just(True)),
+    )
+)
+def test_conflicts_and_rejected_match_every_pair_compared(servers: list[GM.MergeServer]) -> None:
+    assert GM.conflicts(servers) == _pairwise(servers)
+    assert GM.rejected(servers) == _kept_first(servers)
