@@ -72,7 +72,7 @@ def models() -> list[tuple[str, Callable[[Any], object]]]:
     from auditor.mesh.egress import build_egress, egress_model
     from auditor.mesh.egress_routing import egress_routing
     from auditor.mesh.entrypoints import build_entry_points, gateway_service_keys
-    from auditor.mesh.exposure import build_exposure, dropped_servers
+    from auditor.mesh.exposure import build_exposure, dropped_servers, server_reaches
     from auditor.mesh.identity_mtls import identity_model
     from auditor.mesh.mtls import build_mtls, disable_clients
     from auditor.mesh.outside import outside
@@ -87,7 +87,14 @@ def models() -> list[tuple[str, Callable[[Any], object]]]:
         ("value warnings", lambda index: index.value_warnings),
         ("network policies", lambda index: index.network_policies),
         ("waypoints", waypoint_map),
-        ("exposure", lambda index: (dropped_servers(index), build_exposure(index))),
+        (
+            "exposure",
+            lambda index: (
+                dropped_servers(index),
+                build_exposure(index),
+                [server_reaches(index, gw) for gw in index.gateways.values()],
+            ),
+        ),
         ("entry points", lambda index: (gateway_service_keys(index), build_entry_points(index))),
         (
             "authorization",

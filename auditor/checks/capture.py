@@ -344,9 +344,15 @@ def pod_missing_proxy(ctx: CheckContext) -> Iterator[Result]:
     Fires per Pod in a sidecar-injected namespace with no istio-proxy container, unless the pod
     opts out of injection or uses the host network (IST0103).
     """
+    injecting: dict[str, bool] = {}  # per namespace, asked once
     for pod in ctx.snapshot.objects(K_POD):
-        ns_labels = ctx.index.namespace_labels.get(pod.namespace) or {}
-        if inj.namespace_mode(ns_labels) != "sidecar" or inj.multiple_injection_labels(ns_labels):
+        injects = injecting.get(pod.namespace)
+        if injects is None:
+            ns_labels = ctx.index.namespace_labels.get(pod.namespace) or {}
+            injects = injecting[pod.namespace] = inj.namespace_mode(
+                ns_labels
+            ) == "sidecar" and not inj.multiple_injection_labels(ns_labels)
+        if not injects:
             continue
         value = pod.labels.get(inj.INJECT, pod.annotations.get(inj.INJECT, ""))
         if value.strip().lower() == "false" or pod.spec.get("hostNetwork") is True:

@@ -23,7 +23,12 @@ from auditor.checks.tls_common import (
 )
 from auditor.istio import gatewayapi as GA
 from auditor.istio import reachability as R
-from auditor.mesh.exposure import gateway_exposure, istio_servers, server_key, server_tls_mode
+from auditor.mesh.exposure import (
+    istio_gateway_exposure,
+    istio_servers,
+    server_key,
+    server_tls_mode,
+)
 from auditor.mesh.exposure_frontend import (
     EXPOSED,
     LB_TERMINATED,
@@ -76,7 +81,7 @@ def plaintext_external(ctx: CheckContext) -> Iterator[Result]:
     network, as on an internal load balancer; the finding says so and names the annotation.
     """
     for gw in ctx.snapshot.objects(K_GATEWAY):
-        entries = [e for e in gateway_exposure(ctx.index, gw) if e.reachability != R.CLUSTER]
+        entries = [e for e in istio_gateway_exposure(ctx.index, gw) if e.reachability != R.CLUSTER]
         for i, server in enumerate(gw.spec.get("servers") or ()):
             protocol = str((server.get("port") or {}).get("protocol") or "").upper()
             if protocol not in PLAINTEXT_HTTP or server_tls_mode(server)[1]:

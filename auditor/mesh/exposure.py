@@ -51,8 +51,21 @@ def istio_servers(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str
         yield i, server, reach.cls in EXPOSED
 
 
-def server_reaches(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], R.Reach]]:
-    """Each server of an Istio Gateway with the reachability class of its port."""
+def server_reaches(index: MeshIndex, gw: KObject) -> list[tuple[int, dict[str, Any], R.Reach]]:
+    """Each server of an Istio Gateway with the reachability class of its port; worked out once
+    per Gateway (several TLS and gateway checks ask of every Gateway)."""
+    made = index.cached(_reaches)
+    found = made.get((gw.namespace, gw.name))
+    if found is None:
+        found = made[(gw.namespace, gw.name)] = list(_server_reaches(index, gw))
+    return found
+
+
+def _reaches(index: MeshIndex) -> dict[tuple[str, str], list[tuple[int, dict[str, Any], R.Reach]]]:
+    return {}
+
+
+def _server_reaches(index: MeshIndex, gw: KObject) -> Iterator[tuple[int, dict[str, Any], R.Reach]]:
     front = istio_gateway_frontend(index, gw)
     workloads = index.gateway_workloads(gw)
     for i, server in enumerate(gw.spec.get("servers") or ()):
@@ -243,14 +256,27 @@ def gateway_exposure(index: MeshIndex, gw: KObject) -> Iterator[ExposureEntry]:
 def build_exposure(index: MeshIndex) -> list[ExposureEntry]:
     """Every Istio and Istio-class Gateway API gateway's entries, sorted; built once per index
     and shared by the models, checks and report (read-only)."""
-    return index.cached(_exposure)
+    return index.cached(_exposure).entries
 
 
-def _exposure(index: MeshIndex) -> list[ExposureEntry]:
+def istio_gateway_exposure(index: MeshIndex, gw: KObject) -> list[ExposureEntry]:
+    """`gateway_exposure` of one Istio Gateway, in its order, from the model built once."""
+    return index.cached(_exposure).by_gateway.get((gw.namespace, gw.name), [])
+
+
+class _Exposure:
+    def __init__(self, entries: list[ExposureEntry], by_gateway: dict[Any, list[ExposureEntry]]):
+        self.entries = entries
+        self.by_gateway = by_gateway  # Istio Gateway (namespace, name) -> its entries
+
+
+def _exposure(index: MeshIndex) -> _Exposure:
     entries: list[ExposureEntry] = []
+    by_gateway: dict[Any, list[ExposureEntry]] = {}
     for gw in index.snapshot.objects(K_GATEWAY):
-        entries.extend(gateway_exposure(index, gw))
+        own = by_gateway[(gw.namespace, gw.name)] = list(gateway_exposure(index, gw))
+        entries.extend(own)
     for kgw in index.snapshot.objects(K_KGATEWAY):
         if index.is_istio_k8s_gateway(kgw):
             entries.extend(k8s_gateway_exposure(index, kgw))
-    return sorted(entries, key=ExposureEntry.sort_key)
+    return _Exposure(sorted(entries, key=ExposureEntry.sort_key), by_gateway)

@@ -108,6 +108,7 @@ class MeshIndex:
         self.snapshot = snapshot
         self._models: dict[Callable[[MeshIndex], Any], Any] = {}
         self._services_for: dict[tuple[str, str, str], list[KObject]] = {}
+        self._resolved: dict[tuple[str, str, tuple[Any, ...] | None], KObject | None] = {}
         self.mesh: MeshConfig = mesh_config or resolve_mesh_config(snapshot)[0]
         self.domain = H.CLUSTER_DOMAIN
 
@@ -435,8 +436,21 @@ class MeshIndex:
         `export_to` is the referring resource's exportTo: its host is looked up from each
         namespace it is visible in (istioctl's GetDestinationHost).
         """
-        scopes = lookup_scopes(export_to if isinstance(export_to, list) else None, namespace)
-        for scope in scopes:
+        listed = export_to if isinstance(export_to, list) else None
+        # checks resolve the same DestinationRule and route hosts again and again: the answer,
+        # a pure function of the index, is kept (unless exportTo holds unhashable junk)
+        key = (host, namespace, tuple(listed) if listed is not None else None)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            pass
+        except TypeError:
+            return self._resolve(host, namespace, listed)
+        found = self._resolved[key] = self._resolve(host, namespace, listed)
+        return found
+
+    def _resolve(self, host: str, namespace: str, export_to: list[Any] | None) -> KObject | None:
+        for scope in lookup_scopes(export_to, namespace):
             found = self.host_registered(host, scope, resolve_in=namespace)
             if found:
                 return found[0]
