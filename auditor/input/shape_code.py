@@ -30,9 +30,10 @@ _EMPTY_LIST: list[Any] = []
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, sized: frozenset[tuple[str, ...]]) -> None:
         self.lines: list[str] = []
         self.names = 0
+        self.sized = sized
 
     def var(self) -> str:
         self.names += 1
@@ -59,9 +60,15 @@ def _scalar_test(spec: Any, x: str) -> str | None:
     return None
 
 
-def _field(w: _Writer, depth: int, spec: Any, holder: str, key: str) -> None:
-    """Code checking `holder[key]` against `spec` when the key is present."""
+def _field(
+    w: _Writer, depth: int, spec: Any, holder: str, key: str, path: tuple[str, ...] = ()
+) -> None:
+    """Code checking `holder[key]` (at `path`, the keys from the object's root down to `key`
+    while they are all mappings) against `spec` when the key is present."""
     x = w.var()
+    if path in w.sized and spec == MapOf(str):
+        _sized_map(w, depth, holder, key, x)
+        return
     if isinstance(spec, Nullable):
         w.emit(depth, f"{x} = {holder}.get({key!r})")
         inner = spec.value
@@ -79,10 +86,10 @@ def _field(w: _Writer, depth: int, spec: Any, holder: str, key: str) -> None:
     # a list or mapping: missing reads as empty, null fails (`validate` warns about it)
     default = "_EMPTY_LIST" if isinstance(spec, list) else "_EMPTY_MAP"
     w.emit(depth, f"{x} = {holder}.get({key!r}, {default})")
-    _present(w, depth, spec, x)
+    _present(w, depth, spec, x, path)
 
 
-def _present(w: _Writer, depth: int, spec: Any, x: str) -> None:
+def _present(w: _Writer, depth: int, spec: Any, x: str, path: tuple[str, ...] = ()) -> None:
     """Code checking a present, non-null value `x` (null fails) against a list or mapping spec,
     or a scalar spec (an item of a list or a mapping's value)."""
     if isinstance(spec, Nullable):  # only meaningful as a field: an item is never null here
@@ -115,15 +122,66 @@ def _present(w: _Writer, depth: int, spec: Any, x: str) -> None:
         w.emit(depth, f"if type({x}) is not dict:")
         w.emit(depth + 1, "return False")
         for key_name, sub in spec.items():
-            _field(w, depth, sub, x, key_name)
+            _field(w, depth, sub, x, key_name, (*path, key_name) if path else ())
         return
     raise TypeError(f"bad shape spec: {spec!r}")
 
 
-def compile_specs(*specs: Any, required: tuple[str, ...] = (), name: str = "ok") -> Predicate:
+def _sized_map(w: _Writer, depth: int, holder: str, key: str, x: str) -> None:
+    """A string-to-string mapping whose size (keys and values) is bounded: checked and counted
+    in the one loop."""
+    k, v, size = w.var(), w.var(), w.var()
+    w.emit(depth, f"{x} = {holder}.get({key!r}, _EMPTY_MAP)")
+    w.emit(depth, f"if type({x}) is not dict:")
+    w.emit(depth + 1, "return False")
+    w.emit(depth, f"{size} = 0")
+    w.emit(depth, f"for {k}, {v} in {x}.items():")
+    w.emit(depth + 1, f"if type({k}) is not str or type({v}) is not str:")
+    w.emit(depth + 2, "return False")
+    w.emit(depth + 1, f"{size} += len({k}) + len({v})")
+    w.emit(depth, f"if {size} > _MAX_SIZE:")
+    w.emit(depth + 1, "return False")
+
+
+def _reaches(specs: tuple[Any, ...], path: tuple[str, ...]) -> bool:
+    """Whether some spec reaches `path` through mappings and holds a string mapping there."""
+    for spec in specs:
+        node = spec
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node == MapOf(str):
+            return True
+    return False
+
+
+def _too_big(obj: dict[str, Any], paths: tuple[tuple[str, ...], ...], max_size: int) -> bool:
+    """Whether the string values and keys of a mapping at one of `paths` (reached through
+    mappings) are over `max_size` in all, counted as auditor/input/shapes.py counts them: for
+    the paths no spec of the kind reaches."""
+    for path in paths:
+        node: Any = obj
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            size = sum(len(str(k)) + len(v) for k, v in node.items() if isinstance(v, str))
+            if size > max_size:
+                return True
+    return False
+
+
+def compile_specs(
+    *specs: Any,
+    required: tuple[str, ...] = (),
+    sized: tuple[tuple[str, ...], ...] = (),
+    max_size: int = 0,
+    name: str = "ok",
+) -> Predicate:
     """One predicate for an object (a dict) that must pass every spec of `specs` (mapping specs
-    of the object's root), with the top-level fields in `required` present and non-null."""
-    w = _Writer()
+    of the object's root), with the top-level fields in `required` present and non-null, and
+    each string mapping at a path of `sized` (from the root) at most `max_size` characters in
+    all, keys and values (the path must be null, absent or such a mapping, and `too_big(obj)`
+    says no for the ones the specs do not reach)."""
+    w = _Writer(frozenset(sized))
     w.emit(0, f"def {name}(obj):")
     w.emit(1, "if type(obj) is not dict:")
     w.emit(2, "return False")
@@ -134,10 +192,19 @@ def compile_specs(*specs: Any, required: tuple[str, ...] = (), name: str = "ok")
         if not isinstance(spec, dict):
             raise TypeError(f"an object spec must be a mapping: {spec!r}")
         for key, sub in spec.items():
-            _field(w, 1, sub, "obj", key)
+            _field(w, 1, sub, "obj", key, (key,))
+    unreached = [p for p in sized if not _reaches(specs, p)]
+    if unreached:
+        w.emit(1, f"if _too_big(obj, {tuple(unreached)!r}, _MAX_SIZE):")
+        w.emit(2, "return False")
     w.emit(1, "return True")
     source = "\n".join(w.lines) + "\n"
-    namespace: dict[str, Any] = {"_EMPTY_MAP": _EMPTY_MAP, "_EMPTY_LIST": _EMPTY_LIST}
+    namespace: dict[str, Any] = {
+        "_EMPTY_MAP": _EMPTY_MAP,
+        "_EMPTY_LIST": _EMPTY_LIST,
+        "_MAX_SIZE": max_size,
+        "_too_big": _too_big,
+    }
     # the source is written here from our own specs, never from input
     exec(compile(source, f"<shape {name}>", "exec"), namespace)
     predicate: Predicate = namespace[name]

@@ -64,20 +64,19 @@ def _annotation_problems(obj: dict[str, Any]) -> list[ShapeProblem]:
 
 
 def shape_ok(group: str, kind: str, obj: dict[str, Any]) -> bool:
-    """Whether the kind's specs find nothing wrong with `obj` (its annotations' size aside):
-    `check_object`'s common case, with no paths or messages built."""
+    """Whether `check_object` finds nothing wrong with `obj` (the common case), with no paths
+    or messages built."""
     return _FAST.get((group, kind), _fast_metadata_only)(obj)
 
 
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:
     """Problems with the fields mesh-audit reads; a fatal one means the object is left out."""
     key = (group, kind)
-    ok = _FAST.get(key, _fast_metadata_only)
+    if _FAST.get(key, _fast_metadata_only)(obj):
+        return []  # the common case: no problem, and no paths or messages built
     too_big = _annotation_problems(obj)
     if too_big:
         return too_big
-    if ok(obj):
-        return []  # the common case: no problem, and no paths or messages built
     out: list[ShapeProblem] = []
     validate(obj, METADATA, "", out)
     spec = SPECS.get(key)
@@ -96,9 +95,18 @@ def _fast_for(key: tuple[str, str]) -> Predicate:
         return _fast_metadata_only
     required = ("spec",) if key in SPEC_REQUIRED else ()
     return compile_specs(
-        METADATA, spec, required=required, name="ok_" + "_".join(key).replace(".", "_")
+        METADATA,
+        spec,
+        required=required,
+        sized=_SIZED,
+        max_size=ANNOTATIONS_MAX_BYTES,
+        name="ok_" + "_".join(key).replace(".", "_"),
     )
 
 
-_fast_metadata_only = compile_specs(METADATA, name="ok_metadata")
+# the annotations `_annotation_problems` bounds: counted in the predicate's own loop over them
+_SIZED = (("metadata", "annotations"), ("spec", "template", "metadata", "annotations"))
+_fast_metadata_only = compile_specs(
+    METADATA, sized=_SIZED, max_size=ANNOTATIONS_MAX_BYTES, name="ok_metadata"
+)
 _FAST: dict[tuple[str, str], Predicate] = {key: _fast_for(key) for key in SPECS}

@@ -10,7 +10,7 @@ changes a loaded object (tests/input/test_snapshot_sharing.py).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from sys import intern
 from typing import Any
@@ -31,44 +31,71 @@ def share_strings(node: dict[str, Any] | list[Any]) -> None:
     that), so equal subtrees can be one object: this about halves the memory a large mesh's
     objects take (benchmarks/README.md).
     """
-    _share_children(node, _SHARING.table)
+    table = _SHARING.table
+    if table is None:
+        _intern_below(node)
+        return
+    target: Any = node
+    for slot, value in target.items() if isinstance(target, dict) else enumerate(target):
+        kind = type(value)
+        if kind is str:
+            target[slot] = intern(value)
+        elif kind is dict and slot == "metadata":
+            # an object's metadata names it (and a cluster's gives it a uid): looking it up
+            # would only fill the table
+            _share_below(value, table)
+        elif kind is dict or kind is list:
+            target[slot] = _shared(value, table)
 
 
-def _share_children(node: dict[str, Any] | list[Any], table: dict[int, Any] | None) -> None:
-    """Intern the strings below `node` and, with a sharing table, share its dicts and lists."""
-    slots: Iterable[tuple[Any, Any]] = node.items() if isinstance(node, dict) else enumerate(node)
-    for slot, value in slots:  # replacing a dict's value in place keeps its size and order
+def _intern_below(node: Any) -> None:
+    """Intern every string below `node` (no sharing table: a load outside `sharing()`)."""
+    for slot, value in node.items() if isinstance(node, dict) else enumerate(node):
         kind = type(value)
         if kind is str:
             node[slot] = intern(value)
         elif kind is dict or kind is list:
-            if table is None:
-                _share_children(value, None)
-            else:
-                node[slot] = _shared(value, table)
+            _intern_below(value)
+
+
+def _share_below(node: dict[str, Any], table: dict[int, Any]) -> None:
+    """Intern the strings of `node` and share the dicts and lists below it."""
+    for slot, value in node.items():  # replacing a dict's value in place keeps its size and order
+        kind = type(value)
+        if kind is str:
+            node[slot] = intern(value)
+        elif kind is dict or kind is list:
+            node[slot] = _shared(value, table)
 
 
 _EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
-def _shared(node: Any, table: dict[int, Any]) -> Any:
+def _shared(node: Any, table: dict[int, Any], dumps: Any = orjson.dumps) -> Any:
     """The first node seen that is equal to `node` (a dict or list), else `node` itself with its
     strings interned and its children shared.
 
     Equal means the same JSON text: same keys in the same order, `1`, `1.0` and `true` apart.
     Looking the whole subtree up first means a repeated subtree (most of a replica's spec) is
     matched without walking it. A node holding anything JSON has no exact text for (a YAML
-    timestamp or set) is never shared, though its children may be."""
+    timestamp or set) is never shared, though its children may be. One function for the
+    lookup and the walk: this runs for about ten nodes of every object loaded."""
     try:
-        text: bytes | None = orjson.dumps(node, option=_EXACT)
+        text: bytes | None = dumps(node, option=_EXACT)
     except TypeError:
         text = None
     if text is not None:
         digest = hash(text)
         got = table.get(digest)
-        if got is not None and orjson.dumps(got) == text:
+        if got is not None and dumps(got) == text:
             return got
-    _share_children(node, table)
+    # replacing a dict's value in place keeps its size and order
+    for slot, value in node.items() if type(node) is dict else enumerate(node):
+        kind = type(value)
+        if kind is str:
+            node[slot] = intern(value)
+        elif kind is dict or kind is list:
+            node[slot] = _shared(value, table)
     if text is not None:
         table.setdefault(digest, node)
     return node

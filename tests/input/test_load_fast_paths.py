@@ -152,6 +152,46 @@ def test_compiled_predicate_is_exact_on_every_spec_field(key: tuple[str, str]) -
     assert checked == len(paths) * len(values)
 
 
+@pytest.mark.parametrize(
+    ("api_version", "kind", "where"),
+    [
+        ("v1", "Service", ("metadata",)),
+        ("apps/v1", "Deployment", ("metadata",)),
+        ("apps/v1", "Deployment", ("spec", "template", "metadata")),
+        # a path no spec of the kind reaches is bounded all the same
+        ("v1", "Service", ("spec", "template", "metadata")),
+    ],
+)
+def test_annotations_are_bounded_in_the_compiled_predicate(
+    api_version: str, kind: str, where: tuple[str, ...]
+) -> None:
+    """The API server refuses annotations over 256 KiB in all (keys and values): the compiled
+    predicate counts them in its own loop and says no exactly past the limit."""
+    limit = 256 * 1024
+    group, _ = split_api_version(api_version)
+    for size, fine in ((limit, True), (limit + 1, False)):
+        obj: dict[str, Any] = {
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {"name": "big", "namespace": "shop"},
+            "spec": {"selector": {"app": "big"}},
+        }
+        node = obj
+        for key in where:
+            node = node.setdefault(key, {})
+        node["annotations"] = {"a": "x" * (size - 4), "bc": "d"}
+        assert shape_ok(group, kind, obj) is fine
+        problems = check_object(group, kind, obj)
+        assert [str(p) for p in problems] == (
+            []
+            if fine
+            else [
+                f"{'.'.join(where)}.annotations: {size} characters in all, over the API "
+                f"server's limit of {limit}"
+            ]
+        )
+
+
 OBJECTS = [
     {
         "apiVersion": "networking.istio.io/v1",
