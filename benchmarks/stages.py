@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,15 @@ def models() -> list[tuple[str, Callable[[Any], object]]]:
     ]
 
 
+def _collector_paused() -> AbstractContextManager[None]:
+    """scan()'s pause of the cyclic collector; none on a tree from before it (a "before" run)."""
+    try:
+        from auditor.base.collector import collector_paused
+    except ImportError:
+        return nullcontext()
+    return collector_paused()
+
+
 def profile(snapshot_path: str, *, pdf: bool, output_dir: Path) -> tuple[Stages, Any, list[str]]:
     """Run the stages; returns them, the report, and the models checks built themselves."""
     stages = Stages()
@@ -124,31 +133,33 @@ def profile(snapshot_path: str, *, pdf: bool, output_dir: Path) -> tuple[Stages,
 
     with stages.stage("load"):
         snapshot = load_paths([snapshot_path])
-    with stages.stage("index"):
-        mesh, notes = resolve_mesh_config(snapshot)
-        index = MeshIndex(snapshot, mesh)
-    for name, build in models():
-        with stages.stage(f"model {name}"):
-            build(index)
-    before = set(index._models)
+    # as auditor/run/scan.py runs them: without the cyclic collector from index to report
+    with _collector_paused():
+        with stages.stage("index"):
+            mesh, notes = resolve_mesh_config(snapshot)
+            index = MeshIndex(snapshot, mesh)
+        for name, build in models():
+            with stages.stage(f"model {name}"):
+                build(index)
+        before = set(index._models)
 
-    checks = all_checks()
-    ctx = CheckContext(snapshot=snapshot, index=index, as_of=CLOCK, observed=None)
-    families: dict[str, list[Any]] = {}
-    for chk in checks:
-        families.setdefault(chk.fn.__module__.rsplit(".", 1)[-1], []).append(chk)
-    found: dict[str, Any] = {}
-    runs: dict[str, Any] = {}
-    for family, members in families.items():
-        with stages.stage(f"family {family}"):
-            family_findings, family_runs = run_checks(ctx, members)
-        for f in family_findings:
-            found.setdefault(f.id, f)
-        runs.update((r.check, r) for r in family_runs)
-    late = sorted(getattr(b, "__qualname__", repr(b)) for b in set(index._models) - before)
+        checks = all_checks()
+        ctx = CheckContext(snapshot=snapshot, index=index, as_of=CLOCK, observed=None)
+        families: dict[str, list[Any]] = {}
+        for chk in checks:
+            families.setdefault(chk.fn.__module__.rsplit(".", 1)[-1], []).append(chk)
+        found: dict[str, Any] = {}
+        runs: dict[str, Any] = {}
+        for family, members in families.items():
+            with stages.stage(f"family {family}"):
+                family_findings, family_runs = run_checks(ctx, members)
+            for f in family_findings:
+                found.setdefault(f.id, f)
+            runs.update((r.check, r) for r in family_runs)
+        late = sorted(getattr(b, "__qualname__", repr(b)) for b in set(index._models) - before)
 
-    with stages.stage("report"):
-        report = _report(snapshot, index, mesh, notes, checks, found, runs)
+        with stages.stage("report"):
+            report = _report(snapshot, index, mesh, notes, checks, found, runs)
     with stages.stage("free"):
         del snapshot, index, ctx
         gc.collect()

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from auditor.base.collector import collector_paused
 from auditor.base.model import ExposureEntry
 from auditor.checks import all_checks
 from auditor.checks.registry import CheckContext
@@ -48,6 +49,40 @@ def scan(
 ) -> Report:
     """Audit a snapshot. With `waivers` and/or a `baseline` (a previous report.json mapping) the
     findings are marked as waived and new/unchanged; expiry uses the date of `generated_at`."""
+    # everything built from here on stays alive until the report is made: collecting cycles in
+    # between only walks it again (auditor/base/collector.py)
+    with collector_paused():
+        return _scan(
+            snapshot,
+            generated_at=generated_at,
+            command=command,
+            waivers=waivers,
+            baseline=baseline,
+            baseline_source=baseline_source,
+            frameworks=frameworks,
+            gates=gates,
+            suppress=suppress,
+            scope=scope,
+            min_coverage=min_coverage,
+            observe=observe,
+        )
+
+
+def _scan(
+    snapshot: Snapshot,
+    *,
+    generated_at: str,
+    command: Sequence[str] | None,
+    waivers: Sequence[Waiver] | None,
+    baseline: Mapping[str, Any] | None,
+    baseline_source: str,
+    frameworks: Sequence[Framework],
+    gates: Gates | None,
+    suppress: Sequence[FlagSuppression],
+    scope: Sequence[str] | None,
+    min_coverage: float,
+    observe: ObserveRequest | None,
+) -> Report:
     mesh, notes = resolve_mesh_config(snapshot)
     index = MeshIndex(snapshot, mesh)
     observed = None
