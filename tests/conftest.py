@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Regenerate golden files under tests/golden/ (review the diff like code).",
     )
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per test run (PEP 517, isolated, as `python -m build`
+    builds it for a release): tests/project/test_wheel.py installs it in a fresh environment,
+    tests/report/test_report_wheel.py renders from its templates. One build, not one per test
+    file: each costs seconds of CPU."""
+    out = tmp_path_factory.mktemp("dist")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(root)],
+        check=True,
+        capture_output=True,
+    )
+    (whl,) = out.glob("mesh_audit-*.whl")
+    return whl
 
 
 @pytest.fixture

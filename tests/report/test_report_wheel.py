@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from auditor.report.html import render_html
-from tests.report_support import ROOT, scan_case
+from tests.report_support import scan_case
 
 RENDER = """
 import json, sys
@@ -22,14 +22,8 @@ sys.stdout.write(render_html(json.loads(Path(sys.argv[2]).read_text())))
 """
 
 
-def test_installed_wheel_renders_like_the_checkout(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-         "-w", str(wheels), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (wheel,) = wheels.glob("mesh_audit-*.whl")
+def test_installed_wheel_renders_like_the_checkout(built_wheel: Path, tmp_path: Path) -> None:
+    wheel = built_wheel  # tests/conftest.py: the one wheel of this run
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in (
         "report.html.j2",
