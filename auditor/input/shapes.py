@@ -23,6 +23,7 @@ __all__ = [
     "ShapeProblem",
     "check_object",
     "shape_ok",
+    "shape_predicate",
     "validate",
 ]
 
@@ -67,6 +68,11 @@ def shape_ok(group: str, kind: str, obj: dict[str, Any]) -> bool:
     """Whether `check_object` finds nothing wrong with `obj` (the common case), with no paths
     or messages built."""
     return _FAST.get((group, kind), _fast_metadata_only)(obj)
+
+
+def shape_predicate(group: str, kind: str) -> Predicate:
+    """`shape_ok` for one kind, as one function of the object."""
+    return _FAST.get((group, kind), _fast_metadata_only)
 
 
 def check_object(group: str, kind: str, obj: dict[str, Any]) -> list[ShapeProblem]:

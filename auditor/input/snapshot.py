@@ -14,31 +14,16 @@ from typing import Any
 
 from auditor.base.model import ResourceRef
 from auditor.input import certinfo
+from auditor.input.compaction import compact_object
 from auditor.input.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.input.shapes import check_object
-from auditor.input.shaping import LAST_APPLIED, trim_endpoint_slice, trim_pod
-from auditor.input.sharing import share_strings
+from auditor.input.shaping import LAST_APPLIED
 
 STATUS_OK = "ok"
 STATUS_FORBIDDEN = "forbidden"
 STATUS_NOT_INSTALLED = "not-installed"
 STATUS_ERROR = "error"
 COLLECTION_STATUSES = (STATUS_OK, STATUS_FORBIDDEN, STATUS_NOT_INSTALLED, STATUS_ERROR)
-
-# Kinds whose `status` the snapshot does not keep (compact_object)
-WORKLOAD_CONTROLLERS = frozenset(
-    {
-        ("apps", "Deployment"),
-        ("apps", "StatefulSet"),
-        ("apps", "DaemonSet"),
-        ("apps", "ReplicaSet"),
-        ("batch", "Job"),
-        ("batch", "CronJob"),
-    }
-)
-# An Argo Rollout keeps only the pod-template hashes of its ReplicaSets from its status: the
-# DestinationRule subsets the Rollout controller writes name them (checks/config.py CFG003).
-ROLLOUT_STATUS = ("currentPodHash", "stableRS")
 
 
 class KObject:
@@ -264,29 +249,38 @@ class Snapshot:
         kind = obj.get("kind")
         metadata = obj.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        missing = [
-            field_name
-            for field_name, value in (
-                ("apiVersion", api_version),
-                ("kind", kind),
-                ("metadata.name", name),
-            )
-            if not isinstance(value, str) or not value
-        ]
-        if missing:
+        if not (
+            isinstance(api_version, str)
+            and api_version
+            and isinstance(kind, str)
+            and kind
+            and isinstance(name, str)
+            and name
+        ):
+            missing = [
+                field_name
+                for field_name, value in (
+                    ("apiVersion", api_version),
+                    ("kind", kind),
+                    ("metadata.name", name),
+                )
+                if not isinstance(value, str) or not value
+            ]
             warn(
                 f"not a Kubernetes object (missing or invalid {', '.join(missing)}); skipped",
                 kind=kind if isinstance(kind, str) else None,
                 name=name if isinstance(name, str) else None,
             )
             return None
-        assert isinstance(api_version, str) and isinstance(kind, str) and isinstance(name, str)
         assert isinstance(metadata, dict)
-        group, _version = split_api_version(api_version)
-        spec: KindSpec | None = BY_GROUP_KIND.get((group, kind))
-        self.inventory[kind_key(group, kind)] += 1
+        try:
+            spec, inventory_key = _KINDS_READ[(api_version, kind)]
+        except KeyError:
+            spec, inventory_key = _kind_read(api_version, kind)
+        self.inventory[inventory_key] += 1
         if spec is None:
             return None
+        group = spec.group
         if spec.namespaced:
             namespace = metadata.get("namespace")
             if namespace is None or namespace == "":
@@ -297,16 +291,17 @@ class Snapshot:
         else:
             namespace = ""
         # compact_early compacts only objects whose shape checks report nothing
-        problems = [] if compact else check_object(group, kind, obj)
-        fatal = [p for p in problems if p.fatal]
-        for p in problems:
-            if not p.fatal:
-                warn(str(p), kind=kind, name=name)
-        if fatal:
-            detail = "; ".join(str(p) for p in fatal[:3])
-            more = f" (and {len(fatal) - 3} more)" if len(fatal) > 3 else ""
-            warn(f"{detail}{more}; object skipped", kind=kind, name=name)
-            return None
+        problems = () if compact else check_object(group, kind, obj)
+        if problems:
+            fatal = [p for p in problems if p.fatal]
+            for p in problems:
+                if not p.fatal:
+                    warn(str(p), kind=kind, name=name)
+            if fatal:
+                detail = "; ".join(str(p) for p in fatal[:3])
+                more = f" (and {len(fatal) - 3} more)" if len(fatal) > 3 else ""
+                warn(f"{detail}{more}; object skipped", kind=kind, name=name)
+                return None
         if spec.metadata_only:
             obj = _strip_secret(obj)
         if kind == "ConfigMap":
@@ -325,7 +320,7 @@ class Snapshot:
             raw=obj,
             origin=_origin(origin, document, item),
         )
-        bucket = self._by_kind[spec.key]
+        bucket = self._by_kind[inventory_key]  # the kind's key (`KindSpec.key`)
         if (namespace, name) in bucket:
             warn(
                 "duplicate object: the later document replaces the earlier one",
@@ -336,58 +331,18 @@ class Snapshot:
         return kobj
 
 
-def compact_object(obj: dict[str, Any], group: str, kind: str) -> dict[str, Any]:
-    """What the snapshot stores of an object that passed its shape checks: a Pod cut to the
-    fields checks read, as the live collector keeps it (auditor/input/shaping.py; Pods are most of a
-    large mesh's bytes, benchmarks/README.md), a ReplicaSet scaled to zero without its template
-    (an old revision: it runs nothing), a workload controller without its `status`
-    (rollout conditions and replica counts, which no check reads), an EndpointSlice's endpoints
-    cut to their addresses (`trim_endpoint_slice`), and every string shared
-    (equal subtrees too, while loading: `share_strings`)."""
-    if kind == "Pod" and not group:
-        api_version = obj.get("apiVersion")
-        obj = trim_pod(obj)
-        obj["apiVersion"] = api_version
-    elif (group, kind) == ("apps", "ReplicaSet") and _scaled_to_zero(obj):
-        # a Deployment's or Rollout's old revision (ten by default per Deployment): it runs
-        # nothing and no check reads its template (auditor/mesh/workload.py leaves it out)
-        spec = obj["spec"]
-        obj = {
-            **{k: v for k, v in obj.items() if k not in ("spec", "status")},
-            "spec": {k: spec[k] for k in ("replicas", "selector") if k in spec},
-        }
-    elif (group, kind) in WORKLOAD_CONTROLLERS and "status" in obj:
-        obj = {k: v for k, v in obj.items() if k != "status"}
-    elif (group, kind) == ("argoproj.io", "Rollout") and isinstance(obj.get("status"), dict):
-        status = {k: v for k, v in obj["status"].items() if k in ROLLOUT_STATUS}
-        obj = {**obj, "status": status}
-    elif kind == "EndpointSlice" and group == "discovery.k8s.io":
-        obj = trim_endpoint_slice(obj)
-    share_strings(obj)
-    return obj
+# (apiVersion, kind) -> the kind as mesh-audit reads it (None: counted only) and its inventory
+# key, for the pairs seen; input is untrusted, so only so many are remembered
+_KINDS_READ: dict[tuple[str, str], tuple[KindSpec | None, str]] = {}
+_MAX_KINDS_READ = 1024
 
 
-def _scaled_to_zero(obj: dict[str, Any]) -> bool:
-    spec = obj.get("spec")
-    return isinstance(spec, dict) and spec.get("replicas") == 0
-
-
-def compact_early(obj: Any) -> tuple[Any, bool]:
-    """`compact_object` applied while a file is still being read (so a large file's objects
-    never all exist at full size at once), when it is certain `Snapshot.add` would store that
-    very result: a well-formed object whose shape checks report nothing. Returns the object and
-    whether it was compacted (then pass `compact=True` to `add`)."""
-    if not isinstance(obj, dict):
-        return obj, False
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    metadata = obj.get("metadata")
-    if not (isinstance(api_version, str) and isinstance(kind, str) and isinstance(metadata, dict)):
-        return obj, False
+def _kind_read(api_version: str, kind: str) -> tuple[KindSpec | None, str]:
     group, _version = split_api_version(api_version)
-    spec = BY_GROUP_KIND.get((group, kind))
-    if spec is None or spec.metadata_only or kind == "ConfigMap" or check_object(group, kind, obj):
-        return obj, False
-    return compact_object(obj, group, kind), True
+    found = (BY_GROUP_KIND.get((group, kind)), kind_key(group, kind))
+    if len(_KINDS_READ) < _MAX_KINDS_READ:
+        _KINDS_READ[(api_version, kind)] = found
+    return found
 
 
 def _is_mesh_config_map(name: str, obj: dict[str, Any]) -> bool:

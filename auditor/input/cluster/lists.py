@@ -35,6 +35,7 @@ from auditor.input.cluster.transport import (
     TransportError,
     status_message,
 )
+from auditor.input.compaction import compact_early
 from auditor.input.kinds import KINDS
 from auditor.input.shaping import SECRET_TYPE_UNKNOWN, normalize
 from auditor.input.snapshot import (
@@ -43,7 +44,6 @@ from auditor.input.snapshot import (
     STATUS_NOT_INSTALLED,
     STATUS_OK,
     CollectionStatus,
-    compact_early,
 )
 
 __all__ = [
