@@ -10,7 +10,7 @@ from auditor.report.model import Report
 
 
 def dumps(report: Report) -> bytes:
-    return orjson.dumps(report.data, option=orjson.OPT_INDENT_2) + b"\n"
+    return orjson.dumps(report.data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def write(report: Report, output_dir: Path) -> Path:

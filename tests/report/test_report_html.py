@@ -6,6 +6,7 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ import pytest
 from auditor.input.files import load_paths
 from auditor.input.snapshot import CollectionStatus, Snapshot
 from auditor.report import diagram, diagram_exposure
+from auditor.report import html as html_report
 from auditor.report.command import redact_argv
 from auditor.report.html import render_html
+from auditor.report.model import Report
 from auditor.report.score import score
 from auditor.run.scan import scan
 from tests.report_support import (
@@ -150,6 +153,13 @@ def test_golden_html_with_fixed_clock(small: dict[str, Any], update_golden: bool
         GOLDEN.write_text(html, encoding="utf-8")
     assert GOLDEN.exists(), "run pytest --update-golden to create the golden file"
     assert html == GOLDEN.read_text(encoding="utf-8"), "HTML changed: review, then --update-golden"
+
+
+def test_written_file_is_the_golden_page(small: dict[str, Any], tmp_path: Path) -> None:
+    """report.html is written as the template yields it (never one string in memory): the file
+    is byte for byte the page render_html returns."""
+    path = html_report.write(Report(small), tmp_path)
+    assert path.read_bytes() == GOLDEN.read_bytes()
 
 
 @pytest.mark.parametrize("medium", ["html", "pdf"])
