@@ -131,12 +131,14 @@ class _Owners:
     def __init__(self, owners: list[KObject]) -> None:
         self.by_key: dict[Key, KObject] = {_key(o): o for o in owners}
         self.by_uid: dict[str, KObject] = {}
-        self.by_kind_ns: dict[tuple[str, str], list[KObject]] = {}
-        for o in owners:
+        # (kind, namespace, name) -> (position in `owners`, owner): `by_name` looks up the
+        # prefixes of a name instead of trying every owner of the namespace
+        self.named: dict[Key, list[tuple[int, KObject]]] = {}
+        for i, o in enumerate(owners):
             uid = o.metadata.get("uid")
             if isinstance(uid, str) and uid:
                 self.by_uid[uid] = o
-            self.by_kind_ns.setdefault((o.kind, o.namespace), []).append(o)
+            self.named.setdefault(_key(o), []).append((i, o))
 
     def parent(self, obj: KObject) -> KObject | None:
         """The controller of `obj` when it is in the input."""
@@ -155,9 +157,14 @@ class _Owners:
             return None
         name = str(ref.get("name") or "")
         for kind in NAMED_BY_OWNER.get(str(ref.get("kind") or ""), ()):
-            for cand in self.by_kind_ns.get((kind, obj.namespace), ()):
-                if not name.startswith(f"{cand.name}-"):
-                    continue
+            # the owners whose name followed by "-" starts `name`, in input order
+            found = [
+                hit
+                for i, c in enumerate(name)
+                if c == "-"
+                for hit in self.named.get((kind, obj.namespace, name[:i]), ())
+            ]
+            for _, cand in sorted(found, key=lambda hit: hit[0]):
                 if kind == "CronJob" or label_selector_matches(cand.spec.get("selector"), labels):
                     return cand
         return None

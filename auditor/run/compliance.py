@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -279,13 +280,23 @@ def apply_frameworks(data: Mapping[str, Any], frameworks: Sequence[Framework]) -
 # ---- evidence --------------------------------------------------------------------------------
 
 
+DIGEST_BATCH = 256
+
+
 def input_digest(snapshot: Snapshot) -> dict[str, Any]:
     """What was audited, as a digest a re-scan of the same snapshot reproduces exactly."""
     digest = hashlib.sha256()
-    objects = sorted(snapshot.all_objects(), key=lambda o: (o.group, o.kind, o.namespace, o.name))
+    objects = sorted(snapshot.all_objects(), key=attrgetter("group", "kind", "namespace", "name"))
+    # each object's canonical JSON and a newline, hashed a batch at a time (a call per object
+    # was a tenth of the digest's time; one call would hold the whole input's JSON at once)
+    batch: list[bytes] = []
     for obj in objects:
-        digest.update(_canonical(obj.raw))
-        digest.update(b"\n")
+        batch.append(_canonical(obj.raw))
+        if len(batch) == DIGEST_BATCH:
+            digest.update(b"\n".join(batch) + b"\n")
+            batch.clear()
+    if batch:
+        digest.update(b"\n".join(batch) + b"\n")
     return {
         "input_sha256": digest.hexdigest(),
         "input_objects": len(objects),
