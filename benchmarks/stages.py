@@ -12,7 +12,8 @@ Stages, in the order `mesh-audit scan --from SNAPSHOT --format ...` runs them:
 - family <module>: the checks of one module of auditor/checks/, run through the runner;
 - report: the rest of `auditor/run/scan.py` (exposure, egress, mTLS and access sections,
   `build_report`, evidence digest, suppressions, post-processing);
-- free: dropping the snapshot and index and `gc.collect()`, as the CLI does before rendering;
+- free: releasing the index (as `scan` does), dropping the snapshot and `gc.collect()`, as the
+  CLI does before rendering;
 - render <format>: each renderer of auditor/report/formats.py (PDF with `--pdf`), and the
   terminal summary.
 
@@ -161,6 +162,9 @@ def profile(snapshot_path: str, *, pdf: bool, output_dir: Path) -> tuple[Stages,
         with stages.stage("report"):
             report = _report(snapshot, index, mesh, notes, checks, found, runs)
     with stages.stage("free"):
+        # as scan() and the CLI do: the index released (where the tree has `release`), then
+        # the snapshot dropped and a full collection
+        getattr(index, "release", lambda: None)()
         del snapshot, index, ctx
         gc.collect()
     formats = ["json", "html", "sarif", "junit", "csv", *(["pdf"] if pdf else [])]

@@ -52,24 +52,35 @@ def scan(
     # everything built from here on stays alive until the report is made: collecting cycles in
     # between only walks it again (auditor/base/collector.py)
     with collector_paused():
-        return _scan(
-            snapshot,
-            generated_at=generated_at,
-            command=command,
-            waivers=waivers,
-            baseline=baseline,
-            baseline_source=baseline_source,
-            frameworks=frameworks,
-            gates=gates,
-            suppress=suppress,
-            scope=scope,
-            min_coverage=min_coverage,
-            observe=observe,
-        )
+        mesh, notes = resolve_mesh_config(snapshot)
+        index = MeshIndex(snapshot, mesh)
+        try:
+            return _scan(
+                snapshot,
+                index,
+                notes,
+                generated_at=generated_at,
+                command=command,
+                waivers=waivers,
+                baseline=baseline,
+                baseline_source=baseline_source,
+                frameworks=frameworks,
+                gates=gates,
+                suppress=suppress,
+                scope=scope,
+                min_coverage=min_coverage,
+                observe=observe,
+            )
+        finally:
+            # the models refer back to the index: freed now, by reference counting, rather than
+            # by the next full collection walking them all (auditor/mesh/index.py `release`)
+            index.release()
 
 
 def _scan(
     snapshot: Snapshot,
+    index: MeshIndex,
+    notes: list[str],
     *,
     generated_at: str,
     command: Sequence[str] | None,
@@ -83,8 +94,7 @@ def _scan(
     min_coverage: float,
     observe: ObserveRequest | None,
 ) -> Report:
-    mesh, notes = resolve_mesh_config(snapshot)
-    index = MeshIndex(snapshot, mesh)
+    mesh = index.mesh
     observed = None
     if observe is not None:
         # --prometheus: what Istio's metrics saw, over the window ending at generated_at
