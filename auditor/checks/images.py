@@ -72,8 +72,10 @@ def not_distroless(ctx: CheckContext) -> Iterator[Result]:
     `auto`. Images the injector put into pods at admission share one cause, the injector
     revision's values: fires once per revision, on its istio-sidecar-injector ConfigMap (on the
     root namespace when the ConfigMap is not in the input), naming the images, how many
-    workloads and the first 20. A workload that names the image in its own spec (istiod, a
-    gateway installed with its image, a template injected with kube-inject) fires on its own.
+    workloads and the first 20; so do the gateway and waypoint Deployments istiod renders for a
+    Gateway (label `gateway.istio.io/managed`), whose image comes from the same values. A
+    workload that names the image in its own spec (istiod, a gateway installed with its image,
+    a template injected with kube-inject) fires on its own.
     Images given by digest alone are not judged. Low: it widens what a compromise can do; it
     opens nothing by itself.
     """
@@ -87,7 +89,7 @@ def not_distroless(ctx: CheckContext) -> Iterator[Result]:
             found = own if pod is w else _images(pod.pod_spec)
             if not found:
                 continue
-            if injected.admitted(w, pod, bool(own)):
+            if injected.admitted(w, pod, bool(own)) or injected.rendered_by_istiod(w):
                 injected.group(groups, pod, w)
                 images.setdefault(injected.revision(pod), set()).update(i for _, i, _ in found)
                 break
@@ -110,9 +112,11 @@ def not_distroless(ctx: CheckContext) -> Iterator[Result]:
             resource=where.resource,
             path=where.path,
             detail=where.detail,
+            # not "injected": the revision's values also give istiod's gateways and waypoints
+            # their image
             message=(
-                f"{where.words} injected {', '.join(shown)}, not the distroless variant, into "
-                f"{members.named()}"
+                f"{where.revision_words} installs {', '.join(shown)}, not the distroless "
+                f"variant, in {members.named()}"
             ),
             evidence={
                 "revision": rev,

@@ -80,6 +80,23 @@ def admitted(w: Workload, pod: Workload, template_shows: bool) -> bool:
     return not template_shows
 
 
+# `gateway.istio.io/managed` on the Deployments istiod renders for a Gateway (istio/istio@86c9f01
+# manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml, waypoint.yaml)
+ISTIOD_RENDERED = frozenset({"istio.io-gateway-controller", "istio.io-mesh-controller"})
+PROXY_IMAGE = "sidecar.istio.io/proxyImage"
+
+
+def rendered_by_istiod(w: Workload) -> bool:
+    """A gateway or waypoint Deployment istiod renders for a Gateway: its proxy image comes from
+    the revision's values (`global.proxy.image`, hub, tag, variant) as an injected sidecar's
+    does, and istiod overwrites an edit to it; unless the Gateway picks its own image with
+    `sidecar.istio.io/proxyImage`."""
+    return (
+        w.labels.get("gateway.istio.io/managed") in ISTIOD_RENDERED
+        and PROXY_IMAGE not in w.annotations
+    )
+
+
 def workload_name(w: Workload) -> str:
     return f"{w.obj.kind} {w.namespace}/{w.obj.name}"
 
@@ -113,7 +130,8 @@ class Injector:
     resource: ResourceRef
     path: str
     detail: str
-    words: str  # "sidecar injector istio-system/istio-sidecar-injector"
+    words: str  # "Sidecar injector istio-system/istio-sidecar-injector"
+    revision_words: str  # "Istio revision default (values in ConfigMap istio-system/...)"
     values: Mapping[str, Any] | None
 
 
@@ -125,6 +143,8 @@ def injector_for(ctx: CheckContext, rev: str) -> Injector:
                 path="data.values",
                 detail="",
                 words=f"Sidecar injector {cm.namespace}/{cm.name}",
+                revision_words=f"Istio revision {rev} (values in ConfigMap "
+                f"{cm.namespace}/{cm.name})",
                 values=values,
             )
     root = ctx.mesh.root_namespace
@@ -133,6 +153,7 @@ def injector_for(ctx: CheckContext, rev: str) -> Injector:
         path="",
         detail=f"revision {rev}",
         words=f"The sidecar injector (revision {rev}; its ConfigMap is not in the input)",
+        revision_words=f"Istio revision {rev} (its values are not in the input)",
         values=None,
     )
 

@@ -35,8 +35,10 @@ def _plaintext_denied(namespace: str, name: str) -> set[Finding]:
     return {("AUTHZ015", "Deployment", namespace, name, "info")}
 
 
-# the waypoint Deployment as these fixtures show it runs proxyv2 without the distroless suffix
-WAYPOINT_IMAGE = {("IMG001", "Deployment", "default", "waypoint", "low")}
+# the waypoint Deployment istiod renders (gateway.istio.io/managed) runs proxyv2 without the
+# distroless suffix: the revision's values choose it, and without them in the input the mesh
+# (root namespace) carries the finding
+WAYPOINT_IMAGE = {("IMG001", "Namespace", "", "istio-system", "low")}
 
 CASES_EXPECTED: dict[str, set[Finding]] = {
     # the waypoint guide's end state (namespace, Service and pod waypoints; policy on the

@@ -3,10 +3,15 @@ injected at admission, per workload for an image named in the workload's own spe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from auditor.checks.images import istio_image
-from tests.case_helpers import findings, report_for
+from auditor.input.files import load_paths
+from auditor.run.scan import scan
+from tests.case_helpers import CASES, GENERATED_AT, findings, report_for
 
 CASE = "images/istio-images.yaml"
 
@@ -40,8 +45,8 @@ def test_the_injector_finding_names_images_and_workloads() -> None:
         "workloads": ["Deployment bookinfo/reviews-v1"],
     }
     assert found["message"] == (
-        "The sidecar injector (revision default; its ConfigMap is not in the input) injected "
-        "docker.io/istio/proxyv2:1.27.1, not the distroless variant, into 1 workload(s) "
+        "Istio revision default (its values are not in the input) installs "
+        "docker.io/istio/proxyv2:1.27.1, not the distroless variant, in 1 workload(s) "
         "(Deployment bookinfo/reviews-v1)"
     )
 
@@ -69,3 +74,26 @@ def test_an_image_in_the_workloads_own_spec_stays_on_the_workload() -> None:
 )
 def test_istio_image_reads_name_and_tag(image: str, parsed: tuple[str, str] | None) -> None:
     assert istio_image(image) == parsed
+
+
+def test_a_gateway_that_picks_its_own_proxy_image_keeps_its_finding(tmp_path: Path) -> None:
+    """istiod renders the waypoint's Deployment with the revision's image (one finding on the
+    mesh), unless the Gateway names its own with `sidecar.istio.io/proxyImage`
+    (kube-gateway.yaml, waypoint.yaml): then the fix is on that gateway."""
+    case = "ambient/waypoint-usage.yaml"
+    assert ("IMG001", "Namespace", "", "istio-system", "low") in findings(case, ("IMG",))
+    docs = list(yaml.safe_load_all((CASES / case).read_text()))
+    (waypoint,) = [
+        d for d in docs if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "waypoint"
+    ]
+    template = waypoint["spec"]["template"]["metadata"]
+    image = waypoint["spec"]["template"]["spec"]["containers"][0]["image"]
+    template.setdefault("annotations", {})["sidecar.istio.io/proxyImage"] = image
+    path = tmp_path / "own-image.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    data = dict(scan(load_paths([str(path)]), generated_at=GENERATED_AT).data)
+    assert {
+        (f["resource"]["kind"], f["resource"]["name"])
+        for f in data["findings"]
+        if f["check"] == "IMG001"
+    } == {("Deployment", "waypoint")}
