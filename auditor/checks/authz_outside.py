@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.istio import authz as A
-from auditor.istio.injection import is_gateway_pod
 from auditor.mesh.authorization import WorkloadAuthz, authz_lookup
 from auditor.mesh.exposure import build_exposure
 from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE, MeshIndex, Workload
@@ -84,8 +83,7 @@ def outside_mesh_behind_gateway(ctx: CheckContext) -> Iterator[Result]:
                 outside = outside_by_service[(svc.namespace, svc.name)] = [
                     w
                     for w in index.app_workloads_of(svc)
-                    if not is_gateway_pod(w.labels, w.annotations, w.pod_spec)
-                    and not index.mesh_status(w).in_mesh
+                    if not index.is_gateway(w) and not index.mesh_status(w).in_mesh
                 ]
             for w in outside:
                 _, where, all_guarded = routes.get(w.key, (w, set(), True))

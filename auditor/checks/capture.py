@@ -65,7 +65,7 @@ def capture_excluded(ctx: CheckContext) -> Iterator[Result]:
     work"), so they open nothing there.
     """
     for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
+        if w.owned or ctx.index.is_gateway(w):
             continue
         if ctx.index.mesh_status(w).mode == "ambient":
             continue
@@ -114,7 +114,7 @@ def injection_disabled(ctx: CheckContext) -> Iterator[Result]:
     control depends on it.
     """
     for w in ctx.index.workloads:
-        if w.owned or inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec):
+        if w.owned or ctx.index.is_gateway(w):
             continue
         ns_labels = ctx.index.namespace_labels.get(w.namespace) or {}
         if inj.namespace_mode(ns_labels, ctx.index.injection_by_default) not in (
@@ -205,9 +205,7 @@ def runs_as_proxy_uid(ctx: CheckContext) -> Iterator[Result]:
     for w in ctx.index.workloads:
         if w.owned or w.obj.kind not in ("Deployment", "Pod"):
             continue
-        if inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec) or inj.is_control_plane_pod(
-            w.labels
-        ):
+        if ctx.index.is_gateway(w) or inj.is_control_plane_pod(w.labels):
             continue
         where = inj.runs_as_proxy_uid(w.pod_spec)
         if not where:

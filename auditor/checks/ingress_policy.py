@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
 from auditor.input.istiod_image import is_istiod
-from auditor.istio import injection as inj
 from auditor.istio import waypoint as wp
 from auditor.istio.netpol_ingress import selects_for_ingress
 from auditor.mesh.index import K_DAEMONSET, K_DEPLOYMENT, K_NETPOL, K_POD, K_STATEFULSET
@@ -53,7 +52,7 @@ def unisolated_ingress(ctx: CheckContext) -> Iterator[Result]:
         control_plane = w.obj.kind == "Deployment" and is_istiod(w.obj.name, w.labels)
         # waypoints are reached only over HBONE from the mesh: not the edge this is about
         waypoint = w.labels.get(wp.MANAGED_LABEL) == wp.MANAGED_BY_MESH
-        gateway = not waypoint and inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
+        gateway = not waypoint and ctx.index.is_gateway(w)
         if not (control_plane or gateway):
             continue
         policies = ctx.index.network_policies.get(w.namespace, [])

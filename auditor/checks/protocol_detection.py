@@ -57,11 +57,7 @@ def undeclared_protocol(ctx: CheckContext) -> Iterator[Result]:
         workloads = ctx.index.app_workloads_of(svc)
         if not workloads:
             continue
-        if any(
-            inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
-            or inj.is_control_plane_pod(w.labels)
-            for w in workloads
-        ):
+        if any(ctx.index.is_gateway(w) or inj.is_control_plane_pod(w.labels) for w in workloads):
             continue
         if not any(ctx.index.mesh_status(w).mode == "sidecar" for w in workloads):
             continue

@@ -17,7 +17,6 @@ from auditor.base.model import ResourceRef
 from auditor.input.snapshot import KObject
 from auditor.istio import authz as A
 from auditor.istio import waypoint as WP
-from auditor.istio.injection import is_gateway_pod
 from auditor.istio.meshconfig import path_normalization
 from auditor.mesh.exposure import build_exposure
 from auditor.mesh.index import K_AP, K_GATEWAY, K_KGATEWAY, K_NAMESPACE, K_RA, MeshIndex, Workload
@@ -225,7 +224,7 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
             waypoint=waypoint,
             services=_waypoint_services(index, w.namespace, str(gw_name)) if waypoint else (),
         )
-        gateway = is_gateway_pod(w.labels, w.annotations, w.pod_spec)
+        gateway = index.is_gateway(w)
         out.append(
             WorkloadAuthz(
                 ref=w.obj.ref,

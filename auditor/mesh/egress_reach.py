@@ -37,11 +37,7 @@ def excluded_namespace(index: MeshIndex, ns: str) -> bool:
     workloads = [w for w in index.workloads_by_namespace.get(ns, []) if not w.owned]
     if not workloads:
         return False
-    return all(
-        inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
-        or inj.is_control_plane_pod(w.labels)
-        for w in workloads
-    )
+    return all(index.is_gateway(w) or inj.is_control_plane_pod(w.labels) for w in workloads)
 
 
 def app_workloads(index: MeshIndex, ns: str) -> list[Workload]:
@@ -49,9 +45,7 @@ def app_workloads(index: MeshIndex, ns: str) -> list[Workload]:
     return [
         w
         for w in index.workloads_by_namespace.get(ns, [])
-        if not w.owned
-        and not inj.is_gateway_pod(w.labels, w.annotations, w.pod_spec)
-        and not inj.is_control_plane_pod(w.labels)
+        if not w.owned and not index.is_gateway(w) and not inj.is_control_plane_pod(w.labels)
     ]
 
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.input.kinds import GATEWAY_API
 from auditor.istio import hosts as H
-from auditor.istio.injection import is_gateway_pod
 from auditor.istio.mtls import client_tls_modes
 from auditor.istio.refs import GatewayRef, resolve_gateway_name
 from auditor.mesh.egress_gateway_api import GatewayApiEgress
@@ -111,9 +110,7 @@ class EgressRouting:
                 self.gateway_services[key] = svc
                 self.gateways_by_service.setdefault(key, []).append(gw)
         for w in index.workloads:
-            if w.labels.get("istio") == "egressgateway" or is_gateway_pod(
-                w.labels, w.annotations, w.pod_spec
-            ):
+            if w.labels.get("istio") == "egressgateway" or index.is_gateway(w):
                 for svc in index.services_for(w):
                     self.gateway_services.setdefault((svc.namespace, svc.name), svc)
 

@@ -26,7 +26,6 @@ from auditor.input.snapshot import KObject
 from auditor.istio import lb_tls as L
 from auditor.istio import protocols as P
 from auditor.istio import reachability as R
-from auditor.istio.injection import is_gateway_pod
 from auditor.mesh.exposure_frontend import lb_terminated, service_addresses, service_is_external
 from auditor.mesh.exposure_gatewayapi import k8s_gateway_exposure
 from auditor.mesh.index import K_INGRESS, K_KGATEWAY, K_SERVICE, MeshIndex, Workload
@@ -61,9 +60,7 @@ def _gateway_service_keys(index: MeshIndex) -> set[tuple[str, str]]:
         keys.update((s.namespace, s.name) for s in index.k8s_gateway_services(kgw))
     for svc in index.snapshot.objects(K_SERVICE):
         workloads = service_workloads(index, svc)
-        if workloads and any(
-            is_gateway_pod(w.labels, w.annotations, w.pod_spec) for w in workloads
-        ):
+        if workloads and any(index.is_gateway(w) for w in workloads):
             keys.add((svc.namespace, svc.name))
     return keys
 
@@ -264,7 +261,7 @@ def ingress_entries(index: MeshIndex) -> Iterator[ExposureEntry]:
 def host_entries(index: MeshIndex) -> Iterator[ExposureEntry]:
     """Pods on the node's network: each hostPort, and each container port of a hostNetwork pod."""
     for w in index.workloads:
-        if w.owned or is_gateway_pod(w.labels, w.annotations, w.pod_spec):
+        if w.owned or index.is_gateway(w):
             continue
         host_network = bool(w.pod_spec.get("hostNetwork"))
         for c in w.pod_spec.get("containers") or ():

@@ -242,6 +242,12 @@ class MeshIndex:
         and pod labels under the injector's rules (auditor/istio/injection.py)."""
         return self.membership.mesh_status(workload)
 
+    def is_gateway(self, workload: Workload) -> bool:
+        """Whether the workload is a gateway deployment (auditor/istio/injection.py
+        `is_gateway_pod` of its pod labels, annotations and spec), worked out once per
+        workload: a dozen models and checks ask it of every workload."""
+        return self.membership.is_gateway(workload)
+
     def destination(self, host: str, namespace: str) -> Destination:
         """Is `host` (short names resolved in `namespace`) a mesh destination? Decided by the
         workloads behind it, not by the host suffix: mTLS settings toward a destination with no

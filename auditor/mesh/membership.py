@@ -21,6 +21,7 @@ from auditor.istio.injection import (
     MeshStatus,
     enable_namespaces_by_default,
     injector_webhooks,
+    is_gateway_pod,
     mesh_status,
     namespace_mode,
 )
@@ -71,6 +72,7 @@ class Membership:
         self.select_workloads = select_workloads
         self.domain = domain
         self._cache: dict[tuple[str, str, str], MeshStatus] = {}
+        self._gateway: dict[tuple[str, str, str], bool] = {}
 
     @cached_property
     def injection_by_default(self) -> bool:
@@ -139,6 +141,16 @@ class Membership:
             )
         self._cache[key] = status
         return status
+
+    def is_gateway(self, workload: Workload) -> bool:
+        """See MeshIndex.is_gateway."""
+        key = workload.key
+        found = self._gateway.get(key)
+        if found is None:
+            found = self._gateway[key] = is_gateway_pod(
+                workload.labels, workload.annotations, workload.pod_spec
+            )
+        return found
 
     def app_workloads_of(self, svc: KObject) -> list[Workload]:
         """The workloads a Service's selector picks (controllers and bare Pods, not the Pods a
