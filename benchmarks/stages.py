@@ -69,7 +69,12 @@ def in_scan(stage: str) -> bool:
 
 def models() -> list[tuple[str, Callable[[Any], object]]]:
     """Every model built on the index that checks or the report read, as (name, build)."""
-    from auditor.mesh.authorization import authz_lookup, build_authorization, policies
+    from auditor.mesh.authorization import (
+        authz_lookup,
+        build_authorization,
+        by_namespace,
+        policies,
+    )
     from auditor.mesh.egress import build_egress, egress_model
     from auditor.mesh.egress_routing import egress_routing
     from auditor.mesh.entrypoints import build_entry_points, gateway_service_keys
@@ -99,7 +104,12 @@ def models() -> list[tuple[str, Callable[[Any], object]]]:
         ("entry points", lambda index: (gateway_service_keys(index), build_entry_points(index))),
         (
             "authorization",
-            lambda index: (policies(index), build_authorization(index), authz_lookup(index)),
+            lambda index: (
+                policies(index),
+                build_authorization(index),
+                authz_lookup(index),
+                by_namespace(index),
+            ),
         ),
         ("egress", lambda index: (egress_model(index), egress_routing(index), build_egress(index))),
         ("outside", outside),

@@ -8,7 +8,6 @@ Built once per index and shared by the AUTHZ checks and report.json `authorizati
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,12 +69,6 @@ class WorkloadAuthz:
             ],
             "weak_conditions": [w.to_json() for w in p.weaknesses],
         }
-
-
-_CACHE: weakref.WeakKeyDictionary[MeshIndex, list[WorkloadAuthz]] = weakref.WeakKeyDictionary()
-_BY_NAMESPACE: weakref.WeakKeyDictionary[MeshIndex, dict[str, list[WorkloadAuthz]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def policies(index: MeshIndex) -> list[A.Policy]:
@@ -185,10 +178,11 @@ def _waypoint_services(index: MeshIndex, namespace: str, name: str) -> tuple[str
 
 def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
     """The access model of every in-mesh workload and Istio-class Gateway API gateway, sorted
-    with externally reachable ones first."""
-    cached = _CACHE.get(index)
-    if cached is not None:
-        return cached
+    with externally reachable ones first; built once per index (read-only)."""
+    return index.cached(_build)
+
+
+def _build(index: MeshIndex) -> list[WorkloadAuthz]:
     root = index.mesh.root_namespace
     normalization = path_normalization(index.mesh)
     all_policies = policies(index)
@@ -263,7 +257,6 @@ def build_authorization(index: MeshIndex) -> list[WorkloadAuthz]:
         )
     out = _apply_exposure(index, out)
     out.sort(key=lambda a: (not a.exposed, a.ref.namespace, a.ref.kind, a.ref.name))
-    _CACHE[index] = out
     return out
 
 
@@ -305,12 +298,7 @@ def applying_to(index: MeshIndex, policy: A.Policy) -> list[WorkloadAuthz]:
     if policy.namespace == root:
         candidates = build_authorization(index)
     else:
-        by_namespace = _BY_NAMESPACE.get(index)
-        if by_namespace is None:
-            by_namespace = _BY_NAMESPACE[index] = {}
-            for entry in build_authorization(index):
-                by_namespace.setdefault(entry.ref.namespace, []).append(entry)
-        candidates = by_namespace.get(policy.namespace, [])
+        candidates = by_namespace(index).get(policy.namespace, [])
     found = []
     for entry in candidates:
         labels = entry.workload.labels if entry.workload else {A.GATEWAY_NAME_LABEL: entry.ref.name}
@@ -327,6 +315,18 @@ def applying_to(index: MeshIndex, policy: A.Policy) -> list[WorkloadAuthz]:
         if A.applies(policy, target, root):
             found.append(entry)
     return found
+
+
+def by_namespace(index: MeshIndex) -> dict[str, list[WorkloadAuthz]]:
+    """`build_authorization` by namespace; built once per index (read-only)."""
+    return index.cached(_by_namespace)
+
+
+def _by_namespace(index: MeshIndex) -> dict[str, list[WorkloadAuthz]]:
+    out: dict[str, list[WorkloadAuthz]] = {}
+    for entry in build_authorization(index):
+        out.setdefault(entry.ref.namespace, []).append(entry)
+    return out
 
 
 def namespaces_of(entries: Iterable[WorkloadAuthz]) -> list[str]:
