@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from auditor.base.errors import InputError
+from auditor.input import compaction
+from auditor.input import snapshot as snapshot_module
 from auditor.input.files import load_paths
 from auditor.input.kinds import split_api_version
 from auditor.input.shape_lang import ANY, INT_OR_STR, PORT, MapOf, Nullable
@@ -311,3 +313,47 @@ def test_yaml_strings_are_shared_across_objects(tmp_path: Path) -> None:
     assert first.labels == second.labels == {"team": "checkout"}
     assert first.labels["team"] is second.labels["team"]
     assert next(iter(first.spec)) is next(iter(second.spec))
+
+
+def test_many_api_versions_are_read_past_what_the_loader_remembers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader remembers what an (apiVersion, kind) pair decides for a bounded number of
+    pairs (input is untrusted): past the bound, objects are still counted, read and compacted
+    exactly as before."""
+    # start from nothing remembered, so the Pods below come after the bound is reached
+    monkeypatch.setattr(compaction, "_PLANS", {})
+    monkeypatch.setattr(snapshot_module, "_KINDS_READ", {})
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "managedFields": [{"m": 1}]},
+        "spec": {
+            "containers": [{"name": "web", "image": "shop/web:1", "env": [{"name": "A"}]}],
+            "nodeName": "n1",
+        },
+        "status": {"phase": "Running"},
+    }
+    unknown = [
+        {"apiVersion": f"g{i}.example.com/v1", "kind": "Thing", "metadata": {"name": f"t{i}"}}
+        for i in range(1500)
+    ]
+    path = tmp_path / "snap.json"
+    write_snapshot(
+        path, snapshot_document(SourceInfo(type="cluster"), {}, [*unknown, pod, {**pod}])
+    )
+    snapshot = load_paths([str(path)])
+    assert snapshot.inventory["g1499.example.com/Thing"] == 1
+    assert sum(snapshot.inventory.values()) == 1502
+    [kept] = snapshot.objects("Pod")
+    assert kept.raw == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop"},
+        "spec": {"containers": [{"name": "web", "image": "shop/web:1"}]},
+    }
+    assert [w.problem for w in snapshot.warnings] == [
+        "duplicate object: the later document replaces the earlier one"
+    ]
+    assert len(compaction._PLANS) == compaction._MAX_PLANS
+    assert ("v1", "Pod") not in compaction._PLANS
