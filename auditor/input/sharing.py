@@ -58,12 +58,20 @@ def _intern_below(node: Any) -> None:
             _intern_below(value)
 
 
+# Metadata strings the API server makes unique to each object (a uid, an etcd revision):
+# interning them shares nothing and only grows the interpreter's table of interned strings.
+# (creationTimestamp repeats wherever objects were created in the same second: interned.)
+_UNIQUE_METADATA = frozenset(("uid", "resourceVersion"))
+
+
 def _share_below(node: dict[str, Any], table: dict[int, Any]) -> None:
-    """Intern the strings of `node` and share the dicts and lists below it."""
+    """Intern the strings of an object's metadata (`node`) and share the dicts and lists below
+    it."""
     for slot, value in node.items():  # replacing a dict's value in place keeps its size and order
         kind = type(value)
         if kind is str:
-            node[slot] = intern(value)
+            if slot not in _UNIQUE_METADATA:
+                node[slot] = intern(value)
         elif kind is dict or kind is list:
             node[slot] = _shared(value, table)
 
