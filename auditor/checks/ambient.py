@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.input.kinds import ISTIO_NET
 from auditor.input.snapshot import KObject
 from auditor.istio import authz as A
 from auditor.istio import waypoint as WP
@@ -200,7 +201,6 @@ def _names_callers(rules: tuple[Mapping[str, object], ...]) -> bool:
 # ---- targetRefs that no waypoint serves -------------------------------------------------------
 
 CORE_GROUPS = ("", "core")  # how a parentRef or targetRef names the core API group
-_ISTIO_NET = "networking.istio.io"
 
 
 def _target_state(ctx: CheckContext, namespace: str, ref: Mapping[str, object]) -> str:
@@ -215,7 +215,7 @@ def _target_state(ctx: CheckContext, namespace: str, ref: Mapping[str, object]) 
         if svc is None:
             return f"no Service {namespace}/{name} is in the input"
         return _no_waypoint(ctx, svc)
-    if kind == "ServiceEntry" and group == _ISTIO_NET:
+    if kind == "ServiceEntry" and group == ISTIO_NET:
         se = ctx.snapshot.get(K_SE, namespace, name)
         if se is None:
             return f"no ServiceEntry {namespace}/{name} is in the input"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from auditor.base.model import Category, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.input.kinds import ISTIO_NET
 from auditor.istio import authz as A
 from auditor.mesh.authorization import WorkloadAuthz, authz_lookup
 from auditor.mesh.exposure import build_exposure
@@ -14,13 +15,15 @@ from auditor.mesh.index import K_AP, K_DEPLOYMENT, K_GATEWAY, K_POD, K_SERVICE, 
 AP_DOCS = "https://istio.io/latest/docs/reference/config/security/authorization-policy/"
 AUTHZ_CONCEPT = "https://istio.io/latest/docs/concepts/security/#authorization"
 INJECTION_DOCS = "https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"
-GATEWAY_GROUP = "networking.istio.io"
 
 
-def _gateway_entries(index: MeshIndex, kind: str, namespace: str, name: str) -> list[WorkloadAuthz]:
-    """The modelled gateway workloads behind an exposure entry's Istio or Gateway API gateway."""
+def _gateway_entries(
+    index: MeshIndex, group: str, namespace: str, name: str
+) -> list[WorkloadAuthz]:
+    """The modelled gateway workloads behind an exposure entry's Istio or Gateway API gateway
+    (both kinds are called Gateway and may share a name: the API group tells them apart)."""
     lookup = authz_lookup(index)
-    gw = index.snapshot.get(K_GATEWAY, namespace, name) if kind == "Gateway" else None
+    gw = index.snapshot.get(K_GATEWAY, namespace, name) if group == ISTIO_NET else None
     if gw is not None:
         found = (lookup.by_workload.get(w.key) for w in index.gateway_workloads(gw))
         return [e for e in found if e is not None]
@@ -68,7 +71,7 @@ def outside_mesh_behind_gateway(ctx: CheckContext) -> Iterator[Result]:
         if not entry.external or entry.redirect_only:
             continue
         gw = entry.gateway
-        gw_key = (gw.kind, gw.namespace, gw.name)
+        gw_key = (gw.group, gw.namespace, gw.name)
         guarded = guarded_by_gateway.get(gw_key)
         if guarded is None:
             guarded = guarded_by_gateway[gw_key] = _guarded(_gateway_entries(index, *gw_key))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from auditor.base.model import Category, ResourceRef, Result, Severity
 from auditor.checks.registry import CheckContext, check
+from auditor.input.kinds import ISTIO_NET
 from auditor.input.snapshot import KObject
 from auditor.istio import hosts as H
 from auditor.istio.destinations import DestinationClass, gateway_advice_applies
@@ -237,7 +238,7 @@ def _forwards_to_original(ctx: CheckContext, host: str, route: PortRoute) -> boo
     if not route.routed:
         return False
     gw = route.gateway
-    if gw is None or gw.kind != "Gateway" or gw.group != "networking.istio.io":
+    if gw is None or gw.kind != "Gateway" or gw.group != ISTIO_NET:
         return True
     targets = egress_routing(ctx.index).gateway_leg_targets(host, gw)
     if not targets:

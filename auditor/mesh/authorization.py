@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.base.model import ResourceRef
+from auditor.input.kinds import ISTIO_NET
 from auditor.input.snapshot import KObject
 from auditor.istio import authz as A
 from auditor.istio import waypoint as WP
@@ -20,8 +21,6 @@ from auditor.istio.meshconfig import path_normalization
 from auditor.mesh.exposure import build_exposure
 from auditor.mesh.index import K_AP, K_GATEWAY, K_KGATEWAY, K_NAMESPACE, K_RA, MeshIndex, Workload
 from auditor.mesh.waypoints import waypoint_map
-
-GATEWAY_API_GROUP_ISTIO = "networking.istio.io"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ def _apply_exposure(index: MeshIndex, entries: list[WorkloadAuthz]) -> list[Work
         if not entry.external:
             continue
         ref = entry.gateway
-        if ref.group == GATEWAY_API_GROUP_ISTIO:
+        if ref.group == ISTIO_NET:
             gws = istio_gateways.get((ref.namespace, ref.name))
             if gws is None:
                 gw = index.snapshot.get(K_GATEWAY, ref.namespace, ref.name)

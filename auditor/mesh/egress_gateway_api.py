@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor.input.kinds import ISTIO_NET
 from auditor.istio import gatewayapi as GA
 from auditor.istio import hosts as H
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from auditor.input.snapshot import KObject
     from auditor.mesh.index import MeshIndex
 
-ISTIO_GROUP = "networking.istio.io"
 # Which parent ports a mesh route of each kind applies to, by the port's protocol.
 HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
 ROUTE_PROTOCOLS: dict[str, frozenset[str] | None] = {
@@ -54,7 +54,7 @@ def mesh_parents(spec: Mapping[str, Any], route_namespace: str) -> list[MeshPare
             continue
         group = str(raw.get("group") or "")
         kind = str(raw.get("kind") or "")
-        if (group, kind) not in ((ISTIO_GROUP, "ServiceEntry"), ("", "Service")):
+        if (group, kind) not in ((ISTIO_NET, "ServiceEntry"), ("", "Service")):
             continue
         name = raw.get("name")
         if not isinstance(name, str) or not name:
@@ -92,7 +92,7 @@ def _applicable(
 def backend_is_host(ref: GA.BackendRef, host: str, domain: str) -> bool:
     """A gateway route backendRef that sends to `host`: a `Hostname` backend, or the Service
     whose name the host is."""
-    if ref.group == ISTIO_GROUP and ref.kind == "Hostname":
+    if ref.group == ISTIO_NET and ref.kind == "Hostname":
         return H.normalize(ref.name) == host
     if ref.group == "" and ref.kind == "Service":
         return f"{ref.name}.{ref.namespace}.svc.{domain}" == host

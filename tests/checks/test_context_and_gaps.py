@@ -26,6 +26,13 @@ CASES: dict[str, tuple[tuple[str, ...], set[Finding]]] = {
             ("AUTHZ016", "Deployment", "reporting", "reports", "high"),
         },
     ),
+    # a classic Gateway and a Gateway API Gateway both named istio-system/public: `reports` is
+    # served through the Gateway API one, whose pods no policy restricts (high); the classic
+    # gateway's IP allow-list guards other pods (was judged by it: medium)
+    "authz/same-name-gateways.yaml": (
+        ("AUTHZ",),
+        {("AUTHZ016", "Deployment", "reporting", "reports", "high")},
+    ),
     # the header rule is the bypass, named once (AUTHZ007); AUTHZ010 does not repeat it
     "authz/jwt-header-bypass.yaml": (
         ("AUTHZ",),
