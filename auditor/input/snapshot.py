@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.base.model import ResourceRef
 from auditor.input import certinfo
-from auditor.input.compaction import compact_object
+from auditor.input.compaction import compact_early, compact_object
 from auditor.input.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.input.shapes import check_object
 from auditor.input.shaping import LAST_APPLIED
@@ -290,6 +290,11 @@ class Snapshot:
                 return None
         else:
             namespace = ""
+        if not compact:
+            # the one-call path the streamed snapshot and the collector take, for every other
+            # input too (YAML, JSON arrays and Lists): Secrets and ConfigMaps, and objects with a
+            # shape problem, go on below
+            obj, compact = compact_early(obj)
         # compact_early compacts only objects whose shape checks report nothing
         problems = () if compact else check_object(group, kind, obj)
         if problems:
