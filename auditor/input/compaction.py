@@ -125,9 +125,11 @@ def _compactor(api_version: str, kind: str) -> Compactor | None:
 
 
 # (apiVersion, kind) -> its compactor; the pairs the input spells are few, but input is
-# untrusted: past _MAX_PLANS pairs they are worked out each time instead of remembered
+# untrusted: past _MAX_PLANS pairs, or for a pair longer than any real one (MAX_PAIR_CHARS),
+# the answer is worked out each time instead of remembered
 _PLANS: dict[tuple[str, str], Compactor | None] = {}
 _MAX_PLANS = 1024
+MAX_PAIR_CHARS = 512
 
 
 def compact_early(obj: Any) -> tuple[Any, bool]:
@@ -147,7 +149,7 @@ def compact_early(obj: Any) -> tuple[Any, bool]:
         compact = _PLANS[key]
     except KeyError:
         compact = _compactor(api_version, kind)
-        if len(_PLANS) < _MAX_PLANS:
+        if len(_PLANS) < _MAX_PLANS and len(api_version) + len(kind) <= MAX_PAIR_CHARS:
             _PLANS[key] = compact
     if compact is None:
         return obj, False

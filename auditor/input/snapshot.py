@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.base.model import ResourceRef
 from auditor.input import certinfo
-from auditor.input.compaction import compact_early, compact_object
+from auditor.input.compaction import MAX_PAIR_CHARS, compact_early, compact_object
 from auditor.input.kinds import BY_GROUP_KIND, KINDS, KindSpec, kind_key, split_api_version
 from auditor.input.shapes import check_object
 from auditor.input.shaping import LAST_APPLIED
@@ -337,7 +337,8 @@ class Snapshot:
 
 
 # (apiVersion, kind) -> the kind as mesh-audit reads it (None: counted only) and its inventory
-# key, for the pairs seen; input is untrusted, so only so many are remembered
+# key, for the pairs seen; input is untrusted, so only so many, and only short ones, are
+# remembered (as compaction.py's plans)
 _KINDS_READ: dict[tuple[str, str], tuple[KindSpec | None, str]] = {}
 _MAX_KINDS_READ = 1024
 
@@ -345,7 +346,7 @@ _MAX_KINDS_READ = 1024
 def _kind_read(api_version: str, kind: str) -> tuple[KindSpec | None, str]:
     group, _version = split_api_version(api_version)
     found = (BY_GROUP_KIND.get((group, kind)), kind_key(group, kind))
-    if len(_KINDS_READ) < _MAX_KINDS_READ:
+    if len(_KINDS_READ) < _MAX_KINDS_READ and len(api_version) + len(kind) <= MAX_PAIR_CHARS:
         _KINDS_READ[(api_version, kind)] = found
     return found
 

@@ -357,3 +357,25 @@ def test_many_api_versions_are_read_past_what_the_loader_remembers(
     ]
     assert len(compaction._PLANS) == compaction._MAX_PLANS
     assert ("v1", "Pod") not in compaction._PLANS
+
+
+def test_a_long_api_version_is_read_and_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apiVersion longer than any real one is read as any other (its group decides the kind)
+    but not kept in what the loader remembers for the rest of the process."""
+    monkeypatch.setattr(compaction, "_PLANS", {})
+    monkeypatch.setattr(snapshot_module, "_KINDS_READ", {})
+    api_version = "networking.istio.io/v" + "1" * 600
+    gateway = {
+        "apiVersion": api_version,
+        "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": "shop"},
+        "spec": {"selector": {"istio": "ingressgateway"}, "servers": []},
+    }
+    path = tmp_path / "snap.json"
+    write_snapshot(path, snapshot_document(SourceInfo(type="cluster"), {}, [gateway]))
+    snapshot = load_paths([str(path)])
+    [kept] = snapshot.objects("networking.istio.io/Gateway")
+    assert kept.raw == gateway and kept.api_version == api_version
+    assert compaction._PLANS == {} and snapshot_module._KINDS_READ == {}
