@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# --no-compile: nothing byte-compiled ahead; the modules the run imports compile as they are
+# first imported (most installed files never are: about 15 CPU-seconds less on a fresh clone)
+.venv/bin/python -m pip install -q --no-compile -e '.[test]'
 # Real services and tools the tests run on loopback: Prometheus and promtool (Debian package
 # `prometheus`; tests/prometheus_support.py), pdftotext (`poppler-utils`; PDFs read back), and
 # chromium with a word list (`chromium`, `wamerican`; report.html laid out in a real browser by
@@ -41,4 +43,8 @@ export MESH_AUDIT_REQUIRE_TOOLS=1
 .venv/bin/mypy
 # The documentation site: a broken link or anchor, or a page missing from the navigation, fails.
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # into site/, git-ignored
+# In this one process: the fewest CPU-seconds (benchmarks/README.md, "#33 test suite"). On a machine
+# with idle cores, `./scripts/test.sh -n auto --dist loadgroup` runs a worker per core
+# (pytest-xdist; tests that share an expensive fixture stay in one worker, tests/conftest.py):
+# less wall time, more CPU time.
 .venv/bin/pytest "$@"
