@@ -330,3 +330,64 @@ def test_fuzz_yaml_written_by_pyyaml(
     fast = fast_documents(data)
     if fast is not None:
         assert _same_types(fast, _reference(data))
+
+
+# Later items of sequences, where rapidyaml's JSON puts a `,` and then (block style) a line
+# break and the indentation before a literal: the candidates found after `,\s*+`.
+LATER_ITEMS = [
+    "a:\n  b:\n    c:\n      d:\n        e:\n        - x\n        - {}\n        - y\n",
+    "a:\n  b:\n    - [x, y]\n    - [1, 2,   {}]\n",
+    "items:\n- x\n- {}\n",
+    "a: [x, y, {}]\n",
+]
+
+
+@pytest.mark.parametrize(
+    ("position", "style"), list(itertools.product(LATER_ITEMS, ["plain", "single", "double"]))
+)
+def test_every_scalar_as_a_later_item_of_a_sequence(position: str, style: str) -> None:
+    answered = 0
+    for text in SCALARS:
+        data = position.format(_quoted(style, text)).encode()
+        fast = fast_documents(data)
+        if fast is None:
+            continue
+        answered += 1
+        assert _same_types(fast, _reference(data)), (position, style, text)
+    assert answered > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a:\n  b:\n  - x\n  - 1e3\n",  # a string to PyYAML, a number to rapidyaml
+        "a:\n  b:\n  - x\n  - 0777\n",
+        "a: [x,   0777]\n",
+        "a: [x,\n     1:30]\n",  # sexagesimal: 90 to PyYAML
+        "a:\n- x\n- 1_000\n",
+        "a:\n- x\n- -.5\n",
+    ],
+)
+def test_a_literal_after_a_comma_and_indentation_takes_the_reference(text: str) -> None:
+    assert fast_documents(text.encode()) is None
+
+
+# The candidate patterns as they were before their repeats became possessive: the same matches
+# are found in any text (possessive repeats only skip backtracking that cannot succeed).
+_GREEDY_STRING = rb'"([-+.0-9~<=][^"\\]*|[YyNnTtFfOo][a-zA-Z]{1,4}|)"(:?)'
+_GREEDY_LITERAL = rb'([-+.0-9][^\s,\]}"]*)'
+_JSONISH = st.binary(max_size=60) | st.text(
+    st.sampled_from(list('"\\:,[]{} \n\t019-+.~<=eEyYnNtTfFoOaZx')), max_size=60
+).map(str.encode)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_JSONISH)
+def test_possessive_candidate_patterns_find_what_greedy_ones_did(data: bytes) -> None:
+    import re
+
+    from auditor.input.yamlfast import _LITERALS, _STRING_CANDIDATE
+
+    assert _STRING_CANDIDATE.findall(data) == re.findall(_GREEDY_STRING, data)
+    for pattern, prefix in zip(_LITERALS, (rb'": ', rb"\[\s*", rb",\s*"), strict=True):
+        assert pattern.findall(data) == re.findall(prefix + _GREEDY_LITERAL, data)
