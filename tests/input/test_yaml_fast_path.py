@@ -372,8 +372,9 @@ def test_a_literal_after_a_comma_and_indentation_takes_the_reference(text: str) 
     assert fast_documents(text.encode()) is None
 
 
-# The candidate patterns as they were before their repeats became possessive: the same matches
-# are found in any text (possessive repeats only skip backtracking that cannot succeed).
+# The candidate patterns as they were before their repeats became possessive (and the string
+# one's two groups became one): the same matches are found in any text (possessive repeats only
+# skip backtracking that cannot succeed).
 _GREEDY_STRING = rb'"([-+.0-9~<=][^"\\]*|[YyNnTtFfOo][a-zA-Z]{1,4}|)"(:?)'
 _GREEDY_LITERAL = rb'([-+.0-9][^\s,\]}"]*)'
 _JSONISH = st.binary(max_size=60) | st.text(
@@ -388,6 +389,10 @@ def test_possessive_candidate_patterns_find_what_greedy_ones_did(data: bytes) ->
 
     from auditor.input.yamlfast import _LITERALS, _STRING_CANDIDATE
 
-    assert _STRING_CANDIDATE.findall(data) == re.findall(_GREEDY_STRING, data)
+    found = [
+        (raw[:-2], b":") if raw.endswith(b":") else (raw[:-1], b"")
+        for raw in _STRING_CANDIDATE.findall(data)
+    ]
+    assert found == re.findall(_GREEDY_STRING, data)
     for pattern, prefix in zip(_LITERALS, (rb'": ', rb"\[\s*", rb",\s*"), strict=True):
         assert pattern.findall(data) == re.findall(prefix + _GREEDY_LITERAL, data)
