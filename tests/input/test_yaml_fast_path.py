@@ -396,3 +396,35 @@ def test_possessive_candidate_patterns_find_what_greedy_ones_did(data: bytes) ->
     assert found == re.findall(_GREEDY_STRING, data)
     for pattern, prefix in zip(_LITERALS, (rb'": ', rb"\[\s*", rb",\s*"), strict=True):
         assert pattern.findall(data) == re.findall(prefix + _GREEDY_LITERAL, data)
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [
+        ("a: 1\n%b: 2\n", False),  # `%` starting a line: a directive to PyYAML
+        ("- a: 25%\n" * 100 + "%b: 2\n", False),  # past the places tried one by one
+        ("- a: 25%\n  b: '%x'\n" * 100, True),  # `%` inside lines only (maxSurge: 25%)
+        ("a: x<<y\n", False),  # `<<` anywhere (a superset of merge keys)
+        ("a: x<y\n", True),
+        ("a: [1, 2] # c\n", False),  # a comment on a flow collection's line
+        ("a: 1 # c\nb: 2\n", True),
+        ("a: 'x#y'\n", True),
+    ],
+)
+def test_rare_markers_are_found_wherever_they_are(text: str, answers: bool) -> None:
+    data = text.encode()
+    fast = fast_documents(data)
+    assert (fast is not None) is answers
+    if fast is not None:
+        assert _same_types(fast, _reference(data))
+
+
+def test_a_byte_starting_a_line_is_found_past_the_places_tried_one_by_one() -> None:
+    from auditor.input.yamlfast import _FEW, _starts_a_line
+
+    many = b"x%" * (2 * _FEW)
+    assert not _starts_a_line(many, b"%")
+    assert _starts_a_line(many + b"\n%", b"%")
+    assert _starts_a_line(b"%", b"%")
+    assert _starts_a_line(b"a\n%", b"%")
+    assert not _starts_a_line(b"a %\n", b"%")
