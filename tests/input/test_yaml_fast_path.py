@@ -428,3 +428,22 @@ def test_a_byte_starting_a_line_is_found_past_the_places_tried_one_by_one() -> N
     assert _starts_a_line(b"%", b"%")
     assert _starts_a_line(b"a\n%", b"%")
     assert not _starts_a_line(b"a %\n", b"%")
+
+
+def test_json_longer_than_the_scratch_buffer_is_written_whole() -> None:
+    """Nested block lists on one line: rapidyaml's indented JSON grows with the square of the depth,
+    far past the buffer sized from the YAML's length; the document is measured and written
+    again, whole."""
+    import ryml  # type: ignore[import-untyped]
+
+    from auditor.input.yamlfast import _emit
+
+    data = b"a:\n" + b"- " * 60 + b"1\n"  # lists in lists, on one line (rapidyaml: 63 at most)
+    tree = ryml.parse_in_arena(data)
+    whole = _emit(tree, tree.root_id())
+    assert len(whole) > 2 * len(data) + 4096
+    assert _emit(tree, tree.root_id(), bytearray(16)) == whole
+    assert _emit(tree, tree.root_id(), bytearray(len(whole))) == whole
+    fast = fast_documents(data)
+    assert fast is not None
+    assert _same_types(fast, _reference(data))
