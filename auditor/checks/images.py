@@ -108,20 +108,12 @@ def not_distroless(ctx: CheckContext) -> Iterator[Result]:
         where = injected.injector_for(ctx, rev)
         members = groups[rev]
         shown = sorted(images[rev])[: injected.EVIDENCE_LIMIT]
-        yield Result(
-            resource=where.resource,
-            path=where.path,
-            detail=where.detail,
-            # not "injected": the revision's values also give istiod's gateways and waypoints
-            # their image
-            message=(
-                f"{where.revision_words} installs {', '.join(shown)}, not the distroless "
-                f"variant, in {members.named()}"
-            ),
-            evidence={
-                "revision": rev,
-                "images": shown,
-                "workload_count": len(members.workloads),
-                "workloads": members.capped(),
-            },
+        # not "injected": the revision's values also give istiod's gateways and waypoints
+        # their image
+        yield injected.result(
+            where,
+            members,
+            f"{where.revision_words} installs {', '.join(shown)}, not the distroless variant, "
+            f"in {members.named()}",
+            images=shown,
         )

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.base.model import ResourceRef
+from auditor.base.model import ResourceRef, Result
 from auditor.checks.registry import CheckContext
 from auditor.input.snapshot import KObject
 from auditor.istio import injection as inj
@@ -155,6 +155,23 @@ def injector_for(ctx: CheckContext, rev: str) -> Injector:
         words=f"The sidecar injector (revision {rev}; its ConfigMap is not in the input)",
         revision_words=f"Istio revision {rev} (its values are not in the input)",
         values=None,
+    )
+
+
+def result(where: Injector, members: Group, message: str, **evidence: Any) -> Result:
+    """The one finding for what a revision's injector gave its pods: on the injector (or the
+    root namespace), with the revision, the workload count and the first EVIDENCE_LIMIT."""
+    return Result(
+        resource=where.resource,
+        path=where.path,
+        detail=where.detail,
+        message=message,
+        evidence={
+            "revision": members.revision,
+            **evidence,
+            "workload_count": len(members.workloads),
+            "workloads": members.capped(),
+        },
     )
 
 

@@ -128,20 +128,12 @@ def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
             if cni_on
             else "does not use the CNI plugin (pilot.cni.enabled is not true)"
         )
-        yield Result(
-            resource=where.resource,
-            path=where.path,
-            detail=where.detail,
-            message=(
-                f"{where.words} {why}: {members.named()} run istio-init with {', '.join(caps)}"
-            ),
-            evidence={
-                "revision": rev,
-                **({"pilot.cni.enabled": cni_on} if where.values is not None else {}),
-                "capabilities": caps,
-                "workload_count": len(members.workloads),
-                "workloads": members.capped(),
-            },
+        yield injected.result(
+            where,
+            members,
+            f"{where.words} {why}: {members.named()} run istio-init with {', '.join(caps)}",
+            **({"pilot.cni.enabled": cni_on} if where.values is not None else {}),
+            capabilities=caps,
         )
     if seen_pod or not _sidecar_workloads(ctx):
         return
@@ -258,20 +250,12 @@ def first_party_token(ctx: CheckContext) -> Iterator[Result]:
             if policy == "first-party-jwt"
             else "injected pods without the projected istio-token"
         )
-        yield Result(
-            resource=where.resource,
-            path=where.path,
-            detail=where.detail,
-            message=(
-                f"{where.words} {why}: {members.named()} run a proxy that authenticates to "
-                "istiod with the pod's own service account token"
-            ),
-            evidence={
-                "revision": rev,
-                **({"jwtPolicy": policy} if policy else {}),
-                "workload_count": len(members.workloads),
-                "workloads": members.capped(),
-            },
+        yield injected.result(
+            where,
+            members,
+            f"{where.words} {why}: {members.named()} run a proxy that authenticates to istiod "
+            "with the pod's own service account token",
+            **({"jwtPolicy": policy} if policy else {}),
         )
     for cm, values in injected.injectors(ctx):
         if cm.ref.key in reported:
