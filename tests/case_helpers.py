@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.input.files import load_paths
 from auditor.run.scan import scan
+from tests.helpers import finding_key
 
 CASES = Path(__file__).parent.parent / "fixtures" / "cases"
 GENERATED_AT = "2026-01-01T00:00:00Z"
@@ -23,14 +24,4 @@ def findings(relpath: str, prefixes: tuple[str, ...]) -> set[Finding]:
     """Findings of the checks whose IDs start with one of `prefixes`."""
     data = report_for(relpath)
     assert data["warnings"] == [], data["warnings"]
-    return {
-        (
-            f["check"],
-            f["resource"]["kind"],
-            f["resource"]["namespace"] or "",
-            f["resource"]["name"],
-            f["severity"],
-        )
-        for f in data["findings"]
-        if f["check"].startswith(prefixes)
-    }
+    return {finding_key(f) for f in data["findings"] if f["check"].startswith(prefixes)}

@@ -35,18 +35,14 @@ def scan_paths(*paths: Path | str) -> Report:
     return scan(load_paths([str(p) for p in paths]), generated_at=FIXED_CLOCK)
 
 
+def finding_key(f: dict[str, Any]) -> Key:
+    """(check, kind, namespace, name, severity): how the tests name one finding of report.json."""
+    ref = f["resource"]
+    return (f["check"], ref["kind"], ref["namespace"] or "", ref["name"], f["severity"])
+
+
 def finding_keys(report: Report | dict[str, Any], checks: Iterable[str] | None = None) -> set[Key]:
     """(check, kind, namespace, name, severity) of each finding, optionally for some checks."""
     data = report.data if isinstance(report, Report) else report
     wanted = set(checks) if checks is not None else None
-    return {
-        (
-            f["check"],
-            f["resource"]["kind"],
-            f["resource"]["namespace"] or "",
-            f["resource"]["name"],
-            f["severity"],
-        )
-        for f in data["findings"]
-        if wanted is None or f["check"] in wanted
-    }
+    return {finding_key(f) for f in data["findings"] if wanted is None or f["check"] in wanted}

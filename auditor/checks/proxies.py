@@ -123,11 +123,12 @@ def capture_privileges(ctx: CheckContext) -> Iterator[Result]:
         members = groups[rev]
         cni_on = where.values is not None and pp.cni_enabled(where.values)
         caps = sorted(caps_seen[rev])
-        why = (
-            "enables the CNI plugin, but these pods were injected before it did: restart them"
-            if cni_on
-            else "does not use the CNI plugin (pilot.cni.enabled is not true)"
-        )
+        if cni_on:
+            why = "enables the CNI plugin, but these pods were injected before it did: restart them"
+        elif where.values is not None:
+            why = "does not use the CNI plugin (pilot.cni.enabled is not true)"
+        else:  # the values are not in the input: what the pods show is all there is to say
+            why = "does not use the CNI plugin"
         yield injected.result(
             where,
             members,

@@ -88,7 +88,11 @@ def test_without_the_injector_configmap_the_mesh_carries_the_finding() -> None:
         "workload_count": 1,
         "workloads": ["Deployment bookinfo/productpage-v1"],
     }
-    assert "revision default; its ConfigMap is not in the input" in found["message"]
+    assert found["message"] == (
+        "The sidecar injector (revision default; its ConfigMap is not in the input) does not "
+        "use the CNI plugin: 1 workload(s) (Deployment bookinfo/productpage-v1) run istio-init "
+        "with NET_ADMIN, NET_RAW"
+    )
 
 
 def test_one_finding_for_many_admitted_workloads_with_capped_evidence(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.case_helpers import CASES, report_for
+from tests.helpers import finding_key
 
 VERDICTS = Path(__file__).resolve().parent.parent / "data" / "public-verdicts.yaml"
 JUDGED: dict[str, list[list[str]]] = yaml.safe_load(VERDICTS.read_text())
@@ -60,17 +61,7 @@ def test_verdicts_are_true_or_accepted_with_a_reason() -> None:
 
 def _found(case: str) -> set[Row]:
     data: dict[str, Any] = report_for(case)
-    return {
-        (
-            f["check"],
-            f["resource"]["kind"],
-            f["resource"]["namespace"] or "",
-            f["resource"]["name"],
-            f["severity"],
-        )
-        for f in data["findings"]
-        if f["severity"] in AT_LEAST_MEDIUM
-    }
+    return {finding_key(f) for f in data["findings"] if f["severity"] in AT_LEAST_MEDIUM}
 
 
 @pytest.mark.parametrize("case", sorted(JUDGED))

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from tests.case_helpers import CASES
+from tests.helpers import finding_key
 from tests.hostile_http import peer, redirect_to
 from tests.observed_series import GATEWAY_SVC, Flow, observed, openmetrics
 from tests.prometheus_support import free_port, prometheus_with
@@ -48,17 +49,7 @@ def scan(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
 
 
 def keys(data: dict[str, Any], prefixes: tuple[str, ...] = ("BYP", "EGR", "TLS")) -> set[Key]:
-    return {
-        (
-            f["check"],
-            f["resource"]["kind"],
-            f["resource"]["namespace"] or "",
-            f["resource"]["name"],
-            f["severity"],
-        )
-        for f in data["findings"]
-        if f["check"].startswith(prefixes)
-    }
+    return {finding_key(f) for f in data["findings"] if f["check"].startswith(prefixes)}
 
 
 def finding(data: dict[str, Any], check: str, name: str) -> dict[str, Any]:

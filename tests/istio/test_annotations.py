@@ -18,6 +18,7 @@ from auditor.cli import main
 from auditor.istio import annotations as ann
 from auditor.istio import injection as inj
 from tests.case_helpers import CASES, report_for
+from tests.helpers import finding_key
 
 
 @pytest.mark.parametrize(
@@ -185,16 +186,7 @@ def _warnings(data: dict[str, object]) -> list[tuple[object, object, object]]:
 
 
 def _findings(data: dict[str, object]) -> set[tuple[str, ...]]:
-    return {
-        (
-            f["check"],
-            f["resource"]["kind"],
-            f["resource"]["namespace"] or "",
-            f["resource"]["name"],
-            f["severity"],
-        )
-        for f in data["findings"]  # type: ignore[attr-defined]
-    }
+    return {finding_key(f) for f in data["findings"]}  # type: ignore[attr-defined]
 
 
 def test_hostile_annotations_warn_and_the_file_scan_goes_on(tmp_path: Path) -> None:
